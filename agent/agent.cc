@@ -1,0 +1,194 @@
+#include "agent/agent.h"
+
+#include <boost/asio.hpp>
+#include <chrono>
+
+#include "agent/build_info.h"
+#include "agent/collectors/collector_set.h"
+#include "agent/collectors/node/node_collectors.h"
+#include "agent/common/log.h"
+#include "agent/server/http_server.h"
+#include "exporters/prometheus/metrics_handler.h"
+#include "lookout/metrics/registry.h"
+
+namespace lookout {
+namespace {
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string LandingPage(const Config& cfg, size_t collectors) {
+  const auto& b = GetBuildInfo();
+  std::string html =
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>lookout</title></head>\n"
+      "<body>\n<h1>lookout</h1>\n<p>Node observability agent: node metrics, pod metrics, "
+      "application metrics, traces and SLOs on one endpoint.</p>\n<ul>\n"
+      "<li><a href=\"metrics\">/metrics</a> Prometheus metrics (text 0.0.4 or OpenMetrics 1.0 "
+      "by Accept header)</li>\n"
+      "<li><a href=\"healthz\">/healthz</a> liveness</li>\n"
+      "<li><a href=\"readyz\">/readyz</a> readiness</li>\n</ul>\n<h2>Build</h2>\n<table>\n";
+  auto row = [&](std::string_view k, std::string_view v) {
+    html += "<tr><th align=\"left\">" + HtmlEscape(k) + "</th><td>" + HtmlEscape(v) + "</td></tr>\n";
+  };
+  row("version", b.version);
+  row("revision", b.revision);
+  row("compiler", b.compiler);
+  row("build type", b.build_type);
+  row("config", cfg.source_name);
+  row("node collectors enabled", std::to_string(collectors));
+  html += "</table>\n</body></html>\n";
+  return html;
+}
+
+}  // namespace
+
+Agent::Agent(Config cfg)
+    : cfg_(std::move(cfg)),
+      ioc_(std::make_unique<boost::asio::io_context>(cfg_.server.threads)),
+      registry_(std::make_shared<Registry>()),
+      metrics_(std::make_unique<prometheus::MetricsHandler>()) {
+  const auto& b = GetBuildInfo();
+  registry_
+      ->AddGauge("lookout_build_info",
+                 "A metric with a constant '1' value labeled by version, revision and compiler "
+                 "from which lookout was built.",
+                 {"version", "revision", "compiler"})
+      .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
+      .Set(1);
+  node_collectors_ =
+      std::make_shared<CollectorSet>(MakeNodeCollectors(cfg_.node), *registry_);
+  metrics_->Add(registry_);
+  metrics_->Add(node_collectors_);
+
+  auto& requests = registry_->AddCounter("lookout_http_requests_total",
+                                         "HTTP requests answered, by handler and status code.",
+                                         {"handler", "code"});
+  auto& scrape_duration = registry_->AddHistogram(
+      "lookout_http_request_duration_seconds", "Time to answer HTTP requests, by handler.",
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}, {"handler"},
+      "seconds");
+  const std::string landing = LandingPage(cfg_, node_collectors_->size());
+
+  HttpHandler handler = [this, &requests, &scrape_duration, landing](const HttpRequest& req,
+                                                                     HttpResponse& resp) {
+    const auto start = std::chrono::steady_clock::now();
+    std::string handler_label = "other";
+    if (req.method != "GET" && req.method != "HEAD") {
+      resp.status = 405;
+      resp.headers.emplace_back("Allow", "GET, HEAD");
+      resp.body = "method not allowed\n";
+    } else if (req.path == "/metrics") {
+      handler_label = "metrics";
+      auto r = metrics_->Render(req.Header("accept"), req.Header("accept-encoding"));
+      resp.content_type = std::move(r.content_type);
+      resp.body = std::move(r.body);
+      if (r.gzip) resp.headers.emplace_back("Content-Encoding", "gzip");
+      resp.headers.emplace_back("Vary", "Accept, Accept-Encoding");
+    } else if (req.path == "/healthz") {
+      handler_label = "healthz";
+      resp.body = "ok\n";
+    } else if (req.path == "/readyz") {
+      handler_label = "readyz";
+      const bool ready = ready_.load() && !stop_requested_.load();
+      resp.status = ready ? 200 : 503;
+      resp.body = ready ? "ready\n" : "not ready\n";
+    } else if (req.path == "/") {
+      handler_label = "landing";
+      resp.content_type = "text/html; charset=utf-8";
+      resp.body = landing;
+    } else {
+      resp.status = 404;
+      resp.body = "not found\n";
+    }
+    requests.WithLabels({handler_label, std::to_string(resp.status)}).Inc();
+    scrape_duration.WithLabels({handler_label})
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
+  server_ = std::make_unique<HttpServer>(*ioc_, cfg_.server, std::move(handler), *registry_);
+}
+
+Agent::~Agent() {
+  Stop();
+  Shutdown();
+}
+
+void Agent::Start() {
+  server_->Start();
+  for (int i = 0; i < cfg_.server.threads; ++i) {
+    threads_.emplace_back([this] { ioc_->run(); });
+  }
+  ready_.store(true);
+  Log(LogLevel::kInfo, "listening",
+      {{"address", cfg_.server.listen_address},
+       {"port", std::to_string(port())},
+       {"config", cfg_.source_name},
+       {"version", GetBuildInfo().version}});
+}
+
+unsigned short Agent::port() const { return server_->port(); }
+
+void Agent::Stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_requested_.store(true);
+  }
+  ready_.store(false);
+  stop_cv_.notify_all();
+}
+
+void Agent::Run(bool handle_signals) {
+  std::unique_ptr<boost::asio::signal_set> signals;
+  if (handle_signals) {
+    signals = std::make_unique<boost::asio::signal_set>(*ioc_, SIGTERM, SIGINT);
+    signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      Log(LogLevel::kInfo, "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      Stop();
+    });
+  }
+  {
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait(lock, [this] { return stop_requested_.load(); });
+  }
+  Shutdown();
+  Log(LogLevel::kInfo, "stopped");
+}
+
+void Agent::Shutdown() {
+  if (threads_.empty()) return;
+  // Stop accepting, close idle connections, give requests in flight shutdown_timeout.
+  server_->Stop();
+  const auto deadline = std::chrono::steady_clock::now() + cfg_.server.shutdown_timeout;
+  while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (server_->open_connections() > 0) {
+    Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
+        {{"open", std::to_string(server_->open_connections())}});
+  }
+  ioc_->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace lookout

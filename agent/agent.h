@@ -1,0 +1,57 @@
+#pragma once
+// Agent: wires config, collectors, the metrics handler and the HTTP server together. main.cc
+// only parses flags and calls this, so tests can run a whole agent in-process on port 0.
+//
+// Thread-safety: Start() then Run() from one thread; Stop() from any thread (or a signal).
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "agent/config/config.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lookout {
+
+class Registry;
+class HttpServer;
+class CollectorSet;
+namespace prometheus {
+class MetricsHandler;
+}
+
+class Agent {
+ public:
+  explicit Agent(Config cfg);
+  ~Agent();
+  // Binds the listener and starts the io threads. Throws std::runtime_error on bind failure.
+  void Start();
+  // Blocks until SIGTERM/SIGINT (when handle_signals) or Stop(), then shuts down gracefully:
+  // stop accepting, let in-flight requests finish within server.shutdown_timeout, then stop.
+  void Run(bool handle_signals = true);
+  void Stop();
+  unsigned short port() const;
+
+ private:
+  void Shutdown();
+
+  Config cfg_;
+  std::unique_ptr<boost::asio::io_context> ioc_;
+  std::shared_ptr<Registry> registry_;
+  std::shared_ptr<CollectorSet> node_collectors_;
+  std::unique_ptr<prometheus::MetricsHandler> metrics_;
+  std::unique_ptr<HttpServer> server_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+};
+
+}  // namespace lookout

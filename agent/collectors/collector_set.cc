@@ -1,0 +1,54 @@
+#include "agent/collectors/collector_set.h"
+
+#include <chrono>
+#include <string>
+
+#include "agent/collectors/collector_util.h"
+
+namespace lookout {
+
+CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, Registry& registry)
+    : collectors_(std::move(collectors)),
+      errors_(registry.AddCounter("lookout_collector_errors_total",
+                                  "Collector runs that failed, by collector and reason.",
+                                  {"collector", "reason"})) {}
+
+void CollectorSet::Collect(std::vector<MetricFamily>& out) {
+  MetricFamily duration{"lookout_collector_duration_seconds",
+                        "Time the collector took during the last scrape.", MetricType::kGauge,
+                        "seconds", {}};
+  MetricFamily success{"lookout_collector_success",
+                       "Whether the collector succeeded during the last scrape (1) or not (0).",
+                       MetricType::kGauge, "", {}};
+  for (const auto& c : collectors_) {
+    const size_t mark = out.size();
+    const auto start = std::chrono::steady_clock::now();
+    Status st = Ok{};
+    try {
+      st = c->Collect(out);
+    } catch (const std::exception& e) {
+      st = MakeError("exception", e.what());
+    }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::string name(c->Name());
+    if (!st.ok()) {
+      out.resize(mark);  // a failed collector shows no partial data
+      errors_.WithLabels({name, st.error().reason}).Inc();
+      uint64_t suppressed = 0;
+      if (log_limiter_.Allow(name + "/" + st.error().reason, &suppressed)) {
+        Log(LogLevel::kWarn, "collector failed",
+            {{"collector", name},
+             {"reason", st.error().reason},
+             {"err", st.error().detail},
+             {"suppressed", std::to_string(suppressed)}});
+      }
+    }
+    AddSample(duration, secs, {{"collector", name}});
+    AddSample(success, st.ok() ? 1 : 0, {{"collector", name}});
+  }
+  out.push_back(std::move(duration));
+  out.push_back(std::move(success));
+}
+
+}  // namespace lookout

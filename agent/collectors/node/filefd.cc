@@ -1,0 +1,43 @@
+// filefd: node_filefd_allocated and node_filefd_maximum from /proc/sys/fs/file-nr.
+#include "agent/collectors/collector_util.h"
+#include "agent/collectors/node/node_collectors.h"
+#include "agent/common/file_util.h"
+
+namespace lookout {
+namespace {
+
+class FilefdCollector final : public Collector {
+ public:
+  explicit FilefdCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  std::string_view Name() const override { return "filefd"; }
+
+  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+    auto text = ReadFileLimited(paths_.Proc("sys/fs/file-nr"), max_);
+    if (!text.ok()) return text.error();
+    std::vector<std::string_view> f;
+    SplitFields(TrimSpace(*text), f);
+    if (f.size() != 3) return MakeError("parse", "file-nr must have 3 fields");
+    auto allocated = ParseU64(f[0]);
+    auto maximum = ParseU64(f[2]);
+    if (!allocated || !maximum) return MakeError("parse", "bad number in file-nr");
+    AddSample(AddFamily(out, "node_filefd_allocated", "File descriptor statistics: allocated.",
+                        MetricType::kGauge),
+              static_cast<double>(*allocated));
+    AddSample(AddFamily(out, "node_filefd_maximum", "File descriptor statistics: maximum.",
+                        MetricType::kGauge),
+              static_cast<double>(*maximum));
+    return Ok{};
+  }
+
+ private:
+  HostPaths paths_;
+  size_t max_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewFilefdCollector(const NodeConfig& cfg) {
+  return std::make_unique<FilefdCollector>(cfg);
+}
+
+}  // namespace lookout

@@ -1,0 +1,190 @@
+// filesystem: node_filesystem_* from statfs(2) of each mount in /proc/1/mounts, filtered by mount
+// point and fs type like node_exporter. statfs is time-boxed (StatfsRunner): a mount whose statfs
+// overruns mount_timeout is reported with node_filesystem_device_error=1 and skipped until its
+// hung call returns, so a dead NFS server never hangs or slows later scrapes.
+#include "agent/collectors/node/filesystem.h"
+
+#include <cstring>
+#include <set>
+#include <tuple>
+
+#include "agent/collectors/collector_util.h"
+#include "agent/collectors/node/node_collectors.h"
+#include "agent/collectors/node/statfs_runner.h"
+#include "agent/common/file_util.h"
+#include "agent/common/log.h"
+
+namespace lookout {
+
+std::string UnescapeMountField(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      const char a = s[i + 1], b = s[i + 2], c = s[i + 3];
+      if (a >= '0' && a <= '3' && b >= '0' && b <= '7' && c >= '0' && c <= '7') {
+        out += static_cast<char>((a - '0') * 64 + (b - '0') * 8 + (c - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+Result<std::vector<MountEntry>> ParseMounts(std::string_view text) {
+  std::vector<MountEntry> out;
+  std::vector<std::string_view> f;
+  bool bad = false;
+  ForEachLine(text, [&](std::string_view line) {
+    if (bad || TrimSpace(line).empty()) return;
+    SplitFields(line, f);
+    if (f.size() < 4) {
+      bad = true;
+      return;
+    }
+    MountEntry m;
+    m.device = UnescapeMountField(f[0]);
+    m.mount_point = UnescapeMountField(f[1]);
+    m.fs_type = UnescapeMountField(f[2]);
+    std::string_view opts = f[3];
+    while (!opts.empty()) {
+      const size_t comma = opts.find(',');
+      if (opts.substr(0, comma) == "ro") m.read_only = true;
+      if (comma == std::string_view::npos) break;
+      opts.remove_prefix(comma + 1);
+    }
+    out.push_back(std::move(m));
+  });
+  if (bad) return MakeError("parse", "malformed line in mounts");
+  return out;
+}
+
+namespace {
+
+class FilesystemCollector final : public Collector {
+ public:
+  explicit FilesystemCollector(const NodeConfig& cfg)
+      : paths_(cfg.paths),
+        max_(cfg.max_file_bytes),
+        opts_(cfg.filesystem),
+        runner_(cfg.filesystem.max_stuck_mounts),
+        stuck_(std::make_shared<StuckSet>()) {}
+  std::string_view Name() const override { return "filesystem"; }
+
+  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+    // PID 1's view is the host's when the agent shares the host PID namespace.
+    auto text = ReadFileLimited(paths_.Proc("1/mounts"), max_);
+    if (!text.ok()) text = ReadFileLimited(paths_.Proc("mounts"), max_);
+    if (!text.ok()) return text.error();
+    auto mounts = ParseMounts(*text);
+    if (!mounts.ok()) return mounts.error();
+
+    const size_t first = out.size();
+    AddFamily(out, "node_filesystem_avail_bytes",
+              "Filesystem space available to non-root users in bytes.", MetricType::kGauge);
+    AddFamily(out, "node_filesystem_device_error",
+              "Whether an error occurred while getting statistics for the given device.",
+              MetricType::kGauge);
+    AddFamily(out, "node_filesystem_files", "Filesystem total file nodes.", MetricType::kGauge);
+    AddFamily(out, "node_filesystem_files_free", "Filesystem total free file nodes.",
+              MetricType::kGauge);
+    AddFamily(out, "node_filesystem_free_bytes", "Filesystem free space in bytes.",
+              MetricType::kGauge);
+    AddFamily(out, "node_filesystem_readonly", "Filesystem read-only status.", MetricType::kGauge);
+    AddFamily(out, "node_filesystem_size_bytes", "Filesystem size in bytes.", MetricType::kGauge);
+    enum { kAvail, kError, kFiles, kFilesFree, kFree, kReadonly, kSize };
+
+    std::set<std::tuple<std::string, std::string, std::string>> seen;
+    for (auto& m : *mounts) {
+      std::string mount_point = StripRootfs(m.mount_point);
+      if (opts_.mount_points_exclude.Matches(mount_point) ||
+          opts_.fs_types_exclude.Matches(m.fs_type)) {
+        continue;
+      }
+      if (!seen.emplace(m.device, mount_point, m.fs_type).second) continue;  // bind mounts etc.
+      const Labels labels = {{"device", m.device}, {"fstype", m.fs_type},
+                             {"mountpoint", mount_point}};
+      AddSample(out[first + kReadonly], m.read_only ? 1 : 0, labels);
+      struct statfs st {};
+      if (!Statfs(mount_point, &st)) {
+        AddSample(out[first + kError], 1, labels);
+        continue;
+      }
+      AddSample(out[first + kError], 0, labels);
+      const double bsize = static_cast<double>(st.f_bsize);
+      AddSample(out[first + kSize], static_cast<double>(st.f_blocks) * bsize, labels);
+      AddSample(out[first + kFree], static_cast<double>(st.f_bfree) * bsize, labels);
+      AddSample(out[first + kAvail], static_cast<double>(st.f_bavail) * bsize, labels);
+      AddSample(out[first + kFiles], static_cast<double>(st.f_files), labels);
+      AddSample(out[first + kFilesFree], static_cast<double>(st.f_ffree), labels);
+    }
+    return Ok{};
+  }
+
+ private:
+  struct StuckSet {
+    std::mutex mu;
+    std::set<std::string> mounts;  // guarded by mu
+  };
+
+  // Mount points in /proc/1/mounts are host paths; when rootfs is e.g. /host (the host's / as
+  // mounted into the container), they are reported as the host sees them.
+  std::string StripRootfs(const std::string& mp) const {
+    std::string root = paths_.rootfs;
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    if (root == "/" || root.empty()) return mp;
+    if (mp == root) return "/";
+    if (mp.starts_with(root + "/")) return mp.substr(root.size());
+    return mp;
+  }
+
+  bool Statfs(const std::string& mount_point, struct statfs* st) {
+    {
+      std::lock_guard lock(stuck_->mu);
+      if (stuck_->mounts.count(mount_point)) return false;  // still hung since an earlier scrape
+    }
+    int err = 0;
+    std::weak_ptr<StuckSet> weak = stuck_;
+    const auto outcome = runner_.Run(paths_.Root(mount_point), opts_.mount_timeout, st, &err,
+                                     [weak, mount_point] {
+                                       if (auto s = weak.lock()) {
+                                         std::lock_guard lock(s->mu);
+                                         s->mounts.erase(mount_point);
+                                       }
+                                     });
+    switch (outcome) {
+      case StatfsRunner::Outcome::kOk:
+        return true;
+      case StatfsRunner::Outcome::kTimeout: {
+        std::lock_guard lock(stuck_->mu);
+        stuck_->mounts.insert(mount_point);
+        Log(LogLevel::kWarn, "statfs timed out, mount marked stuck",
+            {{"collector", "filesystem"}, {"mountpoint", mount_point}});
+        return false;
+      }
+      case StatfsRunner::Outcome::kTooManyStuck:
+        return false;
+      case StatfsRunner::Outcome::kError:
+        Log(LogLevel::kDebug, "statfs failed",
+            {{"collector", "filesystem"}, {"mountpoint", mount_point}, {"err", std::strerror(err)}});
+        return false;
+    }
+    return false;
+  }
+
+  HostPaths paths_;
+  size_t max_;
+  FilesystemOptions opts_;
+  StatfsRunner runner_;
+  std::shared_ptr<StuckSet> stuck_;  // shared with abandoned workers' callbacks
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg) {
+  return std::make_unique<FilesystemCollector>(cfg);
+}
+
+}  // namespace lookout

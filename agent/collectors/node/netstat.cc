@@ -1,0 +1,106 @@
+// netstat: node_netstat_<Proto>_<Field> for the configured subset of /proc/net/netstat,
+// /proc/net/snmp and /proc/net/snmp6 (node_exporter's default field pattern).
+#include "agent/collectors/node/netstat.h"
+
+#include "agent/collectors/collector_util.h"
+#include "agent/collectors/node/node_collectors.h"
+#include "agent/common/file_util.h"
+
+namespace lookout {
+
+Result<NetstatValues> ParseNetstatPairs(std::string_view text) {
+  std::vector<std::string_view> lines;
+  ForEachLine(text, [&](std::string_view l) {
+    if (!TrimSpace(l).empty()) lines.push_back(l);
+  });
+  if (lines.size() % 2 != 0) return MakeError("parse", "netstat: header without values");
+  NetstatValues out;
+  std::vector<std::string_view> names, values;
+  for (size_t i = 0; i < lines.size(); i += 2) {
+    SplitFields(lines[i], names);
+    SplitFields(lines[i + 1], values);
+    if (names.empty() || values.size() != names.size() || names[0] != values[0] ||
+        !names[0].ends_with(':')) {
+      return MakeError("parse", "netstat: names and values do not line up");
+    }
+    const std::string_view proto = names[0].substr(0, names[0].size() - 1);
+    for (size_t j = 1; j < names.size(); ++j) {
+      auto v = ParseI64(values[j]);  // some fields are signed (Tcp MaxConn is -1)
+      if (!v) return MakeError("parse", "netstat: bad number");
+      out.emplace_back(std::string(proto) + "_" + std::string(names[j]), static_cast<double>(*v));
+    }
+  }
+  return out;
+}
+
+Result<NetstatValues> ParseSnmp6(std::string_view text) {
+  NetstatValues out;
+  std::vector<std::string_view> f;
+  bool bad = false;
+  ForEachLine(text, [&](std::string_view line) {
+    if (bad || TrimSpace(line).empty()) return;
+    SplitFields(line, f);
+    if (f.size() != 2) {
+      bad = true;
+      return;
+    }
+    const size_t six = f[0].find('6');
+    if (six == std::string_view::npos) return;  // node_exporter skips such lines too
+    auto v = ParseI64(f[1]);
+    if (!v) {
+      bad = true;
+      return;
+    }
+    out.emplace_back(std::string(f[0].substr(0, six + 1)) + "_" + std::string(f[0].substr(six + 1)),
+                     static_cast<double>(*v));
+  });
+  if (bad) return MakeError("parse", "snmp6: malformed line");
+  return out;
+}
+
+namespace {
+
+class NetstatCollector final : public Collector {
+ public:
+  explicit NetstatCollector(const NodeConfig& cfg)
+      : paths_(cfg.paths), max_(cfg.max_file_bytes), fields_(cfg.netstat_fields) {}
+  std::string_view Name() const override { return "netstat"; }
+
+  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+    NetstatValues all;
+    for (const char* file : {"net/netstat", "net/snmp"}) {
+      auto text = ReadFileLimited(paths_.Proc(file), max_);
+      if (!text.ok()) return text.error();
+      auto v = ParseNetstatPairs(*text);
+      if (!v.ok()) return v.error();
+      all.insert(all.end(), v->begin(), v->end());
+    }
+    if (auto text = ReadFileLimited(paths_.Proc("net/snmp6"), max_); text.ok()) {  // IPv6 may be off
+      auto v = ParseSnmp6(*text);
+      if (!v.ok()) return v.error();
+      all.insert(all.end(), v->begin(), v->end());
+    }
+    for (const auto& [key, v] : all) {
+      if (!fields_.Matches(key)) continue;
+      std::string name = "node_netstat_" + key;
+      if (!IsValidMetricName(name)) continue;
+      std::string stat = key;
+      stat.erase(std::find(stat.begin(), stat.end(), '_'));
+      AddSample(AddFamily(out, std::move(name), "Statistic " + stat + ".", MetricType::kUntyped), v);
+    }
+    return Ok{};
+  }
+
+ private:
+  HostPaths paths_;
+  size_t max_;
+  Pattern fields_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewNetstatCollector(const NodeConfig& cfg) {
+  return std::make_unique<NetstatCollector>(cfg);
+}
+
+}  // namespace lookout

@@ -1,0 +1,88 @@
+#include "agent/common/file_util.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace lookout {
+
+Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return MakeError("open", path + ": " + std::strerror(errno));
+  std::string out;
+  // procfs files report size 0, so read in chunks; most fit in the first one.
+  size_t chunk = 8192;
+  while (true) {
+    const size_t old = out.size();
+    if (old >= max_bytes + 1) break;
+    out.resize(std::min(old + chunk, max_bytes + 1));
+    const ssize_t n = ::read(fd, out.data() + old, out.size() - old);
+    if (n < 0) {
+      if (errno == EINTR) {
+        out.resize(old);
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return MakeError("read", path + ": " + std::strerror(err));
+    }
+    out.resize(old + static_cast<size_t>(n));
+    if (n == 0) break;
+    chunk = std::min<size_t>(chunk * 2, 1 << 20);
+  }
+  ::close(fd);
+  if (out.size() > max_bytes) {
+    return MakeError("too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return out;
+}
+
+void SplitFields(std::string_view line, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t i = 0;
+  const size_t n = line.size();
+  while (i < n) {
+    while (i < n && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= n) break;
+    const size_t start = i;
+    while (i < n && line[i] != ' ' && line[i] != '\t') ++i;
+    out.push_back(line.substr(start, i - start));
+  }
+}
+
+std::optional<uint64_t> ParseU64(std::string_view s) {
+  uint64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<int64_t> ParseI64(std::string_view s) {
+  int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseDouble(std::string_view s) {
+  double v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
+                        s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace lookout

@@ -1,0 +1,38 @@
+#pragma once
+// Reading small kernel files (procfs, sysfs) and splitting them without copies.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lookout/result.h"
+
+namespace lookout {
+
+// Reads a whole file. Errors: reason "open" (missing or unreadable), "read", "too_large" (more
+// than max_bytes: kernel files are small, so this is corruption or the wrong path).
+Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes);
+
+// Calls fn(line) for each line, without the trailing '\n'.
+template <typename Fn>
+void ForEachLine(std::string_view text, Fn fn) {
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    fn(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+}
+
+// Splits on runs of spaces and tabs; `out` is cleared first (reuse it to avoid allocations).
+void SplitFields(std::string_view line, std::vector<std::string_view>& out);
+
+std::optional<uint64_t> ParseU64(std::string_view s);
+std::optional<int64_t> ParseI64(std::string_view s);
+std::optional<double> ParseDouble(std::string_view s);
+
+std::string_view TrimSpace(std::string_view s);
+
+}  // namespace lookout

@@ -1,0 +1,335 @@
+#include "agent/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <mutex>
+#include <unordered_map>
+#include <set>
+#include <sstream>
+
+#include "agent/common/file_util.h"
+
+namespace lookout {
+
+struct Pattern::Compiled {
+  explicit Compiled(const std::string& src) : re(src, std::regex::ECMAScript) {}
+  const std::regex re;
+  std::mutex mu;
+  std::unordered_map<std::string, bool> memo;  // guarded by mu
+};
+
+Pattern::Pattern(std::string source) : source_(std::move(source)) {
+  if (!source_.empty()) re_ = std::make_shared<Compiled>(source_);
+}
+
+bool Pattern::Matches(std::string_view s) const {
+  if (!re_) return false;
+  constexpr size_t kMaxMemo = 8192;  // bounded: device names can churn (veth pairs)
+  std::lock_guard lock(re_->mu);
+  if (auto it = re_->memo.find(std::string(s)); it != re_->memo.end()) return it->second;
+  const bool m = std::regex_search(s.begin(), s.end(), re_->re);
+  if (re_->memo.size() >= kMaxMemo) re_->memo.clear();
+  re_->memo.emplace(std::string(s), m);
+  return m;
+}
+
+bool DeviceFilter::Ignored(std::string_view device) const {
+  if (!include.empty()) return !include.Matches(device);
+  return exclude.Matches(device);
+}
+
+const std::vector<CollectorInfo>& NodeCollectorInfos() {
+  static const std::vector<CollectorInfo> kInfos = {
+      {"cpu", true, "CPU time per mode from /proc/stat (node_cpu_seconds_total)"},
+      {"meminfo", true, "memory statistics from /proc/meminfo (node_memory_*)"},
+      {"loadavg", true, "load averages from /proc/loadavg (node_load1/5/15)"},
+      {"diskstats", true, "block device I/O from /proc/diskstats (node_disk_*)"},
+      {"filesystem", true, "statfs of mounted filesystems (node_filesystem_*)"},
+      {"netdev", true, "network interface counters from /proc/net/dev (node_network_*)"},
+      {"stat", true, "boot time, context switches, forks, interrupts, procs (/proc/stat)"},
+      {"vmstat", true, "selected /proc/vmstat fields (node_vmstat_*)"},
+      {"pressure", true, "pressure stall information from /proc/pressure (node_pressure_*)"},
+      {"uname", true, "kernel and host identity (node_uname_info)"},
+      {"time", true, "system time, time zone and clock sources (node_time_*)"},
+      {"filefd", true, "allocated and maximum file handles (node_filefd_*)"},
+      {"sockstat", true, "socket statistics from /proc/net/sockstat{,6} (node_sockstat_*)"},
+      {"netstat", true, "selected /proc/net/{netstat,snmp,snmp6} fields (node_netstat_*)"},
+      {"os", true, "os-release information (node_os_info, node_os_version)"},
+  };
+  return kInfos;
+}
+
+bool ParseDuration(std::string_view s, Duration* out) {
+  // Prometheus-style: one or more <number><unit>, units ms, s, m, h, d.
+  if (s.empty()) return false;
+  int64_t total_ms = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == 0 || i > 12) return false;
+    const auto n = ParseI64(s.substr(0, i));
+    if (!n) return false;
+    s.remove_prefix(i);
+    int64_t unit_ms = 0;
+    if (s.starts_with("ms")) {
+      unit_ms = 1;
+      s.remove_prefix(2);
+    } else if (!s.empty() && (s[0] == 's' || s[0] == 'm' || s[0] == 'h' || s[0] == 'd')) {
+      unit_ms = s[0] == 's' ? 1000 : s[0] == 'm' ? 60'000 : s[0] == 'h' ? 3'600'000 : 86'400'000;
+      s.remove_prefix(1);
+    } else {
+      return false;
+    }
+    total_ms += *n * unit_ms;
+  }
+  *out = Duration(total_ms);
+  return true;
+}
+
+namespace {
+
+std::string Where(const std::string& file, const YAML::Mark& m) {
+  if (m.is_null()) return file;
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "\"" + n.Scalar() + "\"";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an undefined value";
+  }
+}
+
+// Reads one YAML mapping strictly: each getter marks its key as known; Done() rejects the rest.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string path, const std::string& file)
+      : node_(node), path_(std::move(path)), file_(file) {
+    if (node_.IsNull()) return;  // an empty section keeps the defaults
+    if (!node_.IsMap()) Fail(node_, path_, "a mapping");
+  }
+
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& key,
+                         const std::string& expected) const {
+    throw ConfigError(Where(file_, at.Mark()) + ": " + (key.empty() ? "<top>" : key) +
+                      ": expected " + expected + ", got " + Describe(at));
+  }
+
+  std::string Key(std::string_view k) const {
+    return path_.empty() ? std::string(k) : path_ + "." + std::string(k);
+  }
+
+  // Returns the value node for `key` (undefined if absent) and marks it known.
+  YAML::Node Get(std::string_view key) {
+    known_.insert(std::string(key));
+    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    return node_[std::string(key)];
+  }
+
+  void Str(std::string_view key, std::string* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    if (!v.IsScalar()) Fail(v, Key(key), "a string");
+    *out = v.Scalar();
+  }
+
+  void Bool(std::string_view key, bool* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    const std::string s = v.IsScalar() ? v.Scalar() : "";
+    if (s == "true") {
+      *out = true;
+    } else if (s == "false") {
+      *out = false;
+    } else {
+      Fail(v, Key(key), "true or false");
+    }
+  }
+
+  template <typename T>
+  void Int(std::string_view key, T* out, int64_t min, int64_t max) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    const auto n = v.IsScalar() ? ParseI64(v.Scalar()) : std::nullopt;
+    if (!n || *n < min || *n > max) {
+      Fail(v, Key(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    *out = static_cast<T>(*n);
+  }
+
+  void Dur(std::string_view key, Duration* out, Duration min, Duration max) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    Duration d{};
+    if (!v.IsScalar() || !ParseDuration(v.Scalar(), &d) || d < min || d > max) {
+      Fail(v, Key(key), "a duration like \"5s\" or \"500ms\" from " +
+                            std::to_string(min.count()) + "ms to " +
+                            std::to_string(max.count()) + "ms");
+    }
+    *out = d;
+  }
+
+  void Regex(std::string_view key, Pattern* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    if (!v.IsScalar()) Fail(v, Key(key), "a regular expression string");
+    try {
+      *out = Pattern(v.Scalar());
+    } catch (const std::regex_error& e) {
+      Fail(v, Key(key), std::string("a valid regular expression (") + e.what() + ")");
+    }
+  }
+
+  void Done() const {
+    if (!node_.IsMap()) return;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string k = it->first.Scalar();
+      if (!known_.count(k)) {
+        std::string expected = "one of:";
+        for (const auto& kk : known_) expected += " " + kk;
+        throw ConfigError(Where(file_, it->first.Mark()) + ": " + Key(k) +
+                          ": unknown key (expected " + expected + ")");
+      }
+    }
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> known_;
+};
+
+void ApplyServer(MapReader r, ServerConfig& c) {
+  r.Str("listen_address", &c.listen_address);
+  r.Int("threads", &c.threads, 1, 64);
+  r.Int("max_connections", &c.max_connections, 1, 1'000'000);
+  r.Int("max_header_bytes", &c.max_header_bytes, 1024, 1 << 20);
+  r.Int("max_body_bytes", &c.max_body_bytes, 0, int64_t{1} << 30);
+  r.Dur("request_timeout", &c.request_timeout, Duration(100), Duration(3'600'000));
+  r.Dur("idle_timeout", &c.idle_timeout, Duration(100), Duration(86'400'000));
+  r.Dur("shutdown_timeout", &c.shutdown_timeout, Duration(0), Duration(600'000));
+  r.Done();
+}
+
+void ApplyLog(MapReader r, LogConfig& c) {
+  std::string level, format;
+  YAML::Node lv = r.Get("level");
+  r.Str("level", &level);
+  if (!level.empty() && !ParseLogLevel(level, &c.level)) {
+    r.Fail(lv, r.Key("level"), "one of debug, info, warn, error");
+  }
+  YAML::Node fv = r.Get("format");
+  r.Str("format", &format);
+  if (!format.empty() && !ParseLogFormat(format, &c.format)) {
+    r.Fail(fv, r.Key("format"), "logfmt or json");
+  }
+  r.Done();
+}
+
+void ApplyDeviceFilter(MapReader& r, DeviceFilter& f) {
+  r.Regex("device_include", &f.include);
+  r.Regex("device_exclude", &f.exclude);
+}
+
+void ApplyCollector(MapReader r, std::string_view name, NodeConfig& c) {
+  bool enabled = c.enabled[std::string(name)];
+  r.Bool("enabled", &enabled);
+  c.enabled[std::string(name)] = enabled;
+  if (name == "filesystem") {
+    r.Regex("mount_points_exclude", &c.filesystem.mount_points_exclude);
+    r.Regex("fs_types_exclude", &c.filesystem.fs_types_exclude);
+    r.Dur("mount_timeout", &c.filesystem.mount_timeout, Duration(10), Duration(600'000));
+    r.Int("max_stuck_mounts", &c.filesystem.max_stuck_mounts, 1, 1024);
+  } else if (name == "diskstats") {
+    ApplyDeviceFilter(r, c.diskstats);
+  } else if (name == "netdev") {
+    ApplyDeviceFilter(r, c.netdev);
+  } else if (name == "netstat") {
+    r.Regex("fields", &c.netstat_fields);
+  } else if (name == "vmstat") {
+    r.Regex("fields", &c.vmstat_fields);
+  }
+  r.Done();
+}
+
+void ApplyNode(MapReader r, NodeConfig& c, const std::string& file) {
+  {
+    MapReader p(r.Get("paths"), r.Key("paths"), file);
+    p.Str("procfs", &c.paths.procfs);
+    p.Str("sysfs", &c.paths.sysfs);
+    p.Str("rootfs", &c.paths.rootfs);
+    p.Done();
+  }
+  r.Int("max_file_bytes", &c.max_file_bytes, 4096, int64_t{1} << 30);
+  {
+    MapReader cs(r.Get("collectors"), r.Key("collectors"), file);
+    for (const auto& info : NodeCollectorInfos()) {
+      YAML::Node n = cs.Get(info.name);
+      if (n.IsDefined()) {
+        ApplyCollector(MapReader(n, cs.Key(info.name), file), info.name, c);
+      }
+    }
+    cs.Done();
+  }
+  r.Done();
+}
+
+void Apply(const std::string& yaml_text, const std::string& source_name, Config& cfg) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(Where(source_name, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  MapReader top(root, "", source_name);
+  if (YAML::Node n = top.Get("server"); n.IsDefined()) {
+    ApplyServer(MapReader(n, "server", source_name), cfg.server);
+  }
+  if (YAML::Node n = top.Get("log"); n.IsDefined()) {
+    ApplyLog(MapReader(n, "log", source_name), cfg.log);
+  }
+  if (YAML::Node n = top.Get("node"); n.IsDefined()) {
+    ApplyNode(MapReader(n, "node", source_name), cfg.node, source_name);
+  }
+  top.Done();
+}
+
+}  // namespace
+
+Config DefaultConfig() {
+  static const Config kDefault = [] {
+    Config c;
+    for (const auto& info : NodeCollectorInfos()) c.node.enabled[std::string(info.name)] = false;
+    Apply(EmbeddedDefaultConfigYaml(), "<embedded default>", c);
+    c.source_name = "<embedded default>";
+    return c;
+  }();
+  return kDefault;
+}
+
+Config ParseConfig(const std::string& yaml_text, const std::string& source_name) {
+  Config c = DefaultConfig();
+  Apply(yaml_text, source_name, c);
+  c.source_name = source_name;
+  return c;
+}
+
+Config LoadConfigFile(const std::string& path) {
+  auto text = ReadFileLimited(path, 16 * 1024 * 1024);
+  if (!text.ok()) throw ConfigError(path + ": cannot read config: " + text.error().detail);
+  return ParseConfig(*text, path);
+}
+
+}  // namespace lookout

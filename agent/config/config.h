@@ -1,0 +1,111 @@
+#pragma once
+// The agent's configuration: one YAML file (or the embedded default), parsed strictly: an
+// unknown key, a wrong type or an invalid value is an error with file:line:column.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string_view>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/common/log.h"
+#include "lookout/host_paths.h"
+
+namespace lookout {
+
+using Duration = std::chrono::milliseconds;
+
+// A regular expression from config, searched like node_exporter's flags (the user writes ^...$
+// where wanted). Empty source = matches nothing. std::regex is slow and the same few names
+// (devices, mount points, fields) come back every scrape, so results are memoised.
+// Thread-safety: Matches() is safe from any thread.
+class Pattern {
+ public:
+  Pattern() = default;
+  explicit Pattern(std::string source);  // throws std::regex_error
+  bool Matches(std::string_view s) const;
+  bool empty() const { return source_.empty(); }
+  const std::string& source() const { return source_; }
+
+ private:
+  struct Compiled;
+  std::string source_;
+  std::shared_ptr<Compiled> re_;  // shared by config copies
+};
+
+// Defaults live in one place, default_config.yaml (embedded); a user file is applied on top of
+// it, so these structs carry no default values of their own.
+struct ServerConfig {
+  std::string listen_address;
+  int threads = 0;
+  int max_connections = 0;
+  size_t max_header_bytes = 0;
+  size_t max_body_bytes = 0;
+  Duration request_timeout{};  // whole request: headers, body, handler, response
+  Duration idle_timeout{};     // keep-alive connection with no request
+  Duration shutdown_timeout{};
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+  LogFormat format = LogFormat::kLogfmt;
+};
+
+struct FilesystemOptions {
+  Pattern mount_points_exclude;
+  Pattern fs_types_exclude;
+  Duration mount_timeout{};
+  int max_stuck_mounts = 0;  // hung statfs threads we accept before skipping all statfs
+};
+
+struct DeviceFilter {
+  Pattern include;  // when set, only matching devices
+  Pattern exclude;
+  bool Ignored(std::string_view device) const;
+};
+
+struct NodeConfig {
+  HostPaths paths;
+  size_t max_file_bytes = 0;
+  std::map<std::string, bool, std::less<>> enabled;  // collector name -> on/off
+  FilesystemOptions filesystem;
+  DeviceFilter diskstats;
+  DeviceFilter netdev;
+  Pattern netstat_fields;
+  Pattern vmstat_fields;
+};
+
+struct Config {
+  ServerConfig server;
+  LogConfig log;
+  NodeConfig node;
+  std::string source_name;  // file the config came from ("<embedded default>")
+};
+
+// Config errors are programming-time for the operator: thrown at start-up, with location.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses YAML text on top of the embedded default. `source_name` is used in error messages.
+Config ParseConfig(const std::string& yaml_text, const std::string& source_name);
+Config LoadConfigFile(const std::string& path);
+Config DefaultConfig();
+const std::string& EmbeddedDefaultConfigYaml();
+
+// The node collectors in registration order, with their default on/off.
+struct CollectorInfo {
+  std::string_view name;
+  bool default_enabled;
+  std::string_view description;
+};
+const std::vector<CollectorInfo>& NodeCollectorInfos();
+
+// Parses "500ms", "5s", "1m30s", "2h". Returns false on anything else.
+bool ParseDuration(std::string_view s, Duration* out);
+
+}  // namespace lookout

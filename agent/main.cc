@@ -1,0 +1,133 @@
+// lookout: flags, config, run. Everything else lives in the library so tests can use it.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "agent/agent.h"
+#include "agent/build_info.h"
+#include "agent/common/log.h"
+#include "agent/config/config.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: lookout [flags]
+
+Node observability agent: node, pod and application metrics, traces and SLOs on one
+Prometheus endpoint.
+
+Flags:
+  --config FILE               YAML config file (default: the embedded default config;
+                              print it with --config.print-default)
+  --config.check              validate the config and exit (0 ok, 2 invalid)
+  --config.print-default      print the embedded default config and exit
+  --log.level LEVEL           debug | info | warn | error (overrides log.level)
+  --log.format FORMAT         logfmt | json (overrides log.format)
+  --web.listen-address ADDR   host:port for /metrics (overrides server.listen_address)
+  --path.procfs DIR           procfs mount point (overrides node.paths.procfs)
+  --path.sysfs DIR            sysfs mount point (overrides node.paths.sysfs)
+  --path.rootfs DIR           root filesystem mount point (overrides node.paths.rootfs)
+  --version                   print version and exit
+  --help                      print this help and exit
+
+Exit codes: 0 ok, 1 runtime failure (e.g. cannot bind), 2 bad flags or config.
+)";
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "lookout: %s\n", msg.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lookout;
+  std::string config_path;
+  bool check_only = false;
+  std::string log_level, log_format, listen, procfs, sysfs, rootfs;
+
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    auto take = [&](std::string* dst) -> bool {
+      if (!has_value) {
+        if (i + 1 >= argc) return false;
+        value = argv[++i];
+      }
+      *dst = value;
+      return true;
+    };
+    bool ok = true;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      const auto& b = GetBuildInfo();
+      std::printf("lookout %.*s (revision %.*s, %.*s)\n", static_cast<int>(b.version.size()),
+                  b.version.data(), static_cast<int>(b.revision.size()), b.revision.data(),
+                  static_cast<int>(b.compiler.size()), b.compiler.data());
+      return 0;
+    } else if (arg == "--config.print-default") {
+      std::fputs(EmbeddedDefaultConfigYaml().c_str(), stdout);
+      return 0;
+    } else if (arg == "--config.check") {
+      check_only = true;
+    } else if (arg == "--config") {
+      ok = take(&config_path);
+    } else if (arg == "--log.level") {
+      ok = take(&log_level);
+    } else if (arg == "--log.format") {
+      ok = take(&log_format);
+    } else if (arg == "--web.listen-address") {
+      ok = take(&listen);
+    } else if (arg == "--path.procfs") {
+      ok = take(&procfs);
+    } else if (arg == "--path.sysfs") {
+      ok = take(&sysfs);
+    } else if (arg == "--path.rootfs") {
+      ok = take(&rootfs);
+    } else {
+      return Fail("unknown flag " + arg + " (see --help)");
+    }
+    if (!ok) return Fail("flag " + arg + " needs a value");
+  }
+
+  Config cfg;
+  try {
+    cfg = config_path.empty() ? DefaultConfig() : LoadConfigFile(config_path);
+  } catch (const ConfigError& e) {
+    return Fail(std::string("invalid config: ") + e.what());
+  }
+  if (!log_level.empty() && !ParseLogLevel(log_level, &cfg.log.level)) {
+    return Fail("--log.level: expected debug, info, warn or error, got \"" + log_level + "\"");
+  }
+  if (!log_format.empty() && !ParseLogFormat(log_format, &cfg.log.format)) {
+    return Fail("--log.format: expected logfmt or json, got \"" + log_format + "\"");
+  }
+  if (!listen.empty()) cfg.server.listen_address = listen;
+  if (!procfs.empty()) cfg.node.paths.procfs = procfs;
+  if (!sysfs.empty()) cfg.node.paths.sysfs = sysfs;
+  if (!rootfs.empty()) cfg.node.paths.rootfs = rootfs;
+  if (check_only) {
+    std::printf("config ok: %s\n", cfg.source_name.c_str());
+    return 0;
+  }
+
+  SetLogLevel(cfg.log.level);
+  SetLogFormat(cfg.log.format);
+  try {
+    Agent agent(std::move(cfg));
+    agent.Start();
+    agent.Run();
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "fatal", {{"err", e.what()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+#pragma once
+// Minimal HTTP/1.1 server on Boost.Beast for the agent's endpoints.
+//
+// Limits, all from ServerConfig: request header size (431), body size (413), a per-request
+// deadline covering reading, handling and writing (a slow client cannot pin a connection), an
+// idle timeout between keep-alive requests, and a cap on open connections (excess ones are
+// closed at once). Malformed requests get 400 and the connection is closed; the server goes on.
+//
+// Thread-safety: the handler is called from the io_context's threads, possibly concurrently.
+// Start()/Stop() may be called from any thread.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "lookout/metrics/registry.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lookout {
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // as sent, e.g. "/metrics?x=1"
+  std::string path;    // target without the query
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string Header(std::string_view lower_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
+             Registry& registry);
+  ~HttpServer();
+  // Binds and starts accepting. Throws std::runtime_error when the address cannot be bound.
+  void Start();
+  // The bound port (useful with port 0 in tests).
+  unsigned short port() const;
+  // Stops accepting and closes idle keep-alive connections; requests in flight finish.
+  void Stop();
+  size_t open_connections() const;
+
+  struct Impl;  // public only so the .cc's session class can name it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits "host:port" / "[v6]:port" / ":port". Returns false if malformed.
+bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port);
+
+}  // namespace lookout

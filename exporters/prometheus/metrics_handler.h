@@ -1,0 +1,37 @@
+#pragma once
+// The /metrics handler: gathers every registered Collectable, merges families of the same name,
+// sorts them, and encodes in the negotiated format (gzip when allowed).
+//
+// Thread-safety: Add() and Render() may be called from any thread; concurrent Render() calls
+// run concurrently (collectables are required to be safe for that).
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "exporters/prometheus/format.h"
+#include "lookout/metrics/collectable.h"
+
+namespace lookout::prometheus {
+
+struct RenderedMetrics {
+  std::string body;
+  std::string content_type;
+  bool gzip = false;  // body is gzip-compressed; set Content-Encoding
+};
+
+class MetricsHandler {
+ public:
+  // Held weakly: a collectable that is destroyed simply stops being collected.
+  void Add(std::weak_ptr<Collectable> c);
+  RenderedMetrics Render(std::string_view accept, std::string_view accept_encoding) const;
+  // The merged, sorted families (also used by tests and by the golden output).
+  std::vector<MetricFamily> Gather() const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::vector<std::weak_ptr<Collectable>> collectables_;  // guarded by mu_
+};
+
+}  // namespace lookout::prometheus

@@ -1,0 +1,148 @@
+#include "exporters/prometheus/openmetrics_encoder.h"
+
+#include "exporters/prometheus/encode_util.h"
+
+namespace lookout::prometheus {
+namespace {
+
+using detail::AppendDouble;
+using detail::AppendLabels;
+
+std::string_view TypeName(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kSummary:
+      return "summary";
+    case MetricType::kInfo:
+      return "info";
+    case MetricType::kUntyped:
+      break;
+  }
+  return "unknown";
+}
+
+// The OpenMetrics family name: counters and infos drop the suffix their samples carry.
+std::string_view FamilyName(const MetricFamily& f) {
+  std::string_view n = f.name;
+  if (f.type == MetricType::kCounter && n.ends_with("_total")) n.remove_suffix(6);
+  if (f.type == MetricType::kInfo && n.ends_with("_info")) n.remove_suffix(5);
+  return n;
+}
+
+void AppendTimestamp(std::string& out, const Sample& s) {
+  if (!s.timestamp_ms) return;
+  out += ' ';
+  AppendDouble(out, static_cast<double>(*s.timestamp_ms) / 1000.0);
+}
+
+void AppendExemplar(std::string& out, const std::optional<Exemplar>& e) {
+  if (!e) return;
+  out += " # ";
+  if (e->labels.empty()) {
+    out += "{}";
+  } else {
+    AppendLabels(out, e->labels);
+  }
+  out += ' ';
+  AppendDouble(out, e->value);
+  if (e->timestamp) {
+    out += ' ';
+    AppendDouble(out, *e->timestamp);
+  }
+}
+
+void AppendLine(std::string& out, std::string_view family, std::string_view suffix,
+                const Sample& s, double value, const std::optional<Exemplar>& exemplar = {},
+                std::string_view extra_name = {}, std::string_view extra_value = {}) {
+  out += family;
+  out += suffix;
+  AppendLabels(out, s.labels, extra_name, extra_value);
+  out += ' ';
+  AppendDouble(out, value);
+  AppendTimestamp(out, s);
+  AppendExemplar(out, exemplar);
+  out += '\n';
+}
+
+void AppendCreated(std::string& out, std::string_view family, const Sample& s) {
+  if (!s.created) return;
+  out += family;
+  out += "_created";
+  AppendLabels(out, s.labels);
+  out += ' ';
+  AppendDouble(out, *s.created);
+  AppendTimestamp(out, s);
+  out += '\n';
+}
+
+}  // namespace
+
+void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& out) {
+  std::string bound;
+  for (const auto& f : families) {
+    if (f.samples.empty()) continue;
+    const std::string_view name = FamilyName(f);
+    out += "# TYPE ";
+    out += name;
+    out += ' ';
+    out += TypeName(f.type);
+    out += '\n';
+    if (!f.unit.empty() && name.size() > f.unit.size() && name.ends_with(f.unit) &&
+        name[name.size() - f.unit.size() - 1] == '_') {
+      out += "# UNIT ";
+      out += name;
+      out += ' ';
+      out += f.unit;
+      out += '\n';
+    }
+    if (!f.help.empty()) {
+      out += "# HELP ";
+      out += name;
+      out += ' ';
+      detail::AppendHelp(out, f.help, /*escape_quote=*/true);
+      out += '\n';
+    }
+    for (const auto& s : f.samples) {
+      switch (f.type) {
+        case MetricType::kCounter:
+          AppendLine(out, name, "_total", s, s.value, s.exemplar);
+          AppendCreated(out, name, s);
+          break;
+        case MetricType::kInfo:
+          AppendLine(out, name, "_info", s, 1);
+          break;
+        case MetricType::kHistogram:
+          for (const auto& b : s.buckets) {
+            bound.clear();
+            AppendDouble(bound, b.upper_bound, /*om_canonical=*/true);
+            AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count),
+                       b.exemplar, "le", bound);
+          }
+          AppendLine(out, name, "_count", s, static_cast<double>(s.count));
+          AppendLine(out, name, "_sum", s, s.sum);
+          AppendCreated(out, name, s);
+          break;
+        case MetricType::kSummary:
+          for (const auto& q : s.quantiles) {
+            bound.clear();
+            AppendDouble(bound, q.quantile, /*om_canonical=*/true);
+            AppendLine(out, name, "", s, q.value, {}, "quantile", bound);
+          }
+          AppendLine(out, name, "_count", s, static_cast<double>(s.count));
+          AppendLine(out, name, "_sum", s, s.sum);
+          AppendCreated(out, name, s);
+          break;
+        default:
+          AppendLine(out, name, "", s, s.value);
+      }
+    }
+  }
+  out += "# EOF\n";
+}
+
+}  // namespace lookout::prometheus

@@ -1,0 +1,15 @@
+#pragma once
+// OpenMetrics 1.0 text format: `# EOF`, counters as `<family>_total` with `_created`, `# UNIT`,
+// exemplars on counters and histogram buckets, timestamps in seconds.
+
+#include <string>
+#include <vector>
+
+#include "lookout/metrics/metric.h"
+
+namespace lookout::prometheus {
+
+// Appends `families` and the closing `# EOF` line to `out`.
+void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& out);
+
+}  // namespace lookout::prometheus
