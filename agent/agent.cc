@@ -124,7 +124,7 @@ Agent::Agent(Config cfg)
     scrape_duration.WithLabels({handler_label})
         .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
-  server_ = std::make_unique<HttpServer>(*ioc_, cfg_.server, std::move(handler), *registry_);
+  server_ = std::make_unique<HttpServer>(*ioc_, cfg_.server, std::move(handler), registry_);
 }
 
 Agent::~Agent() {

@@ -87,6 +87,24 @@ bool ParseDuration(std::string_view s, Duration* out) {
   return true;
 }
 
+bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port) {
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = addr.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string p = addr.substr(colon + 1);
+  if (p.empty() || p.size() > 5) return false;
+  unsigned long n = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (n > 65535) return false;
+  *host = h.empty() ? "0.0.0.0" : h;
+  *port = static_cast<unsigned short>(n);
+  return true;
+}
+
 namespace {
 
 std::string Where(const std::string& file, const YAML::Mark& m) {
@@ -114,7 +132,7 @@ class MapReader {
  public:
   MapReader(const YAML::Node& node, std::string path, const std::string& file)
       : node_(node), path_(std::move(path)), file_(file) {
-    if (node_.IsNull()) return;  // an empty section keeps the defaults
+    if (!node_.IsDefined() || node_.IsNull()) return;  // absent or empty: keep the defaults
     if (!node_.IsMap()) Fail(node_, path_, "a mapping");
   }
 
@@ -213,6 +231,11 @@ class MapReader {
 
 void ApplyServer(MapReader r, ServerConfig& c) {
   r.Str("listen_address", &c.listen_address);
+  std::string host;
+  unsigned short port = 0;
+  if (!SplitHostPort(c.listen_address, &host, &port)) {
+    r.Fail(r.Get("listen_address"), r.Key("listen_address"), "host:port, e.g. \"0.0.0.0:9464\"");
+  }
   r.Int("threads", &c.threads, 1, 64);
   r.Int("max_connections", &c.max_connections, 1, 1'000'000);
   r.Int("max_header_bytes", &c.max_header_bytes, 1024, 1 << 20);

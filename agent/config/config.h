@@ -105,6 +105,9 @@ struct CollectorInfo {
 };
 const std::vector<CollectorInfo>& NodeCollectorInfos();
 
+// Splits "host:port" / "[v6]:port" / ":port" (host defaults to 0.0.0.0). False if malformed.
+bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port);
+
 // Parses "500ms", "5s", "1m30s", "2h". Returns false on anything else.
 bool ParseDuration(std::string_view s, Duration* out);
 

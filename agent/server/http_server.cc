@@ -23,42 +23,25 @@ std::string HttpRequest::Header(std::string_view lower_name) const {
   return {};
 }
 
-bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port) {
-  const size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string h = addr.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  const std::string p = addr.substr(colon + 1);
-  if (p.empty() || p.size() > 5) return false;
-  unsigned long n = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (n > 65535) return false;
-  *host = h.empty() ? "0.0.0.0" : h;
-  *port = static_cast<unsigned short>(n);
-  return true;
-}
-
 namespace {
 class Session;
 }
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, Registry& registry)
+  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, std::shared_ptr<Registry> reg)
       : ioc(io),
         cfg(c),
         handler(std::move(h)),
         acceptor(io),
-        connections(registry.AddGauge("lookout_http_connections",
+        registry(std::move(reg)),
+        connections(registry->AddGauge("lookout_http_connections",
                                       "Open HTTP connections to the agent's endpoint.")
                         .Get()),
         rejected(registry
-                     .AddCounter("lookout_http_connections_rejected_total",
+                     ->AddCounter("lookout_http_connections_rejected_total",
                                  "Connections closed at once because max_connections was reached.")
                      .Get()),
-        errors(registry.AddCounter("lookout_http_errors_total",
+        errors(registry->AddCounter("lookout_http_errors_total",
                                    "HTTP requests that failed before reaching a handler, by reason.",
                                    {"reason"})) {}
 
@@ -78,6 +61,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::atomic<int> open{0};
   std::atomic<bool> stopping{false};
+  std::shared_ptr<Registry> registry;  // keeps the instruments below alive
   Gauge& connections;
   Counter& rejected;
   Family<Counter>& errors;
@@ -234,8 +218,8 @@ void HttpServer::Impl::Accept() {
 }
 
 HttpServer::HttpServer(asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
-                       Registry& registry)
-    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(handler), registry)) {}
+                       std::shared_ptr<Registry> registry)
+    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(handler), std::move(registry))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

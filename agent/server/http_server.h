@@ -43,8 +43,10 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 
 class HttpServer {
  public:
+  // The registry is shared because sessions still queued in the io_context when the server is
+  // destroyed update its gauges as they unwind.
   HttpServer(boost::asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
-             Registry& registry);
+             std::shared_ptr<Registry> registry);
   ~HttpServer();
   // Binds and starts accepting. Throws std::runtime_error when the address cannot be bound.
   void Start();
@@ -59,8 +61,5 @@ class HttpServer {
  private:
   std::shared_ptr<Impl> impl_;
 };
-
-// Splits "host:port" / "[v6]:port" / ":port". Returns false if malformed.
-bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port);
 
 }  // namespace lookout

@@ -46,11 +46,14 @@ void EncodeText(const std::vector<MetricFamily>& families, std::string& out) {
   std::string bound;
   for (const auto& f : families) {
     if (f.samples.empty()) continue;
-    out += "# HELP ";
-    out += f.name;
-    out += ' ';
-    detail::AppendHelp(out, f.help, /*escape_quote=*/false);
-    out += "\n# TYPE ";
+    if (!f.help.empty()) {
+      out += "# HELP ";
+      out += f.name;
+      out += ' ';
+      detail::AppendHelp(out, f.help, /*escape_quote=*/false);
+      out += '\n';
+    }
+    out += "# TYPE ";
     out += f.name;
     out += ' ';
     out += TypeName(f.type);

@@ -63,11 +63,13 @@ class CpuCollector final : public Collector {
     auto cpus = ParseProcStatCpus(*text, user_hz_);
     if (!cpus.ok()) return cpus.error();
 
-    auto& secs = AddFamily(out, "node_cpu_seconds_total",
-                           "Seconds the CPUs spent in each mode.", MetricType::kCounter);
-    auto& guest = AddFamily(out, "node_cpu_guest_seconds_total",
-                            "Seconds the CPUs spent in guests (VMs) for each mode.",
-                            MetricType::kCounter);
+    // Build both families before taking references: a second push_back into `out` may
+    // reallocate it and leave a reference taken earlier dangling.
+    MetricFamily secs{"node_cpu_seconds_total", "Seconds the CPUs spent in each mode.",
+                      MetricType::kCounter, "", {}};
+    MetricFamily guest{"node_cpu_guest_seconds_total",
+                       "Seconds the CPUs spent in guests (VMs) for each mode.",
+                       MetricType::kCounter, "", {}};
     secs.samples.reserve(cpus->size() * 8);
     for (const auto& c : *cpus) {
       const std::pair<const char*, double> modes[] = {
@@ -77,6 +79,8 @@ class CpuCollector final : public Collector {
       AddSample(guest, c.guest_nice, {{"cpu", c.cpu}, {"mode", "nice"}});
       AddSample(guest, c.guest, {{"cpu", c.cpu}, {"mode", "user"}});
     }
+    out.push_back(std::move(secs));
+    out.push_back(std::move(guest));
     CollectThrottles(*cpus, out);
     return Ok{};
   }

@@ -65,11 +65,11 @@ namespace {
 
 class FilesystemCollector final : public Collector {
  public:
-  explicit FilesystemCollector(const NodeConfig& cfg)
+  FilesystemCollector(const NodeConfig& cfg, StatfsRunner::StatfsFn statfs_fn)
       : paths_(cfg.paths),
         max_(cfg.max_file_bytes),
         opts_(cfg.filesystem),
-        runner_(cfg.filesystem.max_stuck_mounts),
+        runner_(cfg.filesystem.max_stuck_mounts, std::move(statfs_fn)),
         stuck_(std::make_shared<StuckSet>()) {}
   std::string_view Name() const override { return "filesystem"; }
 
@@ -183,8 +183,13 @@ class FilesystemCollector final : public Collector {
 
 }  // namespace
 
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg,
+                                                  StatfsRunner::StatfsFn statfs_fn) {
+  return std::make_unique<FilesystemCollector>(cfg, std::move(statfs_fn));
+}
+
 std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg) {
-  return std::make_unique<FilesystemCollector>(cfg);
+  return NewFilesystemCollector(cfg, ::statfs);
 }
 
 }  // namespace lookout

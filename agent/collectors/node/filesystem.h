@@ -1,8 +1,13 @@
 #pragma once
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/collectors/node/statfs_runner.h"
+#include "agent/config/config.h"
+#include "lookout/collector.h"
 #include "lookout/result.h"
 
 namespace lookout {
@@ -15,5 +20,9 @@ struct MountEntry {
 // /proc/<pid>/mounts format; octal escapes such as "\040" (space) are decoded.
 Result<std::vector<MountEntry>> ParseMounts(std::string_view text);
 std::string UnescapeMountField(std::string_view s);
+
+// The filesystem collector with an injected statfs (tests simulate hung mounts with it).
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg,
+                                                  StatfsRunner::StatfsFn statfs_fn);
 
 }  // namespace lookout

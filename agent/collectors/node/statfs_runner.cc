@@ -16,6 +16,7 @@ struct StatfsRunner::Worker {
   int err = 0;
   std::function<void()> on_unstuck;
   std::shared_ptr<std::atomic<int>> stuck;
+  StatfsRunner::StatfsFn fn;
   std::thread thread;
 
   static void Loop(std::shared_ptr<Worker> w) {
@@ -26,7 +27,7 @@ struct StatfsRunner::Worker {
       const std::string path = w->path;
       lock.unlock();
       struct statfs st {};
-      const int rc = ::statfs(path.c_str(), &st);
+      const int rc = w->fn(path.c_str(), &st);
       const int err = rc == 0 ? 0 : errno;
       lock.lock();
       w->has_job = false;
@@ -65,6 +66,7 @@ StatfsRunner::Outcome StatfsRunner::Run(const std::string& path, std::chrono::mi
   if (!worker_) {
     worker_ = std::make_shared<Worker>();
     worker_->stuck = stuck_;
+    worker_->fn = fn_;
     worker_->thread = std::thread(&Worker::Loop, worker_);
   }
   std::shared_ptr<Worker> w = worker_;

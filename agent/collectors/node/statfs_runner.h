@@ -22,7 +22,11 @@ class StatfsRunner {
  public:
   enum class Outcome { kOk, kError, kTimeout, kTooManyStuck };
 
-  explicit StatfsRunner(int max_stuck) : max_stuck_(max_stuck) {}
+  using StatfsFn = std::function<int(const char*, struct statfs*)>;
+
+  // `fn` is ::statfs in production; tests inject one that hangs.
+  explicit StatfsRunner(int max_stuck, StatfsFn fn = ::statfs)
+      : max_stuck_(max_stuck), fn_(std::move(fn)) {}
   ~StatfsRunner();
 
   // `on_unstuck` runs (on the worker thread) if a timed-out call later returns.
@@ -33,6 +37,7 @@ class StatfsRunner {
  private:
   struct Worker;
   const int max_stuck_;
+  const StatfsFn fn_;
   std::mutex run_mu_;
   std::shared_ptr<Worker> worker_;  // guarded by run_mu_
   std::shared_ptr<std::atomic<int>> stuck_ = std::make_shared<std::atomic<int>>(0);

@@ -2,6 +2,7 @@
 // sysfs (node_time_clocksource_{available,current}_info{clocksource,device}).
 #include <dirent.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -47,12 +48,12 @@ class TimeCollector final : public Collector {
     ::closedir(d);
     std::sort(devices.begin(), devices.end());
     if (devices.empty()) return;
-    auto& avail = AddFamily(out, "node_time_clocksource_available_info",
-                            "Available clocksources read from '/sys/devices/system/clocksource'.",
-                            MetricType::kGauge);
-    auto& cur = AddFamily(out, "node_time_clocksource_current_info",
-                          "Current clocksource read from '/sys/devices/system/clocksource'.",
-                          MetricType::kGauge);
+    MetricFamily avail{"node_time_clocksource_available_info",
+                       "Available clocksources read from '/sys/devices/system/clocksource'.",
+                       MetricType::kGauge, "", {}};
+    MetricFamily cur{"node_time_clocksource_current_info",
+                     "Current clocksource read from '/sys/devices/system/clocksource'.",
+                     MetricType::kGauge, "", {}};
     std::vector<std::string_view> f;
     for (const auto& dev : devices) {
       const std::string base = dir + "/clocksource" + dev;
@@ -64,6 +65,8 @@ class TimeCollector final : public Collector {
         AddSample(cur, 1, {{"clocksource", std::string(TrimSpace(*c))}, {"device", dev}});
       }
     }
+    out.push_back(std::move(avail));
+    out.push_back(std::move(cur));
   }
 
   HostPaths paths_;

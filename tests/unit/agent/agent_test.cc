@@ -1,0 +1,81 @@
+// The whole agent in-process on the fixture tree: endpoints, formats, gzip.
+#include "agent/agent.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/unit/http_client.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout {
+namespace {
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Config cfg = DefaultConfig();
+    cfg.server.listen_address = "127.0.0.1:0";
+    cfg.node = testing::FixtureNodeConfig();
+    agent_ = std::make_unique<Agent>(std::move(cfg));
+    agent_->Start();
+    runner_ = std::thread([this] { agent_->Run(/*handle_signals=*/false); });
+  }
+  void TearDown() override {
+    agent_->Stop();
+    runner_.join();
+  }
+  std::unique_ptr<Agent> agent_;
+  std::thread runner_;
+};
+
+TEST_F(AgentTest, Endpoints) {
+  const auto port = agent_->port();
+  const std::string text = testing::Get(port, "/metrics");
+  EXPECT_EQ(testing::RawClient::Status(text), 200);
+  EXPECT_NE(text.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(text.find("\nnode_load1 0.52\n"), std::string::npos);
+  EXPECT_NE(text.find("lookout_build_info{version=\""), std::string::npos);
+  EXPECT_NE(text.find("lookout_collector_success{collector=\"filesystem\"} 1"), std::string::npos);
+  EXPECT_EQ(text.find("# EOF"), std::string::npos);
+
+  const std::string om = testing::Get(port, "/metrics", "Accept: application/openmetrics-text\r\n");
+  EXPECT_NE(om.find("application/openmetrics-text; version=1.0.0"), std::string::npos);
+  EXPECT_TRUE(om.ends_with("# EOF\n"));
+  EXPECT_NE(om.find("# TYPE node_cpu_seconds counter"), std::string::npos);
+
+  const std::string gz = testing::Get(port, "/metrics", "Accept-Encoding: gzip\r\n");
+  EXPECT_NE(gz.find("Content-Encoding: gzip"), std::string::npos);
+  EXPECT_EQ(static_cast<unsigned char>(testing::RawClient::Body(gz)[0]), 0x1f);
+
+  EXPECT_EQ(testing::RawClient::Status(testing::Get(port, "/healthz")), 200);
+  EXPECT_EQ(testing::RawClient::Status(testing::Get(port, "/readyz")), 200);
+  const std::string landing = testing::Get(port, "/");
+  EXPECT_NE(landing.find("<a href=\"metrics\">"), std::string::npos);
+  EXPECT_EQ(testing::RawClient::Status(testing::Get(port, "/nope")), 404);
+
+  testing::RawClient post(port);
+  post.Send("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(testing::RawClient::Status(post.ReadResponse()), 405);
+
+  testing::RawClient head(port);
+  head.Send("HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+  const std::string h = head.ReadResponse(/*head=*/true);
+  EXPECT_EQ(testing::RawClient::Status(h), 200);
+  EXPECT_NE(h.find("Content-Length: 3"), std::string::npos);
+  EXPECT_EQ(testing::RawClient::Body(h), "");
+}
+
+TEST_F(AgentTest, ReadyzFailsOnceStopping) {
+  const auto port = agent_->port();
+  testing::RawClient keep(port);
+  agent_->Stop();
+  keep.Send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n");
+  const std::string r = keep.ReadResponse();
+  if (!r.empty()) {
+    EXPECT_EQ(testing::RawClient::Status(r), 503);
+  }
+}
+
+}  // namespace
+}  // namespace lookout

@@ -1,0 +1,153 @@
+#include "agent/collectors/collector_set.h"
+
+#include <filesystem>
+#include <random>
+
+#include "agent/collectors/node/node_collectors.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FailingCollector final : public Collector {
+ public:
+  explicit FailingCollector(bool throws) : throws_(throws) {}
+  std::string_view Name() const override { return throws_ ? "thrower" : "failer"; }
+  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+    out.push_back(MetricFamily{"partial_data", "must not leak", MetricType::kGauge, "", {Sample{}}});
+    if (throws_) {
+      try {
+        throw std::runtime_error("boom");
+      } catch (...) {
+        return MakeError("exception", "boom");
+      }
+    }
+    return MakeError("parse", "bad input");
+  }
+
+ private:
+  bool throws_;
+};
+
+double Success(const std::vector<MetricFamily>& fams, const std::string& collector) {
+  for (const auto& f : fams) {
+    if (f.name != "lookout_collector_success") continue;
+    for (const auto& s : f.samples) {
+      if (s.labels[0].value == collector) return s.value;
+    }
+  }
+  return -1;
+}
+
+TEST(CollectorSet, FailingCollectorDropsItsOutputAndCountsReason) {
+  Registry reg;
+  std::vector<std::unique_ptr<Collector>> cs;
+  cs.push_back(std::make_unique<FailingCollector>(false));
+  cs.push_back(NewLoadavgCollector(testing::FixtureNodeConfig()));
+  CollectorSet set(std::move(cs), reg);
+  std::vector<MetricFamily> out;
+  set.Collect(out);
+  EXPECT_EQ(Success(out, "failer"), 0);
+  EXPECT_EQ(Success(out, "loadavg"), 1);
+  for (const auto& f : out) EXPECT_NE(f.name, "partial_data");
+  std::vector<MetricFamily> self;
+  reg.Collect(self);
+  ASSERT_EQ(self[0].name, "lookout_collector_errors_total");
+  EXPECT_EQ(self[0].samples[0].labels[1].value, "parse");
+  EXPECT_EQ(self[0].samples[0].value, 1);
+}
+
+// Copies the fixture procfs into a scratch dir so files can be mangled.
+class MangledProc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(testing::FixturePath("node/proc"), dir_.path(), fs::copy_options::recursive);
+    cfg_ = testing::FixtureNodeConfig();
+    cfg_.paths.procfs = dir_.path();
+    cfg_.max_file_bytes = 64 * 1024;
+  }
+
+  std::vector<MetricFamily> CollectAll() {
+    Registry reg;
+    CollectorSet set(MakeNodeCollectors(cfg_), reg);
+    std::vector<MetricFamily> out;
+    set.Collect(out);
+    return out;
+  }
+
+  std::vector<std::string> ProcFiles() const {
+    std::vector<std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
+      if (e.is_regular_file()) files.push_back(fs::relative(e.path(), dir_.path()).string());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  testing::TempDir dir_;
+  NodeConfig cfg_;
+};
+
+TEST_F(MangledProc, TruncationGarbageAndEmptinessNeverCrash) {
+  std::mt19937 rng(20261124);  // fixed seed: failures reproduce
+  for (const auto& rel : ProcFiles()) {
+    const std::string orig = testing::ReadFixture("node/proc/" + rel);
+    std::vector<std::string> variants = {"", "\n", std::string(1, '\0'), "garbage without shape",
+                                         orig.substr(0, orig.size() / 2)};
+    for (int i = 0; i < 40; ++i) {
+      std::string m = orig;
+      if (m.empty()) break;
+      const int ops = 1 + static_cast<int>(rng() % 4);
+      for (int k = 0; k < ops; ++k) {
+        const size_t pos = rng() % m.size();
+        switch (rng() % 4) {
+          case 0: m[pos] = static_cast<char>(rng() % 256); break;     // flip a byte
+          case 1: m.erase(pos, rng() % 16); break;                    // drop a run
+          case 2: m.insert(pos, std::string(rng() % 8, ' ')); break;  // stretch spacing
+          default: m.resize(pos); break;                              // truncate
+        }
+        if (m.empty()) break;
+      }
+      variants.push_back(std::move(m));
+    }
+    for (const auto& v : variants) {
+      dir_.Write(rel, v);
+      auto out = CollectAll();  // must not crash, hang or throw
+      EXPECT_EQ(Success(out, "loadavg") >= 0, true);
+    }
+    dir_.Write(rel, orig);
+  }
+}
+
+TEST_F(MangledProc, HugeFileFailsOnlyItsCollector) {
+  dir_.Write("meminfo", std::string(cfg_.max_file_bytes + 1, 'x'));
+  auto out = CollectAll();
+  EXPECT_EQ(Success(out, "meminfo"), 0);
+  EXPECT_EQ(Success(out, "cpu"), 1);
+  EXPECT_EQ(Success(out, "filesystem"), 1);
+  EXPECT_EQ(Success(out, "netstat"), 1);
+}
+
+TEST_F(MangledProc, MissingFilesFailOnlyTheirCollectors) {
+  fs::remove(fs::path(dir_.path()) / "stat");
+  fs::remove(fs::path(dir_.path()) / "net" / "dev");
+  auto out = CollectAll();
+  EXPECT_EQ(Success(out, "cpu"), 0);
+  EXPECT_EQ(Success(out, "stat"), 0);
+  EXPECT_EQ(Success(out, "netdev"), 0);
+  EXPECT_EQ(Success(out, "meminfo"), 1);
+  EXPECT_EQ(Success(out, "sockstat"), 1);
+}
+
+TEST_F(MangledProc, VeryLongLines) {
+  dir_.Write("loadavg", "0.5" + std::string(60000, ' ') + "1 2 3/4 5\n");
+  dir_.Write("vmstat", "pgfault " + std::string(50000, '1') + "\n");
+  auto out = CollectAll();
+  EXPECT_EQ(Success(out, "loadavg"), 1);  // a long but valid line still parses
+  EXPECT_EQ(Success(out, "vmstat"), 0);   // does not fit in 64 bits: an error, not a wrap
+}
+
+}  // namespace
+}  // namespace lookout

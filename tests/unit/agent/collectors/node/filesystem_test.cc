@@ -1,0 +1,137 @@
+#include "agent/collectors/node/filesystem.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+
+#include "agent/collectors/node/node_collectors.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ParseMounts, EscapedSpacesAndReadOnly) {
+  auto m = ParseMounts(testing::ReadFixture("node/proc/1/mounts"));
+  ASSERT_TRUE(m.ok());
+  bool saw_space = false;
+  for (const auto& e : *m) {
+    if (e.device == "/dev/sdb1") {
+      saw_space = true;
+      EXPECT_EQ(e.mount_point, "/mnt/data disk");
+      EXPECT_FALSE(e.read_only);
+    }
+    if (e.mount_point == "/boot") {
+      EXPECT_TRUE(e.read_only);
+    }
+  }
+  EXPECT_TRUE(saw_space);
+  EXPECT_EQ(UnescapeMountField("a\\011b\\134c\\012"), "a\tb\\c\n");
+  EXPECT_EQ(UnescapeMountField("trailing\\04"), "trailing\\04");  // truncated escape kept
+  EXPECT_FALSE(ParseMounts("/dev/sda1 /boot\n").ok());
+}
+
+TEST(FilesystemCollector, FiltersDedupesAndReportsErrors) {
+  auto c = NewFilesystemCollector(testing::FixtureNodeConfig());
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
+  // "/" (listed twice), "/boot" (missing under the fixture root) and "/mnt/data disk"; /proc,
+  // /sys, /dev*, /run tmpfs? (not excluded by type), cgroup2 and overlay are filtered.
+  const Labels root = {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", "/"}};
+  const Labels boot = {{"device", "/dev/sda1"}, {"fstype", "ext4"}, {"mountpoint", "/boot"}};
+  const Labels data = {{"device", "/dev/sdb1"}, {"fstype", "xfs"}, {"mountpoint", "/mnt/data disk"}};
+  EXPECT_EQ(r.Value("node_filesystem_device_error", root), 0);
+  EXPECT_GT(r.Value("node_filesystem_size_bytes", root), 0);
+  EXPECT_EQ(r.Value("node_filesystem_device_error", boot), 1);
+  EXPECT_EQ(r.Value("node_filesystem_readonly", boot), 1);
+  EXPECT_TRUE(std::isnan(r.Value("node_filesystem_size_bytes", boot)));
+  EXPECT_EQ(r.Value("node_filesystem_device_error", data), 0);
+  // tmpfs on /run is not excluded by node_exporter's upstream defaults.
+  EXPECT_EQ(r.SeriesCount("node_filesystem_device_error"), 4u);
+  EXPECT_TRUE(std::isnan(r.Value("node_filesystem_readonly",
+                                 {{"device", "proc"}, {"fstype", "proc"}, {"mountpoint", "/proc"}})));
+}
+
+// A statfs that hangs for one mount until released, like a dead NFS server.
+struct HangingStatfs {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> calls_to_hung{0};
+
+  int operator()(const char* path, struct statfs* st) {
+    if (std::strstr(path, "/mnt/data disk") != nullptr) {
+      calls_to_hung.fetch_add(1);
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return release; });
+    }
+    std::memset(st, 0, sizeof(*st));
+    st->f_bsize = 4096;
+    st->f_blocks = 100;
+    return 0;
+  }
+};
+
+TEST(FilesystemCollector, HungMountIsTimeBoxedThenSkippedUntilItAnswers) {
+  auto hang = std::make_shared<HangingStatfs>();
+  NodeConfig cfg = testing::FixtureNodeConfig();
+  cfg.filesystem.mount_timeout = std::chrono::milliseconds(100);
+  auto c = NewFilesystemCollector(cfg, [hang](const char* p, struct statfs* st) {
+    return (*hang)(p, st);
+  });
+  const Labels data = {{"device", "/dev/sdb1"}, {"fstype", "xfs"}, {"mountpoint", "/mnt/data disk"}};
+  const Labels root = {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", "/"}};
+
+  auto r1 = testing::Run(*c);
+  ASSERT_TRUE(r1.status.ok());
+  EXPECT_EQ(r1.Value("node_filesystem_device_error", data), 1);
+  EXPECT_EQ(r1.Value("node_filesystem_size_bytes", root), 409600);  // later mounts still served
+
+  // While it stays hung, later scrapes do not call statfs on it again (no new stuck thread).
+  auto r2 = testing::Run(*c);
+  EXPECT_EQ(r2.Value("node_filesystem_device_error", data), 1);
+  EXPECT_EQ(hang->calls_to_hung.load(), 1);
+
+  {
+    std::lock_guard lock(hang->mu);
+    hang->release = true;
+  }
+  hang->cv.notify_all();
+  // Once the hung call returns, the mount is served again.
+  double err = 1;
+  for (int i = 0; i < 200 && err != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+    err = testing::Run(*c).Value("node_filesystem_device_error", data);
+  }
+  EXPECT_EQ(err, 0);
+}
+
+TEST(StatfsRunner, CapsStuckWorkers) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  StatfsRunner runner(2, [&](const char*, struct statfs*) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return release; });
+    return 0;
+  });
+  struct statfs st {};
+  int err = 0;
+  EXPECT_EQ(runner.Run("/a", 20ms, &st, &err), StatfsRunner::Outcome::kTimeout);
+  EXPECT_EQ(runner.Run("/b", 20ms, &st, &err), StatfsRunner::Outcome::kTimeout);
+  EXPECT_EQ(runner.Run("/c", 20ms, &st, &err), StatfsRunner::Outcome::kTooManyStuck);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 200 && runner.stuck() > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(runner.stuck(), 0);
+  EXPECT_EQ(runner.Run("/d", 1000ms, &st, &err), StatfsRunner::Outcome::kOk);
+}
+
+}  // namespace
+}  // namespace lookout

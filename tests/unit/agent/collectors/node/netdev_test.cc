@@ -1,0 +1,44 @@
+#include "agent/collectors/node/netdev.h"
+
+#include "agent/collectors/node/node_collectors.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout {
+namespace {
+
+TEST(ParseNetDev, HeaderDrivenColumnsAndNoSpaceAfterColon) {
+  auto d = ParseNetDev(testing::ReadFixture("node/proc/net/dev"));
+  ASSERT_TRUE(d.ok()) << d.error().detail;
+  ASSERT_EQ(d->size(), 3u);
+  EXPECT_EQ((*d)[2].device, "veth0a1b2c3");
+  EXPECT_EQ((*d)[2].values[0].first, "receive_bytes");
+  EXPECT_EQ((*d)[2].values[0].second, 12345678901234.0);
+  EXPECT_EQ((*d)[2].values[13].first, "transmit_colls");
+  EXPECT_FALSE(ParseNetDev("").ok());
+  EXPECT_TRUE(ParseNetDev("Inter-|\n face |bytes|bytes\n eth0: 1 2\n").ok());
+  EXPECT_FALSE(ParseNetDev("Inter-|\n face |bytes|bytes\n eth0: 1 2 3\n").ok());
+  EXPECT_FALSE(ParseNetDev("Inter-|\n face |bytes|bytes\n eth0 1 2\n").ok());
+}
+
+TEST(NetdevCollector, FamiliesAndNohandler) {
+  auto c = NewNetdevCollector(testing::FixtureNodeConfig());
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.Value("node_network_receive_bytes_total", {{"device", "eth0"}}), 45326560);
+  EXPECT_EQ(r.Value("node_network_receive_drop_total", {{"device", "eth0"}}), 3);
+  EXPECT_EQ(r.Value("node_network_receive_multicast_total", {{"device", "eth0"}}), 12);
+  EXPECT_EQ(r.Value("node_network_transmit_carrier_total", {{"device", "veth0a1b2c3"}}), 11);
+  EXPECT_EQ(r.Value("node_network_receive_nohandler_total", {{"device", "eth0"}}), 7);
+  EXPECT_EQ(r.SeriesCount("node_network_receive_nohandler_total"), 2u);  // veth has no sysfs dir
+  EXPECT_EQ(r.SeriesCount("node_network_transmit_packets_total"), 3u);
+}
+
+TEST(NetdevCollector, DeviceExclude) {
+  NodeConfig cfg = testing::FixtureNodeConfig();
+  cfg.netdev.exclude = Pattern("^(lo|veth.*)$");
+  auto r = testing::Run(*NewNetdevCollector(cfg));
+  EXPECT_EQ(r.SeriesCount("node_network_receive_bytes_total"), 1u);
+}
+
+}  // namespace
+}  // namespace lookout

@@ -1,0 +1,103 @@
+#include "agent/config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace lookout {
+namespace {
+
+std::string ErrorOf(const std::string& yaml) {
+  try {
+    ParseConfig(yaml, "test.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, EmbeddedDefaultParsesAndEnablesEveryNodeCollector) {
+  Config c = DefaultConfig();
+  EXPECT_EQ(c.server.listen_address, "0.0.0.0:9464");
+  EXPECT_EQ(c.server.threads, 2);
+  EXPECT_EQ(c.server.request_timeout, Duration(10'000));
+  EXPECT_EQ(c.node.paths.procfs, "/proc");
+  for (const auto& info : NodeCollectorInfos()) {
+    EXPECT_EQ(c.node.enabled.at(std::string(info.name)), info.default_enabled) << info.name;
+  }
+  EXPECT_TRUE(c.node.filesystem.fs_types_exclude.Matches("tmpfs") == false);
+  EXPECT_TRUE(c.node.filesystem.fs_types_exclude.Matches("overlay"));
+  EXPECT_TRUE(c.node.filesystem.mount_points_exclude.Matches("/var/lib/docker/overlay2/x"));
+  EXPECT_TRUE(c.node.diskstats.Ignored("nvme0n1p2"));
+  EXPECT_FALSE(c.node.diskstats.Ignored("nvme0n1"));
+}
+
+TEST(Config, EmptyFileMeansDefaults) {
+  Config c = ParseConfig("", "empty.yaml");
+  EXPECT_EQ(c.server.listen_address, DefaultConfig().server.listen_address);
+  EXPECT_EQ(c.source_name, "empty.yaml");
+}
+
+TEST(Config, PartialOverrideKeepsOtherDefaults) {
+  Config c = ParseConfig(R"(
+server:
+  listen_address: "127.0.0.1:19464"
+node:
+  collectors:
+    filesystem:
+      mount_timeout: 250ms
+    netstat: {enabled: false}
+)", "x.yaml");
+  EXPECT_EQ(c.server.listen_address, "127.0.0.1:19464");
+  EXPECT_EQ(c.server.threads, 2);
+  EXPECT_EQ(c.node.filesystem.mount_timeout, Duration(250));
+  EXPECT_TRUE(c.node.filesystem.fs_types_exclude.Matches("proc"));  // default kept
+  EXPECT_FALSE(c.node.enabled.at("netstat"));
+  EXPECT_TRUE(c.node.enabled.at("cpu"));
+}
+
+TEST(Config, UnknownKeyIsAnErrorWithLocation) {
+  const std::string e = ErrorOf("server:\n  listen_adress: \":1\"\n");
+  EXPECT_NE(e.find("test.yaml:2:3: server.listen_adress: unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("listen_address"), std::string::npos) << e;  // says what was expected
+  EXPECT_NE(ErrorOf("bogus: 1\n").find("test.yaml:1:1: bogus: unknown key"), std::string::npos);
+  EXPECT_NE(ErrorOf("node:\n  collectors:\n    cpux: {}\n").find("node.collectors.cpux"),
+            std::string::npos);
+}
+
+TEST(Config, WrongTypesAndValues) {
+  EXPECT_NE(ErrorOf("server:\n  threads: many\n")
+                .find("test.yaml:2:12: server.threads: expected an integer from 1 to 64, got \"many\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("server:\n  request_timeout: 5\n").find("expected a duration"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("log:\n  level: loud\n").find("log.level: expected one of debug"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("node:\n  collectors:\n    cpu: {enabled: yes}\n").find("true or false"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("node:\n  collectors:\n    netstat: {fields: \"([\"}\n")
+                .find("expected a valid regular expression"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("server: [1, 2]\n").find("server: expected a mapping, got a list"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("server:\n  listen_address: \"nope\"\n").find("host:port"), std::string::npos);
+}
+
+TEST(Config, InvalidYamlHasLocation) {
+  const std::string e = ErrorOf("server:\n  threads: [1,\n");
+  EXPECT_NE(e.find("test.yaml:"), std::string::npos) << e;
+  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+}
+
+TEST(Config, Durations) {
+  Duration d{};
+  ASSERT_TRUE(ParseDuration("1m30s", &d));
+  EXPECT_EQ(d, Duration(90'000));
+  ASSERT_TRUE(ParseDuration("250ms", &d));
+  EXPECT_EQ(d, Duration(250));
+  EXPECT_FALSE(ParseDuration("", &d));
+  EXPECT_FALSE(ParseDuration("5", &d));
+  EXPECT_FALSE(ParseDuration("5x", &d));
+  EXPECT_FALSE(ParseDuration("-5s", &d));
+}
+
+}  // namespace
+}  // namespace lookout

@@ -1,0 +1,95 @@
+#pragma once
+// Helpers shared by unit tests: fixture paths, running a collector, finding series.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "lookout/collector.h"
+#include "lookout/metrics/metric.h"
+
+namespace lookout::testing {
+
+inline std::string FixturePath(const std::string& rel) {
+  return std::string(LOOKOUT_FIXTURES) + "/" + rel;
+}
+
+inline std::string ReadFixture(const std::string& rel) {
+  std::ifstream in(FixturePath(rel), std::ios::binary);
+  EXPECT_TRUE(in.good()) << rel;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The default config pointed at the committed node fixture tree.
+inline NodeConfig FixtureNodeConfig() {
+  NodeConfig c = DefaultConfig().node;
+  c.paths.procfs = FixturePath("node/proc");
+  c.paths.sysfs = FixturePath("node/sys");
+  c.paths.rootfs = FixturePath("node/root");
+  return c;
+}
+
+// A scratch directory removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "lookout-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  void Write(const std::string& rel, const std::string& content) const {
+    const auto p = std::filesystem::path(path_) / rel;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+  }
+
+ private:
+  std::string path_;
+};
+
+struct Collected {
+  Status status = Ok{};
+  std::vector<MetricFamily> families;
+
+  const MetricFamily* Family(const std::string& name) const {
+    for (const auto& f : families) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+  // Value of the series with exactly these labels (in any order); NaN if absent.
+  double Value(const std::string& name, const Labels& labels = {}) const {
+    const MetricFamily* f = Family(name);
+    if (f == nullptr) return std::nan("");
+    for (const auto& s : f->samples) {
+      if (s.labels.size() != labels.size()) continue;
+      bool all = true;
+      for (const auto& l : labels) {
+        bool found = false;
+        for (const auto& sl : s.labels) found = found || sl == l;
+        all = all && found;
+      }
+      if (all) return s.value;
+    }
+    return std::nan("");
+  }
+  size_t SeriesCount(const std::string& name) const {
+    const MetricFamily* f = Family(name);
+    return f == nullptr ? 0 : f->samples.size();
+  }
+};
+
+inline Collected Run(Collector& c) {
+  Collected r;
+  r.status = c.Collect(r.families);
+  return r;
+}
+
+}  // namespace lookout::testing
