@@ -87,10 +87,14 @@ Agent::Agent(Config cfg)
       "lookout_http_request_duration_seconds", "Time to answer HTTP requests, by handler.",
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}, {"handler"},
       "seconds");
+  auto& scrapes = registry_->AddCounter(
+      "lookout_metrics_scrapes_total",
+      "Scrapes of /metrics answered, by exposition format and content encoding.",
+      {"format", "encoding"});
   const std::string landing = LandingPage(cfg_, node_collectors_->size());
 
-  HttpHandler handler = [this, &requests, &scrape_duration, landing](const HttpRequest& req,
-                                                                     HttpResponse& resp) {
+  HttpHandler handler = [this, &requests, &scrape_duration, &scrapes, landing](
+                            const HttpRequest& req, HttpResponse& resp) {
     const auto start = std::chrono::steady_clock::now();
     std::string handler_label = "other";
     if (req.method != "GET" && req.method != "HEAD") {
@@ -103,6 +107,10 @@ Agent::Agent(Config cfg)
       resp.content_type = std::move(r.content_type);
       resp.body = std::move(r.body);
       if (r.gzip) resp.headers.emplace_back("Content-Encoding", "gzip");
+      scrapes
+          .WithLabels({r.format == prometheus::Format::kOpenMetrics100 ? "openmetrics" : "text",
+                       r.gzip ? "gzip" : "identity"})
+          .Inc();
       resp.headers.emplace_back("Vary", "Accept, Accept-Encoding");
     } else if (req.path == "/healthz") {
       handler_label = "healthz";

@@ -50,6 +50,7 @@ RenderedMetrics MetricsHandler::Render(std::string_view accept,
   const std::vector<MetricFamily> families = Gather();
   RenderedMetrics r;
   r.content_type = ContentType(format);
+  r.format = format;
   r.body.reserve(64 * 1024);
   if (format == Format::kOpenMetrics100) {
     EncodeOpenMetrics(families, r.body);

@@ -19,6 +19,7 @@ struct RenderedMetrics {
   std::string body;
   std::string content_type;
   bool gzip = false;  // body is gzip-compressed; set Content-Encoding
+  Format format = Format::kText004;
 };
 
 class MetricsHandler {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package lookout's build, tests and benchmarks need. Idempotent.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libyaml-cpp-dev zlib1g-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-prometheus-client
+  prometheus prometheus-node-exporter curl
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The Debian packages start services where systemd runs; tests start their own instances on
+# free loopback ports, so stop the packaged ones to keep the machine quiet (ignore failures).
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi

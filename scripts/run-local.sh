@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds lookout and runs it with the embedded default config.
+# Afterwards, from another shell: curl localhost:9464/metrics
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOKOUT_BUILD_TESTS=OFF
+cmake --build build --target lookout
+exec ./build/lookout "$@"

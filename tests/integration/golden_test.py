@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Golden test: the lookout binary on the committed fixture tree; its /metrics (text and
+OpenMetrics) must equal tests/golden/*.txt after masking values that depend on the machine
+running the test (clock, uname, statfs of the fixture directory, timings).
+
+Run with --update to rewrite the golden files after an intended change (review the diff!).
+"""
+import difflib
+import os
+import re
+import sys
+
+from harness import FIXTURES, REPO, Harness, fail, http_get
+
+# Series whose value depends on the machine or the moment, not on the fixtures.
+VOLATILE_VALUE = re.compile(
+    r"^(lookout_collector_duration_seconds|lookout_http_|node_time_seconds|"
+    r"node_time_zone_offset_seconds|node_filesystem_(size|free|avail)_bytes|"
+    r"node_filesystem_files(_free)?)")
+# Series whose labels depend on the build or host.
+VOLATILE_LABELS = re.compile(r"^(lookout_build_info|node_uname_info|node_time_zone_offset_seconds)")
+
+
+def normalize(body):
+    out = []
+    for line in body.splitlines():
+        if line.startswith("#"):
+            if re.match(r"# (HELP|TYPE|UNIT) (lookout_http_|lookout_metrics_scrapes)", line):
+                continue
+            out.append(line)
+            continue
+        if line.startswith(("lookout_http_", "lookout_metrics_scrapes")):
+            continue  # depends on how many requests this test made
+        m = re.match(r"^([^{ ]+)(\{.*\})? (\S+)(.*)$", line)
+        if not m:
+            out.append(line)
+            continue
+        name, labels, value, rest = m.group(1), m.group(2) or "", m.group(3), m.group(4)
+        if VOLATILE_LABELS.match(name):
+            labels = "{<host>}"
+        if VOLATILE_VALUE.match(name) or VOLATILE_LABELS.match(name):
+            value = "<v>"
+        out.append(f"{name}{labels} {value}{rest}")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    lookout = sys.argv[1]
+    update = "--update" in sys.argv
+    node = os.path.join(FIXTURES, "node")
+    with Harness() as h:
+        _, port = h.start_lookout(lookout, [
+            f"--path.procfs={node}/proc", f"--path.sysfs={node}/sys", f"--path.rootfs={node}/root"])
+        url = f"http://127.0.0.1:{port}/metrics"
+        for fmt, headers in (("text", {}),
+                             ("openmetrics", {"Accept": "application/openmetrics-text; version=1.0.0"})):
+            _, _, body = http_get(url, headers)
+            got = normalize(body.decode())
+            golden = os.path.join(REPO, "tests", "golden", f"node_fixture_{fmt}.txt")
+            if update:
+                with open(golden, "w") as f:
+                    f.write(got)
+                print(f"updated {golden}")
+                continue
+            with open(golden) as f:
+                want = f.read()
+            if got != want:
+                diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
+                                                    "golden", "actual"))
+                fail(f"{fmt} output differs from {golden}:\n{diff}")
+    print("golden: 2 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
