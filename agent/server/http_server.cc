@@ -5,7 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
-#include <set>
+#include <map>
 
 #include "agent/common/log.h"
 
@@ -48,9 +48,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   void Accept();
   void Register(const std::shared_ptr<Session>& s) {
     std::lock_guard lock(mu);
-    sessions.insert(s);
+    sessions.emplace(s.get(), s);
   }
-  void Unregister(const std::shared_ptr<Session>& s) {
+  void Unregister(const Session* s) {
     std::lock_guard lock(mu);
     sessions.erase(s);
   }
@@ -66,7 +66,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Counter& rejected;
   Family<Counter>& errors;
   std::mutex mu;
-  std::set<std::shared_ptr<Session>> sessions;  // guarded by mu
+  // Weak: a session is owned only by its pending I/O, so a stopped io_context frees it (a
+  // strong set here would form a cycle with Session::server_ and leak).
+  std::map<const Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
 };
 
 namespace {
@@ -89,6 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    server_->Unregister(this);
     server_->open.fetch_sub(1);
     server_->connections.Add(-1);
   }
@@ -183,7 +186,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
-    server_->Unregister(shared_from_this());
+    server_->Unregister(this);
   }
 
   beast::tcp_stream stream_;
@@ -256,10 +259,12 @@ void HttpServer::Stop() {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
   });
-  std::set<std::shared_ptr<Session>> sessions;
+  std::vector<std::shared_ptr<Session>> sessions;
   {
     std::lock_guard lock(impl_->mu);
-    sessions = impl_->sessions;
+    for (const auto& [ptr, weak] : impl_->sessions) {
+      if (auto s = weak.lock()) sessions.push_back(std::move(s));
+    }
   }
   for (const auto& s : sessions) s->Shutdown();
 }
