@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstring>
 
 namespace lookout {
@@ -38,6 +39,51 @@ Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
     return MakeError("too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
   }
   return out;
+}
+
+CachedFile::~CachedFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::string> CachedFile::ReadOnce(size_t max_bytes) {
+  if (fd_ < 0) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return MakeError("open", path_ + ": " + std::strerror(errno));
+  }
+  std::string out;
+  size_t chunk = 8192;
+  while (true) {
+    const size_t old = out.size();
+    if (old >= max_bytes + 1) break;
+    out.resize(std::min(old + chunk, max_bytes + 1));
+    const ssize_t n = ::pread(fd_, out.data() + old, out.size() - old, static_cast<off_t>(old));
+    if (n < 0) {
+      if (errno == EINTR) {
+        out.resize(old);
+        continue;
+      }
+      return MakeError("read", path_ + ": " + std::strerror(errno));
+    }
+    out.resize(old + static_cast<size_t>(n));
+    if (n == 0) break;
+    chunk = std::min<size_t>(chunk * 2, 1 << 20);
+  }
+  if (out.size() > max_bytes) {
+    return MakeError("too_large", path_ + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return out;
+}
+
+Result<std::string> CachedFile::Read(size_t max_bytes) {
+  std::lock_guard lock(mu_);
+  auto r = ReadOnce(max_bytes);
+  if (!r.ok() && r.error().reason == "read" && fd_ >= 0) {
+    ::close(fd_);  // stale: the file was replaced or its device went away; try a fresh open
+    fd_ = -1;
+    r = ReadOnce(max_bytes);
+  }
+  if (!r.ok() && r.error().reason == "open") fd_ = -1;
+  return r;
 }
 
 void SplitFields(std::string_view line, std::vector<std::string_view>& out) {

@@ -2,6 +2,7 @@
 // Reading small kernel files (procfs, sysfs) and splitting them without copies.
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,27 @@ namespace lookout {
 // Reads a whole file. Errors: reason "open" (missing or unreadable), "read", "too_large" (more
 // than max_bytes: kernel files are small, so this is corruption or the wrong path).
 Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes);
+
+// A kernel file read on every scrape, kept open: pread(2) at offset 0 makes procfs and sysfs
+// regenerate the content, and skipping open/close per scrape saves a path walk each time. On any
+// read error the file is reopened once (the object behind it may have been replaced).
+// Thread-safety: Read() may be called from several threads; reads of one file are serialised.
+class CachedFile {
+ public:
+  explicit CachedFile(std::string path) : path_(std::move(path)) {}
+  ~CachedFile();
+  CachedFile(const CachedFile&) = delete;
+  CachedFile& operator=(const CachedFile&) = delete;
+  // Same errors as ReadFileLimited.
+  Result<std::string> Read(size_t max_bytes);
+  const std::string& path() const { return path_; }
+
+ private:
+  Result<std::string> ReadOnce(size_t max_bytes);
+  const std::string path_;
+  std::mutex mu_;
+  int fd_ = -1;  // guarded by mu_
+};
 
 // Calls fn(line) for each line, without the trailing '\n'.
 template <typename Fn>

@@ -14,9 +14,14 @@ namespace lookout {
 
 struct Pattern::Compiled {
   explicit Compiled(const std::string& src) : re(src, std::regex::ECMAScript) {}
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   const std::regex re;
   std::mutex mu;
-  std::unordered_map<std::string, bool> memo;  // guarded by mu
+  // Heterogeneous lookup: a hit costs no allocation. Guarded by mu.
+  std::unordered_map<std::string, bool, Hash, std::equal_to<>> memo;
 };
 
 Pattern::Pattern(std::string source) : source_(std::move(source)) {
@@ -27,7 +32,7 @@ bool Pattern::Matches(std::string_view s) const {
   if (!re_) return false;
   constexpr size_t kMaxMemo = 8192;  // bounded: device names can churn (veth pairs)
   std::lock_guard lock(re_->mu);
-  if (auto it = re_->memo.find(std::string(s)); it != re_->memo.end()) return it->second;
+  if (auto it = re_->memo.find(s); it != re_->memo.end()) return it->second;
   const bool m = std::regex_search(s.begin(), s.end(), re_->re);
   if (re_->memo.size() >= kMaxMemo) re_->memo.clear();
   re_->memo.emplace(std::string(s), m);

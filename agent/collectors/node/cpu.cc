@@ -51,14 +51,14 @@ namespace {
 class CpuCollector final : public Collector {
  public:
   explicit CpuCollector(const NodeConfig& cfg)
-      : paths_(cfg.paths), max_bytes_(cfg.max_file_bytes) {
+      : paths_(cfg.paths), max_bytes_(cfg.max_file_bytes), stat_(cfg.paths.Proc("stat")) {
     const long hz = sysconf(_SC_CLK_TCK);
     user_hz_ = hz > 0 ? static_cast<double>(hz) : 100.0;
   }
   std::string_view Name() const override { return "cpu"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("stat"), max_bytes_);
+    auto text = stat_.Read(max_bytes_);
     if (!text.ok()) return text.error();
     auto cpus = ParseProcStatCpus(*text, user_hz_);
     if (!cpus.ok()) return cpus.error();
@@ -126,6 +126,7 @@ class CpuCollector final : public Collector {
   HostPaths paths_;
   size_t max_bytes_;
   double user_hz_;
+  CachedFile stat_;
 };
 
 }  // namespace

@@ -109,7 +109,7 @@ class DiskstatsCollector final : public Collector {
   std::string_view Name() const override { return "diskstats"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("diskstats"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto disks = ParseDiskstats(*text);
     if (!disks.ok()) return disks.error();
@@ -136,6 +136,7 @@ class DiskstatsCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("diskstats")};
   DeviceFilter filter_;
 };
 

@@ -12,7 +12,7 @@ class FilefdCollector final : public Collector {
   std::string_view Name() const override { return "filefd"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("sys/fs/file-nr"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     std::vector<std::string_view> f;
     SplitFields(TrimSpace(*text), f);
@@ -32,6 +32,7 @@ class FilefdCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("sys/fs/file-nr")};
 };
 
 }  // namespace

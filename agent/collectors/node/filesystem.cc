@@ -75,7 +75,7 @@ class FilesystemCollector final : public Collector {
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
     // PID 1's view is the host's when the agent shares the host PID namespace.
-    auto text = ReadFileLimited(paths_.Proc("1/mounts"), max_);
+    auto text = mounts_.Read(max_);
     if (!text.ok()) text = ReadFileLimited(paths_.Proc("mounts"), max_);
     if (!text.ok()) return text.error();
     auto mounts = ParseMounts(*text);
@@ -96,22 +96,76 @@ class FilesystemCollector final : public Collector {
     AddFamily(out, "node_filesystem_size_bytes", "Filesystem size in bytes.", MetricType::kGauge);
     enum { kAvail, kError, kFiles, kFilesFree, kFree, kReadonly, kSize };
 
+    struct Target {
+      Labels labels;
+      std::string mount_point;
+    };
+    std::vector<Target> targets;
+    std::vector<std::string> statfs_paths;
+    std::vector<size_t> statfs_target;  // statfs_paths[i] belongs to targets[statfs_target[i]]
     std::set<std::tuple<std::string, std::string, std::string>> seen;
-    for (auto& m : *mounts) {
-      std::string mount_point = StripRootfs(m.mount_point);
-      if (opts_.mount_points_exclude.Matches(mount_point) ||
-          opts_.fs_types_exclude.Matches(m.fs_type)) {
-        continue;
+    {
+      std::lock_guard lock(stuck_->mu);
+      for (auto& m : *mounts) {
+        std::string mount_point = StripRootfs(m.mount_point);
+        if (opts_.mount_points_exclude.Matches(mount_point) ||
+            opts_.fs_types_exclude.Matches(m.fs_type)) {
+          continue;
+        }
+        if (!seen.emplace(m.device, mount_point, m.fs_type).second) continue;  // bind mounts
+        AddSample(out[first + kReadonly], m.read_only ? 1 : 0,
+                  {{"device", m.device}, {"fstype", m.fs_type}, {"mountpoint", mount_point}});
+        // A mount still hung since an earlier scrape is not asked again until it answers.
+        if (!stuck_->mounts.count(mount_point)) {
+          statfs_paths.push_back(paths_.Root(mount_point));
+          statfs_target.push_back(targets.size());
+        }
+        targets.push_back({out[first + kReadonly].samples.back().labels, std::move(mount_point)});
       }
-      if (!seen.emplace(m.device, mount_point, m.fs_type).second) continue;  // bind mounts etc.
-      const Labels labels = {{"device", m.device}, {"fstype", m.fs_type},
-                             {"mountpoint", mount_point}};
-      AddSample(out[first + kReadonly], m.read_only ? 1 : 0, labels);
-      struct statfs st {};
-      if (!Statfs(mount_point, &st)) {
+    }
+    std::vector<bool> ok(targets.size(), false);
+    std::vector<struct statfs> stats(targets.size());
+    std::weak_ptr<StuckSet> weak = stuck_;
+    std::vector<std::string> batch_mounts;
+    for (size_t t : statfs_target) batch_mounts.push_back(targets[t].mount_point);
+    const auto results = runner_.RunBatch(
+        statfs_paths, opts_.mount_timeout, [weak, batch_mounts](size_t index) {
+          if (auto s = weak.lock()) {
+            std::lock_guard lock(s->mu);
+            s->mounts.erase(batch_mounts[index]);
+          }
+        });
+    for (size_t i = 0; i < results.size(); ++i) {
+      const Target& t = targets[statfs_target[i]];
+      switch (results[i].outcome) {
+        case StatfsRunner::Outcome::kOk:
+          ok[statfs_target[i]] = true;
+          stats[statfs_target[i]] = results[i].st;
+          break;
+        case StatfsRunner::Outcome::kTimeout: {
+          std::lock_guard lock(stuck_->mu);
+          stuck_->mounts.insert(t.mount_point);
+          Log(LogLevel::kWarn, "statfs timed out, mount marked stuck",
+              {{"collector", "filesystem"}, {"mountpoint", t.mount_point}});
+          break;
+        }
+        case StatfsRunner::Outcome::kTooManyStuck:
+          break;
+        case StatfsRunner::Outcome::kError:
+          Log(LogLevel::kDebug, "statfs failed",
+              {{"collector", "filesystem"},
+               {"mountpoint", t.mount_point},
+               {"err", std::strerror(results[i].err)}});
+          break;
+      }
+    }
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const Labels& labels = targets[i].labels;
+      if (!ok[i]) {
         AddSample(out[first + kError], 1, labels);
         continue;
       }
+      const struct statfs& st = stats[i];
       AddSample(out[first + kError], 0, labels);
       const double bsize = static_cast<double>(st.f_bsize);
       AddSample(out[first + kSize], static_cast<double>(st.f_blocks) * bsize, labels);
@@ -140,42 +194,9 @@ class FilesystemCollector final : public Collector {
     return mp;
   }
 
-  bool Statfs(const std::string& mount_point, struct statfs* st) {
-    {
-      std::lock_guard lock(stuck_->mu);
-      if (stuck_->mounts.count(mount_point)) return false;  // still hung since an earlier scrape
-    }
-    int err = 0;
-    std::weak_ptr<StuckSet> weak = stuck_;
-    const auto outcome = runner_.Run(paths_.Root(mount_point), opts_.mount_timeout, st, &err,
-                                     [weak, mount_point] {
-                                       if (auto s = weak.lock()) {
-                                         std::lock_guard lock(s->mu);
-                                         s->mounts.erase(mount_point);
-                                       }
-                                     });
-    switch (outcome) {
-      case StatfsRunner::Outcome::kOk:
-        return true;
-      case StatfsRunner::Outcome::kTimeout: {
-        std::lock_guard lock(stuck_->mu);
-        stuck_->mounts.insert(mount_point);
-        Log(LogLevel::kWarn, "statfs timed out, mount marked stuck",
-            {{"collector", "filesystem"}, {"mountpoint", mount_point}});
-        return false;
-      }
-      case StatfsRunner::Outcome::kTooManyStuck:
-        return false;
-      case StatfsRunner::Outcome::kError:
-        Log(LogLevel::kDebug, "statfs failed",
-            {{"collector", "filesystem"}, {"mountpoint", mount_point}, {"err", std::strerror(err)}});
-        return false;
-    }
-    return false;
-  }
-
   HostPaths paths_;
   size_t max_;
+  CachedFile mounts_{paths_.Proc("1/mounts")};
   FilesystemOptions opts_;
   StatfsRunner runner_;
   std::shared_ptr<StuckSet> stuck_;  // shared with abandoned workers' callbacks

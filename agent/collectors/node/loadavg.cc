@@ -28,7 +28,7 @@ class LoadavgCollector final : public Collector {
   std::string_view Name() const override { return "loadavg"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("loadavg"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto l = ParseLoadavg(*text);
     if (!l.ok()) return l.error();
@@ -41,6 +41,7 @@ class LoadavgCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("loadavg")};
 };
 
 }  // namespace

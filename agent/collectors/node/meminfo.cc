@@ -50,7 +50,7 @@ class MeminfoCollector final : public Collector {
   std::string_view Name() const override { return "meminfo"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("meminfo"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto fields = ParseMeminfo(*text);
     if (!fields.ok()) return fields.error();
@@ -66,6 +66,7 @@ class MeminfoCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("meminfo")};
 };
 
 }  // namespace

@@ -2,6 +2,10 @@
 // receive_nohandler from sysfs (node_exporter 1.5 reads it over netlink).
 #include "agent/collectors/node/netdev.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
@@ -56,7 +60,7 @@ class NetdevCollector final : public Collector {
   std::string_view Name() const override { return "netdev"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("net/dev"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto devs = ParseNetDev(*text);
     if (!devs.ok()) return devs.error();
@@ -73,7 +77,7 @@ class NetdevCollector final : public Collector {
       for (size_t j = 0; j < d.values.size(); ++j) {
         AddSample(out[first + j], d.values[j].second, {{"device", d.device}});
       }
-      auto nh = ReadFileLimited(paths_.Sys("class/net/" + d.device + "/statistics/rx_nohandler"), 64);
+      auto nh = NohandlerFile(d.device).Read(64);
       if (!nh.ok()) continue;
       auto v = ParseU64(TrimSpace(*nh));
       if (!v) continue;
@@ -88,9 +92,27 @@ class NetdevCollector final : public Collector {
   }
 
  private:
+  // rx_nohandler files kept open per device; the map is reset if it ever grows past any real
+  // host's interface count (veth churn).
+  CachedFile& NohandlerFile(const std::string& device) {
+    std::lock_guard lock(nohandler_mu_);
+    auto it = nohandler_.find(device);
+    if (it == nohandler_.end()) {
+      if (nohandler_.size() >= 4096) nohandler_.clear();
+      it = nohandler_
+               .emplace(device, std::make_unique<CachedFile>(
+                                    paths_.Sys("class/net/" + device + "/statistics/rx_nohandler")))
+               .first;
+    }
+    return *it->second;
+  }
+
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("net/dev")};
   DeviceFilter filter_;
+  std::mutex nohandler_mu_;
+  std::map<std::string, std::unique_ptr<CachedFile>> nohandler_;  // guarded by nohandler_mu_
 };
 
 }  // namespace

@@ -8,7 +8,7 @@
 
 namespace lookout {
 
-Result<NetstatValues> ParseNetstatPairs(std::string_view text) {
+Result<NetstatValues> ParseNetstatPairs(std::string_view text, const Pattern* keep) {
   std::vector<std::string_view> lines;
   ForEachLine(text, [&](std::string_view l) {
     if (!TrimSpace(l).empty()) lines.push_back(l);
@@ -16,6 +16,7 @@ Result<NetstatValues> ParseNetstatPairs(std::string_view text) {
   if (lines.size() % 2 != 0) return MakeError("parse", "netstat: header without values");
   NetstatValues out;
   std::vector<std::string_view> names, values;
+  std::string key;  // reused: no allocation per field
   for (size_t i = 0; i < lines.size(); i += 2) {
     SplitFields(lines[i], names);
     SplitFields(lines[i + 1], values);
@@ -27,14 +28,19 @@ Result<NetstatValues> ParseNetstatPairs(std::string_view text) {
     for (size_t j = 1; j < names.size(); ++j) {
       auto v = ParseI64(values[j]);  // some fields are signed (Tcp MaxConn is -1)
       if (!v) return MakeError("parse", "netstat: bad number");
-      out.emplace_back(std::string(proto) + "_" + std::string(names[j]), static_cast<double>(*v));
+      key.assign(proto);
+      key += '_';
+      key.append(names[j]);
+      if (keep != nullptr && !keep->Matches(key)) continue;
+      out.emplace_back(key, static_cast<double>(*v));
     }
   }
   return out;
 }
 
-Result<NetstatValues> ParseSnmp6(std::string_view text) {
+Result<NetstatValues> ParseSnmp6(std::string_view text, const Pattern* keep) {
   NetstatValues out;
+  std::string key;
   std::vector<std::string_view> f;
   bool bad = false;
   ForEachLine(text, [&](std::string_view line) {
@@ -51,8 +57,11 @@ Result<NetstatValues> ParseSnmp6(std::string_view text) {
       bad = true;
       return;
     }
-    out.emplace_back(std::string(f[0].substr(0, six + 1)) + "_" + std::string(f[0].substr(six + 1)),
-                     static_cast<double>(*v));
+    key.assign(f[0].substr(0, six + 1));
+    key += '_';
+    key.append(f[0].substr(six + 1));
+    if (keep != nullptr && !keep->Matches(key)) return;
+    out.emplace_back(key, static_cast<double>(*v));
   });
   if (bad) return MakeError("parse", "snmp6: malformed line");
   return out;
@@ -68,20 +77,19 @@ class NetstatCollector final : public Collector {
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
     NetstatValues all;
-    for (const char* file : {"net/netstat", "net/snmp"}) {
-      auto text = ReadFileLimited(paths_.Proc(file), max_);
+    for (CachedFile* file : {&netstat_, &snmp_}) {
+      auto text = file->Read(max_);
       if (!text.ok()) return text.error();
-      auto v = ParseNetstatPairs(*text);
+      auto v = ParseNetstatPairs(*text, &fields_);
       if (!v.ok()) return v.error();
       all.insert(all.end(), v->begin(), v->end());
     }
-    if (auto text = ReadFileLimited(paths_.Proc("net/snmp6"), max_); text.ok()) {  // IPv6 may be off
-      auto v = ParseSnmp6(*text);
+    if (auto text = snmp6_.Read(max_); text.ok()) {  // IPv6 may be off
+      auto v = ParseSnmp6(*text, &fields_);
       if (!v.ok()) return v.error();
       all.insert(all.end(), v->begin(), v->end());
     }
     for (const auto& [key, v] : all) {
-      if (!fields_.Matches(key)) continue;
       std::string name = "node_netstat_" + key;
       if (!IsValidMetricName(name)) continue;
       std::string stat = key;
@@ -95,6 +103,9 @@ class NetstatCollector final : public Collector {
   HostPaths paths_;
   size_t max_;
   Pattern fields_;
+  CachedFile netstat_{paths_.Proc("net/netstat")};
+  CachedFile snmp_{paths_.Proc("net/snmp")};
+  CachedFile snmp6_{paths_.Proc("net/snmp6")};
 };
 
 }  // namespace

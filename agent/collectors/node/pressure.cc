@@ -60,7 +60,7 @@ class PressureCollector final : public Collector {
          "Total time in seconds no process could make progress due to memory congestion"},
     };
     for (const auto& r : kResources) {
-      auto text = ReadFileLimited(paths_.Proc(std::string("pressure/") + r.name), max_);
+      auto text = files_[&r - kResources].Read(max_);
       if (!text.ok()) {
         if (text.error().reason == "open") continue;  // e.g. PSI disabled for one resource
         return text.error();
@@ -83,6 +83,9 @@ class PressureCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile files_[3] = {CachedFile(paths_.Proc("pressure/cpu")),
+                          CachedFile(paths_.Proc("pressure/io")),
+                          CachedFile(paths_.Proc("pressure/memory"))};  // kResources order
 };
 
 }  // namespace

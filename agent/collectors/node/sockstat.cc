@@ -48,11 +48,11 @@ class SockstatCollector final : public Collector {
   std::string_view Name() const override { return "sockstat"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto v4 = ReadFileLimited(paths_.Proc("net/sockstat"), max_);
+    auto v4 = sockstat_.Read(max_);
     if (!v4.ok()) return v4.error();
     auto values = ParseSockstat(*v4);
     if (!values.ok()) return values.error();
-    if (auto v6 = ReadFileLimited(paths_.Proc("net/sockstat6"), max_); v6.ok()) {
+    if (auto v6 = sockstat6_.Read(max_); v6.ok()) {
       auto values6 = ParseSockstat(*v6);
       if (!values6.ok()) return values6.error();
       values->insert(values->end(), values6->begin(), values6->end());
@@ -76,6 +76,8 @@ class SockstatCollector final : public Collector {
   HostPaths paths_;
   size_t max_;
   double page_size_;
+  CachedFile sockstat_{paths_.Proc("net/sockstat")};
+  CachedFile sockstat6_{paths_.Proc("net/sockstat6")};
 };
 
 }  // namespace

@@ -54,7 +54,7 @@ class StatCollector final : public Collector {
   std::string_view Name() const override { return "stat"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("stat"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto s = ParseProcStat(*text);
     if (!s.ok()) return s.error();
@@ -82,6 +82,7 @@ class StatCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("stat")};
 };
 
 }  // namespace

@@ -14,7 +14,7 @@ class VmstatCollector final : public Collector {
   std::string_view Name() const override { return "vmstat"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto text = ReadFileLimited(paths_.Proc("vmstat"), max_);
+    auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     std::vector<std::string_view> f;
     bool bad = false;
@@ -44,6 +44,7 @@ class VmstatCollector final : public Collector {
  private:
   HostPaths paths_;
   size_t max_;
+  CachedFile file_{paths_.Proc("vmstat")};
   Pattern fields_;
 };
 

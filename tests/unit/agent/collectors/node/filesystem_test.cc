@@ -109,20 +109,31 @@ TEST(FilesystemCollector, HungMountIsTimeBoxedThenSkippedUntilItAnswers) {
   EXPECT_EQ(err, 0);
 }
 
-TEST(StatfsRunner, CapsStuckWorkers) {
+TEST(StatfsRunner, BatchContinuesPastAHungPathAndCapsStuckWorkers) {
   std::mutex mu;
   std::condition_variable cv;
   bool release = false;
-  StatfsRunner runner(2, [&](const char*, struct statfs*) {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return release; });
-    return 0;
+  std::atomic<int> unstuck{-1};
+  StatfsRunner runner(2, [&](const char* path, struct statfs* st) {
+    if (path[1] == 'h') {  // "/hung..."
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return release; });
+    }
+    st->f_bsize = 1;
+    return path[1] == 'e' ? (errno = ENOENT, -1) : 0;  // "/enoent"
   });
-  struct statfs st {};
-  int err = 0;
-  EXPECT_EQ(runner.Run("/a", 20ms, &st, &err), StatfsRunner::Outcome::kTimeout);
-  EXPECT_EQ(runner.Run("/b", 20ms, &st, &err), StatfsRunner::Outcome::kTimeout);
-  EXPECT_EQ(runner.Run("/c", 20ms, &st, &err), StatfsRunner::Outcome::kTooManyStuck);
+  auto r = runner.RunBatch({"/a", "/hung1", "/enoent", "/hung2", "/b", "/c"}, 50ms,
+                           [&](size_t i) { unstuck = static_cast<int>(i); });
+  ASSERT_EQ(r.size(), 6u);
+  EXPECT_EQ(r[0].outcome, StatfsRunner::Outcome::kOk);
+  EXPECT_EQ(r[1].outcome, StatfsRunner::Outcome::kTimeout);
+  EXPECT_EQ(r[2].outcome, StatfsRunner::Outcome::kError);
+  EXPECT_EQ(r[2].err, ENOENT);
+  EXPECT_EQ(r[3].outcome, StatfsRunner::Outcome::kTimeout);
+  // Two workers are now stuck (the cap): the rest is not attempted.
+  EXPECT_EQ(r[4].outcome, StatfsRunner::Outcome::kTooManyStuck);
+  EXPECT_EQ(r[5].outcome, StatfsRunner::Outcome::kTooManyStuck);
+  EXPECT_EQ(runner.stuck(), 2);
   {
     std::lock_guard lock(mu);
     release = true;
@@ -130,7 +141,9 @@ TEST(StatfsRunner, CapsStuckWorkers) {
   cv.notify_all();
   for (int i = 0; i < 200 && runner.stuck() > 0; ++i) std::this_thread::sleep_for(5ms);
   EXPECT_EQ(runner.stuck(), 0);
-  EXPECT_EQ(runner.Run("/d", 1000ms, &st, &err), StatfsRunner::Outcome::kOk);
+  EXPECT_TRUE(unstuck == 1 || unstuck == 3);
+  auto again = runner.RunBatch({"/b"}, 1000ms);
+  EXPECT_EQ(again[0].outcome, StatfsRunner::Outcome::kOk);
 }
 
 }  // namespace
