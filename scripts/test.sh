@@ -2,7 +2,7 @@
 # Installs dependencies, builds lookout and runs the whole test suite with ctest:
 #   1. release build: unit, golden, CLI, exposition, Prometheus and node_exporter parity tests;
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same suite again.
-# Benchmarks (ctest label "bench") are not run here: see tests/bench/README.md.
+# Benchmarks (ctest label "bench") are not run here: see "Benchmarks" in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
