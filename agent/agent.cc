@@ -48,7 +48,8 @@ std::string LandingPage(const Config& cfg, size_t collectors) {
       "<li><a href=\"healthz\">/healthz</a> liveness</li>\n"
       "<li><a href=\"readyz\">/readyz</a> readiness</li>\n</ul>\n<h2>Build</h2>\n<table>\n";
   auto row = [&](std::string_view k, std::string_view v) {
-    html += "<tr><th align=\"left\">" + HtmlEscape(k) + "</th><td>" + HtmlEscape(v) + "</td></tr>\n";
+    html +=
+        "<tr><th align=\"left\">" + HtmlEscape(k) + "</th><td>" + HtmlEscape(v) + "</td></tr>\n";
   };
   row("version", b.version);
   row("revision", b.revision);
@@ -75,8 +76,7 @@ Agent::Agent(Config cfg)
                  {"version", "revision", "compiler"})
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
-  node_collectors_ =
-      std::make_shared<CollectorSet>(MakeNodeCollectors(cfg_.node), *registry_);
+  node_collectors_ = std::make_shared<CollectorSet>(MakeNodeCollectors(cfg_.node), *registry_);
   metrics_->Add(registry_);
   metrics_->Add(node_collectors_);
 

@@ -7,8 +7,8 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git
   libboost-dev libyaml-cpp-dev zlib1g-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests, fuzzers (clang's libFuzzer) and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   python3 python3-prometheus-client
   prometheus prometheus-node-exporter curl
 )

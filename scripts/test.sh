@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds lookout and runs the whole test suite with ctest:
 #   1. release build: unit, golden, CLI, exposition, Prometheus and node_exporter parity tests;
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same suite again.
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the same suite again;
+#   3. ThreadSanitizer build: the unit tests (HTTP server, concurrent scrapes, statfs runner);
+#   4. libFuzzer build (clang, ASan+UBSan): every parser fuzzed for LOOKOUT_FUZZ_SECONDS each.
 # Benchmarks (ctest label "bench") are not run here: see "Benchmarks" in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +20,15 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOOKOUT_SANITIZE=ON
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest -LE bench --output-on-failure -j "$jobs" --timeout 600)
+
+echo "== TSan build"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_TSAN=ON -DLOOKOUT_BUILD_BENCH=OFF
+cmake --build build-tsan -j "$jobs" --target lookout_unit_tests
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+   ctest -L unit --output-on-failure -j "$jobs" --timeout 600)
+
+echo "== fuzz build"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DLOOKOUT_FUZZ=ON -DLOOKOUT_BUILD_TESTS=OFF -DLOOKOUT_FUZZ_SECONDS="${LOOKOUT_FUZZ_SECONDS:-30}"
+cmake --build build-fuzz -j "$jobs"
+(cd build-fuzz && ctest -L fuzz --output-on-failure -j "$jobs")

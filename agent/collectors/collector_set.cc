@@ -15,11 +15,15 @@ CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, R
 
 void CollectorSet::Collect(std::vector<MetricFamily>& out) {
   MetricFamily duration{"lookout_collector_duration_seconds",
-                        "Time the collector took during the last scrape.", MetricType::kGauge,
-                        "seconds", {}};
+                        "Time the collector took during the last scrape.",
+                        MetricType::kGauge,
+                        "seconds",
+                        {}};
   MetricFamily success{"lookout_collector_success",
                        "Whether the collector succeeded during the last scrape (1) or not (0).",
-                       MetricType::kGauge, "", {}};
+                       MetricType::kGauge,
+                       "",
+                       {}};
   for (const auto& c : collectors_) {
     const size_t mark = out.size();
     const auto start = std::chrono::steady_clock::now();

@@ -3,42 +3,50 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <algorithm>
 #include <cstring>
 
 namespace lookout {
 
-Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return MakeError("open", path + ": " + std::strerror(errno));
+namespace {
+
+// Reads all of fd from offset 0 with pread (so a kept-open procfs file is regenerated), at most
+// max_bytes; one byte more is read to tell "exactly max" from "too large".
+Result<std::string> ReadAllAt0(int fd, const std::string& path, size_t max_bytes) {
   std::string out;
-  // procfs files report size 0, so read in chunks; most fit in the first one.
-  size_t chunk = 8192;
+  size_t chunk = 8192;  // procfs files report size 0, so read in growing chunks
   while (true) {
     const size_t old = out.size();
     if (old >= max_bytes + 1) break;
     out.resize(std::min(old + chunk, max_bytes + 1));
-    const ssize_t n = ::read(fd, out.data() + old, out.size() - old);
+    const ssize_t n = ::pread(fd, out.data() + old, out.size() - old, static_cast<off_t>(old));
     if (n < 0) {
       if (errno == EINTR) {
         out.resize(old);
         continue;
       }
-      const int err = errno;
-      ::close(fd);
-      return MakeError("read", path + ": " + std::strerror(err));
+      return MakeError("read", path + ": " + std::strerror(errno));
     }
     out.resize(old + static_cast<size_t>(n));
     if (n == 0) break;
     chunk = std::min<size_t>(chunk * 2, 1 << 20);
   }
-  ::close(fd);
   if (out.size() > max_bytes) {
     return MakeError("too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return MakeError("open", path + ": " + std::strerror(errno));
+  auto r = ReadAllAt0(fd, path, max_bytes);
+  ::close(fd);
+  return r;
 }
 
 CachedFile::~CachedFile() {
@@ -50,28 +58,7 @@ Result<std::string> CachedFile::ReadOnce(size_t max_bytes) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return MakeError("open", path_ + ": " + std::strerror(errno));
   }
-  std::string out;
-  size_t chunk = 8192;
-  while (true) {
-    const size_t old = out.size();
-    if (old >= max_bytes + 1) break;
-    out.resize(std::min(old + chunk, max_bytes + 1));
-    const ssize_t n = ::pread(fd_, out.data() + old, out.size() - old, static_cast<off_t>(old));
-    if (n < 0) {
-      if (errno == EINTR) {
-        out.resize(old);
-        continue;
-      }
-      return MakeError("read", path_ + ": " + std::strerror(errno));
-    }
-    out.resize(old + static_cast<size_t>(n));
-    if (n == 0) break;
-    chunk = std::min<size_t>(chunk * 2, 1 << 20);
-  }
-  if (out.size() > max_bytes) {
-    return MakeError("too_large", path_ + ": larger than " + std::to_string(max_bytes) + " bytes");
-  }
-  return out;
+  return ReadAllAt0(fd_, path_, max_bytes);
 }
 
 Result<std::string> CachedFile::Read(size_t max_bytes) {
@@ -124,8 +111,8 @@ std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;

@@ -146,8 +146,8 @@ std::string FormatLogLine(LogFormat format, std::string_view ts, LogLevel level,
 
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
   if (!LogEnabled(level)) return;
-  const std::string line = FormatLogLine(static_cast<LogFormat>(g_format.load()), NowRfc3339(),
-                                         level, msg, fields);
+  const std::string line =
+      FormatLogLine(static_cast<LogFormat>(g_format.load()), NowRfc3339(), level, msg, fields);
   // One write per line keeps lines from different threads whole.
   ssize_t unused = ::write(STDERR_FILENO, line.data(), line.size());
   (void)unused;

@@ -4,9 +4,9 @@
 
 #include <fstream>
 #include <mutex>
-#include <unordered_map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "agent/common/file_util.h"
 
@@ -194,9 +194,9 @@ class MapReader {
     if (!v.IsDefined()) return;
     Duration d{};
     if (!v.IsScalar() || !ParseDuration(v.Scalar(), &d) || d < min || d > max) {
-      Fail(v, Key(key), "a duration like \"5s\" or \"500ms\" from " +
-                            std::to_string(min.count()) + "ms to " +
-                            std::to_string(max.count()) + "ms");
+      Fail(v, Key(key),
+           "a duration like \"5s\" or \"500ms\" from " + std::to_string(min.count()) + "ms to " +
+               std::to_string(max.count()) + "ms");
     }
     *out = d;
   }

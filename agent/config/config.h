@@ -6,9 +6,9 @@
 #include <map>
 #include <memory>
 #include <regex>
-#include <string_view>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/common/log.h"

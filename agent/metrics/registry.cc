@@ -152,8 +152,7 @@ Family<Gauge>& Registry::AddGauge(const std::string& name, const std::string& he
 
 Family<Histogram>& Registry::AddHistogram(const std::string& name, const std::string& help,
                                           std::vector<double> bounds,
-                                          std::vector<std::string> label_names,
-                                          std::string unit) {
+                                          std::vector<std::string> label_names, std::string unit) {
   if (std::find(label_names.begin(), label_names.end(), "le") != label_names.end()) {
     throw std::invalid_argument("histogram may not use label le: " + name);
   }

@@ -4,8 +4,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <mutex>
 #include <map>
+#include <mutex>
 
 #include "agent/common/log.h"
 
@@ -34,16 +34,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         handler(std::move(h)),
         acceptor(io),
         registry(std::move(reg)),
-        connections(registry->AddGauge("lookout_http_connections",
-                                      "Open HTTP connections to the agent's endpoint.")
+        connections(registry
+                        ->AddGauge("lookout_http_connections",
+                                   "Open HTTP connections to the agent's endpoint.")
                         .Get()),
         rejected(registry
                      ->AddCounter("lookout_http_connections_rejected_total",
-                                 "Connections closed at once because max_connections was reached.")
+                                  "Connections closed at once because max_connections was reached.")
                      .Get()),
-        errors(registry->AddCounter("lookout_http_errors_total",
-                                   "HTTP requests that failed before reaching a handler, by reason.",
-                                   {"reason"})) {}
+        errors(registry->AddCounter(
+            "lookout_http_errors_total",
+            "HTTP requests that failed before reaching a handler, by reason.", {"reason"})) {}
 
   void Accept();
   void Register(const std::shared_ptr<Session>& s) {
@@ -118,10 +119,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(server_->cfg.max_header_bytes));
     parser_->body_limit(server_->cfg.max_body_bytes);
     stream_.expires_after(server_->cfg.request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -199,25 +199,26 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](
-                                                    beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || self->stopping.load()) return;
-      Log(LogLevel::kWarn, "accept failed", {{"err", ec.message()}});
-      self->Accept();
-      return;
-    }
-    if (self->open.load() >= self->cfg.max_connections) {
-      self->rejected.Inc();
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      self->open.fetch_add(1);
-      self->connections.Add(1);
-      std::make_shared<Session>(std::move(socket), self)->Start();
-    }
-    self->Accept();
-  });
+  acceptor.async_accept(asio::make_strand(ioc),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (ec) {
+                            if (ec == asio::error::operation_aborted || self->stopping.load())
+                              return;
+                            Log(LogLevel::kWarn, "accept failed", {{"err", ec.message()}});
+                            self->Accept();
+                            return;
+                          }
+                          if (self->open.load() >= self->cfg.max_connections) {
+                            self->rejected.Inc();
+                            beast::error_code ignored;
+                            socket.close(ignored);
+                          } else {
+                            self->open.fetch_add(1);
+                            self->connections.Add(1);
+                            std::make_shared<Session>(std::move(socket), self)->Start();
+                          }
+                          self->Accept();
+                        });
 }
 
 HttpServer::HttpServer(asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,

@@ -26,8 +26,8 @@ namespace lookout {
 
 struct HttpRequest {
   std::string method;
-  std::string target;  // as sent, e.g. "/metrics?x=1"
-  std::string path;    // target without the query
+  std::string target;                                        // as sent, e.g. "/metrics?x=1"
+  std::string path;                                          // target without the query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string Header(std::string_view lower_name) const;
 };

@@ -56,8 +56,8 @@ void AppendExemplar(std::string& out, const std::optional<Exemplar>& e) {
   }
 }
 
-void AppendLine(std::string& out, std::string_view family, std::string_view suffix,
-                const Sample& s, double value, const std::optional<Exemplar>& exemplar = {},
+void AppendLine(std::string& out, std::string_view family, std::string_view suffix, const Sample& s,
+                double value, const std::optional<Exemplar>& exemplar = {},
                 std::string_view extra_name = {}, std::string_view extra_value = {}) {
   out += family;
   out += suffix;
@@ -120,8 +120,8 @@ void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& o
           for (const auto& b : s.buckets) {
             bound.clear();
             AppendDouble(bound, b.upper_bound, /*om_canonical=*/true);
-            AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count),
-                       b.exemplar, "le", bound);
+            AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count), b.exemplar,
+                       "le", bound);
           }
           AppendLine(out, name, "_count", s, static_cast<double>(s.count));
           AppendLine(out, name, "_sum", s, s.sum);

@@ -41,12 +41,13 @@ void BM_AllCollectors(benchmark::State& state) {
 BENCHMARK(BM_AllCollectors);
 
 // The floor: just reading the files the collectors read (no parsing), opened each time...
-constexpr const char* kScrapeFiles[] = {"/proc/stat", "/proc/meminfo", "/proc/loadavg", "/proc/diskstats",
-                                        "/proc/1/mounts", "/proc/net/dev", "/proc/stat", "/proc/vmstat",
-                         "/proc/pressure/cpu", "/proc/pressure/io", "/proc/pressure/memory",
-                         "/proc/sys/fs/file-nr", "/proc/net/sockstat", "/proc/net/sockstat6",
-                         "/proc/net/netstat", "/proc/net/snmp", "/proc/net/snmp6",
-                         "/etc/os-release"};
+constexpr const char* kScrapeFiles[] = {
+    "/proc/stat",         "/proc/meminfo",         "/proc/loadavg",
+    "/proc/diskstats",    "/proc/1/mounts",        "/proc/net/dev",
+    "/proc/stat",         "/proc/vmstat",          "/proc/pressure/cpu",
+    "/proc/pressure/io",  "/proc/pressure/memory", "/proc/sys/fs/file-nr",
+    "/proc/net/sockstat", "/proc/net/sockstat6",   "/proc/net/netstat",
+    "/proc/net/snmp",     "/proc/net/snmp6",       "/etc/os-release"};
 
 void BM_ReadProcFilesOnly(benchmark::State& state) {
   for (auto _ : state) {

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Harness  # noqa: E402
-from parity_test import COLLECTORS, FS_TYPES_EXCLUDE, MOUNT_EXCLUDE, NETDEV_EXCLUDE  # noqa: E402
+from parity_test import start_matched_pair  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -79,21 +79,7 @@ def main():
     ap.add_argument("--gzip", action="store_true")
     args = ap.parse_args()
     with Harness() as h:
-        cfg = h.path("lookout.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"""node:
-  collectors:
-    filesystem:
-      mount_points_exclude: '{MOUNT_EXCLUDE}'
-      fs_types_exclude: '{FS_TYPES_EXCLUDE}'
-    netdev:
-      device_exclude: '{NETDEV_EXCLUDE}'
-""")
-        lk, lk_port = h.start_lookout(args.lookout, [f"--config={cfg}"])
-        ne, ne_port = h.start_node_exporter(COLLECTORS, [
-            f"--collector.filesystem.mount-points-exclude={MOUNT_EXCLUDE}",
-            f"--collector.filesystem.fs-types-exclude={FS_TYPES_EXCLUDE}",
-            f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}"])
+        lk, lk_port, ne, ne_port = start_matched_pair(h, args.lookout)
         time.sleep(1)
         rss_idle = {"lookout": rss_bytes(lk.pid) / 2**20, "node_exporter": rss_bytes(ne.pid) / 2**20}
         ours = measure(lk.pid, lk_port, args.scrapes, args.gzip)

@@ -79,12 +79,12 @@ def compare(ne0, ours, ne1, types):
     return problems, checked, len(ne_fams & our_fams)
 
 
-def main():
-    lookout = sys.argv[1]
-    with Harness() as h:
-        cfg = h.path("lookout.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"""node:
+def start_matched_pair(h, lookout):
+    """Starts lookout and node_exporter with the same collectors and filters.
+    Returns (lookout_proc, lookout_port, node_exporter_proc, node_exporter_port)."""
+    cfg = h.path("lookout.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"""node:
   collectors:
     filesystem:
       mount_points_exclude: '{MOUNT_EXCLUDE}'
@@ -92,11 +92,18 @@ def main():
     netdev:
       device_exclude: '{NETDEV_EXCLUDE}'
 """)
-        _, lk = h.start_lookout(lookout, [f"--config={cfg}"])
-        _, ne = h.start_node_exporter(COLLECTORS, [
-            f"--collector.filesystem.mount-points-exclude={MOUNT_EXCLUDE}",
-            f"--collector.filesystem.fs-types-exclude={FS_TYPES_EXCLUDE}",
-            f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}"])
+    lk, lk_port = h.start_lookout(lookout, [f"--config={cfg}"])
+    ne, ne_port = h.start_node_exporter(COLLECTORS, [
+        f"--collector.filesystem.mount-points-exclude={MOUNT_EXCLUDE}",
+        f"--collector.filesystem.fs-types-exclude={FS_TYPES_EXCLUDE}",
+        f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}"])
+    return lk, lk_port, ne, ne_port
+
+
+def main():
+    lookout = sys.argv[1]
+    with Harness() as h:
+        _, lk, _, ne = start_matched_pair(h, lookout)
 
         def scrape(port):
             return parse_text(http_get(f"http://127.0.0.1:{port}/metrics")[2].decode())

@@ -29,8 +29,8 @@ Result<std::vector<CpuTimes>> ParseProcStatCpus(std::string_view text, double us
     }
     CpuTimes t;
     t.cpu = std::string(f[0].substr(3));
-    double* fields[] = {&t.user, &t.nice,  &t.system, &t.idle,  &t.iowait,
-                        &t.irq,  &t.softirq, &t.steal, &t.guest, &t.guest_nice};
+    double* fields[] = {&t.user, &t.nice,    &t.system, &t.idle,  &t.iowait,
+                        &t.irq,  &t.softirq, &t.steal,  &t.guest, &t.guest_nice};
     for (size_t i = 1; i < f.size() && i <= 10; ++i) {
       auto v = ParseU64(f[i]);
       if (!v) {
@@ -65,16 +65,21 @@ class CpuCollector final : public Collector {
 
     // Build both families before taking references: a second push_back into `out` may
     // reallocate it and leave a reference taken earlier dangling.
-    MetricFamily secs{"node_cpu_seconds_total", "Seconds the CPUs spent in each mode.",
-                      MetricType::kCounter, "", {}};
+    MetricFamily secs{"node_cpu_seconds_total",
+                      "Seconds the CPUs spent in each mode.",
+                      MetricType::kCounter,
+                      "",
+                      {}};
     MetricFamily guest{"node_cpu_guest_seconds_total",
                        "Seconds the CPUs spent in guests (VMs) for each mode.",
-                       MetricType::kCounter, "", {}};
+                       MetricType::kCounter,
+                       "",
+                       {}};
     secs.samples.reserve(cpus->size() * 8);
     for (const auto& c : *cpus) {
       const std::pair<const char*, double> modes[] = {
-          {"idle", c.idle}, {"iowait", c.iowait},   {"irq", c.irq},       {"nice", c.nice},
-          {"softirq", c.softirq}, {"steal", c.steal}, {"system", c.system}, {"user", c.user}};
+          {"idle", c.idle},       {"iowait", c.iowait}, {"irq", c.irq},       {"nice", c.nice},
+          {"softirq", c.softirq}, {"steal", c.steal},   {"system", c.system}, {"user", c.user}};
       for (const auto& [mode, v] : modes) AddSample(secs, v, {{"cpu", c.cpu}, {"mode", mode}});
       AddSample(guest, c.guest_nice, {{"cpu", c.cpu}, {"mode", "nice"}});
       AddSample(guest, c.guest, {{"cpu", c.cpu}, {"mode", "user"}});
@@ -108,17 +113,17 @@ class CpuCollector final : public Collector {
       }
     }
     if (!cores.empty()) {
-      auto& f = AddFamily(out, "node_cpu_core_throttles_total",
-                          "Number of times this CPU core has been throttled.",
-                          MetricType::kCounter);
+      auto& f =
+          AddFamily(out, "node_cpu_core_throttles_total",
+                    "Number of times this CPU core has been throttled.", MetricType::kCounter);
       for (const auto& [key, v] : cores) {
         AddSample(f, v, {{"core", key.second}, {"package", key.first}});
       }
     }
     if (!packages.empty()) {
-      auto& f = AddFamily(out, "node_cpu_package_throttles_total",
-                          "Number of times this CPU package has been throttled.",
-                          MetricType::kCounter);
+      auto& f =
+          AddFamily(out, "node_cpu_package_throttles_total",
+                    "Number of times this CPU package has been throttled.", MetricType::kCounter);
       for (const auto& [p, v] : packages) AddSample(f, v, {{"package", p}});
     }
   }

@@ -80,8 +80,8 @@ constexpr Column kColumns[] = {
     {"node_disk_writes_merged_total", "The number of writes merged.", MetricType::kCounter, 1},
     {"node_disk_written_bytes_total", "The total number of bytes written successfully.",
      MetricType::kCounter, kSectorBytes},
-    {"node_disk_write_time_seconds_total", "This is the total number of seconds spent by all writes.",
-     MetricType::kCounter, 0.001},
+    {"node_disk_write_time_seconds_total",
+     "This is the total number of seconds spent by all writes.", MetricType::kCounter, 0.001},
     {"node_disk_io_now", "The number of I/Os currently in progress.", MetricType::kGauge, 1},
     {"node_disk_io_time_seconds_total", "Total seconds spent doing I/Os.", MetricType::kCounter,
      0.001},
@@ -93,8 +93,8 @@ constexpr Column kColumns[] = {
      MetricType::kCounter, 1},
     {"node_disk_discarded_sectors_total", "The total number of sectors discarded successfully.",
      MetricType::kCounter, 1},
-    {"node_disk_discard_time_seconds_total", "This is the total number of seconds spent by all discards.",
-     MetricType::kCounter, 0.001},
+    {"node_disk_discard_time_seconds_total",
+     "This is the total number of seconds spent by all discards.", MetricType::kCounter, 0.001},
     {"node_disk_flush_requests_total", "The total number of flush requests completed successfully",
      MetricType::kCounter, 1},
     {"node_disk_flush_requests_time_seconds_total",
@@ -115,8 +115,8 @@ class DiskstatsCollector final : public Collector {
     if (!disks.ok()) return disks.error();
     const size_t first = out.size();
     for (const auto& c : kColumns) AddFamily(out, c.name, c.help, c.type);
-    auto& info = AddFamily(out, "node_disk_info", "Info of /sys/block/<block_device>.",
-                           MetricType::kGauge);
+    auto& info =
+        AddFamily(out, "node_disk_info", "Info of /sys/block/<block_device>.", MetricType::kGauge);
     for (const auto& d : *disks) {
       if (filter_.Ignored(d.device)) continue;
       for (size_t i = 0; i < d.count; ++i) {
@@ -126,8 +126,13 @@ class DiskstatsCollector final : public Collector {
       auto udev = ReadFileLimited(paths_.Root("run/udev/data/b" + d.major + ":" + d.minor), max_);
       if (udev.ok()) u = ParseUdevData(*udev);
       AddSample(info, 1,
-                {{"device", d.device}, {"major", d.major}, {"minor", d.minor}, {"model", u.model},
-                 {"path", u.path}, {"revision", u.revision}, {"serial", u.serial},
+                {{"device", d.device},
+                 {"major", d.major},
+                 {"minor", d.minor},
+                 {"model", u.model},
+                 {"path", u.path},
+                 {"revision", u.revision},
+                 {"serial", u.serial},
                  {"wwn", u.wwn}});
     }
     return Ok{};

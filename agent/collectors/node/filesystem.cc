@@ -128,8 +128,8 @@ class FilesystemCollector final : public Collector {
     std::weak_ptr<StuckSet> weak = stuck_;
     std::vector<std::string> batch_mounts;
     for (size_t t : statfs_target) batch_mounts.push_back(targets[t].mount_point);
-    const auto results = runner_.RunBatch(
-        statfs_paths, opts_.mount_timeout, [weak, batch_mounts](size_t index) {
+    const auto results =
+        runner_.RunBatch(statfs_paths, opts_.mount_timeout, [weak, batch_mounts](size_t index) {
           if (auto s = weak.lock()) {
             std::lock_guard lock(s->mu);
             s->mounts.erase(batch_mounts[index]);

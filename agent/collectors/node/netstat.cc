@@ -94,7 +94,8 @@ class NetstatCollector final : public Collector {
       if (!IsValidMetricName(name)) continue;
       std::string stat = key;
       stat.erase(std::find(stat.begin(), stat.end(), '_'));
-      AddSample(AddFamily(out, std::move(name), "Statistic " + stat + ".", MetricType::kUntyped), v);
+      AddSample(AddFamily(out, std::move(name), "Statistic " + stat + ".", MetricType::kUntyped),
+                v);
     }
     return Ok{};
   }

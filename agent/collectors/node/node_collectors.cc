@@ -12,13 +12,20 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
     Factory make;
   };
   static const Entry kFactories[] = {
-      {"cpu", NewCpuCollector},         {"meminfo", NewMeminfoCollector},
-      {"loadavg", NewLoadavgCollector}, {"diskstats", NewDiskstatsCollector},
-      {"filesystem", NewFilesystemCollector}, {"netdev", NewNetdevCollector},
-      {"stat", NewStatCollector},       {"vmstat", NewVmstatCollector},
-      {"pressure", NewPressureCollector}, {"uname", NewUnameCollector},
-      {"time", NewTimeCollector},       {"filefd", NewFilefdCollector},
-      {"sockstat", NewSockstatCollector}, {"netstat", NewNetstatCollector},
+      {"cpu", NewCpuCollector},
+      {"meminfo", NewMeminfoCollector},
+      {"loadavg", NewLoadavgCollector},
+      {"diskstats", NewDiskstatsCollector},
+      {"filesystem", NewFilesystemCollector},
+      {"netdev", NewNetdevCollector},
+      {"stat", NewStatCollector},
+      {"vmstat", NewVmstatCollector},
+      {"pressure", NewPressureCollector},
+      {"uname", NewUnameCollector},
+      {"time", NewTimeCollector},
+      {"filefd", NewFilefdCollector},
+      {"sockstat", NewSockstatCollector},
+      {"netstat", NewNetstatCollector},
       {"os", NewOsCollector},
   };
   std::vector<std::unique_ptr<Collector>> out;
@@ -29,7 +36,8 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
     for (const auto& e : kFactories) {
       if (e.name == info.name) entry = &e;
     }
-    if (entry == nullptr) throw std::logic_error("no factory for collector " + std::string(info.name));
+    if (entry == nullptr)
+      throw std::logic_error("no factory for collector " + std::string(info.name));
     out.push_back(entry->make(cfg));
   }
   return out;

@@ -68,13 +68,13 @@ class PressureCollector final : public Collector {
       auto t = ParsePressure(*text);
       if (!t.ok()) return t.error();
       const std::string base = std::string("node_pressure_") + r.name;
-      AddSample(AddFamily(out, base + "_waiting_seconds_total", r.waiting_help,
-                          MetricType::kCounter),
-                *t->some_us / 1e6);
+      AddSample(
+          AddFamily(out, base + "_waiting_seconds_total", r.waiting_help, MetricType::kCounter),
+          *t->some_us / 1e6);
       if (r.stalled_help != nullptr && t->full_us) {
-        AddSample(AddFamily(out, base + "_stalled_seconds_total", r.stalled_help,
-                            MetricType::kCounter),
-                  *t->full_us / 1e6);
+        AddSample(
+            AddFamily(out, base + "_stalled_seconds_total", r.stalled_help, MetricType::kCounter),
+            *t->full_us / 1e6);
       }
     }
     return Ok{};

@@ -25,9 +25,12 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
       double* dst;
       int bit;
     };
-    const Field fields[] = {{"btime", &s.boot_time, 1},        {"ctxt", &s.context_switches, 2},
-                            {"processes", &s.forks, 4},        {"procs_running", &s.procs_running, 8},
-                            {"procs_blocked", &s.procs_blocked, 16}, {"intr", &s.interrupts, 32}};
+    const Field fields[] = {{"btime", &s.boot_time, 1},
+                            {"ctxt", &s.context_switches, 2},
+                            {"processes", &s.forks, 4},
+                            {"procs_running", &s.procs_running, 8},
+                            {"procs_blocked", &s.procs_blocked, 16},
+                            {"intr", &s.interrupts, 32}};
     for (const auto& fd : fields) {
       if (key != fd.key) continue;
       auto v = ParseU64(first);
@@ -69,10 +72,10 @@ class StatCollector final : public Collector {
     AddSample(AddFamily(out, "node_intr_total", "Total number of interrupts serviced.",
                         MetricType::kCounter),
               s->interrupts);
-    AddSample(AddFamily(out, "node_procs_blocked",
-                        "Number of processes blocked waiting for I/O to complete.",
-                        MetricType::kGauge),
-              s->procs_blocked);
+    AddSample(
+        AddFamily(out, "node_procs_blocked",
+                  "Number of processes blocked waiting for I/O to complete.", MetricType::kGauge),
+        s->procs_blocked);
     AddSample(AddFamily(out, "node_procs_running", "Number of processes in runnable state.",
                         MetricType::kGauge),
               s->procs_running);

@@ -21,8 +21,8 @@ class TimeCollector final : public Collector {
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
     const auto now = std::chrono::system_clock::now();
     const double secs = std::chrono::duration<double>(now.time_since_epoch()).count();
-    AddSample(AddFamily(out, "node_time_seconds",
-                        "System time in seconds since epoch (1970).", MetricType::kGauge),
+    AddSample(AddFamily(out, "node_time_seconds", "System time in seconds since epoch (1970).",
+                        MetricType::kGauge),
               secs);
     const time_t t = std::chrono::system_clock::to_time_t(now);
     struct tm local {};
@@ -50,10 +50,14 @@ class TimeCollector final : public Collector {
     if (devices.empty()) return;
     MetricFamily avail{"node_time_clocksource_available_info",
                        "Available clocksources read from '/sys/devices/system/clocksource'.",
-                       MetricType::kGauge, "", {}};
+                       MetricType::kGauge,
+                       "",
+                       {}};
     MetricFamily cur{"node_time_clocksource_current_info",
                      "Current clocksource read from '/sys/devices/system/clocksource'.",
-                     MetricType::kGauge, "", {}};
+                     MetricType::kGauge,
+                     "",
+                     {}};
     std::vector<std::string_view> f;
     for (const auto& dev : devices) {
       const std::string base = dir + "/clocksource" + dev;

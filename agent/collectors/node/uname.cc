@@ -15,7 +15,8 @@ class UnameCollector final : public Collector {
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
     struct utsname u {};
     if (::uname(&u) != 0) return MakeError("syscall", "uname failed");
-    AddSample(AddFamily(out, "node_uname_info", "Labeled system information as provided by the uname system call.",
+    AddSample(AddFamily(out, "node_uname_info",
+                        "Labeled system information as provided by the uname system call.",
                         MetricType::kGauge),
               1,
               {{"domainname", u.domainname},

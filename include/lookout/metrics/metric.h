@@ -49,9 +49,9 @@ struct Sample {
   std::vector<Quantile> quantiles;
   double sum = 0;
   uint64_t count = 0;
-  std::optional<double> created;         // unix seconds; OpenMetrics `_created`
-  std::optional<Exemplar> exemplar;      // counters
-  std::optional<int64_t> timestamp_ms;   // explicit timestamp, rarely wanted
+  std::optional<double> created;        // unix seconds; OpenMetrics `_created`
+  std::optional<Exemplar> exemplar;     // counters
+  std::optional<int64_t> timestamp_ms;  // explicit timestamp, rarely wanted
 };
 
 // A family: the unit of HELP/TYPE. `name` is the base name as users query it in text format

@@ -49,12 +49,12 @@ class Histogram {
 
  private:
   size_t BucketIndex(double v) const;
-  std::vector<double> bounds_;                         // sorted, without +Inf
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;    // per bucket, +Inf last (not cumulative)
+  std::vector<double> bounds_;                       // sorted, without +Inf
+  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // per bucket, +Inf last (not cumulative)
   std::atomic<double> sum_{0};
   std::atomic<uint64_t> count_{0};
   mutable std::mutex exemplar_mu_;
-  std::vector<std::optional<Exemplar>> exemplars_;     // guarded by exemplar_mu_
+  std::vector<std::optional<Exemplar>> exemplars_;  // guarded by exemplar_mu_
 };
 
 // A family of instruments of one type sharing a name and label names.
@@ -89,8 +89,7 @@ class Registry final : public Collectable {
                           std::vector<std::string> label_names = {}, std::string unit = "");
   Family<Histogram>& AddHistogram(const std::string& name, const std::string& help,
                                   std::vector<double> bounds,
-                                  std::vector<std::string> label_names = {},
-                                  std::string unit = "");
+                                  std::vector<std::string> label_names = {}, std::string unit = "");
 
   void Collect(std::vector<MetricFamily>& out) override;
 

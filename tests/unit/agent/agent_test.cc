@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "tests/unit/http_client.h"
@@ -64,6 +65,31 @@ TEST_F(AgentTest, Endpoints) {
   EXPECT_EQ(testing::RawClient::Status(h), 200);
   EXPECT_NE(h.find("Content-Length: 3"), std::string::npos);
   EXPECT_EQ(testing::RawClient::Body(h), "");
+}
+
+TEST_F(AgentTest, ConcurrentScrapesAllSucceedWithCompleteOutput) {
+  const auto port = agent_->port();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> scrapers;
+  for (int t = 0; t < 6; ++t) {
+    scrapers.emplace_back([&, t] {
+      testing::RawClient c(port);
+      for (int i = 0; i < 15; ++i) {
+        const bool om = (t + i) % 2 == 0;
+        c.Send(std::string("GET /metrics HTTP/1.1\r\nHost: a\r\n") +
+               (om ? "Accept: application/openmetrics-text\r\n" : "") + "\r\n");
+        const std::string r = c.ReadResponse();
+        const bool complete =
+            om ? r.ends_with("# EOF\n") : r.find("node_load1 0.52") != std::string::npos;
+        if (testing::RawClient::Status(r) == 200 && complete &&
+            r.find("lookout_collector_success{collector=\"cpu\"} 1") != std::string::npos) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& t : scrapers) t.join();
+  EXPECT_EQ(ok.load(), 90);
 }
 
 TEST_F(AgentTest, ReadyzFailsOnceStopping) {

@@ -16,7 +16,8 @@ class FailingCollector final : public Collector {
   explicit FailingCollector(bool throws) : throws_(throws) {}
   std::string_view Name() const override { return throws_ ? "thrower" : "failer"; }
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    out.push_back(MetricFamily{"partial_data", "must not leak", MetricType::kGauge, "", {Sample{}}});
+    out.push_back(
+        MetricFamily{"partial_data", "must not leak", MetricType::kGauge, "", {Sample{}}});
     if (throws_) {
       try {
         throw std::runtime_error("boom");
@@ -103,10 +104,18 @@ TEST_F(MangledProc, TruncationGarbageAndEmptinessNeverCrash) {
       for (int k = 0; k < ops; ++k) {
         const size_t pos = rng() % m.size();
         switch (rng() % 4) {
-          case 0: m[pos] = static_cast<char>(rng() % 256); break;     // flip a byte
-          case 1: m.erase(pos, rng() % 16); break;                    // drop a run
-          case 2: m.insert(pos, std::string(rng() % 8, ' ')); break;  // stretch spacing
-          default: m.resize(pos); break;                              // truncate
+          case 0:
+            m[pos] = static_cast<char>(rng() % 256);
+            break;  // flip a byte
+          case 1:
+            m.erase(pos, rng() % 16);
+            break;  // drop a run
+          case 2:
+            m.insert(pos, std::string(rng() % 8, ' '));
+            break;  // stretch spacing
+          default:
+            m.resize(pos);
+            break;  // truncate
         }
         if (m.empty()) break;
       }

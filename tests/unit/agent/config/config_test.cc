@@ -45,7 +45,8 @@ node:
     filesystem:
       mount_timeout: 250ms
     netstat: {enabled: false}
-)", "x.yaml");
+)",
+                         "x.yaml");
   EXPECT_EQ(c.server.listen_address, "127.0.0.1:19464");
   EXPECT_EQ(c.server.threads, 2);
   EXPECT_EQ(c.node.filesystem.mount_timeout, Duration(250));
@@ -64,9 +65,10 @@ TEST(Config, UnknownKeyIsAnErrorWithLocation) {
 }
 
 TEST(Config, WrongTypesAndValues) {
-  EXPECT_NE(ErrorOf("server:\n  threads: many\n")
-                .find("test.yaml:2:12: server.threads: expected an integer from 1 to 64, got \"many\""),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("server:\n  threads: many\n")
+          .find("test.yaml:2:12: server.threads: expected an integer from 1 to 64, got \"many\""),
+      std::string::npos);
   EXPECT_NE(ErrorOf("server:\n  request_timeout: 5\n").find("expected a duration"),
             std::string::npos);
   EXPECT_NE(ErrorOf("log:\n  level: loud\n").find("log.level: expected one of debug"),

@@ -169,7 +169,8 @@ TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
   EXPECT_EQ(RawClient::Status(c.ReadResponse()), 200);
   server_->Stop();
   EXPECT_TRUE(c.ClosedWithin(2000ms));
-  for (int i = 0; i < 100 && server_->open_connections() > 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && server_->open_connections() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server_->open_connections(), 0u);
 }
 

@@ -13,8 +13,11 @@ namespace {
 
 std::vector<MetricFamily> Sample() {
   std::vector<MetricFamily> f;
-  MetricFamily c{"http_requests_total", "Requests \\ with \"quotes\"\nand newline.",
-                 MetricType::kCounter, "", {}};
+  MetricFamily c{"http_requests_total",
+                 "Requests \\ with \"quotes\"\nand newline.",
+                 MetricType::kCounter,
+                 "",
+                 {}};
   lookout::Sample cs;
   cs.labels = {{"path", "/a\"b\\c\nd"}, {"code", "200"}};
   cs.value = 1027;
@@ -131,7 +134,8 @@ TEST(EncodeOpenMetrics, ExactOutput) {
 }
 
 TEST(EncodeOpenMetrics, UnitLineOnlyWhenNameEndsWithUnit) {
-  std::vector<MetricFamily> f = {{"mem_usage", "", MetricType::kGauge, "bytes", {lookout::Sample{}}}};
+  std::vector<MetricFamily> f = {
+      {"mem_usage", "", MetricType::kGauge, "bytes", {lookout::Sample{}}}};
   std::string out;
   EncodeOpenMetrics(f, out);
   EXPECT_EQ(out.find("# UNIT"), std::string::npos);
@@ -182,7 +186,8 @@ TEST(Negotiate, Gzip) {
 
 TEST(Gzip, RoundTrip) {
   std::string in;
-  for (int i = 0; i < 10000; ++i) in += "node_cpu_seconds_total{cpu=\"" + std::to_string(i) + "\"} 1\n";
+  for (int i = 0; i < 10000; ++i)
+    in += "node_cpu_seconds_total{cpu=\"" + std::to_string(i) + "\"} 1\n";
   auto z = Gzip(in);
   ASSERT_TRUE(z.ok());
   EXPECT_LT(z->size(), in.size() / 5);

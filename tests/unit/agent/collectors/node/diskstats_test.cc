@@ -42,10 +42,13 @@ TEST(DiskstatsCollector, UnitsFilterAndInfo) {
   EXPECT_EQ(r.Value("node_disk_flush_requests_total", {{"device", "sda"}}), 156291);
   // vda's kernel line has no discard/flush columns: no such series for it.
   EXPECT_TRUE(std::isnan(r.Value("node_disk_discards_completed_total", {{"device", "vda"}})));
-  EXPECT_EQ(r.Value("node_disk_info", {{"device", "sda"}, {"major", "8"}, {"minor", "0"},
+  EXPECT_EQ(r.Value("node_disk_info", {{"device", "sda"},
+                                       {"major", "8"},
+                                       {"minor", "0"},
                                        {"model", "Samsung_SSD_860_EVO_500GB"},
                                        {"path", "pci-0000:00:1f.2-ata-1"},
-                                       {"revision", "RVT04B6Q"}, {"serial", "S3Z1NB0K123456A"},
+                                       {"revision", "RVT04B6Q"},
+                                       {"serial", "S3Z1NB0K123456A"},
                                        {"wwn", "0x5002538e40a1b2c3"}}),
             1);
 }

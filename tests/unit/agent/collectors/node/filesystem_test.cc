@@ -42,7 +42,8 @@ TEST(FilesystemCollector, FiltersDedupesAndReportsErrors) {
   // /sys, /dev*, /run tmpfs? (not excluded by type), cgroup2 and overlay are filtered.
   const Labels root = {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", "/"}};
   const Labels boot = {{"device", "/dev/sda1"}, {"fstype", "ext4"}, {"mountpoint", "/boot"}};
-  const Labels data = {{"device", "/dev/sdb1"}, {"fstype", "xfs"}, {"mountpoint", "/mnt/data disk"}};
+  const Labels data = {
+      {"device", "/dev/sdb1"}, {"fstype", "xfs"}, {"mountpoint", "/mnt/data disk"}};
   EXPECT_EQ(r.Value("node_filesystem_device_error", root), 0);
   EXPECT_GT(r.Value("node_filesystem_size_bytes", root), 0);
   EXPECT_EQ(r.Value("node_filesystem_device_error", boot), 1);
@@ -51,8 +52,9 @@ TEST(FilesystemCollector, FiltersDedupesAndReportsErrors) {
   EXPECT_EQ(r.Value("node_filesystem_device_error", data), 0);
   // tmpfs on /run is not excluded by node_exporter's upstream defaults.
   EXPECT_EQ(r.SeriesCount("node_filesystem_device_error"), 4u);
-  EXPECT_TRUE(std::isnan(r.Value("node_filesystem_readonly",
-                                 {{"device", "proc"}, {"fstype", "proc"}, {"mountpoint", "/proc"}})));
+  EXPECT_TRUE(
+      std::isnan(r.Value("node_filesystem_readonly",
+                         {{"device", "proc"}, {"fstype", "proc"}, {"mountpoint", "/proc"}})));
 }
 
 // A statfs that hangs for one mount until released, like a dead NFS server.
@@ -79,10 +81,10 @@ TEST(FilesystemCollector, HungMountIsTimeBoxedThenSkippedUntilItAnswers) {
   auto hang = std::make_shared<HangingStatfs>();
   NodeConfig cfg = testing::FixtureNodeConfig();
   cfg.filesystem.mount_timeout = std::chrono::milliseconds(100);
-  auto c = NewFilesystemCollector(cfg, [hang](const char* p, struct statfs* st) {
-    return (*hang)(p, st);
-  });
-  const Labels data = {{"device", "/dev/sdb1"}, {"fstype", "xfs"}, {"mountpoint", "/mnt/data disk"}};
+  auto c = NewFilesystemCollector(
+      cfg, [hang](const char* p, struct statfs* st) { return (*hang)(p, st); });
+  const Labels data = {
+      {"device", "/dev/sdb1"}, {"fstype", "xfs"}, {"mountpoint", "/mnt/data disk"}};
   const Labels root = {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", "/"}};
 
   auto r1 = testing::Run(*c);

@@ -27,9 +27,9 @@ TEST(ParseMeminfo, UnitsAndParenthesesLikeNodeExporter) {
 
 TEST(ParseMeminfo, Errors) {
   EXPECT_FALSE(ParseMeminfo("").ok());
-  EXPECT_FALSE(ParseMeminfo("MemTotal 12 kB\n").ok());     // no colon
+  EXPECT_FALSE(ParseMeminfo("MemTotal 12 kB\n").ok());  // no colon
   EXPECT_FALSE(ParseMeminfo("MemTotal: twelve kB\n").ok());
-  EXPECT_FALSE(ParseMeminfo("MemTotal:\n").ok());          // truncated
+  EXPECT_FALSE(ParseMeminfo("MemTotal:\n").ok());  // truncated
 }
 
 TEST(MeminfoCollector, Names) {

@@ -17,9 +17,9 @@ TEST(ParseNetstatPairs, SignedValuesAndMisalignment) {
     }
   }
   EXPECT_TRUE(saw_maxconn);
-  EXPECT_FALSE(ParseNetstatPairs("Tcp: A B\n").ok());           // truncated: no value line
-  EXPECT_FALSE(ParseNetstatPairs("Tcp: A B\nTcp: 1\n").ok());   // misaligned
-  EXPECT_FALSE(ParseNetstatPairs("Tcp: A B\nUdp: 1 2\n").ok()); // wrong protocol
+  EXPECT_FALSE(ParseNetstatPairs("Tcp: A B\n").ok());            // truncated: no value line
+  EXPECT_FALSE(ParseNetstatPairs("Tcp: A B\nTcp: 1\n").ok());    // misaligned
+  EXPECT_FALSE(ParseNetstatPairs("Tcp: A B\nUdp: 1 2\n").ok());  // wrong protocol
 }
 
 TEST(ParseSnmp6, ProtocolSplitAtTheSix) {
@@ -39,7 +39,7 @@ TEST(NetstatCollector, DefaultFieldSubset) {
   EXPECT_EQ(r.Value("node_netstat_Ip6_OutOctets"), 8000);
   EXPECT_EQ(r.Value("node_netstat_Ip_Forwarding"), 1);
   EXPECT_EQ(r.Value("node_netstat_Udp6_InDatagrams"), 11);
-  EXPECT_EQ(r.Family("node_netstat_Tcp_MaxConn"), nullptr);      // not in the default subset
+  EXPECT_EQ(r.Family("node_netstat_Tcp_MaxConn"), nullptr);  // not in the default subset
   EXPECT_EQ(r.Family("node_netstat_Ip6_InReceives"), nullptr);
   EXPECT_EQ(r.Family("node_netstat_TcpExt_EmbryonicRsts"), nullptr);
   const auto* f = r.Family("node_netstat_Tcp_InSegs");

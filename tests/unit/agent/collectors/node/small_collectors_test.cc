@@ -16,7 +16,7 @@ TEST(VmstatCollector, DefaultFieldSubset) {
   EXPECT_EQ(r.Value("node_vmstat_oom_kill"), 2);
   EXPECT_EQ(r.Value("node_vmstat_pgfault"), 1234567890);
   EXPECT_EQ(r.Value("node_vmstat_pgpgout"), 98765432);
-  EXPECT_EQ(r.Family("node_vmstat_nr_dirty"), nullptr);   // not in the default subset
+  EXPECT_EQ(r.Family("node_vmstat_nr_dirty"), nullptr);  // not in the default subset
   EXPECT_EQ(r.Family("node_vmstat_pgalloc_dma"), nullptr);
   EXPECT_EQ(r.families.size(), 7u);
   EXPECT_EQ(r.Family("node_vmstat_pswpin")->type, MetricType::kUntyped);
@@ -67,8 +67,8 @@ TEST(TimeCollector, ClockSourcesFromSysfs) {
   ASSERT_TRUE(r.status.ok());
   EXPECT_GT(r.Value("node_time_seconds"), 1.7e9);
   EXPECT_EQ(r.SeriesCount("node_time_clocksource_available_info"), 3u);
-  EXPECT_EQ(r.Value("node_time_clocksource_current_info", {{"clocksource", "tsc"}, {"device", "0"}}),
-            1);
+  EXPECT_EQ(
+      r.Value("node_time_clocksource_current_info", {{"clocksource", "tsc"}, {"device", "0"}}), 1);
   EXPECT_EQ(r.SeriesCount("node_time_zone_offset_seconds"), 1u);
 }
 
@@ -108,8 +108,9 @@ TEST(ParseOsRelease, QuotingAndComments) {
 TEST(OsCollector, InfoAndVersion) {
   auto r = testing::Run(*NewOsCollector(FixtureNodeConfig()));
   ASSERT_TRUE(r.status.ok());
-  EXPECT_EQ(r.Value("node_os_version", {{"id", "debian"}, {"id_like", ""}, {"name", "Debian GNU/Linux"}}),
-            12);
+  EXPECT_EQ(
+      r.Value("node_os_version", {{"id", "debian"}, {"id_like", ""}, {"name", "Debian GNU/Linux"}}),
+      12);
   const auto* info = r.Family("node_os_info");
   ASSERT_NE(info, nullptr);
   EXPECT_EQ(info->samples[0].labels.size(), 12u);
