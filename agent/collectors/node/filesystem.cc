@@ -128,8 +128,13 @@ class FilesystemCollector final : public Collector {
     std::weak_ptr<StuckSet> weak = stuck_;
     std::vector<std::string> batch_mounts;
     for (size_t t : statfs_target) batch_mounts.push_back(targets[t].mount_point);
-    const auto results =
-        runner_.RunBatch(statfs_paths, opts_.mount_timeout, [weak, batch_mounts](size_t index) {
+    const auto results = runner_.RunBatch(
+        statfs_paths, opts_.mount_timeout,
+        [this, &batch_mounts](size_t index) {
+          std::lock_guard lock(stuck_->mu);
+          stuck_->mounts.insert(batch_mounts[index]);
+        },
+        [weak, batch_mounts](size_t index) {
           if (auto s = weak.lock()) {
             std::lock_guard lock(s->mu);
             s->mounts.erase(batch_mounts[index]);
@@ -142,13 +147,10 @@ class FilesystemCollector final : public Collector {
           ok[statfs_target[i]] = true;
           stats[statfs_target[i]] = results[i].st;
           break;
-        case StatfsRunner::Outcome::kTimeout: {
-          std::lock_guard lock(stuck_->mu);
-          stuck_->mounts.insert(t.mount_point);
+        case StatfsRunner::Outcome::kTimeout:
           Log(LogLevel::kWarn, "statfs timed out, mount marked stuck",
               {{"collector", "filesystem"}, {"mountpoint", t.mount_point}});
           break;
-        }
         case StatfsRunner::Outcome::kTooManyStuck:
           break;
         case StatfsRunner::Outcome::kError:

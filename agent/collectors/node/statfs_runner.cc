@@ -18,7 +18,7 @@ struct StatfsRunner::Worker {
   size_t next = 0;            // first path not finished
   Clock::time_point started;  // when paths[next] was started
   bool has_batch = false, stop = false, abandoned = false;
-  UnstuckFn on_unstuck;
+  IndexFn on_unstuck;
   std::shared_ptr<std::atomic<int>> stuck;
   StatfsFn fn;
   std::thread thread;
@@ -76,7 +76,7 @@ std::shared_ptr<StatfsRunner::Worker> StatfsRunner::StartWorker() {
 
 std::vector<StatfsRunner::Result> StatfsRunner::RunBatch(const std::vector<std::string>& paths,
                                                          std::chrono::milliseconds timeout,
-                                                         UnstuckFn on_unstuck) {
+                                                         IndexFn on_stuck, IndexFn on_unstuck) {
   std::vector<Result> results(paths.size());
   std::lock_guard run_lock(run_mu_);
   size_t from = 0;
@@ -106,6 +106,8 @@ std::vector<StatfsRunner::Result> StatfsRunner::RunBatch(const std::vector<std::
     if (!timed_out) break;
     const size_t hung = w->base + w->next;
     results[hung].outcome = Outcome::kTimeout;
+    // Still under w->mu: the worker cannot report this call unstuck before we marked it stuck.
+    if (on_stuck) on_stuck(hung);
     w->abandoned = true;
     w->on_unstuck = on_unstuck;
     w->results = nullptr;

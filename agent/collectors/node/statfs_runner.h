@@ -30,8 +30,10 @@ class StatfsRunner {
     int err = 0;
   };
   using StatfsFn = std::function<int(const char*, struct statfs*)>;
-  // Runs on the abandoned worker's thread when a timed-out call finally returns; gets its index.
-  using UnstuckFn = std::function<void(size_t index)>;
+  // Called with the index of a path whose call timed out (`on_stuck`, on the caller's thread)
+  // and when that call finally returns (`on_unstuck`, on the abandoned worker's thread).
+  // on_stuck always happens before the matching on_unstuck.
+  using IndexFn = std::function<void(size_t index)>;
 
   // `fn` is ::statfs in production; tests inject one that hangs.
   explicit StatfsRunner(int max_stuck, StatfsFn fn = ::statfs)
@@ -39,7 +41,8 @@ class StatfsRunner {
   ~StatfsRunner();
 
   std::vector<Result> RunBatch(const std::vector<std::string>& paths,
-                               std::chrono::milliseconds timeout, UnstuckFn on_unstuck = {});
+                               std::chrono::milliseconds timeout, IndexFn on_stuck = {},
+                               IndexFn on_unstuck = {});
   int stuck() const { return stuck_->load(); }
 
  private:

@@ -116,6 +116,7 @@ TEST(StatfsRunner, BatchContinuesPastAHungPathAndCapsStuckWorkers) {
   std::condition_variable cv;
   bool release = false;
   std::atomic<int> unstuck{-1};
+  std::vector<size_t> stuck_indexes;
   StatfsRunner runner(2, [&](const char* path, struct statfs* st) {
     if (path[1] == 'h') {  // "/hung..."
       std::unique_lock lock(mu);
@@ -124,8 +125,11 @@ TEST(StatfsRunner, BatchContinuesPastAHungPathAndCapsStuckWorkers) {
     st->f_bsize = 1;
     return path[1] == 'e' ? (errno = ENOENT, -1) : 0;  // "/enoent"
   });
-  auto r = runner.RunBatch({"/a", "/hung1", "/enoent", "/hung2", "/b", "/c"}, 50ms,
-                           [&](size_t i) { unstuck = static_cast<int>(i); });
+  auto r = runner.RunBatch(
+      {"/a", "/hung1", "/enoent", "/hung2", "/b", "/c"}, 50ms,
+      [&](size_t i) { stuck_indexes.push_back(i); },
+      [&](size_t i) { unstuck = static_cast<int>(i); });
+  EXPECT_EQ(stuck_indexes, (std::vector<size_t>{1, 3}));
   ASSERT_EQ(r.size(), 6u);
   EXPECT_EQ(r[0].outcome, StatfsRunner::Outcome::kOk);
   EXPECT_EQ(r[1].outcome, StatfsRunner::Outcome::kTimeout);
