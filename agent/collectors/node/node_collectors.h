@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "lookout/clock.h"
 #include "lookout/collector.h"
 
 namespace lookout {
@@ -21,6 +22,9 @@ std::unique_ptr<Collector> NewVmstatCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewPressureCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewUnameCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg);
+// With an injected clock (tests).
+std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg,
+                                            std::shared_ptr<const Clock> clock);
 std::unique_ptr<Collector> NewFilefdCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewSockstatCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewNetstatCollector(const NodeConfig& cfg);

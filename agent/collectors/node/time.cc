@@ -9,17 +9,19 @@
 #include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/clock.h"
 
 namespace lookout {
 namespace {
 
 class TimeCollector final : public Collector {
  public:
-  explicit TimeCollector(const NodeConfig& cfg) : paths_(cfg.paths) {}
+  TimeCollector(const NodeConfig& cfg, std::shared_ptr<const Clock> clock)
+      : paths_(cfg.paths), clock_(std::move(clock)) {}
   std::string_view Name() const override { return "time"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock_->Now();
     const double secs = std::chrono::duration<double>(now.time_since_epoch()).count();
     AddSample(AddFamily(out, "node_time_seconds", "System time in seconds since epoch (1970).",
                         MetricType::kGauge),
@@ -74,12 +76,18 @@ class TimeCollector final : public Collector {
   }
 
   HostPaths paths_;
+  std::shared_ptr<const Clock> clock_;
 };
 
 }  // namespace
 
+std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg,
+                                            std::shared_ptr<const Clock> clock) {
+  return std::make_unique<TimeCollector>(cfg, std::move(clock));
+}
+
 std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg) {
-  return std::make_unique<TimeCollector>(cfg);
+  return NewTimeCollector(cfg, std::make_shared<SystemClock>());
 }
 
 }  // namespace lookout

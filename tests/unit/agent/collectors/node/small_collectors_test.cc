@@ -62,6 +62,20 @@ TEST(UnameCollector, Labels) {
   EXPECT_EQ(f->samples[0].labels[4].value, "Linux");
 }
 
+class FixedClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000250));
+  }
+  std::chrono::steady_clock::time_point Monotonic() const override { return {}; }
+};
+
+TEST(TimeCollector, UsesTheInjectedClock) {
+  auto r = testing::Run(*NewTimeCollector(FixtureNodeConfig(), std::make_shared<FixedClock>()));
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_DOUBLE_EQ(r.Value("node_time_seconds"), 1700000000.25);
+}
+
 TEST(TimeCollector, ClockSourcesFromSysfs) {
   auto r = testing::Run(*NewTimeCollector(FixtureNodeConfig()));
   ASSERT_TRUE(r.status.ok());
