@@ -89,6 +89,15 @@ TEST(Config, InvalidYamlHasLocation) {
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
 }
 
+TEST(Config, HostileInputIsRejectedNotCrashed) {
+  EXPECT_NE(ErrorOf("server: " + std::string(200000, '[')).find("test.yaml:"), std::string::npos);
+  std::string nested = "a: ";
+  for (int i = 0; i < 50000; ++i) nested += "{a: ";
+  EXPECT_NE(ErrorOf(nested).find("invalid YAML"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string("\x00\xff\xfe{{{:::", 10)).find("test.yaml"), std::string::npos);
+  EXPECT_NE(ErrorOf("? [1, 2]\n: x\n").find("unknown key"), std::string::npos);  // non-scalar key
+}
+
 TEST(Config, Durations) {
   Duration d{};
   ASSERT_TRUE(ParseDuration("1m30s", &d));
