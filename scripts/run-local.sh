@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOKOUT_BUILD_TESTS=OFF
-cmake --build build --target lookout
-exec ./build/lookout "$@"
+cmake -S . -B build-local -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOKOUT_BUILD_TESTS=OFF
+cmake --build build-local --target lookout
+exec ./build-local/lookout "$@"
