@@ -6,7 +6,9 @@
 #include "agent/build_info.h"
 #include "agent/collectors/collector_set.h"
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/collectors/pod/pod_collectors.h"
 #include "agent/common/log.h"
+#include "agent/k8s/kube_pod_index.h"
 #include "agent/server/http_server.h"
 #include "exporters/prometheus/metrics_handler.h"
 #include "lookout/metrics/registry.h"
@@ -37,7 +39,7 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
-std::string LandingPage(const Config& cfg, size_t collectors) {
+std::string LandingPage(const Config& cfg, size_t node_collectors, size_t pod_collectors) {
   const auto& b = GetBuildInfo();
   std::string html =
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>lookout</title></head>\n"
@@ -56,7 +58,8 @@ std::string LandingPage(const Config& cfg, size_t collectors) {
   row("compiler", b.compiler);
   row("build type", b.build_type);
   row("config", cfg.source_name);
-  row("node collectors enabled", std::to_string(collectors));
+  row("node collectors enabled", std::to_string(node_collectors));
+  row("pod collectors enabled", std::to_string(pod_collectors));
   html += "</table>\n</body></html>\n";
   return html;
 }
@@ -76,9 +79,27 @@ Agent::Agent(Config cfg)
                  {"version", "revision", "compiler"})
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
-  node_collectors_ = std::make_shared<CollectorSet>(MakeNodeCollectors(cfg_.node), *registry_);
+  // Node and pod collectors run in one set: one lookout_collector_* family for all of them.
+  std::vector<std::unique_ptr<Collector>> collectors = MakeNodeCollectors(cfg_.node);
+  const size_t node_collector_count = collectors.size();
+  const KubernetesConfig k8s = cfg_.kubernetes.Resolved();
+  if (k8s.enabled()) {
+    TlsClientOptions tls;
+    tls.ca_file = k8s.ca_file;
+    tls.insecure_skip_verify = k8s.insecure_skip_verify;
+    pod_index_ = std::make_shared<KubePodIndex>(k8s, MakeCurlHttpClient(tls), clock_, *registry_);
+    PodsConfig pods = cfg_.pods;
+    if (pods.cgroupfs.empty()) pods.cgroupfs = HostPaths::Join(cfg_.node.paths.sysfs, "fs/cgroup");
+    for (auto& c : MakePodCollectors(pods, cfg_.node, pod_index_))
+      collectors.push_back(std::move(c));
+    Log(LogLevel::kInfo, "pod metadata on",
+        {{"source", k8s.mode == KubernetesConfig::Mode::kApiServer ? "apiserver" : "kubelet"},
+         {"url", k8s.PodListUrl()},
+         {"cgroupfs", pods.cgroupfs}});
+  }
+  collectors_ = std::make_shared<CollectorSet>(std::move(collectors), *registry_);
   metrics_->Add(registry_);
-  metrics_->Add(node_collectors_);
+  metrics_->Add(collectors_);
 
   auto& requests = registry_->AddCounter("lookout_http_requests_total",
                                          "HTTP requests answered, by handler and status code.",
@@ -91,7 +112,8 @@ Agent::Agent(Config cfg)
       "lookout_metrics_scrapes_total",
       "Scrapes of /metrics answered, by exposition format and content encoding.",
       {"format", "encoding"});
-  const std::string landing = LandingPage(cfg_, node_collectors_->size());
+  const std::string landing =
+      LandingPage(cfg_, node_collector_count, collectors_->size() - node_collector_count);
 
   HttpHandler handler = [this, &requests, &scrape_duration, &scrapes, landing](
                             const HttpRequest& req, HttpResponse& resp) {
@@ -140,8 +162,11 @@ Agent::~Agent() {
   Shutdown();
 }
 
+std::shared_ptr<PodIndex> Agent::pod_index() const { return pod_index_; }
+
 void Agent::Start() {
   server_->Start();
+  if (pod_index_) pod_index_->Start();
   for (int i = 0; i < cfg_.server.threads; ++i) {
     threads_.emplace_back([this] { ioc_->run(); });
   }
@@ -194,6 +219,7 @@ void Agent::Shutdown() {
     Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
         {{"open", std::to_string(server_->open_connections())}});
   }
+  if (pod_index_) pod_index_->Stop();
   ioc_->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "lookout/clock.h"
 
 namespace boost::asio {
 class io_context;
@@ -22,6 +23,8 @@ namespace lookout {
 class Registry;
 class HttpServer;
 class CollectorSet;
+class KubePodIndex;
+class PodIndex;
 namespace prometheus {
 class MetricsHandler;
 }
@@ -37,14 +40,18 @@ class Agent {
   void Run(bool handle_signals = true);
   void Stop();
   unsigned short port() const;
+  // The pods on this node; null when Kubernetes metadata is off.
+  std::shared_ptr<PodIndex> pod_index() const;
 
  private:
   void Shutdown();
 
   Config cfg_;
+  SystemClock clock_;
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::shared_ptr<Registry> registry_;
-  std::shared_ptr<CollectorSet> node_collectors_;
+  std::shared_ptr<KubePodIndex> pod_index_;
+  std::shared_ptr<CollectorSet> collectors_;  // node and pod collectors
   std::unique_ptr<prometheus::MetricsHandler> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;

@@ -27,6 +27,7 @@ Flags:
   --path.procfs DIR           procfs mount point (overrides node.paths.procfs)
   --path.sysfs DIR            sysfs mount point (overrides node.paths.sysfs)
   --path.rootfs DIR           root filesystem mount point (overrides node.paths.rootfs)
+  --path.cgroupfs DIR         cgroup mount point (overrides pods.cgroupfs)
   --version                   print version and exit
   --help                      print this help and exit
 
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   using namespace lookout;
   std::string config_path;
   bool check_only = false;
-  std::string log_level, log_format, listen, procfs, sysfs, rootfs;
+  std::string log_level, log_format, listen, procfs, sysfs, rootfs, cgroupfs;
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -90,6 +91,8 @@ int main(int argc, char** argv) {
       ok = take(&procfs);
     } else if (arg == "--path.sysfs") {
       ok = take(&sysfs);
+    } else if (arg == "--path.cgroupfs") {
+      ok = take(&cgroupfs);
     } else if (arg == "--path.rootfs") {
       ok = take(&rootfs);
     } else {
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) cfg.server.listen_address = listen;
   if (!procfs.empty()) cfg.node.paths.procfs = procfs;
   if (!sysfs.empty()) cfg.node.paths.sysfs = sysfs;
+  if (!cgroupfs.empty()) cfg.pods.cgroupfs = cgroupfs;
   if (!rootfs.empty()) cfg.node.paths.rootfs = rootfs;
   if (check_only) {
     std::printf("config ok: %s\n", cfg.source_name.c_str());

@@ -6,7 +6,7 @@ SUDO=""
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git
-  libboost-dev libyaml-cpp-dev zlib1g-dev
+  libboost-dev libyaml-cpp-dev zlib1g-dev libcurl4-openssl-dev openssl
   # tests, fuzzers (clang's libFuzzer) and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   python3 python3-prometheus-client

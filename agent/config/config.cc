@@ -1,7 +1,9 @@
 #include "agent/config/config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -63,6 +65,60 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"os", true, "os-release information (node_os_info, node_os_version)"},
   };
   return kInfos;
+}
+
+const std::vector<std::string_view>& PodCollectorNames() {
+  static const std::vector<std::string_view> kNames = {"pod_metadata", "pod_info", "containers",
+                                                       "pod_network"};
+  return kNames;
+}
+
+std::string ExpandEnv(std::string_view s) {
+  std::string out;
+  while (!s.empty()) {
+    const size_t open = s.find("${");
+    if (open == std::string_view::npos) break;
+    const size_t close = s.find('}', open);
+    if (close == std::string_view::npos) break;
+    out.append(s.substr(0, open));
+    std::string_view expr = s.substr(open + 2, close - open - 2);
+    std::string_view fallback;
+    if (const size_t dflt = expr.find(":-"); dflt != std::string_view::npos) {
+      fallback = expr.substr(dflt + 2);
+      expr = expr.substr(0, dflt);
+    }
+    const char* v = std::getenv(std::string(expr).c_str());
+    if (v != nullptr && *v != '\0') {
+      out.append(v);
+    } else {
+      out.append(fallback);
+    }
+    s.remove_prefix(close + 1);
+  }
+  out.append(s);
+  return out;
+}
+
+KubernetesConfig KubernetesConfig::Resolved() const {
+  KubernetesConfig r = *this;
+  r.node_name = ExpandEnv(node_name);
+  r.kubelet_url = ExpandEnv(kubelet_url);
+  r.api_server_url = ExpandEnv(api_server_url);
+  r.token_file = ExpandEnv(token_file);
+  r.ca_file = ExpandEnv(ca_file);
+  if (r.mode == Mode::kAuto) {
+    struct stat st {};
+    const bool in_pod = !r.token_file.empty() && ::stat(r.token_file.c_str(), &st) == 0;
+    r.mode = in_pod ? Mode::kKubelet : Mode::kOff;
+  }
+  return r;
+}
+
+std::string KubernetesConfig::PodListUrl() const {
+  if (mode != Mode::kApiServer) return kubelet_url;
+  std::string url = api_server_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node_name;
 }
 
 bool ParseDuration(std::string_view s, Duration* out) {
@@ -314,6 +370,63 @@ void ApplyNode(MapReader r, NodeConfig& c, const std::string& file) {
   r.Done();
 }
 
+void ApplyKubernetes(MapReader r, KubernetesConfig& c) {
+  YAML::Node mv = r.Get("mode");
+  std::string mode;
+  r.Str("mode", &mode);
+  if (mode == "auto") {
+    c.mode = KubernetesConfig::Mode::kAuto;
+  } else if (mode == "kubelet") {
+    c.mode = KubernetesConfig::Mode::kKubelet;
+  } else if (mode == "apiserver") {
+    c.mode = KubernetesConfig::Mode::kApiServer;
+  } else if (mode == "off") {
+    c.mode = KubernetesConfig::Mode::kOff;
+  } else if (mv.IsDefined()) {
+    r.Fail(mv, r.Key("mode"), "one of auto, kubelet, apiserver, off");
+  }
+  r.Str("node_name", &c.node_name);
+  r.Str("kubelet_url", &c.kubelet_url);
+  r.Str("api_server_url", &c.api_server_url);
+  r.Str("token_file", &c.token_file);
+  r.Str("ca_file", &c.ca_file);
+  r.Bool("insecure_skip_verify", &c.insecure_skip_verify);
+  r.Dur("refresh_interval", &c.refresh_interval, Duration(1000), Duration(86'400'000));
+  r.Dur("min_refresh_interval", &c.min_refresh_interval, Duration(100), Duration(3'600'000));
+  r.Dur("timeout", &c.timeout, Duration(100), Duration(600'000));
+  r.Dur("stale_after", &c.stale_after, Duration(0), Duration(7 * 86'400'000LL));
+  r.Int("max_response_bytes", &c.max_response_bytes, 4096, int64_t{1} << 32);
+  r.Done();
+}
+
+void ApplyPods(MapReader r, PodsConfig& c, const std::string& file) {
+  r.Str("cgroupfs", &c.cgroupfs);
+  if (YAML::Node n = r.Get("kubepods_cgroups"); n.IsDefined() && !n.IsNull()) {
+    if (!n.IsSequence()) r.Fail(n, r.Key("kubepods_cgroups"), "a list of cgroup paths");
+    c.kubepods_cgroups.clear();
+    for (const auto& item : n) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        r.Fail(item, r.Key("kubepods_cgroups"), "a cgroup path like /kubepods.slice");
+      }
+      c.kubepods_cgroups.push_back(item.Scalar());
+    }
+  }
+  {
+    MapReader cs(r.Get("collectors"), r.Key("collectors"), file);
+    for (const auto& info : PodCollectorNames()) {
+      YAML::Node n = cs.Get(info);
+      if (!n.IsDefined()) continue;
+      MapReader one(n, cs.Key(info), file);
+      bool enabled = c.enabled[std::string(info)];
+      one.Bool("enabled", &enabled);
+      c.enabled[std::string(info)] = enabled;
+      one.Done();
+    }
+    cs.Done();
+  }
+  r.Done();
+}
+
 void Apply(const std::string& yaml_text, const std::string& source_name, Config& cfg) {
   YAML::Node root;
   try {
@@ -331,6 +444,12 @@ void Apply(const std::string& yaml_text, const std::string& source_name, Config&
   if (YAML::Node n = top.Get("node"); n.IsDefined()) {
     ApplyNode(MapReader(n, "node", source_name), cfg.node, source_name);
   }
+  if (YAML::Node n = top.Get("kubernetes"); n.IsDefined()) {
+    ApplyKubernetes(MapReader(n, "kubernetes", source_name), cfg.kubernetes);
+  }
+  if (YAML::Node n = top.Get("pods"); n.IsDefined()) {
+    ApplyPods(MapReader(n, "pods", source_name), cfg.pods, source_name);
+  }
   top.Done();
 }
 
@@ -340,6 +459,7 @@ Config DefaultConfig() {
   static const Config kDefault = [] {
     Config c;
     for (const auto& info : NodeCollectorInfos()) c.node.enabled[std::string(info.name)] = false;
+    for (const auto name : PodCollectorNames()) c.pods.enabled[std::string(name)] = false;
     Apply(EmbeddedDefaultConfigYaml(), "<embedded default>", c);
     c.source_name = "<embedded default>";
     return c;

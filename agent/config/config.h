@@ -78,10 +78,47 @@ struct NodeConfig {
   Pattern vmstat_fields;
 };
 
+// Where pod metadata comes from. String fields may hold ${VAR} or ${VAR:-default}, expanded from
+// the environment by Resolved() at start-up (the DaemonSet sets NODE_NAME and HOST_IP from the
+// downward API).
+struct KubernetesConfig {
+  enum class Mode { kAuto, kKubelet, kApiServer, kOff };
+  Mode mode = Mode::kOff;  // auto: kubelet when running in a pod (token file exists), else off
+  std::string node_name;
+  std::string kubelet_url;     // the kubelet's PodList endpoint
+  std::string api_server_url;  // base URL; the node field selector is added
+  std::string token_file;      // re-read on every refresh (projected tokens rotate)
+  std::string ca_file;
+  bool insecure_skip_verify = false;
+  Duration refresh_interval{};
+  Duration min_refresh_interval{};  // floor for refreshes asked for by readers
+  Duration timeout{};
+  Duration stale_after{};  // last good metadata is served this long after refreshes fail
+  size_t max_response_bytes = 0;
+
+  // auto resolved, ${VAR} expanded. Never returns kAuto.
+  KubernetesConfig Resolved() const;
+  bool enabled() const { return mode == Mode::kKubelet || mode == Mode::kApiServer; }
+  // The URL a refresh GETs: the kubelet's, or the API server's with the node field selector.
+  std::string PodListUrl() const;
+};
+
+// ${VAR} and ${VAR:-default} from the process environment; unset VAR without default -> "".
+std::string ExpandEnv(std::string_view s);
+
+struct PodsConfig {
+  std::string cgroupfs;  // the host's cgroup mount (v1: the dir holding cpu, memory, ...); "" =
+                         // <sysfs>/fs/cgroup
+  std::vector<std::string> kubepods_cgroups;  // relative; empty = auto-detect
+  std::map<std::string, bool, std::less<>> enabled;
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
   NodeConfig node;
+  KubernetesConfig kubernetes;
+  PodsConfig pods;
   std::string source_name;  // file the config came from ("<embedded default>")
 };
 
@@ -104,6 +141,8 @@ struct CollectorInfo {
   std::string_view description;
 };
 const std::vector<CollectorInfo>& NodeCollectorInfos();
+// The pod collectors' config keys (pods.collectors.<name>).
+const std::vector<std::string_view>& PodCollectorNames();
 
 // Splits "host:port" / "[v6]:port" / ":port" (host defaults to 0.0.0.0). False if malformed.
 bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port);

@@ -1,0 +1,34 @@
+#pragma once
+// The pod collectors: cgroup metrics per container and pod (cAdvisor names), pod info, the pod
+// metadata source's health, and per-pod network. Registered in one explicit list.
+
+#include <memory>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "lookout/collector.h"
+#include "lookout/k8s/pod_index.h"
+
+namespace lookout {
+
+class KubePodIndex;
+
+// cgroup stats of every container and pod the index knows: container_cpu_*, container_memory_*,
+// container_spec_*, container_fs_*, container_processes/threads, container_pressure_*.
+std::unique_ptr<Collector> NewContainersCollector(const PodsConfig& pods, const NodeConfig& node,
+                                                  std::shared_ptr<PodIndex> index);
+// lookout_pod_info for every pod in the index.
+std::unique_ptr<Collector> NewPodInfoCollector(std::shared_ptr<PodIndex> index);
+// No series of its own: fails (success 0, errors_total{reason}) while the last metadata refresh
+// failed, so "the kubelet is unreachable" is visible without touching the other collectors.
+std::unique_ptr<Collector> NewPodMetadataCollector(std::shared_ptr<KubePodIndex> index);
+// container_network_* per pod, read from a pod process's /proc/<pid>/net/dev; needs the host's
+// PID namespace (hostPID: true) to see those processes.
+std::unique_ptr<Collector> NewPodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
+                                                  std::shared_ptr<PodIndex> index);
+
+std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsConfig& pods,
+                                                          const NodeConfig& node,
+                                                          std::shared_ptr<KubePodIndex> index);
+
+}  // namespace lookout

@@ -1,0 +1,131 @@
+// pod_network: container_network_* per pod. A pod's containers share one network namespace, so
+// any of its processes shows the pod's interfaces in /proc/<pid>/net/dev. The agent must share
+// the host's PID namespace to see those processes; without it no pid resolves and the collector
+// reports nothing (documented as optional in the README). Host-network pods are skipped: their
+// "interfaces" are the node's, already in node_network_*.
+
+#include <string>
+
+#include "agent/collectors/collector_util.h"
+#include "agent/collectors/node/netdev.h"
+#include "agent/collectors/pod/cgroup_layout.h"
+#include "agent/collectors/pod/cgroup_stats.h"
+#include "agent/collectors/pod/pod_collectors.h"
+#include "agent/common/file_util.h"
+
+namespace lookout {
+namespace {
+
+struct NetFam {
+  const char* field;  // netdev column
+  const char* name;
+  const char* help;
+};
+constexpr NetFam kNetFams[] = {
+    {"receive_bytes", "container_network_receive_bytes_total",
+     "Cumulative count of bytes received"},
+    {"receive_packets", "container_network_receive_packets_total",
+     "Cumulative count of packets received"},
+    {"receive_errs", "container_network_receive_errors_total",
+     "Cumulative count of errors encountered while receiving"},
+    {"receive_drop", "container_network_receive_packets_dropped_total",
+     "Cumulative count of packets dropped while receiving"},
+    {"transmit_bytes", "container_network_transmit_bytes_total",
+     "Cumulative count of bytes transmitted"},
+    {"transmit_packets", "container_network_transmit_packets_total",
+     "Cumulative count of packets transmitted"},
+    {"transmit_errs", "container_network_transmit_errors_total",
+     "Cumulative count of errors encountered while transmitting"},
+    {"transmit_drop", "container_network_transmit_packets_dropped_total",
+     "Cumulative count of packets dropped while transmitting"},
+};
+constexpr size_t kNetFamCount = sizeof(kNetFams) / sizeof(kNetFams[0]);
+
+// cAdvisor ignores these: loopback and the host side of pod veths / bridges.
+bool IgnoredInterface(std::string_view dev) {
+  return dev.starts_with("lo") || dev.starts_with("veth") || dev.starts_with("docker") ||
+         dev.starts_with("nerdctl");
+}
+
+class PodNetworkCollector final : public Collector {
+ public:
+  PodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
+                      std::shared_ptr<PodIndex> index)
+      : cgroupfs_(pods.cgroupfs),
+        kubepods_config_(pods.kubepods_cgroups),
+        paths_(node.paths),
+        max_file_bytes_(node.max_file_bytes),
+        index_(std::move(index)) {}
+
+  std::string_view Name() const override { return "pod_network"; }
+
+  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+    auto layout = DetectCgroupLayout(cgroupfs_);
+    if (!layout.ok()) return layout.error();
+    const auto snapshot = index_->Snapshot();
+    std::vector<MetricFamily> fams(kNetFamCount);
+    for (size_t i = 0; i < kNetFamCount; ++i) {
+      fams[i].name = kNetFams[i].name;
+      fams[i].help = kNetFams[i].help;
+      fams[i].type = MetricType::kCounter;
+    }
+    CgroupFileReader reader(max_file_bytes_);
+    const std::string& root = layout->WalkRoot();
+    for (const PodCgroup& pod_cg :
+         ListPodCgroups(*layout, FindKubepodsCgroups(*layout, kubepods_config_))) {
+      const Pod* pod = snapshot->FindByUid(pod_cg.uid);
+      if (pod == nullptr || pod->host_network) continue;
+      const std::string pid = FirstPid(root, pod_cg, reader);
+      if (pid.empty()) continue;
+      auto text = ReadFileLimited(paths_.Proc(pid + "/net/dev"), max_file_bytes_);
+      if (!text.ok()) continue;  // the process exited, or another PID namespace
+      auto devs = ParseNetDev(*text);
+      if (!devs.ok()) continue;
+      for (const NetDevStats& d : *devs) {
+        if (IgnoredInterface(d.device)) continue;
+        const Labels labels{{"container", ""}, {"id", pod_cg.rel},
+                            {"image", ""},     {"interface", d.device},
+                            {"name", ""},      {"namespace", pod->namespace_name},
+                            {"pod", pod->name}};
+        for (size_t i = 0; i < kNetFamCount; ++i) {
+          for (const auto& [k, v] : d.values) {
+            if (k == kNetFams[i].field) AddSample(fams[i], v, labels);
+          }
+        }
+      }
+    }
+    for (auto& f : fams) {
+      if (!f.samples.empty()) out.push_back(std::move(f));
+    }
+    return Ok{};
+  }
+
+ private:
+  // The first PID in any of the pod's container cgroups (the sandbox holds the namespace too).
+  static std::string FirstPid(const std::string& root, const PodCgroup& pod,
+                              CgroupFileReader& reader) {
+    for (const ContainerCgroup& c : pod.containers) {
+      auto procs = reader.Read(root + c.rel, "cgroup.procs");
+      if (!procs) continue;
+      const std::string_view text = *procs;
+      const std::string_view first = TrimSpace(text.substr(0, text.find('\n')));
+      if (!first.empty() && ParseU64(first)) return std::string(first);
+    }
+    return "";
+  }
+
+  const std::string cgroupfs_;
+  const std::vector<std::string> kubepods_config_;
+  const HostPaths paths_;
+  const size_t max_file_bytes_;
+  const std::shared_ptr<PodIndex> index_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewPodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
+                                                  std::shared_ptr<PodIndex> index) {
+  return std::make_unique<PodNetworkCollector>(pods, node, std::move(index));
+}
+
+}  // namespace lookout

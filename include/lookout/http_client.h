@@ -1,0 +1,52 @@
+#pragma once
+// HttpClient: outgoing HTTP(S) requests (the kubelet, the API server; later scrape targets and
+// the OTLP/HTTP exporter). Behind an interface so tests can answer without a network.
+//
+// Thread-safety: implementations say so; the libcurl one serialises requests per client.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lookout/result.h"
+
+namespace lookout {
+
+struct HttpClientRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{5000};  // whole request, connect included
+  size_t max_response_bytes = 64 << 20;     // a larger body fails with reason "too_large"
+};
+
+struct HttpClientResponse {
+  long status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+struct TlsClientOptions {
+  std::string ca_file;  // "" = the system's trust store
+  bool insecure_skip_verify = false;
+  std::string cert_file;  // client certificate (mTLS), optional
+  std::string key_file;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // A response with any status code is a success here; the caller judges the status.
+  // Errors (reason): "connect" (DNS, refused, unreachable), "timeout", "tls" (handshake or
+  // certificate), "too_large", "io" (the connection broke mid-way), "request" (bad URL/options).
+  virtual Result<HttpClientResponse> Do(const HttpClientRequest& request) noexcept = 0;
+};
+
+// libcurl-backed client; keeps its connection alive between requests.
+std::unique_ptr<HttpClient> MakeCurlHttpClient(TlsClientOptions tls);
+
+}  // namespace lookout
