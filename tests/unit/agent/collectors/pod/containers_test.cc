@@ -1,0 +1,175 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "agent/collectors/pod/pod_collectors.h"
+#include "agent/k8s/pod_list.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout {
+namespace {
+
+class StaticPodIndex final : public PodIndex {
+ public:
+  explicit StaticPodIndex(std::shared_ptr<const PodSnapshot> s) : snap_(std::move(s)) {}
+  std::shared_ptr<const PodSnapshot> Snapshot() const override { return snap_; }
+  void RequestRefresh() override { ++refresh_requests; }
+  std::atomic<int> refresh_requests{0};
+
+ private:
+  std::shared_ptr<const PodSnapshot> snap_;
+};
+
+std::shared_ptr<StaticPodIndex> IndexFor(const std::string& layout) {
+  auto pods = ParsePodList(testing::ReadFixture("pods/" + layout + "/pods.json"));
+  EXPECT_TRUE(pods.ok());
+  return std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>(std::move(*pods)));
+}
+
+PodsConfig PodsFor(const std::string& cgroupfs) {
+  PodsConfig p = DefaultConfig().pods;
+  p.cgroupfs = cgroupfs;
+  return p;
+}
+
+const MetricFamily* Fam(const testing::Collected& c, const std::string& name) {
+  return c.Family(name);
+}
+
+std::string LabelOf(const Sample& s, const std::string& name) {
+  for (const auto& l : s.labels) {
+    if (l.name == name) return l.value;
+  }
+  return "<absent>";
+}
+
+TEST(ContainersCollector, LabelsOnlyWhatThePodListNames) {
+  auto index = IndexFor("v2_systemd_containerd");
+  auto c =
+      NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
+                             testing::FixtureNodeConfig(), index);
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
+  const MetricFamily* ws = Fam(r, "container_memory_working_set_bytes");
+  ASSERT_NE(ws, nullptr);
+  // 4 pods with cgroups (pod level) + 5 named containers; sandboxes and the unknown pod skipped.
+  EXPECT_EQ(ws->samples.size(), 9u);
+  for (const auto& s : ws->samples) {
+    EXPECT_NE(LabelOf(s, "namespace"), "");
+    EXPECT_NE(LabelOf(s, "pod"), "");
+    const bool pod_level = LabelOf(s, "container").empty();
+    EXPECT_EQ(pod_level, LabelOf(s, "image").empty());
+    EXPECT_EQ(pod_level, LabelOf(s, "name").empty());
+    EXPECT_TRUE(LabelOf(s, "id").starts_with("/kubepods.slice/"));
+  }
+  // The cgroup of a pod the index does not know asks for an early refresh.
+  EXPECT_EQ(index->refresh_requests.load(), 1);
+  // cpu="total" as the kubelet's cAdvisor reports it.
+  EXPECT_EQ(LabelOf(Fam(r, "container_cpu_usage_seconds_total")->samples[0], "cpu"), "total");
+  // CFS counters only where a quota is set: the BestEffort and kube-proxy pods have none.
+  EXPECT_EQ(Fam(r, "container_cpu_cfs_throttled_periods_total")->samples.size(), 5u);
+  EXPECT_EQ(Fam(r, "container_spec_cpu_quota")->samples.size(), 5u);
+  EXPECT_EQ(Fam(r, "container_spec_cpu_period")->samples.size(), 9u);
+  EXPECT_EQ(Fam(r, "container_pressure_cpu_waiting_seconds_total")->samples.size(), 9u);
+}
+
+TEST(ContainersCollector, ValuesForOneContainer) {
+  auto index = IndexFor("v2_systemd_containerd");
+  auto c =
+      NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
+                             testing::FixtureNodeConfig(), index);
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  const auto find = [&](const std::string& fam, const std::string& container) -> const Sample* {
+    for (const auto& s : Fam(r, fam)->samples) {
+      if (LabelOf(s, "container") == container && LabelOf(s, "device") != "/dev/dm-0") return &s;
+    }
+    return nullptr;
+  };
+  // "api" is seed 3 in generate.py.
+  const Sample* usage = find("container_cpu_usage_seconds_total", "api");
+  ASSERT_NE(usage, nullptr);
+  EXPECT_DOUBLE_EQ(usage->value, 3.123456);
+  EXPECT_EQ(LabelOf(*usage, "image"), "registry.example.com/payments/api:1.4.2");
+  EXPECT_EQ(LabelOf(*usage, "namespace"), "payments");
+  EXPECT_DOUBLE_EQ(find("container_cpu_cfs_throttled_periods_total", "api")->value, 30);
+  EXPECT_DOUBLE_EQ(find("container_cpu_cfs_throttled_seconds_total", "api")->value, 0.75);
+  EXPECT_DOUBLE_EQ(find("container_spec_cpu_quota", "api")->value, 50000);
+  EXPECT_DOUBLE_EQ(find("container_spec_memory_limit_bytes", "api")->value, 268435456);
+  // 256 shares -> weight 10 -> back to 237, as cAdvisor reports on cgroup v2.
+  EXPECT_DOUBLE_EQ(find("container_spec_cpu_shares", "api")->value, 237);
+  EXPECT_DOUBLE_EQ(find("container_memory_working_set_bytes", "api")->value, 83886080);
+  EXPECT_DOUBLE_EQ(find("container_oom_events_total", "api")->value, 0);
+  EXPECT_DOUBLE_EQ(find("container_fs_reads_bytes_total", "api")->value, 3.0 * 1048576);
+  EXPECT_EQ(LabelOf(*find("container_fs_reads_bytes_total", "api"), "device"), "/dev/sda");
+  EXPECT_DOUBLE_EQ(find("container_processes", "api")->value, 2);
+  EXPECT_DOUBLE_EQ(find("container_threads", "api")->value, 6);
+  // Unlimited memory (BestEffort) is 0, as cAdvisor's specMemoryValue makes it.
+  EXPECT_DOUBLE_EQ(find("container_spec_memory_limit_bytes", "report")->value, 0);
+}
+
+TEST(ContainersCollector, ErrorsAreReasons) {
+  auto index = IndexFor("v2_systemd_containerd");
+  auto none = NewContainersCollector(PodsFor("/nonexistent"), testing::FixtureNodeConfig(), index);
+  EXPECT_EQ(testing::Run(*none).status.error().reason, "no_cgroupfs");
+  testing::TempDir t;
+  t.Write("cgroup.controllers", "cpu memory\n");
+  auto empty = NewContainersCollector(PodsFor(t.path()), testing::FixtureNodeConfig(), index);
+  EXPECT_EQ(testing::Run(*empty).status.error().reason, "no_kubepods");
+}
+
+TEST(ContainersCollector, EmptyIndexMeansNoSeries) {
+  auto index = std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>());
+  auto c = NewContainersCollector(PodsFor(testing::FixturePath("pods/v1_systemd_docker/cgroup")),
+                                  testing::FixtureNodeConfig(), index);
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_TRUE(r.families.empty());
+  EXPECT_EQ(index->refresh_requests.load(), 1);
+}
+
+TEST(PodInfoCollector, OneSeriesPerPod) {
+  auto c = NewPodInfoCollector(IndexFor("v2_cgroupfs_crio"));
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.SeriesCount("lookout_pod_info"), 5u);
+  EXPECT_EQ(r.Value("lookout_pod_info", {{"namespace", "monitoring"},
+                                         {"pod", "lookout-8xk2q"},
+                                         {"uid", "ab9c7dc6-c54f-22b3-f819-41b1d097859c"},
+                                         {"node", "node-a"},
+                                         {"pod_ip", "10.244.1.24"},
+                                         {"host_ip", "10.0.0.11"},
+                                         {"qos_class", "Guaranteed"}}),
+            1);
+}
+
+TEST(PodNetworkCollector, ReadsThePodsNetNamespaceThroughProc) {
+  // A fake /proc where the payments pod's sandbox PID (1000) has a net/dev.
+  testing::TempDir proc;
+  proc.Write("1000/net/dev",
+             "Inter-|   Receive                                                |  Transmit\n"
+             " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+             "packets errs drop fifo colls carrier compressed\n"
+             "    lo:     100       1    0    0    0     0          0         0      100       1"
+             "    0    0    0     0       0          0\n"
+             "  eth0: 5000000    4000    1    2    0     0          0         0  3000000    3500"
+             "    0    3    0     0       0          0\n");
+  NodeConfig node = testing::FixtureNodeConfig();
+  node.paths.procfs = proc.path();
+  auto c =
+      NewPodNetworkCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
+                             node, IndexFor("v2_systemd_containerd"));
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_EQ(r.SeriesCount("container_network_receive_bytes_total"), 1u);  // lo ignored
+  const Sample& s = Fam(r, "container_network_receive_bytes_total")->samples[0];
+  EXPECT_EQ(LabelOf(s, "pod"), "payments-api-7d9f8b6c5-x2k4p");
+  EXPECT_EQ(LabelOf(s, "interface"), "eth0");
+  EXPECT_EQ(LabelOf(s, "container"), "");
+  EXPECT_DOUBLE_EQ(s.value, 5000000);
+  EXPECT_DOUBLE_EQ(Fam(r, "container_network_transmit_packets_dropped_total")->samples[0].value, 3);
+}
+
+}  // namespace
+}  // namespace lookout
