@@ -22,6 +22,24 @@ def seeds(name):
         for sel, rel in PROC_SEEDS:
             with open(os.path.join(NODE, rel), "rb") as f:
                 yield bytes([sel]) + f.read()
+    elif name == "pod_parsers":
+        pods = os.path.join(REPO, "tests", "fixtures", "pods", "v2_systemd_containerd")
+        pod = os.path.join(pods, "cgroup", "kubepods.slice", "kubepods-burstable.slice",
+                           "kubepods-burstable-pode9f975a2_2299_5fb5_75a8_f1621ea8b972.slice")
+        v1 = os.path.join(REPO, "tests", "fixtures", "pods", "v1_cgroupfs_containerd", "cgroup",
+                          "blkio", "kubepods", "besteffort")
+        with open(os.path.join(pods, "pods.json"), "rb") as f:
+            podlist = f.read()
+        yield b"\x00" + podlist
+        yield b"\x01" + podlist
+        for sel, rel in ((2, "memory.stat"), (2, "cpu.stat"), (3, "cpu.max"), (4, "io.stat"),
+                         (6, "memory.pressure")):
+            with open(os.path.join(pod, rel), "rb") as f:
+                yield bytes([sel]) + f.read()
+        for d in os.listdir(v1):
+            with open(os.path.join(v1, d, "blkio.throttle.io_service_bytes_recursive"), "rb") as f:
+                yield b"\x05" + f.read()
+            yield b"\x07" + d.encode()
     elif name == "config":
         with open(os.path.join(REPO, "agent", "config", "default_config.yaml"), "rb") as f:
             yield f.read()
