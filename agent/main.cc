@@ -7,6 +7,7 @@
 #include "agent/agent.h"
 #include "agent/build_info.h"
 #include "agent/common/log.h"
+#include "agent/common/malloc_tuning.h"
 #include "agent/config/config.h"
 
 namespace {
@@ -42,6 +43,7 @@ int Fail(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lookout::TuneAllocator();
   using namespace lookout;
   std::string config_path;
   bool check_only = false;

@@ -345,6 +345,10 @@ std::optional<std::string_view> CgroupFileReader::Read(const std::string& dir,
     }
     if (n == 0) break;
     len += static_cast<size_t>(n);
+    // A short read is the end: cgroup files are generated whole on the first read, regular
+    // files (fixtures) return everything left. Skipping the read that would return 0 saves a
+    // quarter of the syscalls of a scrape.
+    if (len < buf_.size()) break;
   }
   ::close(fd);
   if (!ok) return std::nullopt;
