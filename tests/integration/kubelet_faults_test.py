@@ -56,10 +56,11 @@ def main():
 
             # Each fault in turn; between faults the kubelet recovers so the grace clock restarts.
             faults = [("status:500", "http_500"), ("garbage", "json"), ("truncated", "json"),
-                      ("huge", "too_large"), ("slow:3", "timeout")]
+                      ("huge", "too_large"), ("slow:6", "timeout")]
             for mode, reason in faults:
                 kubelet.mode = mode
-                text = wait_for(port, reason_seen(reason), f"reason {reason} for mode {mode}")
+                text = wait_for(port, reason_seen(reason), f"reason {reason} for mode {mode}",
+                                timeout=30)
                 healthy_otherwise(text, mode)
                 kubelet.mode = "ok"
                 wait_for(port, lambda t: 'lookout_collector_success{collector="pod_metadata"} 1' in t,

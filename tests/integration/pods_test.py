@@ -34,7 +34,7 @@ kubernetes:
   ca_file: {kubelet.ca_file}
   refresh_interval: 1s
   min_refresh_interval: 100ms
-  timeout: 1s
+  timeout: 3s
 {extra}pods:
   cgroupfs: {cgroupfs}
 """)
@@ -80,12 +80,12 @@ def main():
             kubelet = TestKubelet(h.tmp.name, os.path.join(fx, "pods.json"), "test-token-123")
             try:
                 _, port = start(h, lookout, agent_config(h, kubelet, token, os.path.join(fx, "cgroup")))
-                text = wait_for(port, lambda t: "container_memory_working_set_bytes{" in t,
-                                f"{layout}: container metrics")
-                if 'lookout_collector_success{collector="pod_metadata"} 1' not in text:
-                    fail(f"{layout}: pod_metadata collector not successful")
-                if 'lookout_collector_success{collector="containers"} 1' not in text:
-                    fail(f"{layout}: containers collector not successful")
+                # One scrape where metadata, containers and their series are all good (a slow
+                # refresh under ASan may time out once; it must not decide the test).
+                text = wait_for(port, lambda t: "container_memory_working_set_bytes{" in t
+                                and 'lookout_collector_success{collector="pod_metadata"} 1' in t
+                                and 'lookout_collector_success{collector="containers"} 1' in t,
+                                f"{layout}: healthy pod metadata and container metrics", timeout=30)
                 if kubelet.bad_tokens:
                     fail(f"{layout}: the kubelet saw {kubelet.bad_tokens} requests without the token")
                 got = "\n".join(pod_series(text)) + "\n"
