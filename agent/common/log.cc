@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "agent/common/json.h"
+
 namespace lookout {
 namespace {
 
@@ -24,39 +26,6 @@ std::string_view LevelName(LogLevel l) {
   return "error";
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 void AppendLogfmtValue(std::string& out, std::string_view v) {
   bool quote = v.empty();
   for (unsigned char c : v) {
@@ -66,7 +35,7 @@ void AppendLogfmtValue(std::string& out, std::string_view v) {
     out += v;
     return;
   }
-  AppendJsonString(out, v);  // logfmt quoting uses the same escapes
+  json::AppendQuoted(out, v);  // logfmt quoting uses the same escapes
 }
 
 std::string NowRfc3339() {
@@ -114,16 +83,16 @@ std::string FormatLogLine(LogFormat format, std::string_view ts, LogLevel level,
   line.reserve(128);
   if (format == LogFormat::kJson) {
     line += "{\"ts\":";
-    AppendJsonString(line, ts);
+    json::AppendQuoted(line, ts);
     line += ",\"level\":";
-    AppendJsonString(line, LevelName(level));
+    json::AppendQuoted(line, LevelName(level));
     line += ",\"msg\":";
-    AppendJsonString(line, msg);
+    json::AppendQuoted(line, msg);
     for (const auto& [k, v] : fields) {
       line += ',';
-      AppendJsonString(line, k);
+      json::AppendQuoted(line, k);
       line += ':';
-      AppendJsonString(line, v);
+      json::AppendQuoted(line, v);
     }
     line += "}\n";
   } else {
