@@ -128,6 +128,16 @@ Result<CgroupLayout> DetectCgroupLayout(const std::string& cgroupfs) {
   return layout;
 }
 
+Result<CgroupLayout> CachedCgroupLayout::Get() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!layout_) {
+    auto l = DetectCgroupLayout(cgroupfs_);
+    if (!l.ok()) return l.error();
+    layout_ = std::move(l.value());
+  }
+  return *layout_;
+}
+
 std::vector<std::string> FindKubepodsCgroups(const CgroupLayout& layout,
                                              const std::vector<std::string>& configured) {
   static const std::vector<std::string> kDefaults = {"/kubepods.slice", "/kubepods",

@@ -11,6 +11,7 @@
 //   Docker:     <id> / docker-<id>.scope
 // Paths here are relative to the hierarchy root and start with "/", as cAdvisor's `id` label.
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,20 @@ struct CgroupLayout {
 
 // Errors: "no_cgroupfs" when the path holds neither a v2 mount nor v1 controllers.
 Result<CgroupLayout> DetectCgroupLayout(const std::string& cgroupfs);
+
+// The layout of one cgroup mount, detected on first use and then kept: the mount does not change
+// under a running agent, and detecting it costs stats and a directory listing per scrape.
+// A failed detection is retried next time. Thread-safety: Get() is safe from any thread.
+class CachedCgroupLayout {
+ public:
+  explicit CachedCgroupLayout(std::string cgroupfs) : cgroupfs_(std::move(cgroupfs)) {}
+  Result<CgroupLayout> Get();
+
+ private:
+  const std::string cgroupfs_;
+  std::mutex mu_;
+  std::optional<CgroupLayout> layout_;  // guarded by mu_
+};
 
 struct ContainerCgroup {
   std::string id;   // runtime container ID (hex)

@@ -126,7 +126,7 @@ class ContainersCollector final : public Collector {
  public:
   ContainersCollector(const PodsConfig& pods, const NodeConfig& node,
                       std::shared_ptr<PodIndex> index)
-      : cgroupfs_(pods.cgroupfs),
+      : layout_(pods.cgroupfs),
         kubepods_config_(pods.kubepods_cgroups),
         sysfs_(node.paths.sysfs),
         max_file_bytes_(node.max_file_bytes),
@@ -135,7 +135,7 @@ class ContainersCollector final : public Collector {
   std::string_view Name() const override { return "containers"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto layout = Layout();
+    auto layout = layout_.Get();
     if (!layout.ok()) return layout.error();
     const std::vector<std::string> kubepods = FindKubepodsCgroups(*layout, kubepods_config_);
     if (kubepods.empty()) {
@@ -168,11 +168,10 @@ class ContainersCollector final : public Collector {
                     {"pod", pod->name}});
       }
       for (const ContainerCgroup& c : pod_cg.containers) {
-        const ContainerInfo* info = nullptr;
-        for (const auto& ci : pod->containers) {
-          if (ci.id == c.id) info = &ci;
-        }
-        if (info == nullptr) continue;  // the sandbox, or a container newer than the snapshot
+        const auto ref = snapshot->FindContainer(c.id);
+        // Not found: the sandbox, or a container newer than the snapshot.
+        if (ref.pod != pod) continue;
+        const ContainerInfo* info = ref.container;
         if (!ReadCgroupStats(layout->DirsFor(c.rel), reader, true, stats)) continue;
         Emit(fams, stats,
              Labels{{"container", info->name},
@@ -191,16 +190,6 @@ class ContainersCollector final : public Collector {
   }
 
  private:
-  Result<CgroupLayout> Layout() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!layout_) {
-      auto l = DetectCgroupLayout(cgroupfs_);
-      if (!l.ok()) return l.error();
-      layout_ = std::move(l.value());
-    }
-    return *layout_;
-  }
-
   // /sys/dev/block/<major>:<minor>/uevent DEVNAME=sda -> "/dev/sda", as cAdvisor names devices.
   std::string DeviceName(uint32_t major, uint32_t minor) {
     const uint64_t key = (uint64_t{major} << 32) | minor;
@@ -281,13 +270,12 @@ class ContainersCollector final : public Collector {
     psi(s.psi_io, kPsiIoWaiting, kPsiIoStalled);
   }
 
-  const std::string cgroupfs_;
+  CachedCgroupLayout layout_;
   const std::vector<std::string> kubepods_config_;
   const std::string sysfs_;
   const size_t max_file_bytes_;
   const std::shared_ptr<PodIndex> index_;
   std::mutex mu_;
-  std::optional<CgroupLayout> layout_;       // guarded by mu_
   std::map<uint64_t, std::string> devices_;  // guarded by mu_
 };
 

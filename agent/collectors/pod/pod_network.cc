@@ -51,7 +51,7 @@ class PodNetworkCollector final : public Collector {
  public:
   PodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
                       std::shared_ptr<PodIndex> index)
-      : cgroupfs_(pods.cgroupfs),
+      : layout_(pods.cgroupfs),
         kubepods_config_(pods.kubepods_cgroups),
         paths_(node.paths),
         max_file_bytes_(node.max_file_bytes),
@@ -60,7 +60,7 @@ class PodNetworkCollector final : public Collector {
   std::string_view Name() const override { return "pod_network"; }
 
   Status Collect(std::vector<MetricFamily>& out) noexcept override {
-    auto layout = DetectCgroupLayout(cgroupfs_);
+    auto layout = layout_.Get();
     if (!layout.ok()) return layout.error();
     const auto snapshot = index_->Snapshot();
     std::vector<MetricFamily> fams(kNetFamCount);
@@ -114,7 +114,7 @@ class PodNetworkCollector final : public Collector {
     return "";
   }
 
-  const std::string cgroupfs_;
+  CachedCgroupLayout layout_;
   const std::vector<std::string> kubepods_config_;
   const HostPaths paths_;
   const size_t max_file_bytes_;
