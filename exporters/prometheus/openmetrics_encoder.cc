@@ -84,8 +84,20 @@ void AppendCreated(std::string& out, std::string_view family, const Sample& s) {
 
 void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& out) {
   std::string bound;
-  for (const auto& f : families) {
-    if (f.samples.empty()) continue;
+  for (const auto& f0 : families) {
+    if (f0.samples.empty()) continue;
+    // OpenMetrics cannot name a counter sample without _total (nor an info without _info). A
+    // text-format counter such as `foo` (scraped from an app) keeps its series name as unknown.
+    const bool keep_name = (f0.type == MetricType::kCounter && !f0.name.ends_with("_total")) ||
+                           (f0.type == MetricType::kInfo && !f0.name.ends_with("_info"));
+    MetricFamily renamed_type;
+    if (keep_name) {
+      renamed_type.name = f0.name;
+      renamed_type.help = f0.help;
+      renamed_type.type = MetricType::kUntyped;
+      renamed_type.samples = f0.samples;
+    }
+    const MetricFamily& f = keep_name ? renamed_type : f0;
     const std::string_view name = FamilyName(f);
     out += "# TYPE ";
     out += name;

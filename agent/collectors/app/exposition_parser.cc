@@ -1,0 +1,672 @@
+#include "agent/collectors/app/exposition_parser.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <unordered_map>
+
+namespace lookout::app {
+namespace {
+
+// What a sample line's name means for the family it belongs to.
+enum class Role : uint8_t { kValue, kCreated, kBucket, kSum, kCount, kQuantile };
+
+// Parts seen for a histogram/summary series, to fill or drop incomplete ones at the end.
+enum Part : uint8_t { kHasSum = 1, kHasCount = 2, kHasInf = 4 };
+
+// Heterogeneous lookup: find by string_view without building a std::string per line.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+struct FamilyState {
+  bool typed = false;  // a TYPE line was seen
+  bool om_counter = false;
+  StringMap<uint32_t> series;  // label key → index into samples
+  std::vector<uint8_t> parts;                        // per sample, histogram/summary only
+};
+
+bool IsNameStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Go's ParseFloat spellings Prometheus accepts: [+-]digits, exponents, Inf/Infinity, NaN.
+bool ParseDouble(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  bool neg = false;
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+    if (s.empty() || s[0] == '+' || s[0] == '-') return false;
+  }
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || p != s.data() + s.size()) {
+    // from_chars reports out-of-range for 1e999; Go gives ±Inf, so do we.
+    if (ec == std::errc::result_out_of_range && p == s.data() + s.size()) {
+      out = std::numeric_limits<double>::infinity();
+    } else {
+      return false;
+    }
+  }
+  if (neg) out = -out;
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(std::string_view body, ExpositionFormat format, const ParseOptions& options)
+      : body_(body), om_(format == ExpositionFormat::kOpenMetrics), opt_(options) {}
+
+  Result<std::vector<MetricFamily>> Run(ParseStats* stats) {
+    size_t pos = 0;
+    bool eof_seen = false;
+    while (pos < body_.size()) {
+      size_t end = body_.find('\n', pos);
+      if (end == std::string_view::npos) end = body_.size();
+      std::string_view line = body_.substr(pos, end - pos);
+      pos = end + 1;
+      ++line_no_;
+      if (eof_seen) return Fail("parse", "content after # EOF");
+      if (!om_) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+          line.remove_suffix(1);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+          line.remove_prefix(1);
+        if (line.empty()) continue;
+      } else if (line.empty()) {
+        return Fail("parse", "empty line");
+      }
+      Status st = line[0] == '#' ? Comment(line, eof_seen) : SampleLine(line);
+      if (!st.ok()) return st.error();
+    }
+    if (om_ && !eof_seen) return MakeError("truncated", "OpenMetrics body without # EOF");
+    Finish();
+    if (stats != nullptr) *stats = stats_;
+    return std::move(families_);
+  }
+
+ private:
+  Error Fail(std::string reason, std::string_view what) const {
+    return MakeError(std::move(reason), "line " + std::to_string(line_no_) + ": " +
+                                            std::string(what));
+  }
+
+  // "# HELP", "# TYPE", "# UNIT", "# EOF"; other comments are ignored.
+  Status Comment(std::string_view line, bool& eof_seen) {
+    std::string_view rest = line.substr(1);
+    if (om_ && rest == " EOF") {
+      eof_seen = true;
+      return Ok{};
+    }
+    while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
+    std::string_view keyword;
+    if (rest.starts_with("HELP ") || rest.starts_with("TYPE ") || rest.starts_with("UNIT ")) {
+      keyword = rest.substr(0, 4);
+      rest.remove_prefix(5);
+    } else {
+      return Ok{};  // a plain comment
+    }
+    while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
+    size_t n = 0;
+    while (n < rest.size() && IsNameChar(rest[n])) ++n;
+    const std::string_view name = rest.substr(0, n);
+    if (name.empty() || !IsNameStart(name[0])) return Fail("parse", "bad metric name in comment");
+    rest.remove_prefix(n);
+    if (!rest.empty() && rest[0] != ' ' && rest[0] != '\t') {
+      return Fail("parse", "bad metric name in comment");
+    }
+    if (!rest.empty()) rest.remove_prefix(1);
+    if (keyword == "HELP") return Help(name, rest);
+    if (keyword == "UNIT") {
+      const size_t idx = FamilyFor(name);
+      families_[idx].unit = std::string(rest);
+      return Ok{};
+    }
+    return Type(name, rest);
+  }
+
+  Status Help(std::string_view name, std::string_view text) {
+    std::string help;
+    help.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\\' && i + 1 < text.size()) {
+        const char e = text[i + 1];
+        if (e == 'n') {
+          help += '\n';
+          ++i;
+          continue;
+        }
+        if (e == '\\' || (om_ && e == '"')) {
+          help += e;
+          ++i;
+          continue;
+        }
+      }
+      help += text[i];
+    }
+    if (!ValidUtf8(help)) return Fail("parse", "HELP is not UTF-8");
+    families_[FamilyFor(name)].help = std::move(help);
+    return Ok{};
+  }
+
+  Status Type(std::string_view name, std::string_view type_text) {
+    while (!type_text.empty() && (type_text.back() == ' ' || type_text.back() == '\t'))
+      type_text.remove_suffix(1);
+    MetricType type;
+    bool gauge_histogram = false;
+    if (type_text == "counter") {
+      type = MetricType::kCounter;
+    } else if (type_text == "gauge" || (om_ && type_text == "stateset")) {
+      type = MetricType::kGauge;
+    } else if (type_text == "histogram") {
+      type = MetricType::kHistogram;
+    } else if (type_text == "summary") {
+      type = MetricType::kSummary;
+    } else if (type_text == "untyped" || (om_ && type_text == "unknown")) {
+      type = MetricType::kUntyped;
+    } else if (om_ && type_text == "info") {
+      type = MetricType::kInfo;
+    } else if (om_ && type_text == "gaugehistogram") {
+      // No such type in the model: its _bucket/_gcount/_gsum lines pass through as untyped.
+      type = MetricType::kUntyped;
+      gauge_histogram = true;
+    } else {
+      return Fail("parse", "unknown TYPE \"" + std::string(type_text) + "\"");
+    }
+    const size_t idx = FamilyFor(name);
+    FamilyState& st = states_[idx];
+    MetricFamily& f = families_[idx];
+    if (st.typed) {
+      if (f.type != type) return Fail("parse", "second TYPE line for " + std::string(name));
+      return Ok{};
+    }
+    if (!f.samples.empty()) return Fail("parse", "TYPE after samples of " + std::string(name));
+    st.typed = true;
+    f.type = type;
+    if (gauge_histogram) {
+      Unregister(name);
+      return Ok{};
+    }
+    const std::string base(name);
+    switch (type) {
+      case MetricType::kCounter:
+        if (om_) {
+          // OpenMetrics names the family without _total; the model keeps the sample name.
+          Unregister(name);
+          f.name = base + "_total";
+          st.om_counter = true;
+          Register(base + "_total", idx, Role::kValue);
+          Register(base + "_created", idx, Role::kCreated);
+        }
+        break;
+      case MetricType::kInfo:
+        Unregister(name);
+        f.name = base + "_info";
+        Register(base + "_info", idx, Role::kValue);
+        break;
+      case MetricType::kHistogram:
+        Unregister(name);
+        Register(base + "_bucket", idx, Role::kBucket);
+        Register(base + "_sum", idx, Role::kSum);
+        Register(base + "_count", idx, Role::kCount);
+        if (om_) Register(base + "_created", idx, Role::kCreated);
+        break;
+      case MetricType::kSummary:
+        Register(base, idx, Role::kQuantile);
+        Register(base + "_sum", idx, Role::kSum);
+        Register(base + "_count", idx, Role::kCount);
+        if (om_) Register(base + "_created", idx, Role::kCreated);
+        break;
+      default:
+        break;
+    }
+    return Ok{};
+  }
+
+  void Register(std::string sample_name, size_t idx, Role role) {
+    by_sample_[std::move(sample_name)] = {static_cast<uint32_t>(idx), role};
+  }
+  void Unregister(std::string_view sample_name) {
+    if (auto it = by_sample_.find(sample_name); it != by_sample_.end()) {
+      by_sample_.erase(it);
+    }
+  }
+
+  // The family a HELP/TYPE/UNIT line names, created untyped on first mention.
+  size_t FamilyFor(std::string_view name) {
+    if (auto it = by_comment_name_.find(name); it != by_comment_name_.end()) {
+      return it->second;
+    }
+    const size_t idx = NewFamily(name);
+    by_comment_name_.emplace(std::string(name), idx);
+    Register(std::string(name), idx, Role::kValue);
+    return idx;
+  }
+
+  size_t NewFamily(std::string_view name) {
+    families_.emplace_back();
+    families_.back().name = std::string(name);
+    states_.emplace_back();
+    return families_.size() - 1;
+  }
+
+  Status SampleLine(std::string_view line) {
+    if (++stats_.samples > opt_.limits.max_samples) {
+      return Fail("sample_limit",
+                  "more than " + std::to_string(opt_.limits.max_samples) + " samples");
+    }
+    size_t i = 0;
+    while (i < line.size() && IsNameChar(line[i])) ++i;
+    const std::string_view name = line.substr(0, i);
+    if (name.empty() || !IsNameStart(name[0])) return Fail("parse", "bad metric name");
+    labels_.clear();
+    special_ = {};
+    has_special_ = false;
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      if (Status st = Labels(line, i, labels_, /*exemplar=*/false); !st.ok()) return st;
+    }
+    // value
+    if (i >= line.size() || (line[i] != ' ' && line[i] != '\t')) {
+      return Fail("parse", "expected a value after the series");
+    }
+    SkipSpace(line, i);
+    std::string_view value_text = Token(line, i);
+    double value = 0;
+    if (!ParseDouble(value_text, value)) return Fail("parse", "bad value");
+    std::optional<int64_t> ts_ms;
+    SkipSpace(line, i);
+    if (i < line.size() && line[i] != '#') {
+      std::string_view ts_text = Token(line, i);
+      if (om_) {
+        double ts = 0;
+        if (!ParseDouble(ts_text, ts) || !std::isfinite(ts)) return Fail("parse", "bad timestamp");
+        ts_ms = static_cast<int64_t>(std::llround(ts * 1000.0));
+      } else {
+        int64_t t = 0;
+        const auto [p, ec] = std::from_chars(ts_text.data(), ts_text.data() + ts_text.size(), t);
+        if (ec != std::errc() || p != ts_text.data() + ts_text.size()) {
+          return Fail("parse", "bad timestamp");
+        }
+        ts_ms = t;
+      }
+      SkipSpace(line, i);
+    }
+    std::optional<Exemplar> exemplar;
+    if (i < line.size()) {
+      if (!om_ || line[i] != '#') return Fail("parse", "unexpected text after the value");
+      if (Status st = ParseExemplar(line, i, exemplar); !st.ok()) return st;
+    }
+    return Store(name, value, ts_ms, std::move(exemplar));
+  }
+
+  static void SkipSpace(std::string_view line, size_t& i) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  }
+  static std::string_view Token(std::string_view line, size_t& i) {
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    return line.substr(start, i - start);
+  }
+
+  // `# {a="b"} 1.5 [ts]` after a sample's value (OpenMetrics).
+  Status ParseExemplar(std::string_view line, size_t& i, std::optional<Exemplar>& out) {
+    ++i;  // '#'
+    SkipSpace(line, i);
+    if (i >= line.size() || line[i] != '{') return Fail("parse", "bad exemplar");
+    ++i;
+    Exemplar e;
+    if (Status st = Labels(line, i, e.labels, /*exemplar=*/true); !st.ok()) return st;
+    size_t runes = 0;
+    for (const auto& l : e.labels) runes += l.name.size() + l.value.size();
+    if (runes > 128) return Fail("parse", "exemplar labels longer than 128 characters");
+    SkipSpace(line, i);
+    if (!ParseDouble(Token(line, i), e.value)) return Fail("parse", "bad exemplar value");
+    SkipSpace(line, i);
+    if (i < line.size()) {
+      double ts = 0;
+      if (!ParseDouble(Token(line, i), ts)) return Fail("parse", "bad exemplar timestamp");
+      e.timestamp = ts;
+      SkipSpace(line, i);
+    }
+    if (i < line.size()) return Fail("parse", "unexpected text after the exemplar");
+    out = std::move(e);
+    return Ok{};
+  }
+
+  // Parses `a="x",b="y"}` starting after '{'. `le` and `quantile` go to special_ for
+  // samples; exemplars keep every label.
+  Status Labels(std::string_view line, size_t& i, lookout::Labels& out, bool exemplar) {
+    while (true) {
+      SkipSpace(line, i);
+      if (i >= line.size()) return Fail("parse", "unterminated label set");
+      if (line[i] == '}') {
+        ++i;
+        return Ok{};
+      }
+      const size_t start = i;
+      while (i < line.size() && IsNameChar(line[i])) ++i;
+      const std::string_view lname = line.substr(start, i - start);
+      if (lname.empty() || (lname[0] >= '0' && lname[0] <= '9') || lname.find(':') != lname.npos) {
+        return Fail("parse", "bad label name");
+      }
+      if (lname.size() > opt_.limits.max_label_name_length) {
+        return Fail("label_length", "label name longer than " +
+                                        std::to_string(opt_.limits.max_label_name_length));
+      }
+      SkipSpace(line, i);
+      if (i >= line.size() || line[i] != '=') return Fail("parse", "expected '=' after label");
+      ++i;
+      SkipSpace(line, i);
+      if (i >= line.size() || line[i] != '"') return Fail("parse", "expected '\"'");
+      ++i;
+      // Fast path: no escapes until the closing quote.
+      const size_t vstart = i;
+      bool escaped = false;
+      while (i < line.size() && line[i] != '"') {
+        if (line[i] == '\\') {
+          escaped = true;
+          i += 2;
+          continue;
+        }
+        ++i;
+      }
+      if (i >= line.size()) return Fail("parse", "unterminated label value");
+      std::string_view raw = line.substr(vstart, i - vstart);
+      ++i;  // closing quote
+      std::string value;
+      if (!escaped) {
+        value.assign(raw);
+      } else {
+        value.reserve(raw.size());
+        for (size_t k = 0; k < raw.size(); ++k) {
+          if (raw[k] != '\\') {
+            value += raw[k];
+            continue;
+          }
+          const char e = raw[++k];
+          if (e == 'n') {
+            value += '\n';
+          } else if (e == '\\' || e == '"') {
+            value += e;
+          } else {
+            return Fail("parse", "bad escape in label value");
+          }
+        }
+      }
+      if (value.size() > opt_.limits.max_label_value_length) {
+        return Fail("label_length", "label value longer than " +
+                                        std::to_string(opt_.limits.max_label_value_length));
+      }
+      if (!ValidUtf8(value)) return Fail("parse", "label value is not UTF-8");
+      if (!exemplar && !has_special_ && (lname == "le" || lname == "quantile")) {
+        // Kept aside: it only becomes a bucket/quantile when the family says so.
+        special_name_ = lname;
+        special_ = std::move(value);
+        has_special_ = true;
+      } else {
+        if (out.size() + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
+          return Fail("label_limit",
+                      "more than " + std::to_string(opt_.limits.max_labels) + " labels");
+        }
+        out.push_back(Label{std::string(lname), std::move(value)});
+      }
+      SkipSpace(line, i);
+      if (i < line.size() && line[i] == ',') {
+        ++i;
+      } else if (i >= line.size() || line[i] != '}') {
+        return Fail("parse", "expected ',' or '}' in label set");
+      }
+    }
+  }
+
+  Status Store(std::string_view name, double value, std::optional<int64_t> ts_ms,
+               std::optional<Exemplar> exemplar) {
+    uint32_t idx;
+    Role role;
+    if (auto it = by_sample_.find(name); it != by_sample_.end()) {
+      idx = it->second.first;
+      role = it->second.second;
+    } else if (by_comment_name_.contains(name)) {
+      // e.g. a bare `foo` line under `# TYPE foo histogram`: it fits no part of the family.
+      return Fail("parse", std::string(name) + " does not fit the type of its family");
+    } else {
+      // A sample without TYPE: an untyped family of its own (Prometheus does the same).
+      idx = static_cast<uint32_t>(NewFamily(name));
+      role = Role::kValue;
+      Register(std::string(name), idx, role);
+      by_comment_name_.emplace(std::string(name), idx);
+    }
+    MetricFamily& f = families_[idx];
+    FamilyState& st = states_[idx];
+    // le/quantile is a real label unless this line is a bucket/quantile.
+    const bool wants_special = (role == Role::kBucket && f.type == MetricType::kHistogram) ||
+                               (role == Role::kQuantile && f.type == MetricType::kSummary);
+    if (has_special_ && !wants_special) {
+      labels_.push_back(Label{std::move(special_name_), std::move(special_)});
+      has_special_ = false;
+    }
+    if (wants_special && (!has_special_ || special_name_ != (role == Role::kBucket ? "le" : "quantile"))) {
+      return Fail("parse", std::string(name) + " without its " +
+                               (role == Role::kBucket ? "le" : "quantile") + " label");
+    }
+    std::sort(labels_.begin(), labels_.end(),
+              [](const Label& a, const Label& b) { return a.name < b.name; });
+    key_.clear();
+    for (const auto& l : labels_) {
+      key_ += l.name;
+      key_ += '\xff';
+      key_ += l.value;
+      key_ += '\xfe';
+    }
+    const bool grouped = f.type == MetricType::kHistogram || f.type == MetricType::kSummary;
+    auto [it, inserted] = st.series.try_emplace(key_, static_cast<uint32_t>(f.samples.size()));
+    if (inserted) {
+      f.samples.emplace_back();
+      Sample& s = f.samples.back();
+      s.labels = std::move(labels_);
+      labels_ = {};
+      AddTargetLabels(s.labels);
+      if (grouped) {
+        st.parts.push_back(0);
+        s.sum = std::numeric_limits<double>::quiet_NaN();
+      }
+    } else if (!grouped && role == Role::kValue) {
+      ++stats_.duplicates;
+      return Ok{};
+    }
+    const uint32_t si = it->second;
+    Sample& s = f.samples[si];
+    switch (role) {
+      case Role::kValue:
+        s.value = value;
+        s.timestamp_ms = ts_ms;
+        if (exemplar) s.exemplar = std::move(exemplar);
+        if (grouped) {
+          ++stats_.invalid;  // cannot happen: kValue is never registered for these types
+        }
+        break;
+      case Role::kCreated:
+        s.created = value;
+        break;
+      case Role::kSum:
+        s.sum = value;
+        st.parts[si] |= kHasSum;
+        break;
+      case Role::kCount:
+        s.count = value > 0 ? static_cast<uint64_t>(std::llround(value)) : 0;
+        s.timestamp_ms = ts_ms;
+        st.parts[si] |= kHasCount;
+        break;
+      case Role::kBucket: {
+        double le = 0;
+        if (!ParseDouble(special_, le) || std::isnan(le)) return Fail("parse", "bad le value");
+        for (const auto& b : s.buckets) {
+          if (b.upper_bound == le) {
+            ++stats_.duplicates;
+            return Ok{};
+          }
+        }
+        Bucket b;
+        b.upper_bound = le;
+        b.cumulative_count = value > 0 ? static_cast<uint64_t>(std::llround(value)) : 0;
+        b.exemplar = std::move(exemplar);
+        s.buckets.push_back(std::move(b));
+        if (std::isinf(le) && le > 0) st.parts[si] |= kHasInf;
+        break;
+      }
+      case Role::kQuantile: {
+        double q = 0;
+        if (!ParseDouble(special_, q)) return Fail("parse", "bad quantile value");
+        for (const auto& e : s.quantiles) {
+          if (e.quantile == q) {
+            ++stats_.duplicates;
+            return Ok{};
+          }
+        }
+        s.quantiles.push_back(Quantile{q, value});
+        break;
+      }
+    }
+    return Ok{};
+  }
+
+  void AddTargetLabels(lookout::Labels& labels) const {
+    for (const auto& t : opt_.target_labels) {
+      for (auto& l : labels) {
+        if (l.name != t.name) continue;
+        std::string renamed = "exported_" + l.name;
+        while (std::any_of(labels.begin(), labels.end(),
+                           [&](const Label& o) { return o.name == renamed; })) {
+          renamed = "exported_" + renamed;
+        }
+        l.name = std::move(renamed);
+        break;
+      }
+    }
+    labels.insert(labels.end(), opt_.target_labels.begin(), opt_.target_labels.end());
+  }
+
+  // Completes histograms and summaries (+Inf bucket from _count and back), drops series that
+  // cannot be completed, and removes families left without samples.
+  void Finish() {
+    for (size_t fi = 0; fi < families_.size(); ++fi) {
+      MetricFamily& f = families_[fi];
+      FamilyState& st = states_[fi];
+      if (f.type == MetricType::kHistogram) {
+        size_t w = 0;
+        for (size_t si = 0; si < f.samples.size(); ++si) {
+          Sample& s = f.samples[si];
+          const uint8_t parts = st.parts[si];
+          std::sort(s.buckets.begin(), s.buckets.end(),
+                    [](const Bucket& a, const Bucket& b) { return a.upper_bound < b.upper_bound; });
+          if (!(parts & kHasInf) && (parts & kHasCount)) {
+            Bucket inf;
+            inf.upper_bound = std::numeric_limits<double>::infinity();
+            inf.cumulative_count = s.count;
+            s.buckets.push_back(std::move(inf));
+          } else if ((parts & kHasInf) && !(parts & kHasCount)) {
+            s.count = s.buckets.back().cumulative_count;
+          } else if (!(parts & kHasInf)) {
+            ++stats_.invalid;
+            continue;
+          }
+          if (w != si) f.samples[w] = std::move(s);
+          ++w;
+        }
+        f.samples.resize(w);
+      } else if (f.type == MetricType::kSummary) {
+        size_t w = 0;
+        for (size_t si = 0; si < f.samples.size(); ++si) {
+          if (!(st.parts[si] & kHasCount)) {
+            ++stats_.invalid;
+            continue;
+          }
+          if (w != si) f.samples[w] = std::move(f.samples[si]);
+          ++w;
+        }
+        f.samples.resize(w);
+      }
+    }
+    std::erase_if(families_, [](const MetricFamily& f) { return f.samples.empty(); });
+  }
+
+  std::string_view body_;
+  const bool om_;
+  const ParseOptions& opt_;
+  size_t line_no_ = 0;
+  ParseStats stats_;
+  std::vector<MetricFamily> families_;
+  std::vector<FamilyState> states_;  // parallel to families_
+  StringMap<std::pair<uint32_t, Role>> by_sample_;
+  StringMap<size_t> by_comment_name_;
+  // Per-line scratch, reused to avoid allocations.
+  lookout::Labels labels_;
+  std::string key_;
+  std::string special_name_;
+  std::string special_;
+  bool has_special_ = false;
+};
+
+}  // namespace
+
+ExpositionFormat FormatFromContentType(std::string_view content_type) {
+  std::string lower;
+  for (char c : content_type.substr(0, 64)) {
+    lower += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+  }
+  return lower.starts_with("application/openmetrics-text") ? ExpositionFormat::kOpenMetrics
+                                                           : ExpositionFormat::kText;
+}
+
+Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
+                                                  const ParseOptions& options, ParseStats* stats) {
+  Parser p(body, format, options);
+  return p.Run(stats);
+}
+
+}  // namespace lookout::app

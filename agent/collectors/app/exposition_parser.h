@@ -1,0 +1,54 @@
+#pragma once
+// Parser for the Prometheus text format 0.0.4 and OpenMetrics 1.0, into the one metrics model
+// (include/lookout/metrics/metric.h), so scraped metrics are re-exposed by the same encoders as
+// everything else.
+//
+// One pass over the body, no line copies; families and series are found through hash maps, so
+// interleaved families and large bodies stay linear. Histogram and summary lines are grouped
+// into one Sample per label set. Every limit is checked while parsing: the first one crossed
+// fails the whole body with a reason, so memory is bounded by the limits, not by the input.
+//
+// Pure functions; thread-safe.
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "lookout/metrics/metric.h"
+#include "lookout/result.h"
+
+namespace lookout::app {
+
+enum class ExpositionFormat { kText, kOpenMetrics };
+
+// From a response's Content-Type: application/openmetrics-text → OpenMetrics, anything else
+// (text/plain, missing, unknown) → text 0.0.4, as Prometheus falls back.
+ExpositionFormat FormatFromContentType(std::string_view content_type);
+
+struct ParseLimits {
+  size_t max_samples = 500000;  // sample lines (each bucket line counts)
+  size_t max_labels = 64;       // per series, target labels included
+  size_t max_label_name_length = 256;
+  size_t max_label_value_length = 4096;
+};
+
+struct ParseOptions {
+  ParseLimits limits;
+  // Added to every series (namespace, pod, job, instance ...). A label the application already
+  // sets with one of these names is kept as exported_<name> (Prometheus's honor_labels: false).
+  Labels target_labels;
+};
+
+struct ParseStats {
+  size_t samples = 0;     // sample lines accepted
+  size_t duplicates = 0;  // repeated series (the first one wins)
+  size_t invalid = 0;     // histogram/summary series with parts missing, dropped
+};
+
+// Errors (reason): "parse" (with the line number in detail), "sample_limit", "label_limit",
+// "label_length", "truncated" (OpenMetrics without "# EOF").
+Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
+                                                  const ParseOptions& options,
+                                                  ParseStats* stats = nullptr);
+
+}  // namespace lookout::app

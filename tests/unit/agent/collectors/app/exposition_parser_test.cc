@@ -1,0 +1,342 @@
+#include "agent/collectors/app/exposition_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "exporters/prometheus/openmetrics_encoder.h"
+#include "exporters/prometheus/text_encoder.h"
+
+namespace lookout::app {
+namespace {
+
+std::vector<MetricFamily> MustParse(std::string_view body,
+                                    ExpositionFormat f = ExpositionFormat::kText,
+                                    ParseOptions opt = {}, ParseStats* stats = nullptr) {
+  auto r = ParseExposition(body, f, opt, stats);
+  EXPECT_TRUE(r.ok()) << r.error().reason << ": " << r.error().detail;
+  return r.ok() ? std::move(r).value() : std::vector<MetricFamily>{};
+}
+
+Error MustFail(std::string_view body, ExpositionFormat f = ExpositionFormat::kText,
+               ParseOptions opt = {}) {
+  auto r = ParseExposition(body, f, opt);
+  EXPECT_FALSE(r.ok()) << body;
+  return r.ok() ? Error{} : r.error();
+}
+
+const MetricFamily* Find(const std::vector<MetricFamily>& fs, std::string_view name) {
+  for (const auto& f : fs)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::string LabelOf(const Sample& s, std::string_view name) {
+  for (const auto& l : s.labels)
+    if (l.name == name) return l.value;
+  return "<none>";
+}
+
+TEST(FormatFromContentType, Negotiates) {
+  EXPECT_EQ(FormatFromContentType("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            ExpositionFormat::kOpenMetrics);
+  EXPECT_EQ(FormatFromContentType("Application/OpenMetrics-Text"), ExpositionFormat::kOpenMetrics);
+  EXPECT_EQ(FormatFromContentType("text/plain; version=0.0.4"), ExpositionFormat::kText);
+  EXPECT_EQ(FormatFromContentType(""), ExpositionFormat::kText);
+}
+
+TEST(ExpositionParser, TextCountersGaugesAndSpecialValues) {
+  const auto fs = MustParse(
+      "# HELP http_requests_total Total requests.\n"
+      "# TYPE http_requests_total counter\n"
+      "http_requests_total{method=\"get\",code=\"200\"} 1027 1395066363000\n"
+      "http_requests_total{method=\"post\",code=\"400\"}    3\n"
+      "# TYPE temp gauge\n"
+      "temp +Inf\n"
+      "temp{x=\"a\"} -Inf\n"
+      "temp{x=\"b\"} NaN\n"
+      "temp{x=\"c\"} 1.5e-3\n"
+      "   \n"
+      "# a plain comment\n"
+      "untyped_thing 42\n");
+  ASSERT_EQ(fs.size(), 3u);
+  const auto* c = Find(fs, "http_requests_total");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->type, MetricType::kCounter);
+  EXPECT_EQ(c->help, "Total requests.");
+  ASSERT_EQ(c->samples.size(), 2u);
+  EXPECT_EQ(c->samples[0].value, 1027);
+  EXPECT_EQ(c->samples[0].timestamp_ms, 1395066363000);
+  EXPECT_EQ(LabelOf(c->samples[1], "code"), "400");
+  const auto* g = Find(fs, "temp");
+  ASSERT_NE(g, nullptr);
+  ASSERT_EQ(g->samples.size(), 4u);
+  EXPECT_TRUE(std::isinf(g->samples[0].value) && g->samples[0].value > 0);
+  EXPECT_TRUE(std::isinf(g->samples[1].value) && g->samples[1].value < 0);
+  EXPECT_TRUE(std::isnan(g->samples[2].value));
+  EXPECT_DOUBLE_EQ(g->samples[3].value, 0.0015);
+  const auto* u = Find(fs, "untyped_thing");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->type, MetricType::kUntyped);
+}
+
+TEST(ExpositionParser, EscapesInLabelsAndHelp) {
+  const auto fs = MustParse(
+      "# HELP m A \\\\ backslash and a\\nnewline, \"quotes\" stay.\n"
+      "# TYPE m gauge\n"
+      "m{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\nbye\",utf=\"\xc3\xa9t\xc3\xa9\",} 1\n");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].help, "A \\ backslash and a\nnewline, \"quotes\" stay.");
+  const Sample& s = fs[0].samples[0];
+  EXPECT_EQ(LabelOf(s, "path"), "C:\\dir");
+  EXPECT_EQ(LabelOf(s, "msg"), "say \"hi\"\nbye");
+  EXPECT_EQ(LabelOf(s, "utf"), "\xc3\xa9t\xc3\xa9");
+}
+
+TEST(ExpositionParser, TextHistogramAndSummaryGrouped) {
+  const auto fs = MustParse(
+      "# TYPE lat histogram\n"
+      "lat_bucket{path=\"/a\",le=\"0.1\"} 2\n"
+      "lat_bucket{path=\"/b\",le=\"0.1\"} 7\n"
+      "lat_bucket{le=\"+Inf\",path=\"/a\"} 5\n"
+      "lat_bucket{path=\"/a\",le=\"1\"} 4\n"
+      "lat_sum{path=\"/a\"} 2.5\n"
+      "lat_count{path=\"/a\"} 5\n"
+      "lat_bucket{path=\"/b\",le=\"+Inf\"} 9\n"
+      "lat_sum{path=\"/b\"} 1\n"
+      "lat_count{path=\"/b\"} 9\n"
+      "# TYPE rpc summary\n"
+      "rpc{quantile=\"0.5\"} 0.01\n"
+      "rpc{quantile=\"0.99\"} 0.2\n"
+      "rpc_sum 12\n"
+      "rpc_count 100\n");
+  const auto* h = Find(fs, "lat");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->type, MetricType::kHistogram);
+  ASSERT_EQ(h->samples.size(), 2u);
+  const Sample& a = h->samples[0];
+  ASSERT_EQ(a.buckets.size(), 3u);  // sorted by le
+  EXPECT_EQ(a.buckets[0].upper_bound, 0.1);
+  EXPECT_EQ(a.buckets[1].upper_bound, 1);
+  EXPECT_TRUE(std::isinf(a.buckets[2].upper_bound));
+  EXPECT_EQ(a.buckets[2].cumulative_count, 5u);
+  EXPECT_EQ(a.count, 5u);
+  EXPECT_EQ(a.sum, 2.5);
+  const auto* s = Find(fs, "rpc");
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->samples.size(), 1u);
+  ASSERT_EQ(s->samples[0].quantiles.size(), 2u);
+  EXPECT_EQ(s->samples[0].quantiles[1].value, 0.2);
+  EXPECT_EQ(s->samples[0].count, 100u);
+}
+
+TEST(ExpositionParser, InterleavedFamiliesAndMissingMetadata) {
+  const auto fs = MustParse(
+      "# TYPE a counter\n"
+      "a{x=\"1\"} 1\n"
+      "# TYPE b gauge\n"
+      "b 2\n"
+      "a{x=\"2\"} 3\n"
+      "no_help_no_type 4\n"
+      "# HELP only_help Described but untyped.\n"
+      "only_help 5\n");
+  const auto* a = Find(fs, "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->samples.size(), 2u);
+  EXPECT_EQ(Find(fs, "only_help")->help, "Described but untyped.");
+  EXPECT_EQ(Find(fs, "only_help")->type, MetricType::kUntyped);
+  EXPECT_EQ(fs.size(), 4u);
+}
+
+TEST(ExpositionParser, DuplicateSeriesKeepTheFirst) {
+  ParseStats stats;
+  const auto fs = MustParse(
+      "# TYPE g gauge\n"
+      "g{a=\"1\",b=\"2\"} 1\n"
+      "g{b=\"2\",a=\"1\"} 2\n"  // same series, labels in another order
+      "g{a=\"1\"} 3\n",
+      ExpositionFormat::kText, {}, &stats);
+  ASSERT_EQ(fs[0].samples.size(), 2u);
+  EXPECT_EQ(fs[0].samples[0].value, 1);
+  EXPECT_EQ(stats.duplicates, 1u);
+  EXPECT_EQ(stats.samples, 3u);
+}
+
+TEST(ExpositionParser, HistogramCompletedOrDropped) {
+  ParseStats stats;
+  const auto fs = MustParse(
+      "# TYPE h histogram\n"
+      "h_bucket{k=\"no_inf\",le=\"1\"} 1\n"
+      "h_count{k=\"no_inf\"} 3\n"
+      "h_bucket{k=\"no_count\",le=\"+Inf\"} 4\n"
+      "h_bucket{k=\"broken\",le=\"1\"} 1\n",
+      ExpositionFormat::kText, {}, &stats);
+  const auto* h = Find(fs, "h");
+  ASSERT_NE(h, nullptr);
+  ASSERT_EQ(h->samples.size(), 2u);
+  EXPECT_EQ(h->samples[0].buckets.back().cumulative_count, 3u);  // +Inf from _count
+  EXPECT_EQ(h->samples[1].count, 4u);                            // _count from +Inf
+  EXPECT_EQ(stats.invalid, 1u);
+}
+
+TEST(ExpositionParser, OpenMetricsWithExemplarsCreatedAndUnits) {
+  const auto fs = MustParse(
+      "# TYPE req counter\n"
+      "# UNIT req \n"
+      "# HELP req Requests with a \\\"quote\\\".\n"
+      "req_total{code=\"200\"} 10 1700000000.5 # {trace_id=\"abc\"} 1 1700000000.1\n"
+      "req_created{code=\"200\"} 1699999000\n"
+      "# TYPE dur_seconds histogram\n"
+      "# UNIT dur_seconds seconds\n"
+      "dur_seconds_bucket{le=\"0.5\"} 1 # {trace_id=\"t1\",span_id=\"s1\"} 0.2\n"
+      "dur_seconds_bucket{le=\"+Inf\"} 2\n"
+      "dur_seconds_count 2\n"
+      "dur_seconds_sum 1.2\n"
+      "# TYPE build info\n"
+      "build_info{version=\"1.2\"} 1\n"
+      "# TYPE state stateset\n"
+      "state{state=\"ok\"} 1\n"
+      "state{state=\"bad\"} 0\n"
+      "# TYPE q gaugehistogram\n"
+      "q_bucket{le=\"+Inf\"} 3\n"
+      "q_gcount 3\n"
+      "# EOF\n",
+      ExpositionFormat::kOpenMetrics);
+  const auto* c = Find(fs, "req_total");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->type, MetricType::kCounter);
+  EXPECT_EQ(c->help, "Requests with a \"quote\".");
+  ASSERT_EQ(c->samples.size(), 1u);
+  EXPECT_EQ(c->samples[0].timestamp_ms, 1700000000500);
+  ASSERT_TRUE(c->samples[0].exemplar.has_value());
+  EXPECT_EQ(c->samples[0].exemplar->labels[0].value, "abc");
+  EXPECT_EQ(c->samples[0].exemplar->timestamp, 1700000000.1);
+  EXPECT_EQ(c->samples[0].created, 1699999000);
+  const auto* h = Find(fs, "dur_seconds");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->unit, "seconds");
+  ASSERT_TRUE(h->samples[0].buckets[0].exemplar.has_value());
+  EXPECT_EQ(h->samples[0].buckets[0].exemplar->value, 0.2);
+  ASSERT_NE(Find(fs, "build_info"), nullptr);
+  EXPECT_EQ(Find(fs, "build_info")->type, MetricType::kInfo);
+  EXPECT_EQ(Find(fs, "state")->type, MetricType::kGauge);
+  EXPECT_EQ(Find(fs, "state")->samples.size(), 2u);
+  // gaugehistogram passes through as untyped series under their own names.
+  ASSERT_NE(Find(fs, "q_bucket"), nullptr);
+  EXPECT_EQ(LabelOf(Find(fs, "q_bucket")->samples[0], "le"), "+Inf");
+  ASSERT_NE(Find(fs, "q_gcount"), nullptr);
+}
+
+TEST(ExpositionParser, OpenMetricsStrictness) {
+  EXPECT_EQ(MustFail("# TYPE a gauge\na 1\n", ExpositionFormat::kOpenMetrics).reason, "truncated");
+  EXPECT_EQ(MustFail("a 1\n# EOF\na 2\n", ExpositionFormat::kOpenMetrics).reason, "parse");
+  EXPECT_EQ(MustFail("a 1\n\n# EOF\n", ExpositionFormat::kOpenMetrics).reason, "parse");
+  // Exemplars do not exist in text 0.0.4.
+  EXPECT_EQ(MustFail("a 1 # {x=\"y\"} 1\n").reason, "parse");
+  // Exemplar labels are capped at 128 characters.
+  EXPECT_EQ(MustFail("# TYPE a counter\na_total 1 # {x=\"" + std::string(130, 'y') +
+                         "\"} 1\n# EOF\n",
+                     ExpositionFormat::kOpenMetrics)
+                .reason,
+            "parse");
+}
+
+TEST(ExpositionParser, MalformedLinesNameTheLine) {
+  const std::vector<std::string> bad = {
+      "m{a=\"1\" 1\n",         "m{a=1} 1\n",           "m{1a=\"x\"} 1\n",
+      "m{a=\"x\\q\"} 1\n",     "m 1 2 3\n",            "m one\n",
+      "m\n",                   "{a=\"b\"} 1\n",        "m 1 12.5\n",
+      "# TYPE m bogus\nm 1\n", "m{a=\"\xff\"} 1\n",    "# TYPE m gauge\n# TYPE m counter\n",
+      "m 1\n# TYPE m gauge\n", "# TYPE h histogram\nh 1\n",
+  };
+  for (const auto& b : bad) {
+    const Error e = MustFail("ok 1\n" + b);
+    EXPECT_EQ(e.reason, "parse") << b;
+    EXPECT_TRUE(e.detail.starts_with("line 2:") || e.detail.starts_with("line 3:"))
+        << b << " -> " << e.detail;
+  }
+}
+
+TEST(ExpositionParser, LimitsFailTheTarget) {
+  ParseOptions opt;
+  opt.limits.max_samples = 3;
+  EXPECT_EQ(MustFail("a 1\nb 2\nc 3\nd 4\n", ExpositionFormat::kText, opt).reason,
+            "sample_limit");
+  opt = {};
+  opt.limits.max_labels = 3;
+  opt.target_labels = {{"job", "j"}};
+  MustParse("m{a=\"1\",b=\"2\"} 1\n", ExpositionFormat::kText, opt);
+  EXPECT_EQ(MustFail("m{a=\"1\",b=\"2\",c=\"3\"} 1\n", ExpositionFormat::kText, opt).reason,
+            "label_limit");
+  opt = {};
+  opt.limits.max_label_value_length = 8;
+  EXPECT_EQ(MustFail("m{a=\"123456789\"} 1\n", ExpositionFormat::kText, opt).reason,
+            "label_length");
+  opt.limits.max_label_name_length = 4;
+  EXPECT_EQ(MustFail("m{abcde=\"1\"} 1\n", ExpositionFormat::kText, opt).reason, "label_length");
+}
+
+TEST(ExpositionParser, TargetLabelsAddedAndClashesExported) {
+  ParseOptions opt;
+  opt.target_labels = {{"namespace", "shop"}, {"pod", "cart-1"}, {"job", "kubernetes-pods"}};
+  const auto fs = MustParse(
+      "# TYPE h histogram\n"
+      "h_bucket{namespace=\"app-ns\",exported_namespace=\"x\",le=\"+Inf\"} 1\n"
+      "h_count{namespace=\"app-ns\",exported_namespace=\"x\"} 1\n"
+      "h_sum{namespace=\"app-ns\",exported_namespace=\"x\"} 1\n"
+      "plain 1\n",
+      ExpositionFormat::kText, opt);
+  const Sample& s = Find(fs, "h")->samples[0];
+  EXPECT_EQ(LabelOf(s, "namespace"), "shop");
+  EXPECT_EQ(LabelOf(s, "exported_namespace"), "x");
+  EXPECT_EQ(LabelOf(s, "exported_exported_namespace"), "app-ns");
+  EXPECT_EQ(LabelOf(s, "job"), "kubernetes-pods");
+  EXPECT_EQ(LabelOf(Find(fs, "plain")->samples[0], "pod"), "cart-1");
+}
+
+TEST(ExpositionParser, RoundTripsThroughBothEncoders) {
+  const std::string text =
+      "# HELP c_total C.\n# TYPE c_total counter\nc_total{a=\"x\"} 3\n"
+      "# HELP legacy Counter without _total.\n# TYPE legacy counter\nlegacy 7\n"
+      "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+      "h_sum 3\nh_count 2\n";
+  const auto fs = MustParse(text);
+  std::string out;
+  prometheus::EncodeText(fs, out);
+  EXPECT_EQ(out, text);
+  std::string om;
+  prometheus::EncodeOpenMetrics(fs, om);
+  // The OpenMetrics rendering parses back to the same series; `legacy` keeps its name.
+  const auto back = MustParse(om, ExpositionFormat::kOpenMetrics);
+  ASSERT_NE(Find(back, "legacy"), nullptr);
+  EXPECT_EQ(Find(back, "legacy")->samples[0].value, 7);
+  ASSERT_NE(Find(back, "c_total"), nullptr);
+  EXPECT_EQ(Find(back, "c_total")->type, MetricType::kCounter);
+  EXPECT_EQ(Find(back, "h")->samples[0].count, 2u);
+}
+
+TEST(ExpositionParser, LargeInputIsLinear) {
+  // 200k series in one family: a quadratic path would take minutes here.
+  std::string body = "# TYPE big gauge\n";
+  for (int i = 0; i < 200000; ++i) body += "big{i=\"" + std::to_string(i) + "\"} 1\n";
+  ParseStats stats;
+  const auto fs = MustParse(body, ExpositionFormat::kText, {}, &stats);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].samples.size(), 200000u);
+}
+
+TEST(ExpositionParser, TruncatedAndGarbageBodiesNeverCrash) {
+  const std::string good =
+      "# TYPE h histogram\nh_bucket{le=\"1\",a=\"\\\"x\"} 1 # {t=\"1\"} 1\n"
+      "h_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 1\n# EOF\n";
+  for (size_t n = 0; n <= good.size(); ++n) {
+    (void)ParseExposition(good.substr(0, n), ExpositionFormat::kOpenMetrics, {});
+    (void)ParseExposition(good.substr(0, n), ExpositionFormat::kText, {});
+  }
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919) % 256);
+  EXPECT_FALSE(ParseExposition(garbage, ExpositionFormat::kText, {}).ok());
+}
+
+}  // namespace
+}  // namespace lookout::app
