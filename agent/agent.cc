@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "agent/build_info.h"
+#include "agent/collectors/app/scrape_manager.h"
 #include "agent/collectors/collector_set.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/collectors/pod/pod_collectors.h"
@@ -100,6 +101,13 @@ Agent::Agent(Config cfg)
   collectors_ = std::make_shared<CollectorSet>(std::move(collectors), *registry_);
   metrics_->Add(registry_);
   metrics_->Add(collectors_);
+  if (cfg_.apps.enabled) {
+    TlsClientOptions scrape_tls;
+    scrape_tls.insecure_skip_verify = cfg_.apps.insecure_skip_verify;
+    scraper_ = std::make_shared<app::ScrapeManager>(
+        cfg_.apps, pod_index_, [scrape_tls] { return MakeCurlHttpClient(scrape_tls); });
+    metrics_->Add(scraper_);
+  }
 
   auto& requests = registry_->AddCounter("lookout_http_requests_total",
                                          "HTTP requests answered, by handler and status code.",
@@ -167,6 +175,7 @@ std::shared_ptr<PodIndex> Agent::pod_index() const { return pod_index_; }
 void Agent::Start() {
   server_->Start();
   if (pod_index_) pod_index_->Start();
+  if (scraper_) scraper_->Start();
   for (int i = 0; i < cfg_.server.threads; ++i) {
     threads_.emplace_back([this] { ioc_->run(); });
   }
@@ -219,6 +228,7 @@ void Agent::Shutdown() {
     Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
         {{"open", std::to_string(server_->open_connections())}});
   }
+  if (scraper_) scraper_->Stop();
   if (pod_index_) pod_index_->Stop();
   ioc_->stop();
   for (auto& t : threads_) t.join();

@@ -28,6 +28,9 @@ class PodIndex;
 namespace prometheus {
 class MetricsHandler;
 }
+namespace app {
+class ScrapeManager;
+}
 
 class Agent {
  public:
@@ -52,6 +55,7 @@ class Agent {
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<KubePodIndex> pod_index_;
   std::shared_ptr<CollectorSet> collectors_;  // node and pod collectors
+  std::shared_ptr<app::ScrapeManager> scraper_;  // null when apps are off
   std::unique_ptr<prometheus::MetricsHandler> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;

@@ -7,6 +7,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git
   libboost-dev libyaml-cpp-dev zlib1g-dev libcurl4-openssl-dev openssl
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # tests, fuzzers (clang's libFuzzer) and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   python3 python3-prometheus-client
@@ -25,3 +26,10 @@ fi
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
+# Test peers from the npm registry (prom-client, the OpenTelemetry JS SDK), pinned by
+# tests/peers/package-lock.json. Node.js itself comes from Debian when the image has none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+(cd "$(dirname "$0")/../tests/peers" && npm ci --no-audit --no-fund --loglevel=error)

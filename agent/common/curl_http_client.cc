@@ -61,7 +61,9 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // we are multi-threaded
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req.max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, static_cast<long>(req.max_redirects));
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate if the server offers
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
@@ -107,6 +109,8 @@ class CurlHttpClient final : public HttpClient {
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CIPHER:
           return MakeError("tls", detail);
+        case CURLE_TOO_MANY_REDIRECTS:
+          return MakeError("redirect", detail);
         case CURLE_URL_MALFORMAT:
         case CURLE_UNSUPPORTED_PROTOCOL:
           return MakeError("request", detail);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "agent/common/file_util.h"
+#include "lookout/metrics/metric.h"
 
 namespace lookout {
 
@@ -427,6 +428,103 @@ void ApplyPods(MapReader r, PodsConfig& c, const std::string& file) {
   r.Done();
 }
 
+void ApplyStaticTarget(const YAML::Node& n, const std::string& key, const AppsConfig& apps,
+                       StaticTargetConfig& t, const std::string& file) {
+  MapReader r(n, key, file);
+  if (!n.IsMap()) r.Fail(n, key, "a mapping with url, job, interval, timeout, labels");
+  r.Str("url", &t.url);
+  if (!(t.url.starts_with("http://") || t.url.starts_with("https://")) || t.url.size() < 10) {
+    r.Fail(r.Get("url"), r.Key("url"), "an http:// or https:// URL");
+  }
+  r.Str("job", &t.job);
+  if (t.job.empty()) {
+    // Prometheus would name it after the scrape config; the host:port is the next best thing.
+    const size_t start = t.url.find("//") + 2;
+    t.job = t.url.substr(start, t.url.find('/', start) - start);
+  }
+  r.Dur("interval", &t.interval, Duration(1000), Duration(3'600'000));
+  r.Dur("timeout", &t.timeout, Duration(100), Duration(600'000));
+  const Duration interval = t.interval.count() ? t.interval : apps.scrape_interval;
+  const Duration timeout = t.timeout.count() ? t.timeout : apps.scrape_timeout;
+  if (timeout > interval) r.Fail(r.Get("timeout"), r.Key("timeout"), "at most the interval");
+  if (YAML::Node l = r.Get("labels"); l.IsDefined() && !l.IsNull()) {
+    if (!l.IsMap()) r.Fail(l, r.Key("labels"), "a mapping of label names to values");
+    for (auto it = l.begin(); it != l.end(); ++it) {
+      const std::string name = it->first.Scalar();
+      if (!IsValidLabelName(name) || !it->second.IsScalar()) {
+        r.Fail(it->first, r.Key("labels"), "label_name: value pairs with valid label names");
+      }
+      t.labels.emplace_back(name, it->second.Scalar());
+    }
+  }
+  r.Done();
+}
+
+void ApplyApps(MapReader r, AppsConfig& c, const std::string& file) {
+  r.Bool("enabled", &c.enabled);
+  r.Dur("scrape_interval", &c.scrape_interval, Duration(1000), Duration(3'600'000));
+  r.Dur("scrape_timeout", &c.scrape_timeout, Duration(100), Duration(600'000));
+  if (c.scrape_timeout > c.scrape_interval) {
+    r.Fail(r.Get("scrape_timeout"), r.Key("scrape_timeout"), "at most scrape_interval");
+  }
+  r.Int("max_concurrent_scrapes", &c.max_concurrent_scrapes, 1, 64);
+  r.Int("max_redirects", &c.max_redirects, 0, 50);
+  r.Bool("insecure_skip_verify", &c.insecure_skip_verify);
+  {
+    MapReader p(r.Get("pods"), r.Key("pods"), file);
+    p.Bool("enabled", &c.pods_enabled);
+    p.Str("job", &c.pods_job);
+    p.Done();
+  }
+  {
+    MapReader l(r.Get("limits"), r.Key("limits"), file);
+    l.Int("max_body_bytes", &c.max_body_bytes, 1024, int64_t{1} << 34);
+    l.Int("max_samples", &c.max_samples, 1, int64_t{1} << 32);
+    l.Int("max_labels", &c.max_labels, 1, 1024);
+    l.Int("max_label_name_length", &c.max_label_name_length, 1, 1 << 20);
+    l.Int("max_label_value_length", &c.max_label_value_length, 1, 1 << 24);
+    l.Done();
+  }
+  if (YAML::Node n = r.Get("static_targets"); n.IsDefined() && !n.IsNull()) {
+    if (!n.IsSequence()) r.Fail(n, r.Key("static_targets"), "a list of targets");
+    c.static_targets.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      StaticTargetConfig t;
+      ApplyStaticTarget(n[i], r.Key("static_targets") + "[" + std::to_string(i) + "]", c, t, file);
+      c.static_targets.push_back(std::move(t));
+    }
+  }
+  r.Done();
+}
+
+void ApplyListener(MapReader r, bool* enabled, std::string* address, std::string_view example) {
+  r.Bool("enabled", enabled);
+  r.Str("listen_address", address);
+  std::string host;
+  unsigned short port = 0;
+  if (!SplitHostPort(*address, &host, &port)) {
+    r.Fail(r.Get("listen_address"), r.Key("listen_address"),
+           "host:port, e.g. \"" + std::string(example) + "\"");
+  }
+  r.Done();
+}
+
+void ApplyOtlp(MapReader r, OtlpConfig& c, const std::string& file) {
+  ApplyListener(MapReader(r.Get("http"), r.Key("http"), file), &c.http_enabled,
+                &c.http_listen_address, "0.0.0.0:4318");
+  ApplyListener(MapReader(r.Get("grpc"), r.Key("grpc"), file), &c.grpc_enabled,
+                &c.grpc_listen_address, "0.0.0.0:4317");
+  r.Int("max_request_bytes", &c.max_request_bytes, 1024, int64_t{1} << 31);
+  {
+    MapReader m(r.Get("metrics"), r.Key("metrics"), file);
+    m.Bool("enabled", &c.metrics_enabled);
+    m.Dur("series_ttl", &c.metrics_series_ttl, Duration(1000), Duration(7 * 86'400'000LL));
+    m.Int("max_series", &c.metrics_max_series, 1, int64_t{1} << 32);
+    m.Done();
+  }
+  r.Done();
+}
+
 void Apply(const std::string& yaml_text, const std::string& source_name, Config& cfg) {
   YAML::Node root;
   try {
@@ -449,6 +547,12 @@ void Apply(const std::string& yaml_text, const std::string& source_name, Config&
   }
   if (YAML::Node n = top.Get("pods"); n.IsDefined()) {
     ApplyPods(MapReader(n, "pods", source_name), cfg.pods, source_name);
+  }
+  if (YAML::Node n = top.Get("apps"); n.IsDefined()) {
+    ApplyApps(MapReader(n, "apps", source_name), cfg.apps, source_name);
+  }
+  if (YAML::Node n = top.Get("otlp"); n.IsDefined()) {
+    ApplyOtlp(MapReader(n, "otlp", source_name), cfg.otlp, source_name);
   }
   top.Done();
 }

@@ -113,12 +113,52 @@ struct PodsConfig {
   std::map<std::string, bool, std::less<>> enabled;
 };
 
+// Application metrics: annotated pods on this node and static targets, scraped and re-exposed.
+struct StaticTargetConfig {
+  std::string url;
+  std::string job;
+  Duration interval{};  // 0 = apps.scrape_interval
+  Duration timeout{};   // 0 = apps.scrape_timeout
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+struct AppsConfig {
+  bool enabled = false;
+  Duration scrape_interval{};
+  Duration scrape_timeout{};
+  int max_concurrent_scrapes = 0;
+  int max_redirects = 0;  // followed like Prometheus; 0 = a redirect fails the target
+  bool insecure_skip_verify = false;
+  bool pods_enabled = false;  // prometheus.io/scrape annotations; needs kubernetes metadata
+  std::string pods_job;
+  size_t max_body_bytes = 0;  // after decompression
+  size_t max_samples = 0;
+  size_t max_labels = 0;
+  size_t max_label_name_length = 0;
+  size_t max_label_value_length = 0;
+  std::vector<StaticTargetConfig> static_targets;
+};
+
+// OTLP receivers (metrics now, traces later) and what they keep.
+struct OtlpConfig {
+  bool http_enabled = false;
+  std::string http_listen_address;
+  bool grpc_enabled = false;
+  std::string grpc_listen_address;
+  size_t max_request_bytes = 0;  // after decompression; larger is refused (413 / gRPC limit)
+  bool metrics_enabled = false;
+  Duration metrics_series_ttl{};  // series not updated this long disappear
+  size_t metrics_max_series = 0;  // new series beyond this are dropped and counted
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
   NodeConfig node;
   KubernetesConfig kubernetes;
   PodsConfig pods;
+  AppsConfig apps;
+  OtlpConfig otlp;
   std::string source_name;  // file the config came from ("<embedded default>")
 };
 

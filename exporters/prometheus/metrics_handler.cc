@@ -33,7 +33,10 @@ std::vector<MetricFamily> MetricsHandler::Gather() const {
   std::vector<MetricFamily> merged;
   merged.reserve(families.size());
   for (auto& f : families) {
-    if (!merged.empty() && merged.back().name == f.name && merged.back().type == f.type) {
+    if (!merged.empty() && merged.back().name == f.name) {
+      // Same name, other type (an app exposing a name the agent already uses): the first source
+      // keeps it; a second TYPE line would make the whole exposition invalid.
+      if (merged.back().type != f.type) continue;
       auto& dst = merged.back().samples;
       dst.insert(dst.end(), std::make_move_iterator(f.samples.begin()),
                  std::make_move_iterator(f.samples.end()));

@@ -22,6 +22,7 @@ struct HttpClientRequest {
   std::string body;
   std::chrono::milliseconds timeout{5000};  // whole request, connect included
   size_t max_response_bytes = 64 << 20;     // a larger body fails with reason "too_large"
+  int max_redirects = 0;  // > 0: follow up to this many (more fail with reason "redirect")
 };
 
 struct HttpClientResponse {
@@ -42,7 +43,8 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // A response with any status code is a success here; the caller judges the status.
   // Errors (reason): "connect" (DNS, refused, unreachable), "timeout", "tls" (handshake or
-  // certificate), "too_large", "io" (the connection broke mid-way), "request" (bad URL/options).
+  // certificate), "too_large", "io" (the connection broke mid-way), "request" (bad URL/options),
+  // "redirect" (more redirects than max_redirects, or a loop).
   virtual Result<HttpClientResponse> Do(const HttpClientRequest& request) noexcept = 0;
 };
 

@@ -44,6 +44,20 @@ def seeds(name):
         with open(os.path.join(REPO, "agent", "config", "default_config.yaml"), "rb") as f:
             yield f.read()
         yield b"server:\n  threads: 4\nnode:\n  collectors:\n    cpu: {enabled: false}\n"
+    elif name == "exposition":
+        golden = os.path.join(REPO, "tests", "golden")
+        with open(os.path.join(golden, "node_fixture_text.txt"), "rb") as f:
+            yield b"\x00" + f.read()
+        with open(os.path.join(golden, "node_fixture_openmetrics.txt"), "rb") as f:
+            yield b"\x01" + f.read()
+        yield (b"\x00# HELP h Lat \\ \\n.\n# TYPE h histogram\nh_bucket{a=\"x\\\"y\",le=\"0.1\"} 1\n"
+               b"h_bucket{a=\"x\\\"y\",le=\"+Inf\"} 2\nh_sum{a=\"x\\\"y\"} 1.5\n"
+               b"h_count{a=\"x\\\"y\"} 2\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 1\n"
+               b"s_count 3\nuntyped{x=\"1\",} -Inf 1700000000000\n")
+        yield (b"\x01# TYPE c counter\n# UNIT c bytes\nc_total{a=\"b\"} 1 1.5 # {trace_id=\"ab\"} 1 2\n"
+               b"c_created{a=\"b\"} 1\n# TYPE i info\ni_info{v=\"1\"} 1\n# TYPE st stateset\n"
+               b"st{st=\"a\"} 1\n# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1\n"
+               b"# EOF\n")
     elif name == "negotiation":
         yield (b"application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                b"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")

@@ -54,6 +54,18 @@ class TempDir {
   std::string path_;
 };
 
+inline const MetricFamily* FindFamily(const std::vector<MetricFamily>& fs, std::string_view name) {
+  for (const auto& f : fs)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+inline std::string LabelValue(const Sample& s, std::string_view name) {
+  for (const auto& l : s.labels)
+    if (l.name == name) return l.value;
+  return "<none>";
+}
+
 struct Collected {
   Status status = Ok{};
   std::vector<MetricFamily> families;

@@ -28,7 +28,7 @@ struct FamilyState {
   bool typed = false;  // a TYPE line was seen
   bool om_counter = false;
   StringMap<uint32_t> series;  // label key → index into samples
-  std::vector<uint8_t> parts;                        // per sample, histogram/summary only
+  std::vector<uint8_t> parts;  // per sample, histogram/summary only
 };
 
 bool IsNameStart(char c) {
@@ -131,8 +131,8 @@ class Parser {
 
  private:
   Error Fail(std::string reason, std::string_view what) const {
-    return MakeError(std::move(reason), "line " + std::to_string(line_no_) + ": " +
-                                            std::string(what));
+    return MakeError(std::move(reason),
+                     "line " + std::to_string(line_no_) + ": " + std::string(what));
   }
 
   // "# HELP", "# TYPE", "# UNIT", "# EOF"; other comments are ignored.
@@ -232,43 +232,50 @@ class Parser {
       return Ok{};
     }
     const std::string base(name);
+    bool ok = true;
     switch (type) {
       case MetricType::kCounter:
         if (om_) {
           // OpenMetrics names the family without _total; the model keeps the sample name.
           Unregister(name);
+          ok = Register(base + "_total", idx, Role::kValue) &&
+               Register(base + "_created", idx, Role::kCreated);
           f.name = base + "_total";
           st.om_counter = true;
-          Register(base + "_total", idx, Role::kValue);
-          Register(base + "_created", idx, Role::kCreated);
         }
         break;
       case MetricType::kInfo:
         Unregister(name);
+        ok = Register(base + "_info", idx, Role::kValue);
         f.name = base + "_info";
-        Register(base + "_info", idx, Role::kValue);
         break;
       case MetricType::kHistogram:
         Unregister(name);
-        Register(base + "_bucket", idx, Role::kBucket);
-        Register(base + "_sum", idx, Role::kSum);
-        Register(base + "_count", idx, Role::kCount);
-        if (om_) Register(base + "_created", idx, Role::kCreated);
+        ok = Register(base + "_bucket", idx, Role::kBucket) &&
+             Register(base + "_sum", idx, Role::kSum) &&
+             Register(base + "_count", idx, Role::kCount) &&
+             (!om_ || Register(base + "_created", idx, Role::kCreated));
         break;
       case MetricType::kSummary:
-        Register(base, idx, Role::kQuantile);
-        Register(base + "_sum", idx, Role::kSum);
-        Register(base + "_count", idx, Role::kCount);
-        if (om_) Register(base + "_created", idx, Role::kCreated);
+        ok = Register(base, idx, Role::kQuantile) && Register(base + "_sum", idx, Role::kSum) &&
+             Register(base + "_count", idx, Role::kCount) &&
+             (!om_ || Register(base + "_created", idx, Role::kCreated));
         break;
       default:
         break;
     }
+    if (!ok) return Fail("parse", "TYPE of " + base + " conflicts with earlier samples");
     return Ok{};
   }
 
-  void Register(std::string sample_name, size_t idx, Role role) {
-    by_sample_[std::move(sample_name)] = {static_cast<uint32_t>(idx), role};
+  // False if the name already belongs to another family (e.g. `i_info` seen as a sample before
+  // `# TYPE i info`): two families with one name would make the re-exposure invalid.
+  bool Register(std::string sample_name, size_t idx, Role role) {
+    auto [it, inserted] =
+        by_sample_.try_emplace(std::move(sample_name), static_cast<uint32_t>(idx), role);
+    if (!inserted && it->second.first != idx) return false;
+    it->second = {static_cast<uint32_t>(idx), role};
+    return true;
   }
   void Unregister(std::string_view sample_name) {
     if (auto it = by_sample_.find(sample_name); it != by_sample_.end()) {
@@ -395,8 +402,8 @@ class Parser {
         return Fail("parse", "bad label name");
       }
       if (lname.size() > opt_.limits.max_label_name_length) {
-        return Fail("label_length", "label name longer than " +
-                                        std::to_string(opt_.limits.max_label_name_length));
+        return Fail("label_length",
+                    "label name longer than " + std::to_string(opt_.limits.max_label_name_length));
       }
       SkipSpace(line, i);
       if (i >= line.size() || line[i] != '=') return Fail("parse", "expected '=' after label");
@@ -490,7 +497,8 @@ class Parser {
       labels_.push_back(Label{std::move(special_name_), std::move(special_)});
       has_special_ = false;
     }
-    if (wants_special && (!has_special_ || special_name_ != (role == Role::kBucket ? "le" : "quantile"))) {
+    if (wants_special &&
+        (!has_special_ || special_name_ != (role == Role::kBucket ? "le" : "quantile"))) {
       return Fail("parse", std::string(name) + " without its " +
                                (role == Role::kBucket ? "le" : "quantile") + " label");
     }

@@ -83,6 +83,39 @@ TEST(Config, WrongTypesAndValues) {
   EXPECT_NE(ErrorOf("server:\n  listen_address: \"nope\"\n").find("host:port"), std::string::npos);
 }
 
+TEST(Config, AppsStaticTargets) {
+  const Config c = ParseConfig(
+      "apps:\n  scrape_interval: 20s\n  static_targets:\n"
+      "  - url: http://127.0.0.1:8080/metrics\n    labels: {team: pay}\n"
+      "  - {url: \"https://api:9443/m\", job: api, interval: 5s, timeout: 1s}\n",
+      "test.yaml");
+  ASSERT_EQ(c.apps.static_targets.size(), 2u);
+  EXPECT_EQ(c.apps.static_targets[0].job, "127.0.0.1:8080");  // default job: host:port
+  EXPECT_EQ(c.apps.static_targets[0].labels[0].first, "team");
+  EXPECT_EQ(c.apps.static_targets[1].interval, std::chrono::seconds(5));
+  EXPECT_EQ(c.apps.scrape_interval, std::chrono::seconds(20));
+  EXPECT_EQ(c.apps.max_concurrent_scrapes, 4);  // default kept
+  EXPECT_NE(
+      ErrorOf("apps:\n  static_targets:\n  - url: ftp://x/\n")
+          .find("test.yaml:3:10: apps.static_targets[0].url: expected an http:// or https:// URL"),
+      std::string::npos)
+      << ErrorOf("apps:\n  static_targets:\n  - url: ftp://x/\n");
+  EXPECT_NE(ErrorOf("apps:\n  static_targets:\n  - {url: \"http://a:1/\", interval: 2s, "
+                    "timeout: 3s}\n")
+                .find("at most the interval"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("apps:\n  static_targets:\n  - {url: \"http://a:1/\", labels: {__x: y}}\n")
+                .find("valid label names"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("apps:\n  scrape_interval: 5s\n  scrape_timeout: 6s\n")
+                .find("apps.scrape_timeout: expected at most scrape_interval"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("apps:\n  limits: {max_samples: 0}\n").find("apps.limits.max_samples"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("otlp:\n  http: {listen_address: nope}\n").find("otlp.http.listen_address"),
+            std::string::npos);
+}
+
 TEST(Config, InvalidYamlHasLocation) {
   const std::string e = ErrorOf("server:\n  threads: [1,\n");
   EXPECT_NE(e.find("test.yaml:"), std::string::npos) << e;

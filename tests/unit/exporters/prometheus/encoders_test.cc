@@ -150,7 +150,9 @@ TEST(EncodeOpenMetrics, CounterWithoutTotalSuffixAndInfo) {
   std::string out;
   EncodeOpenMetrics(f, out);
   EXPECT_EQ(out,
-            "# TYPE events counter\nevents_total 0\n"
+            // A counter whose name lacks _total (scraped from a text-format app) keeps its
+            // series name: OpenMetrics can only say so as unknown.
+            "# TYPE events unknown\nevents 0\n"
             "# TYPE build info\nbuild_info{v=\"1\"} 1\n# EOF\n");
   std::string text;
   EncodeText(f, text);

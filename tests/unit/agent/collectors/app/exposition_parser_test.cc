@@ -6,6 +6,7 @@
 
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
+#include "tests/unit/test_util.h"
 
 namespace lookout::app {
 namespace {
@@ -25,17 +26,11 @@ Error MustFail(std::string_view body, ExpositionFormat f = ExpositionFormat::kTe
   return r.ok() ? Error{} : r.error();
 }
 
+using testing::FindFamily;
 const MetricFamily* Find(const std::vector<MetricFamily>& fs, std::string_view name) {
-  for (const auto& f : fs)
-    if (f.name == name) return &f;
-  return nullptr;
+  return FindFamily(fs, name);
 }
-
-std::string LabelOf(const Sample& s, std::string_view name) {
-  for (const auto& l : s.labels)
-    if (l.name == name) return l.value;
-  return "<none>";
-}
+std::string LabelOf(const Sample& s, std::string_view name) { return testing::LabelValue(s, name); }
 
 TEST(FormatFromContentType, Negotiates) {
   EXPECT_EQ(FormatFromContentType("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -234,20 +229,41 @@ TEST(ExpositionParser, OpenMetricsStrictness) {
   // Exemplars do not exist in text 0.0.4.
   EXPECT_EQ(MustFail("a 1 # {x=\"y\"} 1\n").reason, "parse");
   // Exemplar labels are capped at 128 characters.
-  EXPECT_EQ(MustFail("# TYPE a counter\na_total 1 # {x=\"" + std::string(130, 'y') +
-                         "\"} 1\n# EOF\n",
+  EXPECT_EQ(
+      MustFail("# TYPE a counter\na_total 1 # {x=\"" + std::string(130, 'y') + "\"} 1\n# EOF\n",
+               ExpositionFormat::kOpenMetrics)
+          .reason,
+      "parse");
+}
+
+// Found by fuzz.exposition: a sample named i_info before `# TYPE i info` made two families
+// named i_info, an exposition no parser accepts.
+TEST(ExpositionParser, TypeConflictingWithEarlierSamplesIsAnError) {
+  EXPECT_EQ(MustFail("i_info{v=\"1\"} 1\n# TYPE i info\ni_info{v=\"1\"} 1\n# EOF\n",
                      ExpositionFormat::kOpenMetrics)
                 .reason,
             "parse");
+  EXPECT_EQ(MustFail("c_total 1\n# TYPE c counter\n# EOF\n", ExpositionFormat::kOpenMetrics).reason,
+            "parse");
+  EXPECT_EQ(MustFail("h_sum 1\n# TYPE h histogram\n").reason, "parse");
 }
 
 TEST(ExpositionParser, MalformedLinesNameTheLine) {
   const std::vector<std::string> bad = {
-      "m{a=\"1\" 1\n",         "m{a=1} 1\n",           "m{1a=\"x\"} 1\n",
-      "m{a=\"x\\q\"} 1\n",     "m 1 2 3\n",            "m one\n",
-      "m\n",                   "{a=\"b\"} 1\n",        "m 1 12.5\n",
-      "# TYPE m bogus\nm 1\n", "m{a=\"\xff\"} 1\n",    "# TYPE m gauge\n# TYPE m counter\n",
-      "m 1\n# TYPE m gauge\n", "# TYPE h histogram\nh 1\n",
+      "m{a=\"1\" 1\n",
+      "m{a=1} 1\n",
+      "m{1a=\"x\"} 1\n",
+      "m{a=\"x\\q\"} 1\n",
+      "m 1 2 3\n",
+      "m one\n",
+      "m\n",
+      "{a=\"b\"} 1\n",
+      "m 1 12.5\n",
+      "# TYPE m bogus\nm 1\n",
+      "m{a=\"\xff\"} 1\n",
+      "# TYPE m gauge\n# TYPE m counter\n",
+      "m 1\n# TYPE m gauge\n",
+      "# TYPE h histogram\nh 1\n",
   };
   for (const auto& b : bad) {
     const Error e = MustFail("ok 1\n" + b);
@@ -260,8 +276,7 @@ TEST(ExpositionParser, MalformedLinesNameTheLine) {
 TEST(ExpositionParser, LimitsFailTheTarget) {
   ParseOptions opt;
   opt.limits.max_samples = 3;
-  EXPECT_EQ(MustFail("a 1\nb 2\nc 3\nd 4\n", ExpositionFormat::kText, opt).reason,
-            "sample_limit");
+  EXPECT_EQ(MustFail("a 1\nb 2\nc 3\nd 4\n", ExpositionFormat::kText, opt).reason, "sample_limit");
   opt = {};
   opt.limits.max_labels = 3;
   opt.target_labels = {{"job", "j"}};

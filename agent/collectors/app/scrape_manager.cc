@@ -1,0 +1,332 @@
+#include "agent/collectors/app/scrape_manager.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "agent/collectors/collector_util.h"
+#include "agent/common/log.h"
+
+namespace lookout::app {
+
+using Steady = std::chrono::steady_clock;
+
+struct ScrapeManager::Outcome {
+  bool up = false;
+  std::string reason;  // when !up
+  std::string detail;
+  double duration_seconds = 0;
+  size_t samples = 0;
+  std::shared_ptr<const std::vector<MetricFamily>> families;
+};
+
+struct ScrapeManager::TargetState {
+  ScrapeTarget target;
+  Steady::time_point next_due;
+  bool in_flight = false;
+  bool scraped = false;  // at least one scrape finished
+  Outcome last;
+  std::map<std::string, uint64_t> failures;  // by reason
+};
+
+namespace {
+
+// Spreads targets over their interval (as Prometheus does) so they do not all fire together.
+std::chrono::milliseconds Offset(const ScrapeTarget& t) {
+  const size_t h = std::hash<std::string>{}(t.key);
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(h % static_cast<size_t>(std::max<int64_t>(1, t.interval.count()))));
+}
+
+ParseLimits LimitsOf(const AppsConfig& c) {
+  ParseLimits l;
+  l.max_samples = c.max_samples;
+  l.max_labels = c.max_labels;
+  l.max_label_name_length = c.max_label_name_length;
+  l.max_label_value_length = c.max_label_value_length;
+  return l;
+}
+
+Labels SelfLabels(const ScrapeTarget& t) {
+  Labels l;
+  for (const char* n : {"job", "instance", "namespace", "pod"}) {
+    std::string v = t.Label(n);
+    if (!v.empty()) l.push_back({n, std::move(v)});
+  }
+  return l;
+}
+
+}  // namespace
+
+ScrapeManager::ScrapeManager(AppsConfig cfg, std::shared_ptr<PodIndex> pods,
+                             HttpClientFactory clients)
+    : cfg_(std::move(cfg)),
+      limits_(LimitsOf(cfg_)),
+      pods_(std::move(pods)),
+      clients_(std::move(clients)) {}
+
+ScrapeManager::~ScrapeManager() { Stop(); }
+
+void ScrapeManager::Start() {
+  for (int i = 0; i < cfg_.max_concurrent_scrapes; ++i) {
+    workers_.emplace_back([this] { Worker(); });
+  }
+}
+
+void ScrapeManager::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
+}
+
+size_t ScrapeManager::target_count() const {
+  std::lock_guard lock(mu_);
+  return targets_.size();
+}
+
+void ScrapeManager::RefreshTargetsLocked(Steady::time_point now) {
+  std::shared_ptr<const PodSnapshot> snap = pods_ ? pods_->Snapshot() : nullptr;
+  if (static_loaded_ && snap == seen_snapshot_) return;
+  std::vector<ScrapeTarget> wanted = StaticTargets(cfg_);
+  if (cfg_.pods_enabled && snap) {
+    std::vector<DiscoverySkip> skipped;
+    auto pod_targets = PodTargets(*snap, cfg_, &skipped);
+    for (auto& t : pod_targets) wanted.push_back(std::move(t));
+    for (const auto& s : skipped) {
+      if (snap != seen_snapshot_) ++discovery_skips_[s.reason];
+      uint64_t suppressed = 0;
+      if (snap != seen_snapshot_ && log_limit_.Allow("skip/" + s.reason, &suppressed)) {
+        Log(LogLevel::kWarn, "scrape annotation ignored",
+            {{"namespace", s.namespace_name},
+             {"pod", s.pod},
+             {"reason", s.reason},
+             {"suppressed", std::to_string(suppressed)}});
+      }
+    }
+  }
+  static_loaded_ = true;
+  seen_snapshot_ = std::move(snap);
+
+  std::map<std::string, std::unique_ptr<TargetState>> next;
+  for (auto& t : wanted) {
+    if (next.contains(t.key)) continue;
+    auto it = targets_.find(t.key);
+    if (it != targets_.end() && !it->second->in_flight) {
+      it->second->target = std::move(t);  // labels may have changed (e.g. a pod relabelled)
+      next.emplace(it->first, std::move(it->second));
+      targets_.erase(it);
+      continue;
+    }
+    if (it != targets_.end()) {  // in flight: its worker finishes with it; start afresh
+      targets_.erase(it);
+    }
+    auto st = std::make_unique<TargetState>();
+    st->next_due = now + Offset(t);
+    st->target = std::move(t);
+    std::string key = st->target.key;
+    next.emplace(std::move(key), std::move(st));
+  }
+  // Targets in flight that are gone stay until their worker returns (it holds a pointer).
+  for (auto& [k, st] : targets_) {
+    if (st->in_flight) {
+      st->target.key.clear();  // marks it removed
+      next.emplace("\x01removed/" + k, std::move(st));
+    }
+  }
+  targets_ = std::move(next);
+}
+
+void ScrapeManager::Worker() {
+  std::unique_ptr<HttpClient> client = clients_();
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    const auto now = Steady::now();
+    RefreshTargetsLocked(now);
+    TargetState* pick = nullptr;
+    for (auto& [k, st] : targets_) {
+      if (st->in_flight || st->target.key.empty()) continue;
+      if (pick == nullptr || st->next_due < pick->next_due) pick = st.get();
+    }
+    // Re-check discovery at least every second so new pods are picked up promptly.
+    auto wake = now + std::chrono::seconds(1);
+    if (pick == nullptr || pick->next_due > now) {
+      if (pick != nullptr) wake = std::min(wake, pick->next_due);
+      cv_.wait_until(lock, wake);
+      continue;
+    }
+    pick->in_flight = true;
+    const ScrapeTarget target = pick->target;
+    lock.unlock();
+    Outcome o = Scrape(target, *client);
+    lock.lock();
+    pick->in_flight = false;
+    if (pick->target.key.empty()) {
+      // Removed while we scraped: drop it now.
+      std::erase_if(targets_, [&](const auto& kv) { return kv.second.get() == pick; });
+    } else {
+      Record(*pick, std::move(o));
+      // Next turn: one interval later; turns missed while a slow scrape ran are skipped.
+      pick->next_due += pick->target.interval;
+      const auto after = Steady::now();
+      if (pick->next_due <= after) {
+        const auto behind = after - pick->next_due;
+        const auto intervals = behind / pick->target.interval + 1;
+        pick->next_due += pick->target.interval * intervals;
+      }
+    }
+    cv_.notify_one();
+  }
+}
+
+void ScrapeManager::ScrapeAllOnce(HttpClient& client) {
+  std::vector<TargetState*> all;
+  {
+    std::lock_guard lock(mu_);
+    static_loaded_ = false;  // force a refresh
+    RefreshTargetsLocked(Steady::now());
+    for (auto& [k, st] : targets_) all.push_back(st.get());
+  }
+  for (TargetState* st : all) {
+    Outcome o = Scrape(st->target, client);
+    std::lock_guard lock(mu_);
+    Record(*st, std::move(o));
+  }
+}
+
+ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client) const {
+  Outcome o;
+  const auto start = Steady::now();
+  HttpClientRequest req;
+  req.url = t.url;
+  req.timeout = t.timeout;
+  req.max_response_bytes = cfg_.max_body_bytes;
+  req.max_redirects = cfg_.max_redirects;
+  req.headers = {
+      {"Accept",
+       "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"},
+      {"X-Prometheus-Scrape-Timeout-Seconds",
+       std::to_string(static_cast<double>(t.timeout.count()) / 1000.0)}};
+  auto resp = client.Do(req);
+  auto finish = [&] {
+    o.duration_seconds = std::chrono::duration<double>(Steady::now() - start).count();
+    return std::move(o);
+  };
+  if (!resp.ok()) {
+    o.reason = resp.error().reason;
+    o.detail = resp.error().detail;
+    return finish();
+  }
+  if (resp->status != 200) {
+    o.reason = "http_" + std::to_string(resp->status);
+    o.detail = t.url + " answered " + std::to_string(resp->status);
+    return finish();
+  }
+  ParseOptions opt;
+  opt.limits = limits_;
+  opt.target_labels = t.labels;
+  std::erase_if(opt.target_labels, [](const Label& l) { return l.value.empty(); });
+  ParseStats stats;
+  auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats);
+  if (!parsed.ok()) {
+    o.reason = parsed.error().reason;
+    o.detail = t.url + ": " + parsed.error().detail;
+    return finish();
+  }
+  o.up = true;
+  o.samples = stats.samples;
+  o.families = std::make_shared<const std::vector<MetricFamily>>(std::move(parsed).value());
+  return finish();
+}
+
+void ScrapeManager::Record(TargetState& st, Outcome o) {
+  if (!o.up) {
+    ++st.failures[o.reason];
+    uint64_t suppressed = 0;
+    // Keyed by job and reason (bounded), not by target (pods come and go).
+    if (log_limit_.Allow("fail/" + st.target.Label("job") + "/" + o.reason, &suppressed)) {
+      Log(LogLevel::kWarn, "scrape failed",
+          {{"job", st.target.Label("job")},
+           {"instance", st.target.Label("instance")},
+           {"reason", o.reason},
+           {"err", o.detail},
+           {"suppressed", std::to_string(suppressed)}});
+    }
+  }
+  st.scraped = true;
+  st.last = std::move(o);
+}
+
+void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
+  struct Row {
+    Labels labels;
+    std::string source;
+    bool scraped;
+    Outcome last;
+    std::map<std::string, uint64_t> failures;
+  };
+  std::vector<Row> rows;
+  std::map<std::string, uint64_t> skips;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, st] : targets_) {
+      if (st->target.key.empty()) continue;
+      rows.push_back(
+          {SelfLabels(st->target), st->target.source, st->scraped, st->last, st->failures});
+    }
+    skips = discovery_skips_;
+  }
+  // Scraped families: copies, because encoders consume the vector. A family whose name another
+  // target already exposes with another type is left out (one name, one type per exposition).
+  std::map<std::string, MetricType, std::less<>> types;
+  for (const auto& r : rows) {
+    if (!r.last.families) continue;
+    for (const auto& f : *r.last.families) {
+      auto [it, inserted] = types.emplace(f.name, f.type);
+      if (!inserted && it->second != f.type) continue;
+      out.push_back(f);
+    }
+  }
+  auto& up = AddFamily(out, "lookout_scrape_target_up",
+                       "1 if the last scrape of the application target succeeded, else 0.",
+                       MetricType::kGauge);
+  for (const auto& r : rows) AddSample(up, r.last.up ? 1 : 0, r.labels);
+  auto& dur =
+      AddFamily(out, "lookout_scrape_duration_seconds",
+                "Duration of the last scrape of the application target.", MetricType::kGauge);
+  dur.unit = "seconds";
+  for (const auto& r : rows)
+    if (r.scraped) AddSample(dur, r.last.duration_seconds, r.labels);
+  auto& samples =
+      AddFamily(out, "lookout_scrape_samples",
+                "Samples the application target served in its last scrape.", MetricType::kGauge);
+  for (const auto& r : rows)
+    if (r.scraped) AddSample(samples, static_cast<double>(r.last.samples), r.labels);
+  auto& fails =
+      AddFamily(out, "lookout_scrape_target_failures_total",
+                "Failed scrapes of the application target, by reason.", MetricType::kCounter);
+  for (const auto& r : rows) {
+    for (const auto& [reason, n] : r.failures) {
+      Labels l = r.labels;
+      l.push_back({"reason", reason});
+      AddSample(fails, static_cast<double>(n), std::move(l));
+    }
+  }
+  auto& count = AddFamily(out, "lookout_scrape_targets",
+                          "Application targets being scraped, by source (pod or static).",
+                          MetricType::kGauge);
+  std::map<std::string, size_t> by_source{{"pod", 0}, {"static", 0}};
+  for (const auto& r : rows) ++by_source[r.source];
+  for (const auto& [source, n] : by_source)
+    AddSample(count, static_cast<double>(n), {{"source", source}});
+  auto& skipped = AddFamily(out, "lookout_scrape_discovery_skipped_total",
+                            "Annotated pods not scraped because of an invalid annotation or no "
+                            "port, by reason (counted per pod list change).",
+                            MetricType::kCounter);
+  for (const auto& [reason, n] : skips)
+    AddSample(skipped, static_cast<double>(n), {{"reason", reason}});
+}
+
+}  // namespace lookout::app

@@ -1,0 +1,77 @@
+#pragma once
+// ScrapeManager: scrapes application targets (static ones and annotated pods on this node) on
+// their own intervals and re-exposes what they served, labelled with the target.
+//
+// Workers (apps.max_concurrent_scrapes threads, one blocking HTTP client each) take the target
+// whose turn is earliest; a target is never scraped twice at once, and at most that many scrapes
+// are in flight. Pod targets follow the pod index: a pod that goes away takes its series with
+// it at the next /metrics. A failed scrape (down, slow, too large, unparsable) drops that
+// target's series, as Prometheus marks them stale, and reports up 0 with a reason.
+//
+// Thread-safety: Collect() and Snapshot*() may be called from any thread, concurrently with the
+// workers. Start()/Stop() from one thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agent/collectors/app/exposition_parser.h"
+#include "agent/collectors/app/scrape_target.h"
+#include "agent/common/log.h"
+#include "agent/config/config.h"
+#include "lookout/http_client.h"
+#include "lookout/k8s/pod_index.h"
+#include "lookout/metrics/collectable.h"
+
+namespace lookout::app {
+
+using HttpClientFactory = std::function<std::unique_ptr<HttpClient>()>;
+
+class ScrapeManager final : public Collectable {
+ public:
+  // `pods` may be null (no Kubernetes): only static targets then.
+  ScrapeManager(AppsConfig cfg, std::shared_ptr<PodIndex> pods, HttpClientFactory clients);
+  ~ScrapeManager() override;
+
+  void Start();
+  void Stop();  // waits for scrapes in flight (bounded by their timeouts)
+
+  // Scraped families (with target labels) and the per-target lookout_scrape_* series.
+  void Collect(std::vector<MetricFamily>& out) override;
+
+  // Synchronously: refresh targets from config and the pod index, then scrape every target
+  // once with `client`. For tests and tools; do not mix with Start().
+  void ScrapeAllOnce(HttpClient& client);
+
+  size_t target_count() const;
+
+ private:
+  struct TargetState;
+  struct Outcome;
+  void RefreshTargetsLocked(std::chrono::steady_clock::time_point now);
+  void Worker();
+  Outcome Scrape(const ScrapeTarget& t, HttpClient& client) const;
+  void Record(TargetState& st, Outcome o);
+
+  const AppsConfig cfg_;
+  const ParseLimits limits_;
+  const std::shared_ptr<PodIndex> pods_;
+  const HttpClientFactory clients_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;                                            // guarded by mu_
+  std::map<std::string, std::unique_ptr<TargetState>> targets_;  // by key; guarded by mu_
+  std::shared_ptr<const PodSnapshot> seen_snapshot_;             // guarded by mu_
+  bool static_loaded_ = false;                                   // guarded by mu_
+  std::map<std::string, uint64_t> discovery_skips_;              // by reason; guarded by mu_
+  LogRateLimiter log_limit_{std::chrono::minutes(1)};
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace lookout::app

@@ -1,0 +1,288 @@
+#include "agent/collectors/app/scrape_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "tests/unit/test_util.h"
+
+namespace lookout::app {
+namespace {
+
+class SwappablePodIndex final : public PodIndex {
+ public:
+  std::shared_ptr<const PodSnapshot> Snapshot() const override {
+    std::lock_guard lock(mu_);
+    return snap_;
+  }
+  void RequestRefresh() override {}
+  void Set(std::vector<Pod> pods) {
+    std::lock_guard lock(mu_);
+    snap_ = std::make_shared<const PodSnapshot>(std::move(pods));
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const PodSnapshot> snap_;
+};
+
+// Answers by URL; records what was asked.
+class UrlHttpClient final : public HttpClient {
+ public:
+  Result<HttpClientResponse> Do(const HttpClientRequest& req) noexcept override {
+    std::lock_guard lock(mu_);
+    requests.push_back(req);
+    auto it = answers.find(req.url);
+    if (it == answers.end()) return MakeError("connect", req.url + ": refused");
+    if (!it->second.ok()) return it->second.error();
+    return it->second.value();
+  }
+  void Answer(const std::string& url, std::string body,
+              std::string content_type = "text/plain; version=0.0.4", long status = 200) {
+    answers.insert_or_assign(url, Result<HttpClientResponse>(HttpClientResponse{
+                                      status, std::move(content_type), std::move(body)}));
+  }
+  std::mutex mu_;
+  std::map<std::string, Result<HttpClientResponse>> answers;
+  std::vector<HttpClientRequest> requests;
+};
+
+Pod MakePod(std::string name, std::string ip, std::map<std::string, std::string> annotations,
+            std::vector<ContainerInfo> containers = {}, std::string phase = "Running") {
+  Pod p;
+  p.uid = "uid-" + name;
+  p.name = std::move(name);
+  p.namespace_name = "shop";
+  p.phase = std::move(phase);
+  p.pod_ip = std::move(ip);
+  p.annotations = std::move(annotations);
+  p.containers = std::move(containers);
+  return p;
+}
+
+ContainerInfo Container(std::string name, std::vector<int> ports) {
+  ContainerInfo c;
+  c.name = std::move(name);
+  for (int p : ports) c.ports.push_back({"", p, "TCP"});
+  return c;
+}
+
+AppsConfig Apps() { return DefaultConfig().apps; }
+
+using testing::FindFamily;
+const MetricFamily* Find(const std::vector<MetricFamily>& fs, std::string_view name) {
+  return FindFamily(fs, name);
+}
+std::string LabelOf(const Sample& s, std::string_view name) { return testing::LabelValue(s, name); }
+
+TEST(PodTargets, FollowsPrometheusAnnotations) {
+  PodSnapshot snap({
+      MakePod("a", "10.0.0.1",
+              {{"prometheus.io/scrape", "true"},
+               {"prometheus.io/port", "9102"},
+               {"prometheus.io/path", "stats"}},
+              {Container("app", {8080}), Container("exporter", {9102})}),
+      // No port annotation: every declared TCP port is a target.
+      MakePod("b", "10.0.0.2", {{"prometheus.io/scrape", "true"}}, {Container("web", {80, 81})}),
+      MakePod("https", "fd00::5",
+              {{"prometheus.io/scrape", "true"},
+               {"prometheus.io/port", "8443"},
+               {"prometheus.io/scheme", "https"}}),
+      MakePod("not-annotated", "10.0.0.3", {}, {Container("x", {80})}),
+      MakePod("false", "10.0.0.4", {{"prometheus.io/scrape", "false"}}, {Container("x", {80})}),
+      MakePod("pending", "10.0.0.5", {{"prometheus.io/scrape", "true"}}, {Container("x", {80})},
+              "Pending"),
+      MakePod("bad-port", "10.0.0.6",
+              {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "http"}}),
+      MakePod("no-port", "10.0.0.7", {{"prometheus.io/scrape", "true"}}),
+      MakePod("bad-scheme", "10.0.0.8",
+              {{"prometheus.io/scrape", "true"}, {"prometheus.io/scheme", "ftp"}}),
+  });
+  std::vector<DiscoverySkip> skipped;
+  const auto ts = PodTargets(snap, Apps(), &skipped);
+  ASSERT_EQ(ts.size(), 4u);
+  EXPECT_EQ(ts[0].url, "http://10.0.0.1:9102/stats");
+  EXPECT_EQ(ts[0].Label("container"), "exporter");
+  EXPECT_EQ(ts[0].Label("namespace"), "shop");
+  EXPECT_EQ(ts[0].Label("pod"), "a");
+  EXPECT_EQ(ts[0].Label("job"), "kubernetes-pods");
+  EXPECT_EQ(ts[0].Label("instance"), "10.0.0.1:9102");
+  EXPECT_EQ(ts[1].url, "http://10.0.0.2:80/metrics");
+  EXPECT_EQ(ts[2].url, "http://10.0.0.2:81/metrics");
+  EXPECT_EQ(ts[3].url, "https://[fd00::5]:8443/metrics");
+  EXPECT_EQ(ts[3].Label("container"), "");
+  ASSERT_EQ(skipped.size(), 3u);
+  EXPECT_EQ(skipped[0].reason, "bad_port");
+  EXPECT_EQ(skipped[1].reason, "no_port");
+  EXPECT_EQ(skipped[2].reason, "bad_scheme");
+}
+
+TEST(StaticTargets, DefaultsAndLabels) {
+  AppsConfig c = Apps();
+  c.static_targets.push_back({"http://127.0.0.1:8080/metrics", "api", {}, {}, {{"team", "pay"}}});
+  c.static_targets.push_back({"http://localhost:9000/m",
+                              "x",
+                              std::chrono::seconds(5),
+                              std::chrono::seconds(2),
+                              {{"instance", "custom"}}});
+  const auto ts = StaticTargets(c);
+  ASSERT_EQ(ts.size(), 2u);
+  EXPECT_EQ(ts[0].Label("instance"), "127.0.0.1:8080");
+  EXPECT_EQ(ts[0].Label("team"), "pay");
+  EXPECT_EQ(ts[0].interval, c.scrape_interval);
+  EXPECT_EQ(ts[1].Label("instance"), "custom");
+  EXPECT_EQ(ts[1].interval, std::chrono::seconds(5));
+  EXPECT_EQ(ts[1].timeout, std::chrono::seconds(2));
+}
+
+TEST(ScrapeManager, ReexposesWithTargetLabelsAndDropsVanishedPods) {
+  auto index = std::make_shared<SwappablePodIndex>();
+  index->Set({MakePod("cart-1", "10.0.0.1",
+                      {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}},
+                      {Container("cart", {8080})}),
+              MakePod("cart-2", "10.0.0.2",
+                      {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}},
+                      {Container("cart", {8080})})});
+  UrlHttpClient http;
+  const std::string body =
+      "# HELP orders_total Orders.\n# TYPE orders_total counter\n"
+      "orders_total{pod=\"app-thinks-its-name\"} 7\n";
+  http.Answer("http://10.0.0.1:8080/metrics", body);
+  http.Answer("http://10.0.0.2:8080/metrics", "garbage{{{\n");
+  ScrapeManager m(Apps(), index, nullptr);
+  m.ScrapeAllOnce(http);
+
+  std::vector<MetricFamily> out;
+  m.Collect(out);
+  const auto* orders = Find(out, "orders_total");
+  ASSERT_NE(orders, nullptr);
+  ASSERT_EQ(orders->samples.size(), 1u);
+  const Sample& s = orders->samples[0];
+  EXPECT_EQ(s.value, 7);
+  EXPECT_EQ(LabelOf(s, "pod"), "cart-1");
+  EXPECT_EQ(LabelOf(s, "exported_pod"), "app-thinks-its-name");
+  EXPECT_EQ(LabelOf(s, "namespace"), "shop");
+  EXPECT_EQ(LabelOf(s, "container"), "cart");
+  EXPECT_EQ(LabelOf(s, "job"), "kubernetes-pods");
+  EXPECT_EQ(LabelOf(s, "instance"), "10.0.0.1:8080");
+
+  const auto* up = Find(out, "lookout_scrape_target_up");
+  ASSERT_NE(up, nullptr);
+  ASSERT_EQ(up->samples.size(), 2u);
+  std::map<std::string, double> up_by_pod;
+  for (const auto& u : up->samples) up_by_pod[LabelOf(u, "pod")] = u.value;
+  EXPECT_EQ(up_by_pod["cart-1"], 1);
+  EXPECT_EQ(up_by_pod["cart-2"], 0);
+  const auto* fails = Find(out, "lookout_scrape_target_failures_total");
+  ASSERT_NE(fails, nullptr);
+  ASSERT_EQ(fails->samples.size(), 1u);
+  EXPECT_EQ(LabelOf(fails->samples[0], "reason"), "parse");
+  EXPECT_EQ(Find(out, "lookout_scrape_samples")->samples.size(), 2u);
+  // The scrape asked for OpenMetrics first, with the timeout header.
+  ASSERT_FALSE(http.requests.empty());
+  EXPECT_TRUE(http.requests[0].headers[0].second.starts_with("application/openmetrics-text"));
+
+  // cart-1 goes away: its series go with it.
+  index->Set({MakePod("cart-2", "10.0.0.2",
+                      {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}})});
+  m.ScrapeAllOnce(http);
+  out.clear();
+  m.Collect(out);
+  EXPECT_EQ(Find(out, "orders_total"), nullptr);
+  EXPECT_EQ(Find(out, "lookout_scrape_target_up")->samples.size(), 1u);
+}
+
+TEST(ScrapeManager, FailureReasonsAndRecovery) {
+  AppsConfig c = Apps();
+  c.static_targets.push_back({"http://h:1/down", "j", {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/404", "j", {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/big", "j", {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/om-truncated", "j", {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/ok", "j", {}, {}, {}});
+  c.max_samples = 2;
+  UrlHttpClient http;
+  http.Answer("http://h:1/404", "", "text/plain", 404);
+  http.Answer("http://h:1/big", "a 1\nb 2\nc 3\n");
+  http.Answer("http://h:1/om-truncated", "a 1\n", "application/openmetrics-text; version=1.0.0");
+  http.Answer("http://h:1/ok", "# TYPE a gauge\na 1\n");
+  ScrapeManager m(c, nullptr, nullptr);
+  m.ScrapeAllOnce(http);
+  std::vector<MetricFamily> out;
+  m.Collect(out);
+  std::set<std::string> reasons;
+  for (const auto& s : Find(out, "lookout_scrape_target_failures_total")->samples) {
+    reasons.insert(LabelOf(s, "reason"));
+  }
+  EXPECT_EQ(reasons, (std::set<std::string>{"connect", "http_404", "sample_limit", "truncated"}));
+  ASSERT_NE(Find(out, "a"), nullptr);
+  EXPECT_EQ(Find(out, "a")->samples.size(), 1u);
+
+  // The broken target recovers: its series come back.
+  http.Answer("http://h:1/404", "# TYPE b gauge\nb 2\n");
+  m.ScrapeAllOnce(http);
+  out.clear();
+  m.Collect(out);
+  ASSERT_NE(Find(out, "b"), nullptr);
+}
+
+TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
+  AppsConfig c = Apps();
+  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
+  c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
+  UrlHttpClient http;
+  http.Answer("http://a:1/m", "# TYPE x counter\nx 1\n");
+  http.Answer("http://b:1/m", "# TYPE x gauge\nx 2\n");
+  ScrapeManager m(c, nullptr, nullptr);
+  m.ScrapeAllOnce(http);
+  std::vector<MetricFamily> out;
+  m.Collect(out);
+  size_t n = 0;
+  for (const auto& f : out) n += f.name == "x";
+  EXPECT_EQ(n, 1u);
+}
+
+TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
+  AppsConfig c = Apps();
+  c.scrape_interval = std::chrono::milliseconds(1000);
+  c.scrape_timeout = std::chrono::milliseconds(500);
+  c.max_concurrent_scrapes = 2;
+  for (int i = 0; i < 3; ++i) {
+    c.static_targets.push_back({"http://t:1/" + std::to_string(i), "j", {}, {}, {}});
+  }
+  auto http = std::make_shared<UrlHttpClient>();
+  for (int i = 0; i < 3; ++i) http->Answer("http://t:1/" + std::to_string(i), "g 1\n");
+  struct Shared final : HttpClient {
+    std::shared_ptr<UrlHttpClient> h;
+    Result<HttpClientResponse> Do(const HttpClientRequest& r) noexcept override { return h->Do(r); }
+  };
+  ScrapeManager m(c, nullptr, [http] {
+    auto s = std::make_unique<Shared>();
+    s->h = http;
+    return s;
+  });
+  m.Start();
+  // Every target is scraped within its first interval (offsets spread them over it).
+  for (int i = 0; i < 60; ++i) {
+    std::vector<MetricFamily> out;
+    m.Collect(out);
+    const auto* up = Find(out, "lookout_scrape_target_up");
+    size_t ups = 0;
+    for (const auto& s : up->samples) ups += s.value == 1;
+    if (ups == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  m.Stop();
+  std::vector<MetricFamily> out;
+  m.Collect(out);
+  size_t ups = 0;
+  for (const auto& s : Find(out, "lookout_scrape_target_up")->samples) ups += s.value == 1;
+  EXPECT_EQ(ups, 3u);
+  size_t g_samples = 0;
+  for (const auto& f : out) g_samples += f.name == "g" ? f.samples.size() : 0;
+  EXPECT_EQ(g_samples, 3u);
+}
+
+}  // namespace
+}  // namespace lookout::app
