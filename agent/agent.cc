@@ -10,6 +10,9 @@
 #include "agent/collectors/pod/pod_collectors.h"
 #include "agent/common/log.h"
 #include "agent/k8s/kube_pod_index.h"
+#include "agent/otlp/grpc_server.h"
+#include "agent/otlp/http_receiver.h"
+#include "agent/otlp/metric_store.h"
 #include "agent/server/http_server.h"
 #include "exporters/prometheus/metrics_handler.h"
 #include "lookout/metrics/registry.h"
@@ -108,6 +111,32 @@ Agent::Agent(Config cfg)
         cfg_.apps, pod_index_, [scrape_tls] { return MakeCurlHttpClient(scrape_tls); });
     metrics_->Add(scraper_);
   }
+  const OtlpConfig& otlp = cfg_.otlp;
+  if (otlp.metrics_enabled && (otlp.http_enabled || otlp.grpc_enabled)) {
+    otlp_metrics_ = std::make_shared<otlp::OtlpMetricStore>(otlp, clock_);
+    metrics_->Add(otlp_metrics_);
+  }
+  auto& otlp_requests = registry_->AddCounter(
+      "lookout_otlp_requests_total",
+      "OTLP export requests answered, by signal, protocol (http, grpc) and status code.",
+      {"signal", "protocol", "code"});
+  if (otlp.http_enabled) {
+    otlp_http_receiver_ = std::make_unique<otlp::OtlpHttpReceiver>(
+        otlp_metrics_, otlp.max_request_bytes, otlp_requests);
+    ServerConfig http = cfg_.server;
+    http.listen_address = otlp.http_listen_address;
+    http.max_body_bytes = otlp.max_request_bytes;
+    otlp_http_server_ = std::make_unique<HttpServer>(
+        *ioc_, http,
+        [this](const HttpRequest& req, HttpResponse& resp) {
+          otlp_http_receiver_->Handle(req, resp);
+        },
+        registry_, "lookout_otlp_http");
+  }
+  if (otlp.grpc_enabled) {
+    otlp_grpc_server_ = std::make_unique<otlp::OtlpGrpcServer>(
+        otlp.grpc_listen_address, otlp.max_request_bytes, otlp_metrics_, otlp_requests);
+  }
 
   auto& requests = registry_->AddCounter("lookout_http_requests_total",
                                          "HTTP requests answered, by handler and status code.",
@@ -174,6 +203,8 @@ std::shared_ptr<PodIndex> Agent::pod_index() const { return pod_index_; }
 
 void Agent::Start() {
   server_->Start();
+  if (otlp_http_server_) otlp_http_server_->Start();
+  if (otlp_grpc_server_) otlp_grpc_server_->Start();
   if (pod_index_) pod_index_->Start();
   if (scraper_) scraper_->Start();
   for (int i = 0; i < cfg_.server.threads; ++i) {
@@ -183,11 +214,19 @@ void Agent::Start() {
   Log(LogLevel::kInfo, "listening",
       {{"address", cfg_.server.listen_address},
        {"port", std::to_string(port())},
+       {"otlp_http_port", std::to_string(otlp_http_port())},
+       {"otlp_grpc_port", std::to_string(otlp_grpc_port())},
        {"config", cfg_.source_name},
        {"version", GetBuildInfo().version}});
 }
 
 unsigned short Agent::port() const { return server_->port(); }
+unsigned short Agent::otlp_http_port() const {
+  return otlp_http_server_ ? otlp_http_server_->port() : 0;
+}
+unsigned short Agent::otlp_grpc_port() const {
+  return otlp_grpc_server_ ? static_cast<unsigned short>(otlp_grpc_server_->port()) : 0;
+}
 
 void Agent::Stop() {
   {
@@ -220,13 +259,21 @@ void Agent::Shutdown() {
   if (threads_.empty()) return;
   // Stop accepting, close idle connections, give requests in flight shutdown_timeout.
   server_->Stop();
+  if (otlp_http_server_) otlp_http_server_->Stop();
+  if (otlp_grpc_server_) {
+    otlp_grpc_server_->Stop(static_cast<int>(cfg_.server.shutdown_timeout.count()));
+  }
   const auto deadline = std::chrono::steady_clock::now() + cfg_.server.shutdown_timeout;
-  while (server_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+  auto open = [this] {
+    return server_->open_connections() +
+           (otlp_http_server_ ? otlp_http_server_->open_connections() : 0);
+  };
+  while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (server_->open_connections() > 0) {
+  if (open() > 0) {
     Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
-        {{"open", std::to_string(server_->open_connections())}});
+        {{"open", std::to_string(open())}});
   }
   if (scraper_) scraper_->Stop();
   if (pod_index_) pod_index_->Stop();

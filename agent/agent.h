@@ -31,6 +31,11 @@ class MetricsHandler;
 namespace app {
 class ScrapeManager;
 }
+namespace otlp {
+class OtlpMetricStore;
+class OtlpHttpReceiver;
+class OtlpGrpcServer;
+}  // namespace otlp
 
 class Agent {
  public:
@@ -43,6 +48,9 @@ class Agent {
   void Run(bool handle_signals = true);
   void Stop();
   unsigned short port() const;
+  // Bound OTLP ports (0 when that receiver is off).
+  unsigned short otlp_http_port() const;
+  unsigned short otlp_grpc_port() const;
   // The pods on this node; null when Kubernetes metadata is off.
   std::shared_ptr<PodIndex> pod_index() const;
 
@@ -54,8 +62,12 @@ class Agent {
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<KubePodIndex> pod_index_;
-  std::shared_ptr<CollectorSet> collectors_;  // node and pod collectors
-  std::shared_ptr<app::ScrapeManager> scraper_;  // null when apps are off
+  std::shared_ptr<CollectorSet> collectors_;             // node and pod collectors
+  std::shared_ptr<app::ScrapeManager> scraper_;          // null when apps are off
+  std::shared_ptr<otlp::OtlpMetricStore> otlp_metrics_;  // null when OTLP metrics are off
+  std::unique_ptr<otlp::OtlpHttpReceiver> otlp_http_receiver_;
+  std::unique_ptr<HttpServer> otlp_http_server_;
+  std::unique_ptr<otlp::OtlpGrpcServer> otlp_grpc_server_;
   std::unique_ptr<prometheus::MetricsHandler> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;

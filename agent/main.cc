@@ -3,6 +3,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <tuple>
 
 #include "agent/agent.h"
 #include "agent/build_info.h"
@@ -25,6 +26,10 @@ Flags:
   --log.level LEVEL           debug | info | warn | error (overrides log.level)
   --log.format FORMAT         logfmt | json (overrides log.format)
   --web.listen-address ADDR   host:port for /metrics (overrides server.listen_address)
+  --otlp.http.listen-address ADDR
+                              host:port for OTLP/HTTP, or "off" (overrides otlp.http)
+  --otlp.grpc.listen-address ADDR
+                              host:port for OTLP/gRPC, or "off" (overrides otlp.grpc)
   --path.procfs DIR           procfs mount point (overrides node.paths.procfs)
   --path.sysfs DIR            sysfs mount point (overrides node.paths.sysfs)
   --path.rootfs DIR           root filesystem mount point (overrides node.paths.rootfs)
@@ -47,7 +52,7 @@ int main(int argc, char** argv) {
   using namespace lookout;
   std::string config_path;
   bool check_only = false;
-  std::string log_level, log_format, listen, procfs, sysfs, rootfs, cgroupfs;
+  std::string log_level, log_format, listen, procfs, sysfs, rootfs, cgroupfs, otlp_http, otlp_grpc;
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -89,6 +94,10 @@ int main(int argc, char** argv) {
       ok = take(&log_format);
     } else if (arg == "--web.listen-address") {
       ok = take(&listen);
+    } else if (arg == "--otlp.http.listen-address") {
+      ok = take(&otlp_http);
+    } else if (arg == "--otlp.grpc.listen-address") {
+      ok = take(&otlp_grpc);
     } else if (arg == "--path.procfs") {
       ok = take(&procfs);
     } else if (arg == "--path.sysfs") {
@@ -116,6 +125,23 @@ int main(int argc, char** argv) {
     return Fail("--log.format: expected logfmt or json, got \"" + log_format + "\"");
   }
   if (!listen.empty()) cfg.server.listen_address = listen;
+  for (auto [flag, value, enabled, address] :
+       {std::tuple{"--otlp.http.listen-address", &otlp_http, &cfg.otlp.http_enabled,
+                   &cfg.otlp.http_listen_address},
+        std::tuple{"--otlp.grpc.listen-address", &otlp_grpc, &cfg.otlp.grpc_enabled,
+                   &cfg.otlp.grpc_listen_address}}) {
+    if (value->empty()) continue;
+    std::string host;
+    unsigned short port = 0;
+    if (*value == "off") {
+      *enabled = false;
+    } else if (SplitHostPort(*value, &host, &port)) {
+      *enabled = true;
+      *address = *value;
+    } else {
+      return Fail(std::string(flag) + ": expected host:port or off, got \"" + *value + "\"");
+    }
+  }
   if (!procfs.empty()) cfg.node.paths.procfs = procfs;
   if (!sysfs.empty()) cfg.node.paths.sysfs = sysfs;
   if (!cgroupfs.empty()) cfg.pods.cgroupfs = cgroupfs;

@@ -28,22 +28,23 @@ class Session;
 }
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, std::shared_ptr<Registry> reg)
+  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, std::shared_ptr<Registry> reg,
+       const std::string& prefix)
       : ioc(io),
         cfg(c),
         handler(std::move(h)),
         acceptor(io),
         registry(std::move(reg)),
         connections(registry
-                        ->AddGauge("lookout_http_connections",
+                        ->AddGauge(prefix + "_connections",
                                    "Open HTTP connections to the agent's endpoint.")
                         .Get()),
         rejected(registry
-                     ->AddCounter("lookout_http_connections_rejected_total",
+                     ->AddCounter(prefix + "_connections_rejected_total",
                                   "Connections closed at once because max_connections was reached.")
                      .Get()),
         errors(registry->AddCounter(
-            "lookout_http_errors_total",
+            prefix + "_errors_total",
             "HTTP requests that failed before reaching a handler, by reason.", {"reason"})) {}
 
   void Accept();
@@ -137,7 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) return SendError(413, "body_too_large");
     if (ec) return SendError(400, "malformed");
 
-    const auto& req = parser_->get();
+    auto& req = parser_->get();
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -147,6 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       r.headers.emplace_back(std::move(name), std::string(field.value()));
     }
+    r.body = std::move(req.body());
     HttpResponse resp;
     try {
       server_->handler(r, resp);
@@ -222,8 +224,9 @@ void HttpServer::Impl::Accept() {
 }
 
 HttpServer::HttpServer(asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
-                       std::shared_ptr<Registry> registry)
-    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(handler), std::move(registry))) {}
+                       std::shared_ptr<Registry> registry, const std::string& metric_prefix)
+    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(handler), std::move(registry),
+                                   metric_prefix)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

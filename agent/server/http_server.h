@@ -29,6 +29,7 @@ struct HttpRequest {
   std::string target;                                        // as sent, e.g. "/metrics?x=1"
   std::string path;                                          // target without the query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;                                          // at most max_body_bytes
   std::string Header(std::string_view lower_name) const;
 };
 
@@ -45,8 +46,10 @@ class HttpServer {
  public:
   // The registry is shared because sessions still queued in the io_context when the server is
   // destroyed update its gauges as they unwind.
+  // Its own metrics are <metric_prefix>_connections, _connections_rejected_total and
+  // _errors_total (a second listener, e.g. OTLP/HTTP, uses another prefix).
   HttpServer(boost::asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
-             std::shared_ptr<Registry> registry);
+             std::shared_ptr<Registry> registry, const std::string& metric_prefix = "lookout_http");
   ~HttpServer();
   // Binds and starts accepting. Throws std::runtime_error when the address cannot be bound.
   void Start();

@@ -81,8 +81,18 @@ class Harness:
             return f.read().decode(errors="replace")
 
     def start_lookout(self, lookout, extra=(), name="lookout"):
+        """Starts lookout on free loopback ports: /metrics (returned) and the OTLP receivers
+        (p.otlp_http_port, p.otlp_grpc_port), unless `extra` sets them itself."""
         port = free_port()
-        p = self.start([lookout, f"--web.listen-address=127.0.0.1:{port}", *extra], name)
+        argv = [lookout, f"--web.listen-address=127.0.0.1:{port}"]
+        otlp = {}
+        for kind in ("http", "grpc"):
+            flag = f"--otlp.{kind}.listen-address"
+            if not any(a.startswith(flag) for a in extra):
+                otlp[kind] = free_port()
+                argv.append(f"{flag}=127.0.0.1:{otlp[kind]}")
+        p = self.start(argv + list(extra), name)
+        p.otlp_http_port, p.otlp_grpc_port = otlp.get("http"), otlp.get("grpc")
         wait_http(f"http://127.0.0.1:{port}/healthz", proc=p)
         return p, port
 

@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "agent/config/config.h"
+#include "lookout/clock.h"
 #include "lookout/collector.h"
 #include "lookout/metrics/metric.h"
 
@@ -65,6 +67,27 @@ inline std::string LabelValue(const Sample& s, std::string_view name) {
     if (l.name == name) return l.value;
   return "<none>";
 }
+
+// A clock tests move by hand.
+class FakeClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    std::lock_guard l(mu_);
+    return std::chrono::system_clock::time_point(mono_.time_since_epoch());
+  }
+  std::chrono::steady_clock::time_point Monotonic() const override {
+    std::lock_guard l(mu_);
+    return mono_;
+  }
+  void Advance(std::chrono::milliseconds d) {
+    std::lock_guard l(mu_);
+    mono_ += d;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::chrono::steady_clock::time_point mono_{std::chrono::hours(1000)};
+};
 
 struct Collected {
   Status status = Ok{};

@@ -17,6 +17,8 @@ class AgentTest : public ::testing::Test {
   void SetUp() override {
     Config cfg = DefaultConfig();
     cfg.server.listen_address = "127.0.0.1:0";
+    cfg.otlp.http_listen_address = "127.0.0.1:0";
+    cfg.otlp.grpc_listen_address = "127.0.0.1:0";
     cfg.node = testing::FixtureNodeConfig();
     agent_ = std::make_unique<Agent>(std::move(cfg));
     agent_->Start();

@@ -9,25 +9,7 @@
 namespace lookout {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  std::chrono::system_clock::time_point Now() const override {
-    std::lock_guard l(mu_);
-    return std::chrono::system_clock::time_point(mono_.time_since_epoch());
-  }
-  std::chrono::steady_clock::time_point Monotonic() const override {
-    std::lock_guard l(mu_);
-    return mono_;
-  }
-  void Advance(std::chrono::milliseconds d) {
-    std::lock_guard l(mu_);
-    mono_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::chrono::steady_clock::time_point mono_{std::chrono::hours(1000)};
-};
+using testing::FakeClock;
 
 // Answers with whatever the test set; records what was asked.
 class FakeHttpClient final : public HttpClient {

@@ -1,0 +1,35 @@
+#pragma once
+// OTLP attributes as Prometheus labels, and the resource's identity (job, instance,
+// target_info), per the OpenTelemetry Prometheus compatibility rules. Shared by metrics and, for
+// span metrics, traces. Pure functions; thread-safe.
+
+#include <string>
+
+#include "lookout/metrics/metric.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
+#include "opentelemetry/proto/resource/v1/resource.pb.h"
+
+namespace lookout::otlp {
+
+// Strings as they are; bool "true"/"false"; ints in decimal; doubles shortest round-trip;
+// arrays and maps as JSON; bytes as base64.
+std::string AnyValueToString(const opentelemetry::proto::common::v1::AnyValue& v);
+
+// Label names from PrometheusLabelName(); keys that collide after sanitising are joined with ';'
+// in key order (as the specification says). Sorted by name.
+Labels AttributesToLabels(
+    const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs);
+
+struct ResourceIdentity {
+  Labels labels;       // job (service.namespace/service.name) and instance (service.instance.id)
+  Labels target_info;  // job, instance and every other resource attribute; empty if none other
+};
+ResourceIdentity IdentifyResource(const opentelemetry::proto::resource::v1::Resource& r);
+
+// Standard base64 with padding (bytes attribute values; OTLP/JSON IDs for protobuf's parser).
+std::string Base64(std::string_view bytes);
+
+// Lower-case hex of an ID's bytes (trace_id, span_id), as OTLP/JSON and exemplars write it.
+std::string HexId(const std::string& bytes);
+
+}  // namespace lookout::otlp

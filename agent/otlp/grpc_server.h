@@ -1,0 +1,42 @@
+#pragma once
+// OTLP/gRPC receiver (port 4317): opentelemetry.proto.collector.metrics.v1.MetricsService/Export.
+// gRPC runs its own completion-queue threads; messages over otlp.max_request_bytes are refused
+// by gRPC itself (RESOURCE_EXHAUSTED); gzip request compression is handled by gRPC.
+//
+// Thread-safety: Start()/Stop() from one thread; the service is called on gRPC's threads.
+
+#include <memory>
+#include <string>
+
+#include "lookout/metrics/registry.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace lookout::otlp {
+
+class OtlpMetricStore;
+
+class OtlpGrpcServer {
+ public:
+  OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
+                 std::shared_ptr<OtlpMetricStore> metrics, Family<Counter>& requests);
+  ~OtlpGrpcServer();
+  // Throws std::runtime_error when the address cannot be bound.
+  void Start();
+  // Stops accepting; calls in flight get until `deadline_ms` to finish.
+  void Stop(int deadline_ms = 2000);
+  int port() const { return port_; }
+
+  class MetricsService;  // public so the .cc can define it
+
+ private:
+  const std::string listen_address_;
+  const size_t max_request_bytes_;
+  std::unique_ptr<MetricsService> metrics_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace lookout::otlp

@@ -1,0 +1,177 @@
+#include "agent/otlp/metric_store.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/otlp/otlp_codec.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout::otlp {
+namespace {
+
+using Request = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+
+Request FromJson(const std::string& j) {
+  Request r;
+  Status st = Decode(j, Encoding::kJson, &r);
+  EXPECT_TRUE(st.ok()) << st.error().detail;
+  return r;
+}
+
+std::string Wrap(const std::string& metrics,
+                 const std::string& resource_attrs =
+                     R"([{"key":"service.name","value":{"stringValue":"svc"}}])") {
+  return R"({"resourceMetrics":[{"resource":{"attributes":)" + resource_attrs +
+         R"(},"scopeMetrics":[{"scope":{"name":"s"},"metrics":[)" + metrics + "]}]}]}";
+}
+
+OtlpConfig Cfg() { return DefaultConfig().otlp; }
+
+const Sample* One(const std::vector<MetricFamily>& fs, std::string_view name) {
+  const MetricFamily* f = testing::FindFamily(fs, name);
+  if (f == nullptr || f->samples.size() != 1) return nullptr;
+  return &f->samples[0];
+}
+
+TEST(OtlpMetricStore, DeltaSumsAccumulateCumulativeReplace) {
+  testing::FakeClock clock;
+  OtlpMetricStore store(Cfg(), clock);
+  const std::string delta = Wrap(
+      R"({"name":"orders","sum":{"aggregationTemporality":1,"isMonotonic":true,"dataPoints":[{"asInt":"5"}]}})");
+  const std::string cumulative = Wrap(
+      R"({"name":"net.sent","unit":"By","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[{"asDouble":100,"startTimeUnixNano":"1700000000000000000"}]}})");
+  EXPECT_EQ(store.Ingest(FromJson(delta)).accepted, 1);
+  store.Ingest(FromJson(delta));
+  store.Ingest(FromJson(cumulative));
+  store.Ingest(FromJson(cumulative));
+  std::vector<MetricFamily> out;
+  store.Collect(out);
+  const Sample* orders = One(out, "orders_total");
+  ASSERT_NE(orders, nullptr);
+  EXPECT_EQ(orders->value, 10);
+  EXPECT_EQ(testing::LabelValue(*orders, "job"), "svc");
+  EXPECT_EQ(testing::LabelValue(*orders, "otel_scope_name"), "s");
+  // "bytes" is appended only when the name does not already say it.
+  const Sample* sent = One(out, "net_sent_bytes_total");
+  ASSERT_NE(sent, nullptr);
+  EXPECT_EQ(sent->value, 100);
+  EXPECT_EQ(sent->created, 1700000000.0);
+  EXPECT_EQ(testing::FindFamily(out, "orders_total")->type, MetricType::kCounter);
+}
+
+TEST(OtlpMetricStore, HistogramsWithExemplarsAndDeltaMerge) {
+  testing::FakeClock clock;
+  OtlpMetricStore store(Cfg(), clock);
+  const std::string h = Wrap(
+      R"({"name":"rpc.duration","unit":"ms","histogram":{"aggregationTemporality":1,"dataPoints":[{"count":"3","sum":60,"bucketCounts":["1","2","0"],"explicitBounds":[10,50],"exemplars":[{"asDouble":30,"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708"}]}]}})");
+  store.Ingest(FromJson(h));
+  store.Ingest(FromJson(h));
+  std::vector<MetricFamily> out;
+  store.Collect(out);
+  const Sample* s = One(out, "rpc_duration_milliseconds");
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->buckets.size(), 3u);
+  EXPECT_EQ(s->buckets[0].cumulative_count, 2u);
+  EXPECT_EQ(s->buckets[1].cumulative_count, 6u);
+  EXPECT_EQ(s->buckets[2].cumulative_count, 6u);
+  EXPECT_EQ(s->count, 6u);
+  EXPECT_EQ(s->sum, 120);
+  ASSERT_TRUE(s->buckets[1].exemplar.has_value());
+  EXPECT_EQ(s->buckets[1].exemplar->labels[0].value, "0102030405060708090a0b0c0d0e0f10");
+  EXPECT_EQ(s->buckets[1].exemplar->labels[1].value, "0102030405060708");
+}
+
+TEST(OtlpMetricStore, RefusesWhatItCannotKeepAndSaysWhy) {
+  testing::FakeClock clock;
+  OtlpConfig cfg = Cfg();
+  cfg.metrics_max_series = 2;
+  OtlpMetricStore store(cfg, clock);
+  auto r = store.Ingest(FromJson(Wrap(
+      R"({"name":"g","gauge":{"dataPoints":[{"asDouble":1,"attributes":[{"key":"a","value":{"stringValue":"1"}}]},{"asDouble":2,"attributes":[{"key":"a","value":{"stringValue":"2"}}]},{"asDouble":3,"attributes":[{"key":"a","value":{"stringValue":"3"}}]}]}},)"
+      R"({"name":"e","exponentialHistogram":{"dataPoints":[{"count":"1"}]}},)"
+      R"({"name":"bad","histogram":{"dataPoints":[{"count":"1","bucketCounts":["1"],"explicitBounds":[1,2]}]}})")));
+  EXPECT_EQ(r.accepted, 2);
+  EXPECT_EQ(r.rejected, 3);
+  EXPECT_FALSE(r.error_message.empty());
+  EXPECT_EQ(store.series_count(), 2u);
+  // A non-monotonic sum is a gauge: it updates the existing series of the same name.
+  auto r2 = store.Ingest(FromJson(Wrap(
+      R"({"name":"g","sum":{"isMonotonic":false,"aggregationTemporality":2,"dataPoints":[{"asDouble":1,"attributes":[{"key":"a","value":{"stringValue":"1"}}]}]}})")));
+  EXPECT_EQ(r2.accepted, 1);
+  // The same name with another type is refused, not mixed into one family.
+  auto r4 = store.Ingest(FromJson(Wrap(
+      R"({"name":"g","histogram":{"aggregationTemporality":2,"dataPoints":[{"count":"1","attributes":[{"key":"a","value":{"stringValue":"1"}}]}]}})")));
+  EXPECT_EQ(r4.rejected, 1);
+  EXPECT_NE(r4.error_message.find("type_conflict"), std::string::npos);
+  std::vector<MetricFamily> out;
+  store.Collect(out);
+  std::map<std::string, double> rejected;
+  for (const auto& s : testing::FindFamily(out, "lookout_otlp_metric_points_total")->samples) {
+    rejected[testing::LabelValue(s, "reason")] = s.value;
+  }
+  EXPECT_EQ(rejected["series_limit"], 1);
+  EXPECT_EQ(rejected["exponential_histogram"], 1);
+  EXPECT_EQ(rejected["invalid"], 1);
+}
+
+TEST(OtlpMetricStore, IdentityTargetInfoAndLabelClashes) {
+  testing::FakeClock clock;
+  OtlpMetricStore store(Cfg(), clock);
+  store.Ingest(FromJson(Wrap(
+      R"({"name":"g","gauge":{"dataPoints":[{"asDouble":1,"attributes":[{"key":"job","value":{"stringValue":"app-says"}},{"key":"a.b","value":{"intValue":"7"}},{"key":"a_b","value":{"boolValue":true}}]}]}})",
+      R"([{"key":"service.name","value":{"stringValue":"cart"}},{"key":"service.namespace","value":{"stringValue":"shop"}},{"key":"service.instance.id","value":{"stringValue":"i-9"}},{"key":"host.name","value":{"stringValue":"node-a"}}])")));
+  std::vector<MetricFamily> out;
+  store.Collect(out);
+  const Sample* g = One(out, "g");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(testing::LabelValue(*g, "job"), "shop/cart");
+  EXPECT_EQ(testing::LabelValue(*g, "instance"), "i-9");
+  EXPECT_EQ(testing::LabelValue(*g, "exported_job"), "app-says");
+  EXPECT_EQ(testing::LabelValue(*g, "a_b"), "7;true");  // colliding keys joined in key order
+  const Sample* info = One(out, "target_info");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(testing::LabelValue(*info, "host_name"), "node-a");
+  EXPECT_EQ(testing::LabelValue(*info, "job"), "shop/cart");
+}
+
+TEST(OtlpMetricStore, SeriesExpireAndNoRecordedValueRemoves) {
+  testing::FakeClock clock;
+  OtlpConfig cfg = Cfg();
+  cfg.metrics_series_ttl = std::chrono::seconds(60);
+  OtlpMetricStore store(cfg, clock);
+  store.Ingest(FromJson(Wrap(R"({"name":"old","gauge":{"dataPoints":[{"asDouble":1}]}})")));
+  clock.Advance(std::chrono::seconds(45));
+  store.Ingest(FromJson(Wrap(R"({"name":"newer","gauge":{"dataPoints":[{"asDouble":1}]}})")));
+  clock.Advance(std::chrono::seconds(30));
+  std::vector<MetricFamily> out;
+  store.Collect(out);
+  EXPECT_EQ(testing::FindFamily(out, "old"), nullptr);
+  EXPECT_NE(testing::FindFamily(out, "newer"), nullptr);
+  // flags=1 (no recorded value): the series ends now.
+  store.Ingest(FromJson(Wrap(R"({"name":"newer","gauge":{"dataPoints":[{"flags":1}]}})")));
+  out.clear();
+  store.Collect(out);
+  EXPECT_EQ(testing::FindFamily(out, "newer"), nullptr);
+  EXPECT_EQ(store.series_count(), 0u);  // no target_info: svc has no other attributes
+}
+
+TEST(OtlpCodec, JsonRulesAndHostileBodies) {
+  Request r;
+  // lowerCamelCase or snake_case, integer enums, string int64s, unknown fields ignored.
+  ASSERT_TRUE(
+      Decode(
+          R"({"resource_metrics":[{"scopeMetrics":[{"metrics":[{"name":"x","unknownField":1,"sum":{"aggregationTemporality":1,"dataPoints":[{"asInt":"9007199254740993"}]}}]}]}]})",
+          Encoding::kJson, &r)
+          .ok());
+  EXPECT_EQ(r.resource_metrics(0).scope_metrics(0).metrics(0).sum().data_points(0).as_int(),
+            9007199254740993);
+  EXPECT_EQ(Decode("[]", Encoding::kJson, &r).error().reason, "json");
+  EXPECT_EQ(Decode(std::string(10000, '['), Encoding::kJson, &r).error().reason, "json");
+  EXPECT_EQ(Decode("\x0a\xff\xff\xff\xff\x0f", Encoding::kProtobuf, &r).error().reason, "protobuf");
+  EXPECT_EQ(EncodingFromContentType("application/x-protobuf"), Encoding::kProtobuf);
+  EXPECT_EQ(EncodingFromContentType("Application/JSON; charset=utf-8"), Encoding::kJson);
+  EXPECT_FALSE(EncodingFromContentType("text/plain").has_value());
+}
+
+}  // namespace
+}  // namespace lookout::otlp
