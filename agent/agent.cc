@@ -15,6 +15,7 @@
 #include "agent/otlp/metric_store.h"
 #include "agent/server/http_server.h"
 #include "exporters/prometheus/metrics_handler.h"
+#include "lookout/metrics/metric_view.h"
 #include "lookout/metrics/registry.h"
 
 namespace lookout {
@@ -116,6 +117,9 @@ Agent::Agent(Config cfg)
     otlp_metrics_ = std::make_shared<otlp::OtlpMetricStore>(otlp, clock_);
     metrics_->Add(otlp_metrics_);
   }
+  metric_store_ = std::make_shared<MetricStore>();
+  if (scraper_) metric_store_->Add(scraper_);
+  if (otlp_metrics_) metric_store_->Add(otlp_metrics_);
   auto& otlp_requests = registry_->AddCounter(
       "lookout_otlp_requests_total",
       "OTLP export requests answered, by signal, protocol (http, grpc) and status code.",

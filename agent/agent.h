@@ -25,6 +25,7 @@ class HttpServer;
 class CollectorSet;
 class KubePodIndex;
 class PodIndex;
+class MetricStore;
 namespace prometheus {
 class MetricsHandler;
 }
@@ -51,6 +52,8 @@ class Agent {
   // Bound OTLP ports (0 when that receiver is off).
   unsigned short otlp_http_port() const;
   unsigned short otlp_grpc_port() const;
+  // Application metrics (scraped and OTLP-pushed), queryable by name and matchers.
+  std::shared_ptr<MetricStore> metric_store() const { return metric_store_; }
   // The pods on this node; null when Kubernetes metadata is off.
   std::shared_ptr<PodIndex> pod_index() const;
 
@@ -68,6 +71,7 @@ class Agent {
   std::unique_ptr<otlp::OtlpHttpReceiver> otlp_http_receiver_;
   std::unique_ptr<HttpServer> otlp_http_server_;
   std::unique_ptr<otlp::OtlpGrpcServer> otlp_grpc_server_;
+  std::shared_ptr<MetricStore> metric_store_;
   std::unique_ptr<prometheus::MetricsHandler> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;

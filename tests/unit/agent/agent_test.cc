@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "lookout/metrics/metric_view.h"
 #include "tests/unit/http_client.h"
 #include "tests/unit/test_util.h"
 
@@ -31,6 +32,28 @@ class AgentTest : public ::testing::Test {
   std::unique_ptr<Agent> agent_;
   std::thread runner_;
 };
+
+// OTLP pushed over the agent's own receiver lands in the metric store the SLO engine queries.
+TEST_F(AgentTest, OtlpMetricsReachTheMetricStore) {
+  ASSERT_NE(agent_->otlp_http_port(), 0);
+  ASSERT_NE(agent_->otlp_grpc_port(), 0);
+  const std::string body =
+      R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":)"
+      R"({"stringValue":"pay"}}]},"scopeMetrics":[{"metrics":[{"name":"payment.attempts",)"
+      R"("sum":{"isMonotonic":true,"aggregationTemporality":2,"dataPoints":[{"asInt":"42",)"
+      R"("attributes":[{"key":"provider","value":{"stringValue":"stripe"}}]}]}}]}]}]})";
+  testing::RawClient c(agent_->otlp_http_port());
+  c.Send(
+      "POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(testing::RawClient::Status(c.ReadResponse()), 200);
+  auto sel = ParseSelector(R"(payment_attempts_total{provider="stripe",job="pay"})");
+  ASSERT_TRUE(sel.ok());
+  const auto points = agent_->metric_store()->View().Select(*sel);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].value, 42);
+}
 
 TEST_F(AgentTest, Endpoints) {
   const auto port = agent_->port();

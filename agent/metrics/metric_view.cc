@@ -1,0 +1,228 @@
+#include "lookout/metrics/metric_view.h"
+
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+
+#include "exporters/prometheus/encode_util.h"
+
+namespace lookout {
+
+Result<LabelMatcher> LabelMatcher::Make(std::string name, Op op, std::string value) {
+  if (!IsValidLabelName(name) && name != "__name__") {
+    return MakeError("selector", "invalid label name \"" + name + "\"");
+  }
+  LabelMatcher m;
+  m.name_ = std::move(name);
+  m.op_ = op;
+  if (op == Op::kRegexMatch || op == Op::kRegexNoMatch) {
+    try {
+      // Anchored like PromQL: the whole value must match.
+      m.re_ = std::make_shared<const std::regex>("^(?:" + value + ")$",
+                                                 std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      return MakeError("selector", "invalid regular expression \"" + value + "\": " + e.what());
+    }
+  }
+  m.value_ = std::move(value);
+  return m;
+}
+
+bool LabelMatcher::Matches(std::string_view v) const {
+  switch (op_) {
+    case Op::kEqual:
+      return v == value_;
+    case Op::kNotEqual:
+      return v != value_;
+    case Op::kRegexMatch:
+      return std::regex_match(v.begin(), v.end(), *re_);
+    case Op::kRegexNoMatch:
+      return !std::regex_match(v.begin(), v.end(), *re_);
+  }
+  return false;
+}
+
+namespace {
+
+bool IsNameChar(char c, bool first) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+         (!first && c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+Result<Selector> ParseSelector(std::string_view t) {
+  size_t i = 0;
+  auto fail = [&](const std::string& what) -> Error {
+    return MakeError("selector",
+                     "at " + std::to_string(i) + " in \"" + std::string(t) + "\": " + what);
+  };
+  auto skip = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n')) ++i;
+  };
+  Selector s;
+  skip();
+  const size_t start = i;
+  while (i < t.size() && IsNameChar(t[i], i == start)) ++i;
+  s.metric = std::string(t.substr(start, i - start));
+  if (s.metric.empty()) return fail("expected a metric name");
+  skip();
+  if (i < t.size() && t[i] == '{') {
+    ++i;
+    while (true) {
+      skip();
+      if (i < t.size() && t[i] == '}') {
+        ++i;
+        break;
+      }
+      const size_t ls = i;
+      while (i < t.size() && IsNameChar(t[i], i == ls) && t[i] != ':') ++i;
+      std::string lname(t.substr(ls, i - ls));
+      if (lname.empty()) return fail("expected a label name");
+      skip();
+      LabelMatcher::Op op;
+      if (t.substr(i, 2) == "=~") {
+        op = LabelMatcher::Op::kRegexMatch;
+        i += 2;
+      } else if (t.substr(i, 2) == "!~") {
+        op = LabelMatcher::Op::kRegexNoMatch;
+        i += 2;
+      } else if (t.substr(i, 2) == "!=") {
+        op = LabelMatcher::Op::kNotEqual;
+        i += 2;
+      } else if (t.substr(i, 1) == "=") {
+        op = LabelMatcher::Op::kEqual;
+        i += 1;
+      } else {
+        return fail("expected =, !=, =~ or !~");
+      }
+      skip();
+      if (i >= t.size() || (t[i] != '"' && t[i] != '\'')) return fail("expected a quoted value");
+      const char quote = t[i++];
+      std::string value;
+      while (i < t.size() && t[i] != quote) {
+        if (t[i] == '\\' && i + 1 < t.size()) {
+          const char e = t[i + 1];
+          value += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+          i += 2;
+          continue;
+        }
+        value += t[i++];
+      }
+      if (i >= t.size()) return fail("unterminated string");
+      ++i;
+      auto m = LabelMatcher::Make(std::move(lname), op, std::move(value));
+      if (!m.ok()) return fail(m.error().detail);
+      s.matchers.push_back(std::move(m).value());
+      skip();
+      if (i < t.size() && t[i] == ',') {
+        ++i;
+      } else if (i >= t.size() || t[i] != '}') {
+        return fail("expected , or }");
+      }
+    }
+  }
+  skip();
+  if (i != t.size()) return fail("unexpected text after the selector");
+  return s;
+}
+
+MetricView::MetricView(std::vector<MetricFamily> families) : families_(std::move(families)) {
+  for (size_t i = 0; i < families_.size(); ++i) {
+    const MetricFamily& f = families_[i];
+    auto add = [&](const std::string& n, Part p) { by_name_[n].emplace_back(i, p); };
+    switch (f.type) {
+      case MetricType::kHistogram:
+        add(f.name + "_bucket", Part::kBucket);
+        add(f.name + "_sum", Part::kSum);
+        add(f.name + "_count", Part::kCount);
+        break;
+      case MetricType::kSummary:
+        add(f.name, Part::kQuantile);
+        add(f.name + "_sum", Part::kSum);
+        add(f.name + "_count", Part::kCount);
+        break;
+      default:
+        add(f.name, Part::kValue);
+    }
+  }
+}
+
+std::vector<SeriesPoint> MetricView::Select(std::string_view metric,
+                                            const std::vector<LabelMatcher>& matchers) const {
+  std::vector<SeriesPoint> out;
+  auto it = by_name_.find(std::string(metric));
+  if (it == by_name_.end()) return out;
+  auto matches = [&](const Labels& labels) {
+    for (const auto& m : matchers) {
+      std::string_view v;
+      if (m.name() == "__name__") {
+        v = metric;
+      } else {
+        for (const auto& l : labels) {
+          if (l.name == m.name()) v = l.value;
+        }
+      }
+      if (!m.Matches(v)) return false;
+    }
+    return true;
+  };
+  std::string bound;
+  for (const auto& [fi, part] : it->second) {
+    for (const Sample& s : families_[fi].samples) {
+      switch (part) {
+        case Part::kValue:
+          if (matches(s.labels)) out.push_back({s.labels, s.value});
+          break;
+        case Part::kSum:
+          if (matches(s.labels)) out.push_back({s.labels, s.sum});
+          break;
+        case Part::kCount:
+          if (matches(s.labels)) out.push_back({s.labels, static_cast<double>(s.count)});
+          break;
+        case Part::kBucket:
+          for (const auto& b : s.buckets) {
+            Labels l = s.labels;
+            bound.clear();
+            prometheus::detail::AppendDouble(bound, b.upper_bound);  // as exposed: 0.1, +Inf
+            l.push_back({"le", bound});
+            if (matches(l)) out.push_back({std::move(l), static_cast<double>(b.cumulative_count)});
+          }
+          break;
+        case Part::kQuantile:
+          for (const auto& q : s.quantiles) {
+            Labels l = s.labels;
+            bound.clear();
+            prometheus::detail::AppendDouble(bound, q.quantile);
+            l.push_back({"quantile", bound});
+            if (matches(l)) out.push_back({std::move(l), q.value});
+          }
+          break;
+        case Part::kCreated:
+          break;
+      }
+    }
+  }
+  return out;
+}
+
+void MetricStore::Add(std::weak_ptr<Collectable> c) {
+  std::lock_guard lock(mu_);
+  sources_.push_back(std::move(c));
+}
+
+MetricView MetricStore::View() const {
+  std::vector<std::shared_ptr<Collectable>> live;
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(sources_, [](const auto& w) { return w.expired(); });
+    for (const auto& w : sources_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  std::vector<MetricFamily> families;
+  for (const auto& c : live) c->Collect(families);
+  return MetricView(std::move(families));
+}
+
+}  // namespace lookout

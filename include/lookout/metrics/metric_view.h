@@ -1,0 +1,81 @@
+#pragma once
+// Querying metrics by name and label matchers, as PromQL's instant vector selectors do, over a
+// snapshot of families. The SLO engine reads the counters it needs (scraped app metrics, OTLP
+// metrics, span metrics) through this.
+//
+// Series are named as Prometheus stores them: a counter's `foo_total`, a histogram's
+// `foo_bucket{le=...}`, `foo_sum`, `foo_count`, a summary's `foo{quantile=...}`, `foo_sum`,
+// `foo_count`. Regex matchers are fully anchored, like PromQL's. A missing label matches "".
+//
+// MetricView is immutable once built: safe to read from several threads.
+
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lookout/metrics/collectable.h"
+#include "lookout/metrics/metric.h"
+#include "lookout/result.h"
+
+namespace lookout {
+
+class LabelMatcher {
+ public:
+  enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+  // Errors (reason "selector"): an invalid label name or regular expression.
+  static Result<LabelMatcher> Make(std::string name, Op op, std::string value);
+  bool Matches(std::string_view value) const;
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  Op op_ = Op::kEqual;
+  std::string value_;
+  std::shared_ptr<const std::regex> re_;
+};
+
+// A selector: metric name plus matchers, e.g. `payment_attempts_total{provider=~"stripe|adyen"}`.
+struct Selector {
+  std::string metric;
+  std::vector<LabelMatcher> matchers;
+};
+// Parses PromQL's instant-vector selector syntax: name, then optional {l="v", l!="v", l=~"re",
+// l!~"re"} with PromQL's string escapes. Errors have reason "selector" and say where.
+Result<Selector> ParseSelector(std::string_view text);
+
+struct SeriesPoint {
+  Labels labels;  // the series' labels (le / quantile included for those series)
+  double value = 0;
+};
+
+class MetricView {
+ public:
+  MetricView() = default;
+  explicit MetricView(std::vector<MetricFamily> families);
+  std::vector<SeriesPoint> Select(std::string_view metric,
+                                  const std::vector<LabelMatcher>& matchers) const;
+  std::vector<SeriesPoint> Select(const Selector& s) const { return Select(s.metric, s.matchers); }
+
+ private:
+  enum class Part : uint8_t { kValue, kBucket, kSum, kCount, kQuantile, kCreated };
+  std::vector<MetricFamily> families_;
+  std::unordered_map<std::string, std::vector<std::pair<size_t, Part>>> by_name_;
+};
+
+// Builds views from a set of collectables (held weakly, like the /metrics handler).
+// Thread-safety: Add() and View() may be called from any thread.
+class MetricStore {
+ public:
+  void Add(std::weak_ptr<Collectable> c);
+  MetricView View() const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::vector<std::weak_ptr<Collectable>> sources_;  // guarded by mu_
+};
+
+}  // namespace lookout

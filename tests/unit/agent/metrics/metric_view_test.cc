@@ -1,0 +1,80 @@
+#include "lookout/metrics/metric_view.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/collectors/app/exposition_parser.h"
+#include "tests/unit/test_util.h"
+
+namespace lookout {
+namespace {
+
+MetricView ViewOf(const std::string& text) {
+  auto fs = app::ParseExposition(text, app::ExpositionFormat::kText, {});
+  EXPECT_TRUE(fs.ok());
+  return MetricView(std::move(fs).value());
+}
+
+Selector Sel(std::string_view s) {
+  auto r = ParseSelector(s);
+  EXPECT_TRUE(r.ok()) << s << ": " << (r.ok() ? "" : r.error().detail);
+  return r.ok() ? std::move(r).value() : Selector{};
+}
+
+const std::string kText =
+    "# TYPE payment_attempts_total counter\n"
+    "payment_attempts_total{provider=\"stripe\",method=\"card\"} 100\n"
+    "payment_attempts_total{provider=\"adyen\",method=\"card\"} 50\n"
+    "payment_attempts_total{provider=\"adyen\",method=\"wallet\"} 5\n"
+    "# TYPE lat histogram\n"
+    "lat_bucket{route=\"/pay\",le=\"0.1\"} 7\n"
+    "lat_bucket{route=\"/pay\",le=\"+Inf\"} 9\n"
+    "lat_sum{route=\"/pay\"} 1.5\nlat_count{route=\"/pay\"} 9\n"
+    "# TYPE rpc summary\nrpc{quantile=\"0.99\"} 0.2\nrpc_sum 3\nrpc_count 4\n";
+
+double Sum(const std::vector<SeriesPoint>& ps) {
+  double s = 0;
+  for (const auto& p : ps) s += p.value;
+  return s;
+}
+
+TEST(MetricView, SelectsLikePromQL) {
+  const MetricView v = ViewOf(kText);
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total"))), 155);
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total{provider=\"adyen\"}"))), 55);
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total{provider!=\"adyen\"}"))), 100);
+  EXPECT_EQ(
+      Sum(v.Select(Sel("payment_attempts_total{method=~\"card|wallet\",provider=~\"ady.*\"}"))),
+      55);
+  // Anchored: "ady" alone does not match "adyen".
+  EXPECT_EQ(v.Select(Sel("payment_attempts_total{provider=~\"ady\"}")).size(), 0u);
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total{provider!~\"stripe\"}"))), 55);
+  // A missing label matches "".
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total{region=\"\"}"))), 155);
+  EXPECT_EQ(v.Select(Sel("lat_bucket{le=\"0.1\"}"))[0].value, 7);
+  EXPECT_EQ(v.Select(Sel("lat_bucket{le=\"+Inf\",route=\"/pay\"}"))[0].value, 9);
+  EXPECT_EQ(v.Select(Sel("lat_count"))[0].value, 9);
+  EXPECT_EQ(v.Select(Sel("lat_sum"))[0].value, 1.5);
+  EXPECT_EQ(v.Select(Sel("rpc{quantile=\"0.99\"}"))[0].value, 0.2);
+  EXPECT_EQ(v.Select(Sel("rpc_count"))[0].value, 4);
+  EXPECT_TRUE(v.Select(Sel("lat")).empty());  // a histogram has no bare series
+  EXPECT_TRUE(v.Select(Sel("nothing")).empty());
+}
+
+TEST(ParseSelector, SyntaxAndErrors) {
+  const Selector s = Sel(" a:b_c { x = \"1\" , y !~ 'z\\\\d' , } ");
+  EXPECT_EQ(s.metric, "a:b_c");
+  ASSERT_EQ(s.matchers.size(), 2u);
+  EXPECT_TRUE(s.matchers[1].Matches("q"));
+  EXPECT_FALSE(s.matchers[1].Matches("z5"));  // the value unescapes to the regex z\d
+  for (const char* bad : {"", "{a=\"b\"}", "m{a=\"b\"", "m{a=b}", "m{a=~\"(\"}", "m{1a=\"x\"}",
+                          "m x", "m{a==\"b\"}"}) {
+    auto r = ParseSelector(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().reason, "selector");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lookout
