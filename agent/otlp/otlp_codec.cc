@@ -1,6 +1,9 @@
 #include "agent/otlp/otlp_codec.h"
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/logging.h>
+
+#include <mutex>
 #include <google/protobuf/util/json_util.h>
 
 #include "agent/common/json.h"
@@ -115,6 +118,10 @@ std::string_view ContentTypeOf(Encoding e) {
 }
 
 Status Decode(std::string_view body, Encoding encoding, google::protobuf::Message* out) {
+  // libprotobuf logs every bad UTF-8 string it meets to stderr: untrusted senders must not be
+  // able to write our logs. Decode failures are answered and counted instead.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { google::protobuf::SetLogHandler(nullptr); });
   if (encoding == Encoding::kProtobuf) {
     if (body.size() > static_cast<size_t>(INT32_MAX) ||
         !out->ParseFromArray(body.data(), static_cast<int>(body.size()))) {

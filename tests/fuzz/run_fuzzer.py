@@ -17,6 +17,43 @@ PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc
               (12, "root/etc/os-release")]
 
 
+def _varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _field(num, payload):
+    """A length-delimited protobuf field (wire type 2)."""
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _kv(key, value):
+    return _field(1, key.encode()) + _field(2, _field(1, value.encode()))
+
+
+def otlp_protobuf_seed():
+    """A small ExportMetricsServiceRequest written by hand (field numbers from proto/)."""
+    import struct
+    resource = _field(1, _kv("service.name", "svc")) + _field(1, _kv("host.name", "h"))
+    # NumberDataPoint: attributes=7, time_unix_nano=3 (fixed64), as_int=6 (sfixed64)
+    number_point = (_field(7, _kv("route", "/a")) + b"\x19" + struct.pack("<Q", 1) +
+                    b"\x31" + struct.pack("<q", 5))
+    gauge = _field(1, b"g") + _field(5, _field(1, number_point))
+    # Sum: data_points=1, aggregation_temporality=2 (DELTA), is_monotonic=3
+    sum_ = _field(1, b"c") + _field(7, _field(1, number_point) + b"\x10\x01\x18\x01")
+    # HistogramDataPoint: count=4, sum=5, bucket_counts=6 (packed), explicit_bounds=7 (packed)
+    hist_point = (b"\x21" + struct.pack("<Q", 3) + b"\x29" + struct.pack("<d", 1.5) +
+                  _field(6, struct.pack("<QQ", 1, 2)) + _field(7, struct.pack("<d", 1.0)))
+    hist = _field(1, b"h") + _field(3, b"s") + _field(9, _field(1, hist_point) + b"\x10\x02")
+    scope = _field(1, _field(1, b"scope")) + _field(2, gauge) + _field(2, sum_) + _field(2, hist)
+    return _field(1, _field(1, resource) + _field(2, scope))
+
+
 def seeds(name):
     if name == "proc_parsers":
         for sel, rel in PROC_SEEDS:
@@ -58,6 +95,24 @@ def seeds(name):
                b"c_created{a=\"b\"} 1\n# TYPE i info\ni_info{v=\"1\"} 1\n# TYPE st stateset\n"
                b"st{st=\"a\"} 1\n# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1\n"
                b"# EOF\n")
+    elif name == "otlp_metrics":
+        json_req = (b'{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name",'
+                    b'"value":{"stringValue":"svc"}},{"key":"k8s.pod.name","value":'
+                    b'{"stringValue":"p"}}]},"scopeMetrics":[{"scope":{"name":"s","version":"1"},'
+                    b'"metrics":[{"name":"http.server.duration","unit":"ms","histogram":'
+                    b'{"aggregationTemporality":1,"dataPoints":[{"count":"3","sum":5,'
+                    b'"bucketCounts":["1","1","1"],"explicitBounds":[1,10],"exemplars":'
+                    b'[{"asDouble":2,"traceId":"0102030405060708090a0b0c0d0e0f10",'
+                    b'"spanId":"0102030405060708"}]}]}},{"name":"orders","sum":{"isMonotonic":'
+                    b'true,"aggregationTemporality":2,"dataPoints":[{"asInt":"7","attributes":'
+                    b'[{"key":"a.b","value":{"arrayValue":{"values":[{"intValue":"1"}]}}}]}]}},'
+                    b'{"name":"q","summary":{"dataPoints":[{"count":"2","sum":1,"quantileValues":'
+                    b'[{"quantile":0.5,"value":0.4}]}]}},{"name":"cpu.util","unit":"1","gauge":'
+                    b'{"dataPoints":[{"asDouble":0.5,"flags":0}]}}]}]}]}')
+        yield b"\x00" + json_req
+        yield b"\x01" + otlp_protobuf_seed()
+        import gzip
+        yield b"\x02" + gzip.compress(json_req)
     elif name == "negotiation":
         yield (b"application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                b"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
