@@ -37,6 +37,10 @@ struct ParseOptions {
   // Added to every series (namespace, pod, job, instance ...). A label the application already
   // sets with one of these names is kept as exported_<name> (Prometheus's honor_labels: false).
   Labels target_labels;
+  // false: clashing app labels are still renamed, but target labels are not copied into every
+  // series; the caller adds them when it exposes the families (the scrape manager does, so a
+  // stored scrape holds each target label once, not once per series).
+  bool attach_target_labels = true;
 };
 
 struct ParseStats {

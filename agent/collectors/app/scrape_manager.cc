@@ -46,6 +46,13 @@ ParseLimits LimitsOf(const AppsConfig& c) {
   return l;
 }
 
+// Target labels with a value (an empty container label is no label).
+Labels ExposedTargetLabels(const ScrapeTarget& t) {
+  Labels l = t.labels;
+  std::erase_if(l, [](const Label& x) { return x.value.empty(); });
+  return l;
+}
+
 Labels SelfLabels(const ScrapeTarget& t) {
   Labels l;
   for (const char* n : {"job", "instance", "namespace", "pod"}) {
@@ -226,8 +233,8 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   }
   ParseOptions opt;
   opt.limits = limits_;
-  opt.target_labels = t.labels;
-  std::erase_if(opt.target_labels, [](const Label& l) { return l.value.empty(); });
+  opt.target_labels = ExposedTargetLabels(t);
+  opt.attach_target_labels = false;  // added by Collect(): stored once per target, not per series
   ParseStats stats;
   auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats);
   if (!parsed.ok()) {
@@ -242,6 +249,13 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
 }
 
 void ScrapeManager::Record(TargetState& st, Outcome o) {
+  if (o.up && LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug, "scraped",
+        {{"job", st.target.Label("job")},
+         {"instance", st.target.Label("instance")},
+         {"duration_seconds", std::to_string(o.duration_seconds)},
+         {"samples", std::to_string(o.samples)}});
+  }
   if (!o.up) {
     ++st.failures[o.reason];
     uint64_t suppressed = 0;
@@ -262,6 +276,7 @@ void ScrapeManager::Record(TargetState& st, Outcome o) {
 void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
   struct Row {
     Labels labels;
+    Labels target_labels;
     std::string source;
     bool scraped;
     Outcome last;
@@ -273,8 +288,8 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
     std::lock_guard lock(mu_);
     for (const auto& [k, st] : targets_) {
       if (st->target.key.empty()) continue;
-      rows.push_back(
-          {SelfLabels(st->target), st->target.source, st->scraped, st->last, st->failures});
+      rows.push_back({SelfLabels(st->target), ExposedTargetLabels(st->target), st->target.source,
+                      st->scraped, st->last, st->failures});
     }
     skips = discovery_skips_;
   }
@@ -287,6 +302,9 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
       auto [it, inserted] = types.emplace(f.name, f.type);
       if (!inserted && it->second != f.type) continue;
       out.push_back(f);
+      for (Sample& sample : out.back().samples) {
+        sample.labels.insert(sample.labels.end(), r.target_labels.begin(), r.target_labels.end());
+      }
     }
   }
   auto& up = AddFamily(out, "lookout_scrape_target_up",
