@@ -41,7 +41,7 @@ class SeriesIndex {
 
   std::pair<uint32_t, bool> FindOrInsert(uint64_t hash, uint32_t next_index) {
     if ((size_ + 1) * 2 > slots_.size()) Grow(slots_.empty() ? 16 : slots_.size() * 2);
-    size_t i = hash & (slots_.size() - 1);
+    size_t i = Spread(hash) & (slots_.size() - 1);
     while (true) {
       Slot& slot = slots_[i];
       if (!slot.used) {
@@ -55,6 +55,15 @@ class SeriesIndex {
   }
 
  private:
+  // MurmurHash3's finalizer, so the low bits that pick the slot depend on every bit of the hash.
+  static uint64_t Spread(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+  }
   struct Slot {
     uint64_t hash = 0;
     uint32_t index = 0;
