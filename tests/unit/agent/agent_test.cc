@@ -20,6 +20,12 @@ class AgentTest : public ::testing::Test {
     cfg.server.listen_address = "127.0.0.1:0";
     cfg.otlp.http_listen_address = "127.0.0.1:0";
     cfg.otlp.grpc_listen_address = "127.0.0.1:0";
+#if defined(__SANITIZE_THREAD__)
+    // Debian's gRPC and Abseil are not built with TSan, which then reports their own internal
+    // (correctly synchronised) epoll and lock bookkeeping as races. The gRPC receiver is
+    // covered by integration.otlp_metrics (release and ASan builds) instead.
+    cfg.otlp.grpc_enabled = false;
+#endif
     cfg.node = testing::FixtureNodeConfig();
     agent_ = std::make_unique<Agent>(std::move(cfg));
     agent_->Start();
@@ -36,7 +42,9 @@ class AgentTest : public ::testing::Test {
 // OTLP pushed over the agent's own receiver lands in the metric store the SLO engine queries.
 TEST_F(AgentTest, OtlpMetricsReachTheMetricStore) {
   ASSERT_NE(agent_->otlp_http_port(), 0);
+#if !defined(__SANITIZE_THREAD__)
   ASSERT_NE(agent_->otlp_grpc_port(), 0);
+#endif
   const std::string body =
       R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":)"
       R"({"stringValue":"pay"}}]},"scopeMetrics":[{"metrics":[{"name":"payment.attempts",)"
