@@ -160,8 +160,12 @@ bool ParseDouble(std::string_view s, double& out) {
 
 class Parser {
  public:
-  Parser(std::string_view body, ExpositionFormat format, const ParseOptions& options)
-      : body_(body), om_(format == ExpositionFormat::kOpenMetrics), opt_(options) {}
+  Parser(std::string_view body, ExpositionFormat format, const ParseOptions& options,
+         std::vector<MetricFamily> recycled)
+      : body_(body),
+        om_(format == ExpositionFormat::kOpenMetrics),
+        opt_(options),
+        recycled_(std::move(recycled)) {}
 
   Result<std::vector<MetricFamily>> Run(ParseStats* stats) {
     total_lines_ = static_cast<size_t>(std::count(body_.begin(), body_.end(), '\n'));
@@ -360,10 +364,20 @@ class Parser {
   }
 
   size_t NewFamily(std::string_view name) {
+    const size_t idx = families_.size();
     families_.emplace_back();
-    families_.back().name = std::string(name);
     states_.emplace_back();
-    return families_.size() - 1;
+    MetricFamily& f = families_.back();
+    if (idx < recycled_.size()) {
+      // The earlier result's family at this position lends its samples (see Store()).
+      sample_pools_.push_back(std::move(recycled_[idx].samples));
+      f.samples.reserve(sample_pools_.back().size());
+      states_.back().series.Reserve(sample_pools_.back().size());
+    } else {
+      sample_pools_.emplace_back();
+    }
+    f.name = std::string(name);
+    return idx;
   }
 
   Status SampleLine(std::string_view line) {
@@ -375,12 +389,11 @@ class Parser {
     while (i < line.size() && IsNameChar(line[i])) ++i;
     const std::string_view name = line.substr(0, i);
     if (name.empty() || !IsNameStart(name[0])) return Fail("parse", "bad metric name");
-    labels_.clear();
-    special_ = {};
+    nlabels_ = 0;
     has_special_ = false;
     if (i < line.size() && line[i] == '{') {
       ++i;
-      if (Status st = Labels(line, i, labels_, /*exemplar=*/false); !st.ok()) return st;
+      if (Status st = Labels(line, i, labels_, /*exemplar=*/false, nlabels_); !st.ok()) return st;
     }
     // value
     if (i >= line.size() || (line[i] != ' ' && line[i] != '\t')) {
@@ -432,7 +445,9 @@ class Parser {
     if (i >= line.size() || line[i] != '{') return Fail("parse", "bad exemplar");
     ++i;
     Exemplar e;
-    if (Status st = Labels(line, i, e.labels, /*exemplar=*/true); !st.ok()) return st;
+    size_t n = 0;
+    if (Status st = Labels(line, i, e.labels, /*exemplar=*/true, n); !st.ok()) return st;
+    e.labels.resize(n);
     size_t runes = 0;
     for (const auto& l : e.labels) runes += l.name.size() + l.value.size();
     if (runes > 128) return Fail("parse", "exemplar labels longer than 128 characters");
@@ -452,7 +467,8 @@ class Parser {
 
   // Parses `a="x",b="y"}` starting after '{'. `le` and `quantile` go to special_ for
   // samples; exemplars keep every label.
-  Status Labels(std::string_view line, size_t& i, lookout::Labels& out, bool exemplar) {
+  Status Labels(std::string_view line, size_t& i, lookout::Labels& out, bool exemplar,
+                size_t& count) {
     while (true) {
       SkipSpace(line, i);
       if (i >= line.size()) return Fail("parse", "unterminated label set");
@@ -489,12 +505,12 @@ class Parser {
       }
       if (i >= line.size()) return Fail("parse", "unterminated label value");
       std::string_view raw = line.substr(vstart, i - vstart);
-      ++i;  // closing quote
-      std::string value;
+      ++i;                          // closing quote
+      std::string& value = value_;  // scratch: keeps its capacity from line to line
+      value.clear();
       if (!escaped) {
         value.assign(raw);
       } else {
-        value.reserve(raw.size());
         for (size_t k = 0; k < raw.size(); ++k) {
           if (raw[k] != '\\') {
             value += raw[k];
@@ -517,15 +533,19 @@ class Parser {
       if (!ValidUtf8(value)) return Fail("parse", "label value is not UTF-8");
       if (!exemplar && !has_special_ && (lname == "le" || lname == "quantile")) {
         // Kept aside: it only becomes a bucket/quantile when the family says so.
-        special_name_ = lname;
-        special_ = std::move(value);
+        special_name_.assign(lname);
+        special_.assign(value);
         has_special_ = true;
       } else {
-        if (out.size() + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
+        if (count + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
           return Fail("label_limit",
                       "more than " + std::to_string(opt_.limits.max_labels) + " labels");
         }
-        out.push_back(Label{std::string(lname), std::move(value)});
+        // Slots past `count` are left from earlier lines: assigning reuses their capacity.
+        Label& slot = count < out.size() ? out[count] : out.emplace_back();
+        slot.name.assign(lname);
+        slot.value.assign(value);
+        ++count;
       }
       SkipSpace(line, i);
       if (i < line.size() && line[i] == ',') {
@@ -566,7 +586,10 @@ class Parser {
     const bool wants_special = (role == Role::kBucket && f.type == MetricType::kHistogram) ||
                                (role == Role::kQuantile && f.type == MetricType::kSummary);
     if (has_special_ && !wants_special) {
-      labels_.push_back(Label{std::move(special_name_), std::move(special_)});
+      Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
+      slot.name.assign(special_name_);
+      slot.value.assign(special_);
+      ++nlabels_;
       has_special_ = false;
     }
     if (wants_special &&
@@ -574,10 +597,12 @@ class Parser {
       return Fail("parse", std::string(name) + " without its " +
                                (role == Role::kBucket ? "le" : "quantile") + " label");
     }
-    std::sort(labels_.begin(), labels_.end(),
+    const auto labels_end = labels_.begin() + static_cast<ptrdiff_t>(nlabels_);
+    std::sort(labels_.begin(), labels_end,
               [](const Label& a, const Label& b) { return a.name < b.name; });
     uint64_t hash = 0x84222325cbf29ce4ULL;
-    for (const auto& l : labels_) {
+    for (auto it = labels_.begin(); it != labels_end; ++it) {
+      const Label& l = *it;
       hash = Mix(hash, l.name);
       hash = Mix(hash, l.value);
     }
@@ -592,21 +617,19 @@ class Parser {
         f.samples.reserve(expect);
         st.series.Reserve(expect);
       }
-      f.samples.emplace_back();
-      Sample& s = f.samples.back();
-      // Exact-size vector, strings moved: labels_ keeps its capacity for the next line (moving
-      // the whole vector made every line regrow it 1→2→4).
-      s.labels.reserve(labels_.size() +
-                       (opt_.attach_target_labels ? opt_.target_labels.size() : 0));
-      for (auto& l : labels_) s.labels.push_back(std::move(l));
-      labels_.clear();
-      RenameClashes(s.labels);
-      if (opt_.attach_target_labels) {
-        s.labels.insert(s.labels.end(), opt_.target_labels.begin(), opt_.target_labels.end());
+      std::vector<Sample>& pool = sample_pools_[idx];
+      if (f.samples.size() < pool.size()) {
+        // A Sample of this target's scrape before last, at the same position: its strings and
+        // vectors keep their capacity, so a steady scrape allocates (almost) nothing.
+        f.samples.push_back(std::move(pool[f.samples.size()]));
+        ResetSample(f.samples.back());
+      } else {
+        f.samples.emplace_back();
       }
+      FillLabels(f.samples.back());
       if (grouped) {
         st.parts.push_back(0);
-        s.sum = std::numeric_limits<double>::quiet_NaN();
+        f.samples.back().sum = std::numeric_limits<double>::quiet_NaN();
       }
     } else if (!grouped && role == Role::kValue) {
       ++stats_.duplicates;
@@ -667,18 +690,44 @@ class Parser {
     return Ok{};
   }
 
-  void RenameClashes(lookout::Labels& labels) const {
-    for (const auto& t : opt_.target_labels) {
-      for (auto& l : labels) {
-        if (l.name != t.name) continue;
-        std::string renamed = "exported_" + l.name;
-        while (std::any_of(labels.begin(), labels.end(),
+  static void ResetSample(Sample& s) {
+    s.value = 0;
+    s.buckets.clear();
+    s.quantiles.clear();
+    s.sum = 0;
+    s.count = 0;
+    s.created.reset();
+    s.exemplar.reset();
+    s.timestamp_ms.reset();
+  }
+
+  // The line's labels, app labels clashing with a target label renamed exported_<name>, then
+  // the target labels when attached. Assigned, not moved: the sample's (possibly recycled)
+  // strings and the scratch labels_ both keep their capacity.
+  void FillLabels(Sample& s) const {
+    const size_t n = nlabels_;
+    const size_t t = opt_.attach_target_labels ? opt_.target_labels.size() : 0;
+    s.labels.resize(n + t);
+    for (size_t i = 0; i < n; ++i) {
+      s.labels[i].name.assign(labels_[i].name);
+      s.labels[i].value.assign(labels_[i].value);
+    }
+    const auto app_end = s.labels.begin() + static_cast<ptrdiff_t>(n);
+    for (const auto& target : opt_.target_labels) {
+      for (auto it = s.labels.begin(); it != app_end; ++it) {
+        if (it->name != target.name) continue;
+        std::string renamed = "exported_" + it->name;
+        while (std::any_of(s.labels.begin(), app_end,
                            [&](const Label& o) { return o.name == renamed; })) {
           renamed = "exported_" + renamed;
         }
-        l.name = std::move(renamed);
+        it->name = std::move(renamed);
         break;
       }
+    }
+    for (size_t j = 0; j < t; ++j) {
+      s.labels[n + j].name.assign(opt_.target_labels[j].name);
+      s.labels[n + j].value.assign(opt_.target_labels[j].value);
     }
   }
 
@@ -743,10 +792,15 @@ class Parser {
   ParseStats stats_;
   std::vector<MetricFamily> families_;
   std::vector<FamilyState> states_;  // parallel to families_
+  // An earlier result handed back for reuse, and per family the samples it lends.
+  std::vector<MetricFamily> recycled_;
+  std::vector<std::vector<Sample>> sample_pools_;  // parallel to families_
   StringMap<std::pair<uint32_t, Role>> by_sample_;
   StringMap<size_t> by_comment_name_;
   // Per-line scratch, reused to avoid allocations.
-  lookout::Labels labels_;
+  lookout::Labels labels_;  // the first nlabels_ are this line's; the rest are spare slots
+  size_t nlabels_ = 0;
+  std::string value_;
   std::string special_name_;
   std::string special_;
   bool has_special_ = false;
@@ -764,8 +818,9 @@ ExpositionFormat FormatFromContentType(std::string_view content_type) {
 }
 
 Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
-                                                  const ParseOptions& options, ParseStats* stats) {
-  Parser p(body, format, options);
+                                                  const ParseOptions& options, ParseStats* stats,
+                                                  std::vector<MetricFamily> recycle) {
+  Parser p(body, format, options, std::move(recycle));
   return p.Run(stats);
 }
 

@@ -51,8 +51,13 @@ struct ParseStats {
 
 // Errors (reason): "parse" (with the line number in detail), "sample_limit", "label_limit",
 // "label_length", "truncated" (OpenMetrics without "# EOF").
+//
+// `recycle`: an earlier result nobody reads any more. Its samples' strings and vectors are
+// reused for this body's series (same family position, same sample position), so scraping the
+// same target again allocates almost nothing. The output never depends on it.
 Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
                                                   const ParseOptions& options,
-                                                  ParseStats* stats = nullptr);
+                                                  ParseStats* stats = nullptr,
+                                                  std::vector<MetricFamily> recycle = {});
 
 }  // namespace lookout::app

@@ -16,7 +16,13 @@ struct ScrapeManager::Outcome {
   std::string detail;
   double duration_seconds = 0;
   size_t samples = 0;
-  std::shared_ptr<const std::vector<MetricFamily>> families;
+  // Read by Collect() through copies of this pointer; never changed once published.
+  std::shared_ptr<std::vector<MetricFamily>> families;
+};
+
+struct ScrapeManager::Recycler {
+  std::mutex mu;
+  std::vector<MetricFamily> returned;  // guarded by mu
 };
 
 struct ScrapeManager::TargetState {
@@ -25,6 +31,10 @@ struct ScrapeManager::TargetState {
   bool in_flight = false;
   bool scraped = false;  // at least one scrape finished
   Outcome last;
+  // Where a result's memory goes when its last reader drops it, for the parser to reuse
+  // (ParseExposition's `recycle`). The hand-back runs in the result's deleter under the
+  // recycler's own mutex, so no reader can still be looking at what the parser overwrites.
+  std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
   std::map<std::string, uint64_t> failures;  // by reason
 };
 
@@ -166,8 +176,9 @@ void ScrapeManager::Worker() {
     }
     pick->in_flight = true;
     const ScrapeTarget target = pick->target;
+    const std::shared_ptr<Recycler> recycler = pick->recycler;
     lock.unlock();
-    Outcome o = Scrape(target, *client);
+    Outcome o = Scrape(target, *client, recycler);
     lock.lock();
     pick->in_flight = false;
     if (pick->target.key.empty()) {
@@ -197,13 +208,19 @@ void ScrapeManager::ScrapeAllOnce(HttpClient& client) {
     for (auto& [k, st] : targets_) all.push_back(st.get());
   }
   for (TargetState* st : all) {
-    Outcome o = Scrape(st->target, client);
+    Outcome o = Scrape(st->target, client, st->recycler);
     std::lock_guard lock(mu_);
     Record(*st, std::move(o));
   }
 }
 
-ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client) const {
+ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client,
+                                             const std::shared_ptr<Recycler>& recycler) const {
+  std::vector<MetricFamily> recycle;
+  {
+    std::lock_guard lock(recycler->mu);
+    recycle.swap(recycler->returned);
+  }
   Outcome o;
   const auto start = Steady::now();
   HttpClientRequest req;
@@ -236,7 +253,8 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   opt.target_labels = ExposedTargetLabels(t);
   opt.attach_target_labels = false;  // added by Collect(): stored once per target, not per series
   ParseStats stats;
-  auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats);
+  auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats,
+                                std::move(recycle));
   if (!parsed.ok()) {
     o.reason = parsed.error().reason;
     o.detail = t.url + ": " + parsed.error().detail;
@@ -244,7 +262,17 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   }
   o.up = true;
   o.samples = stats.samples;
-  o.families = std::make_shared<const std::vector<MetricFamily>>(std::move(parsed).value());
+  auto owned = std::make_unique<std::vector<MetricFamily>>(std::move(parsed).value());
+  o.families = std::shared_ptr<std::vector<MetricFamily>>(
+      owned.release(), [rec = recycler](std::vector<MetricFamily>* v) {
+        std::unique_ptr<std::vector<MetricFamily>> last_reference(v);
+        std::vector<MetricFamily> old;
+        {
+          std::lock_guard lock(rec->mu);
+          old.swap(rec->returned);  // an unused earlier one is freed outside the lock
+          rec->returned.swap(*v);
+        }
+      });
   return finish();
 }
 
@@ -270,7 +298,7 @@ void ScrapeManager::Record(TargetState& st, Outcome o) {
     }
   }
   st.scraped = true;
-  st.last = std::move(o);
+  st.last = std::move(o);  // the replaced result goes to the recycler once nobody reads it
 }
 
 void ScrapeManager::Collect(std::vector<MetricFamily>& out) {

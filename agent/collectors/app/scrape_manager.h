@@ -55,7 +55,9 @@ class ScrapeManager final : public Collectable {
   struct Outcome;
   void RefreshTargetsLocked(std::chrono::steady_clock::time_point now);
   void Worker();
-  Outcome Scrape(const ScrapeTarget& t, HttpClient& client) const;
+  struct Recycler;
+  Outcome Scrape(const ScrapeTarget& t, HttpClient& client,
+                 const std::shared_ptr<Recycler>& recycler) const;
   void Record(TargetState& st, Outcome o);
 
   const AppsConfig cfg_;

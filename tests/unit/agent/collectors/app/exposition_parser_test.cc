@@ -330,6 +330,36 @@ TEST(ExpositionParser, RoundTripsThroughBothEncoders) {
   EXPECT_EQ(Find(back, "h")->samples[0].count, 2u);
 }
 
+// Reusing an earlier result's memory must not change the output, whatever that result held.
+TEST(ExpositionParser, RecycledResultDoesNotLeakIntoTheNext) {
+  ParseOptions opt;
+  opt.target_labels = {{"job", "j"}, {"namespace", "n"}};
+  const std::string first =
+      "# TYPE h histogram\nh_bucket{a=\"long-value-that-needs-the-heap\",le=\"1\"} 1\n"
+      "h_bucket{a=\"long-value-that-needs-the-heap\",le=\"+Inf\"} 2\nh_count{a=\"long-value-"
+      "that-needs-the-heap\"} 2\nh_sum{a=\"long-value-that-needs-the-heap\"} 3\n"
+      "# TYPE c counter\nc{x=\"1\",y=\"2\",z=\"3\",namespace=\"app\"} 5\nc{x=\"2\"} 6\n";
+  const std::string second =
+      "# TYPE g gauge\ng{b=\"x\"} 1\ng 2\ng{b=\"y\",c=\"z\"} 3\ng{le=\"5\"} 4\n"
+      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 4\nh_count 4\nh_sum 1\n";
+  for (bool attach : {true, false}) {
+    opt.attach_target_labels = attach;
+    for (const auto& [from, to] :
+         {std::pair{first, second}, std::pair{second, first}, std::pair{first, first}}) {
+      auto earlier = ParseExposition(from, ExpositionFormat::kText, opt);
+      ASSERT_TRUE(earlier.ok()) << earlier.error().detail;
+      auto recycled =
+          ParseExposition(to, ExpositionFormat::kText, opt, nullptr, std::move(*earlier));
+      auto fresh = ParseExposition(to, ExpositionFormat::kText, opt);
+      ASSERT_TRUE(recycled.ok() && fresh.ok());
+      std::string x, y;
+      prometheus::EncodeOpenMetrics(*recycled, x);
+      prometheus::EncodeOpenMetrics(*fresh, y);
+      EXPECT_EQ(x, y);
+    }
+  }
+}
+
 TEST(ExpositionParser, LargeInputIsLinear) {
   // 200k series in one family: a quadratic path would take minutes here.
   std::string body = "# TYPE big gauge\n";

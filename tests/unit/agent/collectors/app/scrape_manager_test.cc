@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 
+#include "exporters/prometheus/text_encoder.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout::app {
@@ -225,6 +226,38 @@ TEST(ScrapeManager, FailureReasonsAndRecovery) {
   out.clear();
   m.Collect(out);
   ASSERT_NE(Find(out, "b"), nullptr);
+}
+
+// Each scrape reuses the memory of the one before last: what is exposed must always be exactly
+// the latest body, also while a Collect() holds on to an older result.
+TEST(ScrapeManager, RecycledScrapesExposeOnlyTheLatestBody) {
+  AppsConfig c = Apps();
+  c.static_targets.push_back({"http://r:1/m", "r", {}, {}, {}});
+  UrlHttpClient http;
+  ScrapeManager m(c, nullptr, nullptr);
+  const std::vector<std::string> bodies = {
+      "# TYPE a gauge\na{k=\"long-label-value-on-the-heap-1\"} 1\na{k=\"2\"} 2\n",
+      "# TYPE b counter\nb_total{z=\"9\"} 9\n# TYPE a gauge\na{k=\"3\"} 3\n",
+      "# TYPE a gauge\na{k=\"long-label-value-on-the-heap-4\",j=\"x\"} 4\n",
+  };
+  std::vector<MetricFamily> held;  // a reader keeping an older result's copy alive
+  for (int round = 0; round < 9; ++round) {
+    const std::string& body = bodies[static_cast<size_t>(round) % bodies.size()];
+    http.Answer("http://r:1/m", body);
+    m.ScrapeAllOnce(http);
+    std::vector<MetricFamily> out;
+    m.Collect(out);
+    std::erase_if(out, [](const MetricFamily& f) { return f.name.starts_with("lookout_"); });
+    ParseOptions opt;
+    opt.target_labels = {{"job", "r"}, {"instance", "r:1"}};
+    auto want = ParseExposition(body, ExpositionFormat::kText, opt);
+    ASSERT_TRUE(want.ok());
+    std::string got_text, want_text;
+    prometheus::EncodeText(out, got_text);
+    prometheus::EncodeText(*want, want_text);
+    EXPECT_EQ(got_text, want_text) << "round " << round;
+    if (round % 2 == 0) held = out;
+  }
 }
 
 TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
