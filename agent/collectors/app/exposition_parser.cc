@@ -585,6 +585,12 @@ class Parser {
     // le/quantile is a real label unless this line is a bucket/quantile.
     const bool wants_special = (role == Role::kBucket && f.type == MetricType::kHistogram) ||
                                (role == Role::kQuantile && f.type == MetricType::kSummary);
+    if (has_special_ && !wants_special &&
+        ((f.type == MetricType::kHistogram && special_name_ == "le") ||
+         (f.type == MetricType::kSummary && special_name_ == "quantile"))) {
+      // e.g. h_count{le="1"}: the family's own special label on a line that has none.
+      return Fail("parse", std::string(name) + " has a " + special_name_ + " label");
+    }
     if (has_special_ && !wants_special) {
       Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
       slot.name.assign(special_name_);

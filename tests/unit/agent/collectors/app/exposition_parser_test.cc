@@ -246,6 +246,13 @@ TEST(ExpositionParser, TypeConflictingWithEarlierSamplesIsAnError) {
   EXPECT_EQ(MustFail("c_total 1\n# TYPE c counter\n# EOF\n", ExpositionFormat::kOpenMetrics).reason,
             "parse");
   EXPECT_EQ(MustFail("h_sum 1\n# TYPE h histogram\n").reason, "parse");
+  // Found by fuzz.exposition: `le` on a histogram's _count line became a series label, and the
+  // re-exposed buckets then carried two `le` labels.
+  EXPECT_EQ(MustFail("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count{le=\"0y\"} 2\n").reason,
+            "parse");
+  EXPECT_EQ(MustFail("# TYPE s summary\ns_sum{quantile=\"1\"} 2\n").reason, "parse");
+  // On other types le/quantile are ordinary labels.
+  MustParse("# TYPE g gauge\ng{le=\"1\"} 2\n");
 }
 
 TEST(ExpositionParser, MalformedLinesNameTheLine) {
