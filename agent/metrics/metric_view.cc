@@ -198,8 +198,6 @@ std::vector<SeriesPoint> MetricView::Select(std::string_view metric,
             if (matches(l)) out.push_back({std::move(l), q.value});
           }
           break;
-        case Part::kCreated:
-          break;
       }
     }
   }

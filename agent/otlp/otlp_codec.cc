@@ -2,9 +2,9 @@
 
 #include <google/protobuf/message.h>
 #include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <mutex>
-#include <google/protobuf/util/json_util.h>
 
 #include "agent/common/json.h"
 #include "agent/otlp/attributes.h"

@@ -61,7 +61,7 @@ class MetricView {
   std::vector<SeriesPoint> Select(const Selector& s) const { return Select(s.metric, s.matchers); }
 
  private:
-  enum class Part : uint8_t { kValue, kBucket, kSum, kCount, kQuantile, kCreated };
+  enum class Part : uint8_t { kValue, kBucket, kSum, kCount, kQuantile };
   std::vector<MetricFamily> families_;
   std::unordered_map<std::string, std::vector<std::pair<size_t, Part>>> by_name_;
 };
