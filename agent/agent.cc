@@ -14,6 +14,7 @@
 #include "agent/otlp/http_receiver.h"
 #include "agent/otlp/metric_store.h"
 #include "agent/server/http_server.h"
+#include "agent/slo/slo_engine.h"
 #include "exporters/prometheus/metrics_handler.h"
 #include "lookout/metrics/metric_view.h"
 #include "lookout/metrics/registry.h"
@@ -120,6 +121,20 @@ Agent::Agent(Config cfg)
   metric_store_ = std::make_shared<MetricStore>();
   if (scraper_) metric_store_->Add(scraper_);
   if (otlp_metrics_) metric_store_->Add(otlp_metrics_);
+  if (cfg_.slo.enabled) {
+    slo::EngineOptions o;
+    o.tick = cfg_.slo.tick;
+    o.buckets_per_window = cfg_.slo.buckets_per_window;
+    o.max_groups_per_slo = cfg_.slo.max_groups_per_slo;
+    o.series_retention = cfg_.slo.series_retention;
+    slo_engine_ = std::make_shared<slo::SloEngine>(o, cfg_.slo.slos, cfg_.slo.payments,
+                                                   metric_store_, clock_);
+    metrics_->Add(slo_engine_);
+    Log(LogLevel::kInfo, "slo engine on",
+        {{"slos", std::to_string(slo_engine_->slo_count())},
+         {"payments", cfg_.slo.payments.enabled ? "on" : "off"},
+         {"tick", FormatSloDuration(cfg_.slo.tick)}});
+  }
   auto& otlp_requests = registry_->AddCounter(
       "lookout_otlp_requests_total",
       "OTLP export requests answered, by signal, protocol (http, grpc) and status code.",
@@ -211,6 +226,7 @@ void Agent::Start() {
   if (otlp_grpc_server_) otlp_grpc_server_->Start();
   if (pod_index_) pod_index_->Start();
   if (scraper_) scraper_->Start();
+  if (slo_engine_) slo_engine_->Start();
   for (int i = 0; i < cfg_.server.threads; ++i) {
     threads_.emplace_back([this] { ioc_->run(); });
   }
@@ -279,6 +295,7 @@ void Agent::Shutdown() {
     Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
         {{"open", std::to_string(open())}});
   }
+  if (slo_engine_) slo_engine_->Stop();
   if (scraper_) scraper_->Stop();
   if (pod_index_) pod_index_->Stop();
   ioc_->stop();

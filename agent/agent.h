@@ -32,6 +32,9 @@ class MetricsHandler;
 namespace app {
 class ScrapeManager;
 }
+namespace slo {
+class SloEngine;
+}
 namespace otlp {
 class OtlpMetricStore;
 class OtlpHttpReceiver;
@@ -56,6 +59,8 @@ class Agent {
   std::shared_ptr<MetricStore> metric_store() const { return metric_store_; }
   // The pods on this node; null when Kubernetes metadata is off.
   std::shared_ptr<PodIndex> pod_index() const;
+  // The SLO engine (null when off); tests tick it by hand.
+  std::shared_ptr<slo::SloEngine> slo_engine() const { return slo_engine_; }
 
  private:
   void Shutdown();
@@ -72,6 +77,7 @@ class Agent {
   std::unique_ptr<HttpServer> otlp_http_server_;
   std::unique_ptr<otlp::OtlpGrpcServer> otlp_grpc_server_;
   std::shared_ptr<MetricStore> metric_store_;
+  std::shared_ptr<slo::SloEngine> slo_engine_;  // null when slo.enabled is false
   std::unique_ptr<prometheus::MetricsHandler> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;

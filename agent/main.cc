@@ -10,10 +10,13 @@
 #include "agent/common/log.h"
 #include "agent/common/malloc_tuning.h"
 #include "agent/config/config.h"
+#include "agent/slo/rule_generator.h"
+#include "agent/slo/spec_parser.h"
 
 namespace {
 
 constexpr char kUsage[] = R"(usage: lookout [flags]
+       lookout slo rules SPECS [--config FILE]
 
 Node observability agent: node, pod and application metrics, traces and SLOs on one
 Prometheus endpoint.
@@ -37,6 +40,11 @@ Flags:
   --version                   print version and exit
   --help                      print this help and exit
 
+Subcommands:
+  slo rules SPECS             print Prometheus recording and alert rules equivalent to the
+                              SLO engine for the SLO specs in SPECS (a file or directory), plus
+                              the payments of the config's slo.payments
+
 Exit codes: 0 ok, 1 runtime failure (e.g. cannot bind), 2 bad flags or config.
 )";
 
@@ -45,11 +53,42 @@ int Fail(const std::string& msg) {
   return 2;
 }
 
+// lookout slo rules SPECS [--config FILE]
+int SloRules(int argc, char** argv) {
+  using namespace lookout;
+  std::string specs, config_path;
+  for (int i = 3; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.starts_with("--config=")) {
+      config_path = arg.substr(9);
+    } else if (specs.empty() && !arg.starts_with("-")) {
+      specs = arg;
+    } else {
+      return Fail("slo rules: unexpected argument " + arg);
+    }
+  }
+  if (specs.empty()) return Fail("usage: lookout slo rules SPECS [--config FILE]");
+  try {
+    const Config cfg = config_path.empty() ? DefaultConfig() : LoadConfigFile(config_path);
+    const auto slos = slo::LoadSloSpecs(specs);
+    std::fputs(slo::GenerateRules(slos, cfg.slo.payments).c_str(), stdout);
+  } catch (const ConfigError& e) {
+    return Fail(e.what());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   lookout::TuneAllocator();
   using namespace lookout;
+  if (argc >= 2 && std::strcmp(argv[1], "slo") == 0) {
+    if (argc >= 3 && std::strcmp(argv[2], "rules") == 0) return SloRules(argc, argv);
+    return Fail("usage: lookout slo rules SPECS [--config FILE]");
+  }
   std::string config_path;
   bool check_only = false;
   std::string log_level, log_format, listen, procfs, sysfs, rootfs, cgroupfs, otlp_http, otlp_grpc;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -11,7 +12,10 @@
 #include <unordered_map>
 
 #include "agent/common/file_util.h"
+#include "agent/config/yaml_reader.h"
+#include "agent/slo/spec_parser.h"
 #include "lookout/metrics/metric.h"
+#include "lookout/metrics/metric_view.h"
 
 namespace lookout {
 
@@ -169,127 +173,7 @@ bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* p
 
 namespace {
 
-std::string Where(const std::string& file, const YAML::Mark& m) {
-  if (m.is_null()) return file;
-  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-}
-
-std::string Describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-      return "nothing";
-    case YAML::NodeType::Scalar:
-      return "\"" + n.Scalar() + "\"";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    default:
-      return "an undefined value";
-  }
-}
-
-// Reads one YAML mapping strictly: each getter marks its key as known; Done() rejects the rest.
-class MapReader {
- public:
-  MapReader(const YAML::Node& node, std::string path, const std::string& file)
-      : node_(node), path_(std::move(path)), file_(file) {
-    if (!node_.IsDefined() || node_.IsNull()) return;  // absent or empty: keep the defaults
-    if (!node_.IsMap()) Fail(node_, path_, "a mapping");
-  }
-
-  [[noreturn]] void Fail(const YAML::Node& at, const std::string& key,
-                         const std::string& expected) const {
-    throw ConfigError(Where(file_, at.Mark()) + ": " + (key.empty() ? "<top>" : key) +
-                      ": expected " + expected + ", got " + Describe(at));
-  }
-
-  std::string Key(std::string_view k) const {
-    return path_.empty() ? std::string(k) : path_ + "." + std::string(k);
-  }
-
-  // Returns the value node for `key` (undefined if absent) and marks it known.
-  YAML::Node Get(std::string_view key) {
-    known_.insert(std::string(key));
-    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-    return node_[std::string(key)];
-  }
-
-  void Str(std::string_view key, std::string* out) {
-    YAML::Node v = Get(key);
-    if (!v.IsDefined()) return;
-    if (!v.IsScalar()) Fail(v, Key(key), "a string");
-    *out = v.Scalar();
-  }
-
-  void Bool(std::string_view key, bool* out) {
-    YAML::Node v = Get(key);
-    if (!v.IsDefined()) return;
-    const std::string s = v.IsScalar() ? v.Scalar() : "";
-    if (s == "true") {
-      *out = true;
-    } else if (s == "false") {
-      *out = false;
-    } else {
-      Fail(v, Key(key), "true or false");
-    }
-  }
-
-  template <typename T>
-  void Int(std::string_view key, T* out, int64_t min, int64_t max) {
-    YAML::Node v = Get(key);
-    if (!v.IsDefined()) return;
-    const auto n = v.IsScalar() ? ParseI64(v.Scalar()) : std::nullopt;
-    if (!n || *n < min || *n > max) {
-      Fail(v, Key(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    }
-    *out = static_cast<T>(*n);
-  }
-
-  void Dur(std::string_view key, Duration* out, Duration min, Duration max) {
-    YAML::Node v = Get(key);
-    if (!v.IsDefined()) return;
-    Duration d{};
-    if (!v.IsScalar() || !ParseDuration(v.Scalar(), &d) || d < min || d > max) {
-      Fail(v, Key(key),
-           "a duration like \"5s\" or \"500ms\" from " + std::to_string(min.count()) + "ms to " +
-               std::to_string(max.count()) + "ms");
-    }
-    *out = d;
-  }
-
-  void Regex(std::string_view key, Pattern* out) {
-    YAML::Node v = Get(key);
-    if (!v.IsDefined()) return;
-    if (!v.IsScalar()) Fail(v, Key(key), "a regular expression string");
-    try {
-      *out = Pattern(v.Scalar());
-    } catch (const std::regex_error& e) {
-      Fail(v, Key(key), std::string("a valid regular expression (") + e.what() + ")");
-    }
-  }
-
-  void Done() const {
-    if (!node_.IsMap()) return;
-    for (auto it = node_.begin(); it != node_.end(); ++it) {
-      const std::string k = it->first.Scalar();
-      if (!known_.count(k)) {
-        std::string expected = "one of:";
-        for (const auto& kk : known_) expected += " " + kk;
-        throw ConfigError(Where(file_, it->first.Mark()) + ": " + Key(k) +
-                          ": unknown key (expected " + expected + ")");
-      }
-    }
-  }
-
-  const std::string& path() const { return path_; }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  const std::string& file_;
-  std::set<std::string> known_;
-};
+using MapReader = YamlMapReader;
 
 void ApplyServer(MapReader r, ServerConfig& c) {
   r.Str("listen_address", &c.listen_address);
@@ -525,12 +409,83 @@ void ApplyOtlp(MapReader r, OtlpConfig& c, const std::string& file) {
   r.Done();
 }
 
+// A PromQL selector ("metric{label=\"v\"}"); empty allowed when `allow_empty`.
+void SelectorValue(MapReader& r, std::string_view key, Selector* out, bool allow_empty) {
+  YAML::Node v = r.Get(key);
+  if (!v.IsDefined()) return;
+  if (!v.IsScalar()) r.Fail(v, r.Key(key), "a metric selector string");
+  if (v.Scalar().empty()) {
+    if (!allow_empty) r.Fail(v, r.Key(key), "a metric selector like payment_attempts_total");
+    *out = Selector{};
+    return;
+  }
+  auto sel = ParseSelector(v.Scalar());
+  if (!sel.ok()) r.Fail(v, r.Key(key), "a metric selector (" + sel.error().detail + ")");
+  *out = std::move(sel).value();
+}
+
+void ApplySlo(MapReader r, SloConfig& c, const std::string& file) {
+  r.Bool("enabled", &c.enabled);
+  r.Str("specs", &c.specs);
+  r.Dur("tick", &c.tick, Duration(100), Duration(3'600'000));
+  r.Int("buckets_per_window", &c.buckets_per_window, 1, 10'000);
+  r.Int("max_groups_per_slo", &c.max_groups_per_slo, 1, 1'000'000);
+  r.Dur("series_retention", &c.series_retention, Duration(0), Duration(7 * 86'400'000LL));
+  {
+    PaymentsSpec& p = c.payments;
+    MapReader m(r.Get("payments"), r.Key("payments"), file);
+    m.Bool("enabled", &p.enabled);
+    SelectorValue(m, "attempts", &p.attempts, false);
+    SelectorValue(m, "success", &p.success, false);
+    SelectorValue(m, "declines", &p.declines, true);
+    SelectorValue(m, "errors", &p.errors, true);
+    if (p.declines.metric.empty() && p.errors.metric.empty()) {
+      m.Fail(m.Get("errors"), m.Key("errors"),
+             "a selector (declines and errors cannot both be derived)");
+    }
+    YAML::Node gb = m.Get("group_by");
+    m.StrList("group_by", &p.group_by);
+    for (const auto& l : p.group_by) {
+      if (!IsValidLabelName(l) || l == "window" || l == "slo" || l == "service") {
+        m.Fail(gb, m.Key("group_by"), "label names other than window, slo and service");
+      }
+    }
+    m.Dur("period", &p.period, Duration(60'000), Duration(400 * 86'400'000LL));
+    {
+      MapReader a(m.Get("availability_slo"), m.Key("availability_slo"), file);
+      a.Bool("enabled", &p.availability_slo);
+      a.Str("name", &p.availability_name);
+      double percent = p.availability_objective * 100;
+      a.Double("objective", &percent, 0.001, 99.9999);
+      p.availability_objective = std::round(percent * 1e10) / 1e12;  // 99.9 -> 0.999 exactly
+      a.Done();
+      if (p.availability_slo && p.errors.metric.empty()) {
+        m.Fail(m.Get("errors"), m.Key("errors"),
+               "a selector: the availability SLO counts errors (availability_slo.enabled: false "
+               "to derive them)");
+      }
+    }
+    m.Done();
+    p.page = DefaultPageWindows();
+    p.ticket = DefaultTicketWindows();
+  }
+  r.Done();
+  if (c.enabled) {
+    for (const SloDuration w : c.payments.Windows()) {
+      if (w.count() % c.tick.count() != 0) {
+        r.Fail(r.Get("tick"), r.Key("tick"),
+               "a tick that divides every window (" + FormatSloDuration(w) + " does not)");
+      }
+    }
+  }
+}
+
 void Apply(const std::string& yaml_text, const std::string& source_name, Config& cfg) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    throw ConfigError(Where(source_name, e.mark) + ": invalid YAML: " + e.msg);
+    throw ConfigError(YamlWhere(source_name, e.mark) + ": invalid YAML: " + e.msg);
   }
   MapReader top(root, "", source_name);
   if (YAML::Node n = top.Get("server"); n.IsDefined()) {
@@ -554,6 +509,9 @@ void Apply(const std::string& yaml_text, const std::string& source_name, Config&
   if (YAML::Node n = top.Get("otlp"); n.IsDefined()) {
     ApplyOtlp(MapReader(n, "otlp", source_name), cfg.otlp, source_name);
   }
+  if (YAML::Node n = top.Get("slo"); n.IsDefined()) {
+    ApplySlo(MapReader(n, "slo", source_name), cfg.slo, source_name);
+  }
   top.Done();
 }
 
@@ -575,6 +533,23 @@ Config ParseConfig(const std::string& yaml_text, const std::string& source_name)
   Config c = DefaultConfig();
   Apply(yaml_text, source_name, c);
   c.source_name = source_name;
+  if (c.slo.enabled && !c.slo.specs.empty()) {
+    c.slo.slos = slo::LoadSloSpecs(c.slo.specs);
+    for (const auto& spec : c.slo.slos) {
+      for (const SloDuration w : spec.Windows()) {
+        if (w.count() % c.slo.tick.count() != 0) {
+          throw ConfigError(spec.source + ": SLO " + spec.name + ": window " +
+                            FormatSloDuration(w) + " is not a whole number of slo.tick (" +
+                            FormatSloDuration(c.slo.tick) + ")");
+        }
+      }
+      if (c.slo.payments.enabled && c.slo.payments.availability_slo &&
+          spec.name == c.slo.payments.availability_name) {
+        throw ConfigError(spec.source + ": SLO name \"" + spec.name +
+                          "\" is taken by slo.payments.availability_slo");
+      }
+    }
+  }
   return c;
 }
 

@@ -13,6 +13,7 @@
 
 #include "agent/common/log.h"
 #include "lookout/host_paths.h"
+#include "lookout/slo/slo_spec.h"
 
 namespace lookout {
 
@@ -151,6 +152,18 @@ struct OtlpConfig {
   size_t metrics_max_series = 0;  // new series beyond this are dropped and counted
 };
 
+// The SLO engine: specs from a file or directory, the window math's knobs, and the payments.
+struct SloConfig {
+  bool enabled = false;
+  std::string specs;  // file or directory of SLO specs (lookout or OpenSLO YAML); "" = none
+  Duration tick{};
+  int64_t buckets_per_window = 0;
+  size_t max_groups_per_slo = 0;
+  Duration series_retention{};  // a vanished series' last value is kept this long
+  PaymentsSpec payments;
+  std::vector<SloSpec> slos;  // loaded from `specs` when the config is parsed
+};
+
 struct Config {
   ServerConfig server;
   LogConfig log;
@@ -159,6 +172,7 @@ struct Config {
   PodsConfig pods;
   AppsConfig apps;
   OtlpConfig otlp;
+  SloConfig slo;
   std::string source_name;  // file the config came from ("<embedded default>")
 };
 

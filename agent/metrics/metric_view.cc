@@ -148,59 +148,39 @@ MetricView::MetricView(std::vector<MetricFamily> families) : families_(std::move
   }
 }
 
+bool MetricView::Matches(std::string_view metric, const std::vector<LabelMatcher>& matchers,
+                         const Labels& labels, std::string_view extra_name, double extra_value) {
+  std::string extra;  // the le / quantile value as exposed (0.1, +Inf), formatted only if asked
+  for (const auto& m : matchers) {
+    std::string_view v;
+    if (m.name() == "__name__") {
+      v = metric;
+    } else if (!extra_name.empty() && m.name() == extra_name) {
+      if (extra.empty()) prometheus::detail::AppendDouble(extra, extra_value);
+      v = extra;
+    } else {
+      for (const auto& l : labels) {
+        if (l.name == m.name()) v = l.value;
+      }
+    }
+    if (!m.Matches(v)) return false;
+  }
+  return true;
+}
+
 std::vector<SeriesPoint> MetricView::Select(std::string_view metric,
                                             const std::vector<LabelMatcher>& matchers) const {
   std::vector<SeriesPoint> out;
-  auto it = by_name_.find(std::string(metric));
-  if (it == by_name_.end()) return out;
-  auto matches = [&](const Labels& labels) {
-    for (const auto& m : matchers) {
-      std::string_view v;
-      if (m.name() == "__name__") {
-        v = metric;
-      } else {
-        for (const auto& l : labels) {
-          if (l.name == m.name()) v = l.value;
-        }
-      }
-      if (!m.Matches(v)) return false;
-    }
-    return true;
-  };
   std::string bound;
-  for (const auto& [fi, part] : it->second) {
-    for (const Sample& s : families_[fi].samples) {
-      switch (part) {
-        case Part::kValue:
-          if (matches(s.labels)) out.push_back({s.labels, s.value});
-          break;
-        case Part::kSum:
-          if (matches(s.labels)) out.push_back({s.labels, s.sum});
-          break;
-        case Part::kCount:
-          if (matches(s.labels)) out.push_back({s.labels, static_cast<double>(s.count)});
-          break;
-        case Part::kBucket:
-          for (const auto& b : s.buckets) {
-            Labels l = s.labels;
-            bound.clear();
-            prometheus::detail::AppendDouble(bound, b.upper_bound);  // as exposed: 0.1, +Inf
-            l.push_back({"le", bound});
-            if (matches(l)) out.push_back({std::move(l), static_cast<double>(b.cumulative_count)});
-          }
-          break;
-        case Part::kQuantile:
-          for (const auto& q : s.quantiles) {
-            Labels l = s.labels;
-            bound.clear();
-            prometheus::detail::AppendDouble(bound, q.quantile);
-            l.push_back({"quantile", bound});
-            if (matches(l)) out.push_back({std::move(l), q.value});
-          }
-          break;
-      }
+  ForEach(metric, matchers, [&](const SeriesRef& r) {
+    SeriesPoint p{r.labels, r.value};
+    if (!std::isnan(r.le) || !std::isnan(r.quantile)) {
+      bound.clear();
+      prometheus::detail::AppendDouble(bound, std::isnan(r.le) ? r.quantile : r.le);
+      p.labels.push_back({std::isnan(r.le) ? "quantile" : "le", bound});
     }
-  }
+    out.push_back(std::move(p));
+  });
   return out;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "agent/common/hash.h"
+
 namespace lookout::app {
 namespace {
 
@@ -55,15 +57,8 @@ class SeriesIndex {
   }
 
  private:
-  // MurmurHash3's finalizer, so the low bits that pick the slot depend on every bit of the hash.
-  static uint64_t Spread(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-  }
+  // The low bits that pick the slot must depend on every bit of the hash.
+  static uint64_t Spread(uint64_t h) { return MixBits(h); }
   struct Slot {
     uint64_t hash = 0;
     uint32_t index = 0;

@@ -9,8 +9,10 @@
 //
 // MetricView is immutable once built: safe to read from several threads.
 
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -52,6 +54,17 @@ struct SeriesPoint {
   double value = 0;
 };
 
+// One series as ForEach hands it over, without copying: `labels` are the sample's own (for a
+// `_bucket` or quantile series the `le` / `quantile` label is not in them but in `le` /
+// `quantile`, as numbers; NaN otherwise).
+struct SeriesRef {
+  const Labels& labels;
+  double value;
+  std::optional<double> created;  // unix seconds, when the source knows it
+  double le;
+  double quantile;
+};
+
 class MetricView {
  public:
   MetricView() = default;
@@ -59,12 +72,60 @@ class MetricView {
   std::vector<SeriesPoint> Select(std::string_view metric,
                                   const std::vector<LabelMatcher>& matchers) const;
   std::vector<SeriesPoint> Select(const Selector& s) const { return Select(s.metric, s.matchers); }
+  // Calls fn(const SeriesRef&) for each matching series: the SLO engine's hot path, which must
+  // not copy labels.
+  template <typename Fn>
+  void ForEach(std::string_view metric, const std::vector<LabelMatcher>& matchers, Fn&& fn) const;
 
  private:
   enum class Part : uint8_t { kValue, kBucket, kSum, kCount, kQuantile };
+  static bool Matches(std::string_view metric, const std::vector<LabelMatcher>& matchers,
+                      const Labels& labels, std::string_view extra_name, double extra_value);
   std::vector<MetricFamily> families_;
   std::unordered_map<std::string, std::vector<std::pair<size_t, Part>>> by_name_;
 };
+
+template <typename Fn>
+void MetricView::ForEach(std::string_view metric, const std::vector<LabelMatcher>& matchers,
+                         Fn&& fn) const {
+  auto it = by_name_.find(std::string(metric));
+  if (it == by_name_.end()) return;
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& [fi, part] : it->second) {
+    for (const Sample& s : families_[fi].samples) {
+      switch (part) {
+        case Part::kValue:
+          if (Matches(metric, matchers, s.labels, {}, 0))
+            fn(SeriesRef{s.labels, s.value, s.created, kNaN, kNaN});
+          break;
+        case Part::kSum:
+          if (Matches(metric, matchers, s.labels, {}, 0))
+            fn(SeriesRef{s.labels, s.sum, s.created, kNaN, kNaN});
+          break;
+        case Part::kCount:
+          if (Matches(metric, matchers, s.labels, {}, 0)) {
+            fn(SeriesRef{s.labels, static_cast<double>(s.count), s.created, kNaN, kNaN});
+          }
+          break;
+        case Part::kBucket:
+          for (const auto& b : s.buckets) {
+            if (Matches(metric, matchers, s.labels, "le", b.upper_bound)) {
+              fn(SeriesRef{s.labels, static_cast<double>(b.cumulative_count), s.created,
+                           b.upper_bound, kNaN});
+            }
+          }
+          break;
+        case Part::kQuantile:
+          for (const auto& q : s.quantiles) {
+            if (Matches(metric, matchers, s.labels, "quantile", q.quantile)) {
+              fn(SeriesRef{s.labels, q.value, s.created, kNaN, q.quantile});
+            }
+          }
+          break;
+      }
+    }
+  }
+}
 
 // Builds views from a set of collectables (held weakly, like the /metrics handler).
 // Thread-safety: Add() and View() may be called from any thread.

@@ -1,0 +1,177 @@
+#pragma once
+// Strict reading of YAML mappings for config-like files (the agent config, SLO specs): each
+// getter marks its key as known and Done() rejects the rest; every error throws ConfigError
+// with file:line:column and what was expected.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/common/file_util.h"
+#include "agent/config/config.h"
+
+namespace lookout {
+
+inline std::string YamlWhere(const std::string& file, const YAML::Mark& m) {
+  if (m.is_null()) return file;
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+inline std::string YamlDescribe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "\"" + n.Scalar() + "\"";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an undefined value";
+  }
+}
+
+inline std::string YamlNumber(double d) {
+  std::string s = std::to_string(d);
+  while (s.find('.') != std::string::npos && (s.back() == '0' || s.back() == '.')) {
+    const bool dot = s.back() == '.';
+    s.pop_back();
+    if (dot) break;
+  }
+  return s;
+}
+
+// Reads one YAML mapping strictly: each getter marks its key as known; Done() rejects the rest.
+class YamlMapReader {
+ public:
+  YamlMapReader(const YAML::Node& node, std::string path, const std::string& file)
+      : node_(node), path_(std::move(path)), file_(file) {
+    if (!node_.IsDefined() || node_.IsNull()) return;  // absent or empty: keep the defaults
+    if (!node_.IsMap()) Fail(node_, path_, "a mapping");
+  }
+
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& key,
+                         const std::string& expected) const {
+    throw ConfigError(YamlWhere(file_, at.Mark()) + ": " + (key.empty() ? "<top>" : key) +
+                      ": expected " + expected + ", got " + YamlDescribe(at));
+  }
+
+  std::string Key(std::string_view k) const {
+    return path_.empty() ? std::string(k) : path_ + "." + std::string(k);
+  }
+
+  // Returns the value node for `key` (undefined if absent) and marks it known.
+  YAML::Node Get(std::string_view key) {
+    known_.insert(std::string(key));
+    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    return node_[std::string(key)];
+  }
+
+  void Str(std::string_view key, std::string* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    if (!v.IsScalar()) Fail(v, Key(key), "a string");
+    *out = v.Scalar();
+  }
+
+  void Bool(std::string_view key, bool* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    const std::string s = v.IsScalar() ? v.Scalar() : "";
+    if (s == "true") {
+      *out = true;
+    } else if (s == "false") {
+      *out = false;
+    } else {
+      Fail(v, Key(key), "true or false");
+    }
+  }
+
+  template <typename T>
+  void Int(std::string_view key, T* out, int64_t min, int64_t max) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    const auto n = v.IsScalar() ? ParseI64(v.Scalar()) : std::nullopt;
+    if (!n || *n < min || *n > max) {
+      Fail(v, Key(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    *out = static_cast<T>(*n);
+  }
+
+  void Double(std::string_view key, double* out, double min, double max) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    const auto d = v.IsScalar() ? ParseDouble(v.Scalar()) : std::nullopt;
+    if (!d || !(*d >= min && *d <= max)) {
+      Fail(v, Key(key), "a number from " + YamlNumber(min) + " to " + YamlNumber(max));
+    }
+    *out = *d;
+  }
+
+  // A list of strings (a single string is accepted as a list of one).
+  void StrList(std::string_view key, std::vector<std::string>* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined() || v.IsNull()) return;
+    out->clear();
+    if (v.IsScalar()) {
+      out->push_back(v.Scalar());
+      return;
+    }
+    if (!v.IsSequence()) Fail(v, Key(key), "a list of strings");
+    for (const auto& item : v) {
+      if (!item.IsScalar()) Fail(item, Key(key), "a list of strings");
+      out->push_back(item.Scalar());
+    }
+  }
+
+  void Dur(std::string_view key, Duration* out, Duration min, Duration max) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    Duration d{};
+    if (!v.IsScalar() || !ParseDuration(v.Scalar(), &d) || d < min || d > max) {
+      Fail(v, Key(key),
+           "a duration like \"5s\" or \"500ms\" from " + std::to_string(min.count()) + "ms to " +
+               std::to_string(max.count()) + "ms");
+    }
+    *out = d;
+  }
+
+  void Regex(std::string_view key, Pattern* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    if (!v.IsScalar()) Fail(v, Key(key), "a regular expression string");
+    try {
+      *out = Pattern(v.Scalar());
+    } catch (const std::regex_error& e) {
+      Fail(v, Key(key), std::string("a valid regular expression (") + e.what() + ")");
+    }
+  }
+
+  void Done() const {
+    if (!node_.IsMap()) return;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string k = it->first.Scalar();
+      if (!known_.count(k)) {
+        std::string expected = "one of:";
+        for (const auto& kk : known_) expected += " " + kk;
+        throw ConfigError(YamlWhere(file_, it->first.Mark()) + ": " + Key(k) +
+                          ": unknown key (expected " + expected + ")");
+      }
+    }
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> known_;
+};
+
+}  // namespace lookout

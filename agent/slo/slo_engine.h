@@ -1,0 +1,91 @@
+#pragma once
+// The SLO engine: every tick it reads the counters the SLOs and the payments name from the
+// metric store (scraped app metrics, OTLP metrics, span metrics), turns their increases into
+// event counts per group and window, and exposes, per SLO x group x window, the good and total
+// event counts (which sum across nodes), the error ratio, the burn rate, the remaining error
+// budget and the page / ticket alert state; per provider x method x window, the payment
+// counts and ratios. Windows with no events have no ratio: the series is absent, never NaN
+// or 0. The names are listed in README ("SLO metrics").
+//
+// Thread-safety: Tick() runs on the engine's thread (or a test's); Collect() may run on any
+// thread at the same time. One mutex guards the state; the metric store is read outside it.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agent/slo/event_set.h"
+#include "lookout/clock.h"
+#include "lookout/metrics/collectable.h"
+#include "lookout/metrics/metric_view.h"
+#include "lookout/slo/slo_spec.h"
+
+namespace lookout::slo {
+
+struct EngineOptions {
+  SloDuration tick = std::chrono::seconds(10);
+  int64_t buckets_per_window = 60;
+  size_t max_groups_per_slo = 1000;
+  SloDuration series_retention = std::chrono::minutes(15);
+};
+
+class SloEngine final : public Collectable {
+ public:
+  // Throws ConfigError when a spec's windows are not whole ticks.
+  SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsSpec payments,
+            std::shared_ptr<MetricStore> source, const Clock& clock);
+  ~SloEngine() override;
+
+  // One tick: read the store, update every SLO and the payments.
+  void Tick();
+  // Ticks on its own thread every options.tick until Stop().
+  void Start();
+  void Stop();
+
+  void Collect(std::vector<MetricFamily>& out) override;
+
+  size_t slo_count() const { return slos_.size(); }
+  // Heap bytes held by the windows and series state (all SLOs and payments).
+  size_t HeapBytes() const;
+
+ private:
+  struct Slo {
+    SloSpec spec;
+    std::unique_ptr<WindowLayout> layout;
+    std::unique_ptr<EventSet> events;               // columns: events (good or bad), total
+    std::vector<std::pair<int, int>> page, ticket;  // (long, short) window indexes
+  };
+  struct Payments {
+    PaymentsSpec spec;
+    std::unique_ptr<WindowLayout> layout;
+    std::unique_ptr<EventSet> events;  // columns: attempts, success, declines, errors
+  };
+
+  int64_t TickNumber() const;
+  void CollectSlos(std::vector<MetricFamily>& out) const;
+  void CollectPayments(std::vector<MetricFamily>& out) const;
+  void CollectSelf(std::vector<MetricFamily>& out) const;
+
+  EngineOptions options_;
+  std::shared_ptr<MetricStore> source_;
+  const Clock& clock_;
+  const std::chrono::steady_clock::time_point start_mono_;
+  const double start_unix_;
+
+  mutable std::mutex mu_;
+  std::vector<Slo> slos_;               // guarded by mu_ (the vector itself is fixed)
+  std::unique_ptr<Payments> payments_;  // null when off; guarded by mu_
+  uint64_t ticks_ = 0;                  // guarded by mu_
+  double last_read_seconds_ = 0;        // guarded by mu_
+  double last_update_seconds_ = 0;      // guarded by mu_
+
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool stopping_ = false;  // guarded by run_mu_
+  std::thread thread_;
+};
+
+}  // namespace lookout::slo
