@@ -7,17 +7,6 @@
 
 namespace lookout::slo {
 
-uint64_t HashLabels(const Labels& labels, uint64_t salt) {
-  // A sum of per-label hashes does not depend on label order. 64 bits: two series of one SLO
-  // colliding has odds of about n^2 / 2^65 (1e-10 for 100k series).
-  uint64_t h = MixBits(salt + 0x9e3779b97f4a7c15ULL);
-  const std::hash<std::string_view> hs;
-  for (const auto& l : labels) {
-    h += MixBits(hs(l.name) * 31 + MixBits(hs(l.value)));
-  }
-  return h;
-}
-
 EventSet::EventSet(std::vector<EventColumn> columns, std::vector<std::string> group_by,
                    const WindowLayout& layout, EventSetOptions options, int64_t start_tick,
                    double start_unix, Derive derive)
@@ -28,14 +17,27 @@ EventSet::EventSet(std::vector<EventColumn> columns, std::vector<std::string> gr
       start_unix_(start_unix),
       derive_(std::move(derive)),
       tick_(start_tick),
-      last_expire_tick_(start_tick) {}
+      last_expire_tick_(start_tick) {
+  hints_.resize(columns_.size());
+  next_hints_.resize(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    const std::string& m = columns_[c].selector.metric;
+    if (m.empty()) continue;  // derived
+    auto it = std::find_if(by_metric_.begin(), by_metric_.end(),
+                           [&](const auto& e) { return e.first == m; });
+    if (it == by_metric_.end()) it = by_metric_.insert(by_metric_.end(), {m, {}});
+    it->second.push_back(c);
+  }
+}
 
 size_t EventSet::HeapBytes() const {
-  size_t bytes = series_.size() * (sizeof(SeriesState) + sizeof(uint64_t) + 2 * sizeof(void*)) +
-                 series_.bucket_count() * sizeof(void*);
+  size_t bytes = series_.HeapBytes() + pending_.capacity() * sizeof(double);
+  for (const auto* hs : {&hints_, &next_hints_}) {
+    for (const auto& h : *hs) bytes += h.capacity() * sizeof(uint32_t);
+  }
   for (const auto& g : groups_) {
     if (!g) continue;
-    bytes += sizeof(Group) + g->windows.HeapBytes() + g->cumulative.capacity() * sizeof(double);
+    bytes += sizeof(Group) + g->windows.HeapBytes();
     for (const auto& v : g->values) bytes += v.capacity() > 15 ? v.capacity() : 0;
   }
   return bytes;
@@ -54,7 +56,7 @@ uint32_t EventSet::GroupFor(const Labels& labels, int64_t tick, double now_unix)
   }
   if (auto it = group_index_.find(key_scratch_); it != group_index_.end()) return it->second;
   if (group_count() >= options_.max_groups) return kNoGroup;
-  auto g = std::make_unique<Group>(*layout_, columns(), tick);
+  std::optional<Group> g(std::in_place, *layout_, columns(), tick);
   for (const auto& name : group_by_) {
     std::string v;
     for (const auto& l : labels) {
@@ -65,7 +67,6 @@ uint32_t EventSet::GroupFor(const Labels& labels, int64_t tick, double now_unix)
     }
     g->values.push_back(std::move(v));
   }
-  g->cumulative.assign(columns_.size(), 0.0);
   g->created_unix = now_unix;
   uint32_t idx;
   if (!free_.empty()) {
@@ -86,8 +87,13 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
   if (tick > tick_) {
     layout_->Plan(tick_, tick, &plan_);
     if (!plan_.empty()) {
-      for (auto& g : groups_) {
-        if (g) g->windows.Apply(plan_, tick);
+      // Memory-bound (one cache miss per group): fetch a few groups ahead.
+      constexpr size_t kAhead = 4;
+      for (size_t i = 0; i < groups_.size(); ++i) {
+        if (i + kAhead < groups_.size() && groups_[i + kAhead]) {
+          groups_[i + kAhead]->windows.Prefetch();
+        }
+        if (groups_[i]) groups_[i]->windows.Apply(plan_, tick);
       }
     }
     tick_ = tick;
@@ -96,44 +102,22 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
   for (uint32_t gi : touched_) std::fill(&pending_[gi * k], &pending_[gi * k] + k, 0.0);
   touched_.clear();
 
-  for (size_t c = 0; c < k; ++c) {
-    const EventColumn& col = columns_[c];
-    if (col.selector.metric.empty()) continue;  // derived
-    view.ForEach(col.selector.metric, col.selector.matchers, [&](const SeriesRef& r) {
-      if (col.le && r.le != *col.le) return;
+  // One walk per metric name, shared by the columns reading it (an SLO's bad and total often
+  // read one counter), so each series' labels are hashed once.
+  for (const auto& [metric, cols] : by_metric_) {
+    for (size_t c : cols) next_hints_[c].clear();
+    view.ForEach(metric, {}, [&](const SeriesRef& r) {
       if (!(r.value >= 0)) return;  // NaN or negative: not a counter reading
-      const uint64_t h = HashLabels(r.labels, c);
-      auto [it, inserted] = series_.try_emplace(h);
-      SeriesState& st = it->second;
-      const double created = r.created.value_or(0);
-      double delta = 0;
-      if (inserted) {
-        st.group = GroupFor(r.labels, tick, now_unix);
-        if (st.group == kNoGroup) {
-          ++stats_.refused_series;
-        } else {
-          ++groups_[st.group]->live_series;
-        }
-        // Created after we started watching: every event it counted happened in our history.
-        if (created > 0 && created >= start_unix_) delta = r.value;
-      } else if (r.value < st.last || (created > 0 && st.created > 0 && created > st.created)) {
-        ++stats_.resets;
-        delta = r.value;
-      } else {
-        delta = r.value - st.last;
+      uint64_t hash = 0;
+      for (size_t c : cols) {
+        const EventColumn& col = columns_[c];
+        if (col.le && r.le != *col.le) continue;
+        if (!MetricView::Matches(metric, col.selector.matchers, r)) continue;
+        if (hash == 0) hash = HashLabels(r.labels, 0) | 1;
+        Observe(c, hash + MixBits(c + 1), r, tick, now_unix);
       }
-      st.last = r.value;
-      st.created = created;
-      st.last_seen = tick;
-      if (st.group == kNoGroup || delta == 0) return;
-      if (pending_.size() < groups_.size() * k) pending_.resize(groups_.size() * k, 0.0);
-      double* p = &pending_[st.group * k];
-      // Deltas are positive, so an all-zero row has not been touched this tick.
-      bool fresh = true;
-      for (size_t j = 0; j < k; ++j) fresh = fresh && p[j] == 0;
-      if (fresh) touched_.push_back(st.group);
-      p[c] += delta;
     });
+    for (size_t c : cols) hints_[c].swap(next_hints_[c]);
   }
   if (pending_.size() < groups_.size() * k) pending_.resize(groups_.size() * k, 0.0);
   for (uint32_t gi : touched_) {
@@ -141,7 +125,6 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
     if (derive_) derive_(p);
     Group& g = *groups_[gi];
     g.windows.Add(p);
-    for (size_t j = 0; j < k; ++j) g.cumulative[j] += p[j];
   }
   // Expiry walks every series: do it about ten times per retention period, not every tick.
   if (tick - last_expire_tick_ >= std::max<int64_t>(1, options_.series_retention_ticks / 10)) {
@@ -150,15 +133,53 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
   }
 }
 
-void EventSet::Expire(int64_t tick) {
-  for (auto it = series_.begin(); it != series_.end();) {
-    if (tick - it->second.last_seen > options_.series_retention_ticks) {
-      if (it->second.group != kNoGroup) --groups_[it->second.group]->live_series;
-      it = series_.erase(it);
+void EventSet::Observe(size_t c, uint64_t hash, const SeriesRef& r, int64_t tick, double now_unix) {
+  const size_t k = columns_.size();
+  const std::vector<uint32_t>& hints = hints_[c];
+  const size_t pos = next_hints_[c].size();
+  const auto [idx, inserted] =
+      series_.FindOrInsert(hash, pos < hints.size() ? hints[pos] : SeriesTable::kNone);
+  next_hints_[c].push_back(idx);
+  const double created = r.created.value_or(0);
+  double delta = 0;
+  if (inserted) {
+    const uint32_t group = GroupFor(r.labels, tick, now_unix);
+    series_.at(idx).group = group;
+    if (group == kNoGroup) {
+      ++stats_.refused_series;
     } else {
-      ++it;
+      ++groups_[group]->live_series;
     }
+    // Created after we started watching: every event it counted happened in our history.
+    if (created > 0 && created >= start_unix_) delta = r.value;
   }
+  SeriesTable::State& st = series_.at(idx);
+  if (!inserted) {
+    const bool reset = r.value < st.last || (created > 0 && st.created > 0 && created > st.created);
+    stats_.resets += reset ? 1 : 0;
+    delta = reset ? r.value : r.value - st.last;
+  }
+  st.last = r.value;
+  st.created = created;
+  st.last_seen = static_cast<uint32_t>(tick);
+  if (st.group == kNoGroup || delta == 0) return;
+  if (pending_.size() < groups_.size() * k) pending_.resize(groups_.size() * k, 0.0);
+  double* p = &pending_[st.group * k];
+  // Deltas are positive, so an all-zero row has not been touched this tick.
+  bool fresh = true;
+  for (size_t j = 0; j < k; ++j) fresh = fresh && p[j] == 0;
+  if (fresh) touched_.push_back(st.group);
+  p[c] += delta;
+}
+
+void EventSet::Expire(int64_t tick) {
+  series_.EraseIf(
+      [&](const SeriesTable::State& st) {
+        return tick - static_cast<int64_t>(st.last_seen) > options_.series_retention_ticks;
+      },
+      [&](const SeriesTable::State& st) {
+        if (st.group != kNoGroup) --groups_[st.group]->live_series;
+      });
   // A group with no series left and nothing in any window has nothing more to say.
   const size_t nw = layout_->windows().size();
   const int k = columns();

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "agent/slo/event_windows.h"
+#include "agent/slo/series_table.h"
 #include "lookout/metrics/metric_view.h"
 
 namespace lookout::slo {
@@ -48,7 +49,6 @@ class EventSet {
         : windows(layout, counters, tick) {}
     std::vector<std::string> values;  // of group_by, in order; "" where a series lacks the label
     WindowedCounts windows;
-    std::vector<double> cumulative;  // events since the group appeared
     double created_unix = 0;
     uint32_t live_series = 0;
   };
@@ -71,22 +71,18 @@ class EventSet {
   const WindowLayout& layout() const { return *layout_; }
   int columns() const { return static_cast<int>(columns_.size()); }
   // Live groups (removed groups leave null slots that are reused).
-  const std::vector<std::unique_ptr<Group>>& groups() const { return groups_; }
+  const std::vector<std::optional<Group>>& groups() const { return groups_; }
   size_t group_count() const { return groups_.size() - free_.size(); }
   size_t series_count() const { return series_.size(); }
   const Stats& stats() const { return stats_; }
   size_t HeapBytes() const;
 
  private:
-  static constexpr uint32_t kNoGroup = UINT32_MAX;
-  struct SeriesState {
-    double last = 0;
-    double created = 0;  // 0: unknown
-    int64_t last_seen = 0;
-    uint32_t group = kNoGroup;
-  };
+  static constexpr uint32_t kNoGroup = SeriesTable::kNone;
 
   uint32_t GroupFor(const Labels& labels, int64_t tick, double now_unix);
+  // One reading of column c's series `hash`: its increase goes to its group's pending events.
+  void Observe(size_t c, uint64_t hash, const SeriesRef& r, int64_t tick, double now_unix);
   void Expire(int64_t tick);
 
   std::vector<EventColumn> columns_;
@@ -95,20 +91,20 @@ class EventSet {
   EventSetOptions options_;
   double start_unix_;
   Derive derive_;
-  std::vector<std::unique_ptr<Group>> groups_;
+  std::vector<std::optional<Group>> groups_;  // by value: one pointer less to chase per tick
   std::vector<uint32_t> free_;
   std::unordered_map<std::string, uint32_t> group_index_;  // group_by values joined by \xff
-  std::unordered_map<uint64_t, SeriesState> series_;       // by hash of column + labels
-  std::vector<double> pending_;                            // [group][column], this tick
-  std::vector<uint32_t> touched_;                          // groups with pending events
-  int64_t tick_ = 0;                                       // every group's windows are at this tick
+  SeriesTable series_;                                     // by hash of column + labels
+  // Series state found at each position of each column's walk, last tick and this tick.
+  std::vector<std::vector<uint32_t>> hints_, next_hints_;
+  std::vector<std::pair<std::string, std::vector<size_t>>> by_metric_;  // metric -> columns
+  std::vector<double> pending_;    // [group][column], this tick
+  std::vector<uint32_t> touched_;  // groups with pending events
+  int64_t tick_ = 0;               // every group's windows are at this tick
   std::vector<WindowLayout::Rotation> plan_;
   int64_t last_expire_tick_ = 0;
   std::string key_scratch_;
   Stats stats_;
 };
-
-// Order-independent 64-bit hash of a label set (plus a salt, e.g. the column).
-uint64_t HashLabels(const Labels& labels, uint64_t salt);
 
 }  // namespace lookout::slo

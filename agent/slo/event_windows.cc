@@ -47,46 +47,48 @@ SloDuration WindowLayout::Resolution(size_t i) const {
 }
 
 WindowedCounts::WindowedCounts(const WindowLayout& layout, int counters, int64_t start_tick)
-    : layout_(&layout), k_(counters), tick_(start_tick) {
-  const size_t nw = layout.windows().size();
-  ring_ = std::make_unique<float[]>(layout.ring_slots() * static_cast<size_t>(k_));
-  closed_sum_ = std::make_unique<double[]>(nw * static_cast<size_t>(k_));
-  open_ = std::make_unique<double[]>(nw * static_cast<size_t>(k_));
+    : layout_(&layout),
+      k_(counters),
+      tick_(start_tick),
+      doubles_(static_cast<size_t>(counters) * (1 + 2 * layout.windows().size())),
+      block_(new std::byte[BlockBytes()]) {
+  std::fill(doubles(), doubles() + doubles_, 0.0);
+  std::fill(ring(), ring() + layout.ring_slots() * static_cast<size_t>(k_), 0.0f);
 }
 
-size_t WindowedCounts::HeapBytes() const {
-  const size_t nw = layout_->windows().size();
-  return layout_->ring_slots() * static_cast<size_t>(k_) * sizeof(float) +
-         2 * nw * static_cast<size_t>(k_) * sizeof(double);
+size_t WindowedCounts::BlockBytes() const {
+  return doubles_ * sizeof(double) +
+         layout_->ring_slots() * static_cast<size_t>(k_) * sizeof(float);
 }
 
-void WindowedCounts::Close(size_t w, int64_t bucket) {
+void WindowedCounts::Close(size_t w, size_t slot_in_window) {
   const auto& win = layout_->windows()[w];
-  const int64_t slots = win.buckets - 1;
-  double* open = &open_[w * k_];
+  const size_t slots = static_cast<size_t>(win.buckets - 1);
+  double* snap = WindowDoubles(w);
+  const double* cum = doubles();
   if (slots == 0) {  // a one-bucket window: what closes leaves at once
-    std::fill(open, open + k_, 0.0);
+    std::copy(cum, cum + k_, snap);
     return;
   }
-  const size_t slot = win.ring_offset + static_cast<size_t>(bucket % slots);
-  float* ring = &ring_[slot * k_];
-  double* sum = &closed_sum_[w * k_];
+  const size_t slot = win.ring_offset + slot_in_window;
+  float* ring = &this->ring()[slot * k_];
+  double* closed = snap + k_;
   for (int c = 0; c < k_; ++c) {
-    const float v = static_cast<float>(open[c]);
-    sum[c] += static_cast<double>(v) - static_cast<double>(ring[c]);
+    const float v = static_cast<float>(cum[c] - snap[c]);
+    closed[c] += static_cast<double>(v) - static_cast<double>(ring[c]);
     ring[c] = v;
-    open[c] = 0;
+    snap[c] = cum[c];
   }
-  if ((bucket + 1) % slots == 0) Recompute(w);
+  if (slot_in_window + 1 == slots) Recompute(w);  // the ring wrapped: drop rounding drift
 }
 
 void WindowedCounts::Recompute(size_t w) {
   const auto& win = layout_->windows()[w];
-  double* sum = &closed_sum_[w * k_];
-  std::fill(sum, sum + k_, 0.0);
+  double* closed = WindowDoubles(w) + k_;
+  std::fill(closed, closed + k_, 0.0);
   for (int64_t s = 0; s < win.buckets - 1; ++s) {
-    const float* ring = &ring_[(win.ring_offset + static_cast<size_t>(s)) * k_];
-    for (int c = 0; c < k_; ++c) sum[c] += ring[c];
+    const float* ring = &this->ring()[(win.ring_offset + static_cast<size_t>(s)) * k_];
+    for (int c = 0; c < k_; ++c) closed[c] += ring[c];
   }
 }
 
@@ -96,7 +98,11 @@ void WindowLayout::Plan(int64_t from_tick, int64_t to_tick, std::vector<Rotation
   for (size_t w = 0; w < windows_.size(); ++w) {
     const int64_t old_bucket = from_tick / windows_[w].ticks_per_bucket;
     const int64_t new_bucket = to_tick / windows_[w].ticks_per_bucket;
-    if (new_bucket != old_bucket) out->push_back({w, old_bucket, new_bucket});
+    const int64_t slots = windows_[w].buckets - 1;
+    if (new_bucket != old_bucket) {
+      out->push_back(
+          {w, old_bucket, new_bucket, slots > 0 ? static_cast<size_t>(old_bucket % slots) : 0});
+    }
   }
 }
 
@@ -112,23 +118,21 @@ void WindowedCounts::Apply(const std::vector<WindowLayout::Rotation>& plan, int6
     const size_t w = r.window;
     const auto& win = layout_->windows()[w];
     if (r.new_bucket - r.old_bucket >= win.buckets) {  // all we hold is older than the window
-      std::fill(&ring_[win.ring_offset * k_],
-                &ring_[(win.ring_offset + static_cast<size_t>(win.buckets - 1)) * k_], 0.0f);
-      std::fill(&closed_sum_[w * k_], &closed_sum_[(w + 1) * k_], 0.0);
-      std::fill(&open_[w * k_], &open_[(w + 1) * k_], 0.0);
+      std::fill(&ring()[win.ring_offset * k_],
+                &ring()[(win.ring_offset + static_cast<size_t>(win.buckets - 1)) * k_], 0.0f);
+      double* snap = WindowDoubles(w);
+      std::copy(doubles(), doubles() + k_, snap);  // the open bucket starts empty
+      std::fill(snap + k_, snap + 2 * k_, 0.0);
       continue;
     }
-    for (int64_t b = r.old_bucket; b < r.new_bucket; ++b) Close(w, b);  // later ones are empty
+    const size_t slots = static_cast<size_t>(win.buckets - 1);
+    size_t slot = r.first_slot;
+    for (int64_t b = r.old_bucket; b < r.new_bucket; ++b) {  // later ones close empty
+      Close(w, slot);
+      if (slots > 0 && ++slot == slots) slot = 0;
+    }
   }
   tick_ = tick;
-}
-
-void WindowedCounts::Add(const double* deltas) {
-  const size_t nw = layout_->windows().size();
-  for (size_t w = 0; w < nw; ++w) {
-    double* open = &open_[w * k_];
-    for (int c = 0; c < k_; ++c) open[c] += deltas[c];
-  }
 }
 
 }  // namespace lookout::slo

@@ -127,6 +127,14 @@ int64_t SloEngine::TickNumber() const { return (clock_.Monotonic() - start_mono_
 void SloEngine::Tick() {
   const auto t0 = std::chrono::steady_clock::now();
   const MetricView view = source_ ? source_->View() : MetricView();
+  Tick(view);
+  std::lock_guard lock(mu_);
+  last_read_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+      last_update_seconds_;
+}
+
+void SloEngine::Tick(const MetricView& view) {
   const auto t1 = std::chrono::steady_clock::now();
   const int64_t tick = TickNumber();
   const double now = UnixSeconds(clock_.Now());
@@ -134,7 +142,6 @@ void SloEngine::Tick() {
   for (auto& s : slos_) s.events->Update(view, tick, now);
   if (payments_) payments_->events->Update(view, tick, now);
   ++ticks_;
-  last_read_seconds_ = std::chrono::duration<double>(t1 - t0).count();
   last_update_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 }
@@ -210,10 +217,10 @@ void SloEngine::CollectSlos(std::vector<MetricFamily>& out) const {
       f.Add("lookout_slo_good_events_total", kCounter,
             "Good events counted by the SLO engine since the group appeared on this node "
             "(sum across nodes, then increase(), for fleet-wide ratios).",
-            labels, good_of(g.cumulative[0], g.cumulative[1]), g.created_unix);
+            labels, good_of(g.windows.Total(0), g.windows.Total(1)), g.created_unix);
       f.Add("lookout_slo_events_total", kCounter,
             "All events counted by the SLO engine since the group appeared on this node.", labels,
-            g.cumulative[1], g.created_unix);
+            g.windows.Total(1), g.created_unix);
       std::vector<std::optional<double>> burn(windows.size());
       for (size_t w = 0; w < windows.size(); ++w) {
         const double total = g.windows.Sum(w, 1);
@@ -281,7 +288,7 @@ void SloEngine::CollectPayments(std::vector<MetricFamily>& out) const {
     const auto& g = *gp;
     const Labels labels = GroupLabels({}, set.group_by(), g.values);
     for (int c = 0; c < 4; ++c) {
-      f.Add(kCounters[c], kCounter, kCounterHelp[c], labels, g.cumulative[c], g.created_unix);
+      f.Add(kCounters[c], kCounter, kCounterHelp[c], labels, g.windows.Total(c), g.created_unix);
     }
     for (size_t w = 0; w < windows.size(); ++w) {
       const Labels wl = With(labels, "window", FormatSloDuration(windows[w].length));

@@ -9,6 +9,7 @@
 //
 // MetricView is immutable once built: safe to read from several threads.
 
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,14 @@ class MetricView {
   // not copy labels.
   template <typename Fn>
   void ForEach(std::string_view metric, const std::vector<LabelMatcher>& matchers, Fn&& fn) const;
+  // Whether a series ForEach handed over matches `matchers` (le / quantile included).
+  static bool Matches(std::string_view metric, const std::vector<LabelMatcher>& matchers,
+                      const SeriesRef& r) {
+    if (matchers.empty()) return true;
+    if (!std::isnan(r.le)) return Matches(metric, matchers, r.labels, "le", r.le);
+    if (!std::isnan(r.quantile)) return Matches(metric, matchers, r.labels, "quantile", r.quantile);
+    return Matches(metric, matchers, r.labels, {}, 0);
+  }
 
  private:
   enum class Part : uint8_t { kValue, kBucket, kSum, kCount, kQuantile };

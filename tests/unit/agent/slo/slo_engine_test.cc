@@ -126,7 +126,8 @@ double Covered(const std::vector<double>& per_tick, int64_t t, int64_t p, int64_
 // A known history: steady 0.1% errors for an hour, then incidents, then recovery; every value
 // is checked against the history summed by hand over each window's coverage.
 TEST(SloEngineTest, BurnRatesAndAlertStatesFollowAKnownHistory) {
-  Fixture f(kCheckout);
+  // 60 buckets per window: 1h is 60 buckets of 6 ticks, 30m 60 of 3, 6h 60 of 36, ...
+  Fixture f(kCheckout, {}, EngineOptions{seconds(10), 60, 1000, minutes(15)});
   double ok = 5000, err = 0;
   std::vector<double> total_per_tick = {0}, errors_per_tick = {0};  // index = tick
   auto publish = [&] {
