@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <mutex>
+#include <set>
 
 #include "exporters/prometheus/encode_util.h"
 
@@ -189,18 +190,38 @@ void MetricStore::Add(std::weak_ptr<Collectable> c) {
   sources_.push_back(std::move(c));
 }
 
-MetricView MetricStore::View() const {
-  std::vector<std::shared_ptr<Collectable>> live;
-  {
-    std::lock_guard lock(mu_);
-    std::erase_if(sources_, [](const auto& w) { return w.expired(); });
-    for (const auto& w : sources_) {
-      if (auto s = w.lock()) live.push_back(std::move(s));
+MetricView MetricStore::View(const std::vector<std::string>& series_names) const {
+  // A series name's family is itself (counters keep _total, gauges, summaries' quantiles) or,
+  // for _bucket / _count / _sum, the histogram or summary it belongs to.
+  std::set<std::string, std::less<>> families;
+  for (const auto& n : series_names) {
+    families.insert(n);
+    for (std::string_view suffix : {"_bucket", "_count", "_sum"}) {
+      if (n.size() > suffix.size() && std::string_view(n).ends_with(suffix)) {
+        families.insert(n.substr(0, n.size() - suffix.size()));
+      }
     }
   }
+  auto wanted = [&](std::string_view name) { return families.count(name) > 0; };
+  std::vector<MetricFamily> out;
+  for (const auto& c : Live()) c->CollectSome(wanted, out);
+  return MetricView(std::move(out));
+}
+
+MetricView MetricStore::View() const {
   std::vector<MetricFamily> families;
-  for (const auto& c : live) c->Collect(families);
+  for (const auto& c : Live()) c->Collect(families);
   return MetricView(std::move(families));
+}
+
+std::vector<std::shared_ptr<Collectable>> MetricStore::Live() const {
+  std::vector<std::shared_ptr<Collectable>> live;
+  std::lock_guard lock(mu_);
+  std::erase_if(sources_, [](const auto& w) { return w.expired(); });
+  for (const auto& w : sources_) {
+    if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  return live;
 }
 
 }  // namespace lookout

@@ -302,9 +302,15 @@ void OtlpMetricStore::ExpireLocked(Steady::time_point now) {
 }
 
 void OtlpMetricStore::Collect(std::vector<MetricFamily>& out) {
+  CollectSome([](std::string_view) { return true; }, out);
+}
+
+void OtlpMetricStore::CollectSome(const std::function<bool(std::string_view)>& wanted,
+                                  std::vector<MetricFamily>& out) {
   std::lock_guard lock(mu_);
   ExpireLocked(clock_.Monotonic());
   for (const auto& [name, fam] : families_) {
+    if (!wanted(name)) continue;
     MetricFamily f;
     f.name = name;
     f.help = fam.help;
@@ -313,22 +319,26 @@ void OtlpMetricStore::Collect(std::vector<MetricFamily>& out) {
     for (const auto& [k, s] : fam.series) f.samples.push_back(s.sample);
     out.push_back(std::move(f));
   }
+  std::vector<MetricFamily> self;
   auto& points =
-      AddFamily(out, "lookout_otlp_metric_points_total",
+      AddFamily(self, "lookout_otlp_metric_points_total",
                 "OTLP metric data points received, by result and reason.", MetricType::kCounter);
   AddSample(points, static_cast<double>(accepted_total_), {{"result", "accepted"}});
   for (const auto& [reason, n] : rejected_total_) {
     AddSample(points, static_cast<double>(n), {{"result", "rejected"}, {"reason", reason}});
   }
   auto& series =
-      AddFamily(out, "lookout_otlp_metric_series",
+      AddFamily(self, "lookout_otlp_metric_series",
                 "Series held from OTLP metrics pushed by applications.", MetricType::kGauge);
   AddSample(series, static_cast<double>(series_));
-  auto& expired = AddFamily(out, "lookout_otlp_metric_series_expired_total",
+  auto& expired = AddFamily(self, "lookout_otlp_metric_series_expired_total",
                             "OTLP metric series dropped after otlp.metrics.series_ttl without "
                             "an update.",
                             MetricType::kCounter);
   AddSample(expired, static_cast<double>(expired_total_));
+  for (auto& f : self) {
+    if (wanted(f.name)) out.push_back(std::move(f));
+  }
 }
 
 }  // namespace lookout::otlp

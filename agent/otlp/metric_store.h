@@ -44,6 +44,10 @@ class OtlpMetricStore final : public Collectable {
   IngestResult Ingest(
       const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req);
   void Collect(std::vector<MetricFamily>& out) override;
+  // Only the scraped/pushed families `wanted` accepts (the SLO engine's read), no copies of
+  // the rest.
+  void CollectSome(const std::function<bool(std::string_view)>& wanted,
+                   std::vector<MetricFamily>& out) override;
   size_t series_count() const;
 
  private:

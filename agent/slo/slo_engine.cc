@@ -95,6 +95,14 @@ SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsS
     s.spec = std::move(spec);
     slos_.push_back(std::move(s));
   }
+  for (const auto& s : slos_) {
+    series_names_.push_back(s.spec.sli.events.metric);
+    series_names_.push_back(s.spec.sli.total.metric);
+  }
+  for (const auto* sel :
+       {&payments.attempts, &payments.success, &payments.declines, &payments.errors}) {
+    if (payments.enabled && !sel->metric.empty()) series_names_.push_back(sel->metric);
+  }
   if (payments.enabled) {
     payments_ = std::make_unique<Payments>();
     payments_->layout = make_layout(payments.Windows(), "slo.payments");
@@ -126,7 +134,7 @@ int64_t SloEngine::TickNumber() const { return (clock_.Monotonic() - start_mono_
 
 void SloEngine::Tick() {
   const auto t0 = std::chrono::steady_clock::now();
-  const MetricView view = source_ ? source_->View() : MetricView();
+  const MetricView view = source_ ? source_->View(series_names_) : MetricView();
   Tick(view);
   std::lock_guard lock(mu_);
   last_read_seconds_ =

@@ -76,6 +76,7 @@ class SloEngine final : public Collectable {
   const Clock& clock_;
   const std::chrono::steady_clock::time_point start_mono_;
   const double start_unix_;
+  std::vector<std::string> series_names_;  // what the SLOs and payments read, for the store
 
   mutable std::mutex mu_;
   std::vector<Slo> slos_;               // guarded by mu_ (the vector itself is fixed)

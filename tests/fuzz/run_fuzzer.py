@@ -113,6 +113,19 @@ def seeds(name):
         yield b"\x01" + otlp_protobuf_seed()
         import gzip
         yield b"\x02" + gzip.compress(json_req)
+    elif name == "slo_specs":
+        yield (b"slos:\n  - name: a\n    service: s\n    objective: 99.9\n    labels: {t: x}\n"
+               b"    sli: {ratio: {bad: 'r_total{code=~\"5..\"}', total: r_total, group_by: [p]}}\n"
+               b"    alerting: {page: [{long: 1h, short: 5m, burn_rate: 14.4}], ticket: []}\n"
+               b"  - name: b\n    objective: 99\n    period: 7d\n"
+               b"    sli: {latency: {histogram: 'h{job=\"x\"}', le: 0.3}}\n"
+               b"  - name: c\n    objective: 95\n    sli: {span_metrics: {span_kind: SERVER}}\n")
+        yield (b"apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: e}\nspec:\n  ratioMetric:\n"
+               b"    good: {metricSource: {type: Prometheus, spec: {query: 'sum by (a) (rate(x{c!=\"5\"}[5m]))'}}}\n"
+               b"    total: {metricSource: {type: Prometheus, spec: {query: 'sum(increase(x[1m])) by (a)'}}}\n"
+               b"---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: o, labels: {k: [a, b]}}\n"
+               b"spec:\n  indicatorRef: e\n  timeWindow: [{duration: 4w, isRolling: true}]\n"
+               b"  objectives: [{targetPercent: 99.5}]\n")
     elif name == "negotiation":
         yield (b"application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                b"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")

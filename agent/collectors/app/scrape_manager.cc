@@ -301,10 +301,36 @@ void ScrapeManager::Record(TargetState& st, Outcome o) {
   st.last = std::move(o);  // the replaced result goes to the recycler once nobody reads it
 }
 
+void ScrapeManager::CollectSome(const std::function<bool(std::string_view)>& wanted,
+                                std::vector<MetricFamily>& out) {
+  std::vector<std::pair<std::shared_ptr<const std::vector<MetricFamily>>, Labels>> results;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, st] : targets_) {
+      if (!st->target.key.empty() && st->last.families) {
+        results.emplace_back(st->last.families, ExposedTargetLabels(st->target));
+      }
+    }
+  }
+  // Copies, because encoders consume the vector. A family whose name another target already
+  // exposes with another type is left out (one name, one type per exposition).
+  std::map<std::string, MetricType, std::less<>> types;
+  for (const auto& [families, target_labels] : results) {
+    for (const auto& f : *families) {
+      if (!wanted(f.name)) continue;
+      auto [it, inserted] = types.emplace(f.name, f.type);
+      if (!inserted && it->second != f.type) continue;
+      out.push_back(f);
+      for (Sample& sample : out.back().samples) {
+        sample.labels.insert(sample.labels.end(), target_labels.begin(), target_labels.end());
+      }
+    }
+  }
+}
+
 void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
   struct Row {
     Labels labels;
-    Labels target_labels;
     std::string source;
     bool scraped;
     Outcome last;
@@ -316,25 +342,12 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
     std::lock_guard lock(mu_);
     for (const auto& [k, st] : targets_) {
       if (st->target.key.empty()) continue;
-      rows.push_back({SelfLabels(st->target), ExposedTargetLabels(st->target), st->target.source,
-                      st->scraped, st->last, st->failures});
+      rows.push_back(
+          {SelfLabels(st->target), st->target.source, st->scraped, st->last, st->failures});
     }
     skips = discovery_skips_;
   }
-  // Scraped families: copies, because encoders consume the vector. A family whose name another
-  // target already exposes with another type is left out (one name, one type per exposition).
-  std::map<std::string, MetricType, std::less<>> types;
-  for (const auto& r : rows) {
-    if (!r.last.families) continue;
-    for (const auto& f : *r.last.families) {
-      auto [it, inserted] = types.emplace(f.name, f.type);
-      if (!inserted && it->second != f.type) continue;
-      out.push_back(f);
-      for (Sample& sample : out.back().samples) {
-        sample.labels.insert(sample.labels.end(), r.target_labels.begin(), r.target_labels.end());
-      }
-    }
-  }
+  CollectSome([](std::string_view) { return true; }, out);
   auto& up = AddFamily(out, "lookout_scrape_target_up",
                        "1 if the last scrape of the application target succeeded, else 0.",
                        MetricType::kGauge);

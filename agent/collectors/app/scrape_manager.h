@@ -43,6 +43,10 @@ class ScrapeManager final : public Collectable {
 
   // Scraped families (with target labels) and the per-target lookout_scrape_* series.
   void Collect(std::vector<MetricFamily>& out) override;
+  // Only the scraped/pushed families `wanted` accepts (the SLO engine's read), no copies of
+  // the rest.
+  void CollectSome(const std::function<bool(std::string_view)>& wanted,
+                   std::vector<MetricFamily>& out) override;
 
   // Synchronously: refresh targets from config and the pod index, then scrape every target
   // once with `client`. For tests and tools; do not mix with Start().

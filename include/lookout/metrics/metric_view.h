@@ -142,8 +142,13 @@ class MetricStore {
  public:
   void Add(std::weak_ptr<Collectable> c);
   MetricView View() const;
+  // A view of only the families that can hold these series names (`foo_total`, `foo_bucket`,
+  // ... as in Select): sources skip copying the rest.
+  MetricView View(const std::vector<std::string>& series_names) const;
 
  private:
+  std::vector<std::shared_ptr<Collectable>> Live() const;  // drops expired sources
+
   mutable std::mutex mu_;
   mutable std::vector<std::weak_ptr<Collectable>> sources_;  // guarded by mu_
 };

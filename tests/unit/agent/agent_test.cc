@@ -61,6 +61,10 @@ TEST_F(AgentTest, OtlpMetricsReachTheMetricStore) {
   const auto points = agent_->metric_store()->View().Select(*sel);
   ASSERT_EQ(points.size(), 1u);
   EXPECT_EQ(points[0].value, 42);
+  // As the SLO engine reads it: only the families it names.
+  const MetricView named = agent_->metric_store()->View({"payment_attempts_total"});
+  EXPECT_EQ(named.Select(*sel).size(), 1u);
+  EXPECT_TRUE(named.Select("lookout_otlp_metric_series", {}).empty());
 }
 
 TEST_F(AgentTest, Endpoints) {

@@ -60,6 +60,25 @@ TEST(MetricView, SelectsLikePromQL) {
   EXPECT_TRUE(v.Select(Sel("nothing")).empty());
 }
 
+// A view of named series asks its sources for those families only.
+TEST(MetricStore, ViewOfNamedSeriesCopiesOnlyTheirFamilies) {
+  struct Source final : Collectable {
+    void Collect(std::vector<MetricFamily>& out) override {
+      auto fs = app::ParseExposition(kText, app::ExpositionFormat::kText, {});
+      for (auto& f : *fs) out.push_back(std::move(f));
+    }
+  };
+  auto src = std::make_shared<Source>();
+  MetricStore store;
+  store.Add(src);
+  const MetricView v = store.View({"lat_bucket", "rpc_count"});
+  EXPECT_EQ(v.Select(Sel("lat_bucket{le=\"0.1\"}"))[0].value, 7);
+  EXPECT_EQ(v.Select(Sel("rpc_count"))[0].value, 4);
+  EXPECT_TRUE(v.Select(Sel("payment_attempts_total")).empty());
+  EXPECT_EQ(Sum(store.View({"payment_attempts_total"}).Select(Sel("payment_attempts_total"))), 155);
+  EXPECT_EQ(Sum(store.View().Select(Sel("payment_attempts_total"))), 155);
+}
+
 TEST(ParseSelector, SyntaxAndErrors) {
   const Selector s = Sel(" a:b_c { x = \"1\" , y !~ 'z\\\\d' , } ");
   EXPECT_EQ(s.metric, "a:b_c");
