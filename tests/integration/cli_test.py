@@ -55,6 +55,29 @@ def main():
         rc, _, err = run([lk, "--config", h.path("missing.yaml")])
         check(rc == 2 and "cannot read config" in err, "missing config file")
 
+        # SLO specs: checked with the config (location of the bad key), and `slo rules`.
+        specs = h.path("slos.yaml")
+        with open(specs, "w") as f:
+            f.write("slos:\n  - name: a\n    objective: 99\n    sli: {ratio: {good: g_total, "
+                    "total: t_total}}\n    objectiv: 98\n")
+        with open(bad, "w") as f:
+            f.write(f"slo:\n  specs: {specs}\n")
+        rc, _, err = run([lk, "--config", bad, "--config.check"])
+        check(rc == 2 and f"{specs}:5:5: slos[0].objectiv: unknown key" in err,
+              f"SLO spec error location: {rc} {err}")
+        rc, _, err = run([lk, "slo", "rules", specs])
+        check(rc == 2 and "slos[0].objectiv: unknown key" in err, f"slo rules on a bad spec: {err}")
+        with open(specs, "w") as f:
+            f.write("slos:\n  - {name: a, objective: 99, sli: {ratio: {good: g_total, "
+                    "total: t_total}}}\n")
+        rc, out, err = run([lk, "--config", bad, "--config.check"])
+        check(rc == 0, f"--config.check with good SLO specs: {err}")
+        rc, out, err = run([lk, "slo", "rules", specs, "--config", bad])
+        check(rc == 0 and "record: lookout:slo_burn_rate" in out
+              and "alert: LookoutSLOErrorBudgetBurn" in out, f"slo rules: {rc} {err}")
+        rc, _, err = run([lk, "slo", "rules"])
+        check(rc == 2 and "usage: lookout slo rules" in err, "slo rules without specs")
+
         # Port already taken: runtime failure, exit 1, clear message.
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
