@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cmath>
 
 namespace lookout::slo {
 namespace {
@@ -157,7 +158,7 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
          "SLO {{ $labels.slo }} of {{ $labels.service }} is burning its error budget "
          "({{ $value | printf \"%.1f\" }}x)"},
         {"description", "Burn rate over " + windows_text + " (objective " +
-                            FormatNumber(s.objective * 100) + "% over " +
+                            FormatNumber(std::round(s.objective * 1e12) / 1e10) + "% over " +
                             FormatSloDuration(s.period) + "). " +
                             (s.description.empty() ? s.sli.description : s.description)},
     };

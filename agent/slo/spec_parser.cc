@@ -490,7 +490,8 @@ class SpecCollector {
         if (it->second.IsScalar()) {
           value = it->second.Scalar();
         } else if (it->second.IsSequence()) {
-          for (const auto& v : it->second) {
+          const YAML::Node seq = it->second;  // iterating it->second would dangle
+          for (const auto& v : seq) {
             if (!value.empty()) value += ",";
             value += v.IsScalar() ? v.Scalar() : "";
           }
