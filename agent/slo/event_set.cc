@@ -104,7 +104,9 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
 
   // One walk per metric name, shared by the columns reading it (an SLO's bad and total often
   // read one counter), so each series' labels are hashed once.
-  for (const auto& [metric, cols] : by_metric_) {
+  for (const auto& entry : by_metric_) {
+    const std::string& metric = entry.first;  // not a structured binding: the lambda uses them
+    const std::vector<size_t>& cols = entry.second;
     for (size_t c : cols) next_hints_[c].clear();
     view.ForEach(metric, {}, [&](const SeriesRef& r) {
       if (!(r.value >= 0)) return;  // NaN or negative: not a counter reading

@@ -1,10 +1,13 @@
 #include "agent/slo/spec_parser.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "agent/common/file_util.h"
 #include "agent/config/yaml_reader.h"
@@ -573,8 +576,38 @@ class SpecCollector {
   std::map<std::string, std::pair<YAML::Node, std::string>> openslo_slis_;
 };
 
+// Counts documents without building nodes. yaml-cpp 0.7's LoadAll never returns on some
+// malformed input (",x:" makes its parser yield empty documents forever without consuming
+// anything; found by fuzz.slo_specs), so the documents are counted first, with a cap.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+constexpr size_t kMaxDocuments = 10000;
+
 std::vector<YAML::Node> LoadDocuments(const std::string& text, const std::string& file) {
   try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    for (size_t docs = 0; parser.HandleNextDocument(counter);) {
+      if (++docs > kMaxDocuments) {
+        throw ConfigError(file + ": more than " + std::to_string(kMaxDocuments) +
+                          " YAML documents (or input the YAML parser cannot get past)");
+      }
+    }
     return YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(YamlWhere(file, e.mark) + ": invalid YAML: " + e.msg);
