@@ -22,6 +22,7 @@ inline std::string YamlWhere(const std::string& file, const YAML::Mark& m) {
 }
 
 inline std::string YamlDescribe(const YAML::Node& n) {
+  if (!n.IsDefined()) return "nothing";  // also a const lookup's invalid node: no Type()
   switch (n.Type()) {
     case YAML::NodeType::Null:
       return "nothing";
@@ -57,7 +58,8 @@ class YamlMapReader {
 
   [[noreturn]] void Fail(const YAML::Node& at, const std::string& key,
                          const std::string& expected) const {
-    throw ConfigError(YamlWhere(file_, at.Mark()) + ": " + (key.empty() ? "<top>" : key) +
+    const YAML::Mark mark = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
+    throw ConfigError(YamlWhere(file_, mark) + ": " + (key.empty() ? "<top>" : key) +
                       ": expected " + expected + ", got " + YamlDescribe(at));
   }
 
@@ -68,7 +70,7 @@ class YamlMapReader {
   // Returns the value node for `key` (undefined if absent) and marks it known.
   YAML::Node Get(std::string_view key) {
     known_.insert(std::string(key));
-    if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    if (!node_.IsDefined() || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     return node_[std::string(key)];
   }
 
@@ -153,7 +155,7 @@ class YamlMapReader {
   }
 
   void Done() const {
-    if (!node_.IsMap()) return;
+    if (!node_.IsDefined() || !node_.IsMap()) return;
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       const std::string k = it->first.Scalar();
       if (!known_.count(k)) {

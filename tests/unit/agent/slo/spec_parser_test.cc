@@ -229,6 +229,11 @@ TEST(SloSpecParserTest, ErrorsSayWhereAndWhat) {
       {"apiVersion: openslo/v2alpha\nkind: SLO\n", "apiVersion: expected openslo/v1"},
       {"slos: [\n", "invalid YAML"},
       {"- just a list\n", "expected a mapping"},
+      // An SLI without spec (fuzz.slo_specs: a const lookup's invalid node threw InvalidNode).
+      {"apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: e}\ns*ec: {}\n---\n"
+       "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: o}\nspec:\n  indicatorRef: e\n"
+       "  objectives: [{target: 0.9}]\n",
+       "spec.ratioMetric: expected a ratioMetric (missing)"},
       // yaml-cpp's LoadAll loops forever on this (fuzz.slo_specs): refused instead.
       {",lws:", "YAML documents (or input the YAML parser cannot get past)"},
   };
