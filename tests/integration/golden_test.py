@@ -15,6 +15,7 @@ from harness import FIXTURES, REPO, Harness, fail, http_get
 # Series whose value depends on the machine or the moment, not on the fixtures.
 VOLATILE_VALUE = re.compile(
     r"^(lookout_collector_duration_seconds|lookout_http_|node_time_seconds|"
+    r"lookout_slo_tick_duration_seconds|lookout_slo_ticks_total|lookout_slo_memory_bytes|"
     r"node_time_zone_offset_seconds|node_filesystem_(size|free|avail)_bytes|"
     r"node_filesystem_files(_free)?)")
 # Series whose labels depend on the build or host.
