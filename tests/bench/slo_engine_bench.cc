@@ -92,12 +92,11 @@ struct Setup {
     store->Add(source);
     const auto specs = slo::ParseSloSpecs(Specs(), "bench.yaml");
     const size_t before = mallinfo2().uordblks;
-    engine = std::make_unique<slo::SloEngine>(slo::EngineOptions{}, specs, PaymentsSpec{}, store,
-                                              clock);
+    engine =
+        std::make_unique<slo::SloEngine>(slo::EngineOptions{}, specs, PaymentsSpec{}, store, clock);
     engine->Tick();  // creates every group and series
     // Heap after the tick, less the view the tick built and freed: what the engine keeps.
-    bytes_per_group =
-        static_cast<double>(mallinfo2().uordblks - before) / (kSlos * kGroupsPerSlo);
+    bytes_per_group = static_cast<double>(mallinfo2().uordblks - before) / (kSlos * kGroupsPerSlo);
   }
 };
 
