@@ -409,19 +409,11 @@ void ApplyOtlp(MapReader r, OtlpConfig& c, const std::string& file) {
   r.Done();
 }
 
-// A PromQL selector ("metric{label=\"v\"}"); empty allowed when `allow_empty`.
+// A payments counter selector; `allow_empty`: "" means derived.
 void SelectorValue(MapReader& r, std::string_view key, Selector* out, bool allow_empty) {
-  YAML::Node v = r.Get(key);
-  if (!v.IsDefined()) return;
-  if (!v.IsScalar()) r.Fail(v, r.Key(key), "a metric selector string");
-  if (v.Scalar().empty()) {
-    if (!allow_empty) r.Fail(v, r.Key(key), "a metric selector like payment_attempts_total");
-    *out = Selector{};
-    return;
+  if (r.SelectorValue(key, out) && !allow_empty && out->metric.empty()) {
+    r.Fail(r.Get(key), r.Key(key), "a metric selector like payment_attempts_total");
   }
-  auto sel = ParseSelector(v.Scalar());
-  if (!sel.ok()) r.Fail(v, r.Key(key), "a metric selector (" + sel.error().detail + ")");
-  *out = std::move(sel).value();
 }
 
 void ApplySlo(MapReader r, SloConfig& c, const std::string& file) {

@@ -13,6 +13,7 @@
 
 #include "agent/common/file_util.h"
 #include "agent/config/config.h"
+#include "lookout/metrics/metric_view.h"
 
 namespace lookout {
 
@@ -113,6 +114,22 @@ class YamlMapReader {
       Fail(v, Key(key), "a number from " + YamlNumber(min) + " to " + YamlNumber(max));
     }
     *out = *d;
+  }
+
+  // A PromQL instant-vector selector (`metric{label="v"}`). False when the key is absent; an
+  // empty string sets an empty Selector (callers decide whether that is allowed).
+  bool SelectorValue(std::string_view key, Selector* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return false;
+    if (!v.IsScalar()) Fail(v, Key(key), "a metric selector string");
+    if (v.Scalar().empty()) {
+      *out = Selector{};
+      return true;
+    }
+    auto sel = ParseSelector(v.Scalar());
+    if (!sel.ok()) Fail(v, Key(key), "a metric selector (" + sel.error().detail + ")");
+    *out = std::move(sel).value();
+    return true;
   }
 
   // A list of strings (a single string is accepted as a list of one).

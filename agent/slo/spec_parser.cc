@@ -201,15 +201,13 @@ class SpecCollector {
   }
 
   static Selector ReadSelector(YamlMapReader& r, std::string_view key, bool required) {
-    YAML::Node v = r.Get(key);
-    if (!v.IsDefined()) {
+    Selector sel;
+    if (!r.SelectorValue(key, &sel)) {
       if (required) r.Fail(YAML::Node(), r.Key(key), "a metric selector (missing)");
       return {};
     }
-    if (!v.IsScalar() || v.Scalar().empty()) r.Fail(v, r.Key(key), "a metric selector string");
-    auto sel = ParseSelector(v.Scalar());
-    if (!sel.ok()) r.Fail(v, r.Key(key), "a metric selector (" + sel.error().detail + ")");
-    return std::move(sel).value();
+    if (sel.metric.empty()) r.Fail(r.Get(key), r.Key(key), "a metric selector string");
+    return sel;
   }
 
   static std::vector<BurnRateWindow> ReadWindows(YamlMapReader& r, std::string_view key,
