@@ -43,30 +43,30 @@ size_t EventSet::HeapBytes() const {
   return bytes;
 }
 
+namespace {
+
+std::string_view ValueOf(const Labels& labels, const std::string& name) {
+  for (const auto& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return {};  // a missing label groups as ""
+}
+
+// The group index key: values joined by \xff (not valid UTF-8, so no label value contains it).
+void AppendKey(std::string& key, std::string_view value) {
+  key += value;
+  key += '\xff';
+}
+
+}  // namespace
+
 uint32_t EventSet::GroupFor(const Labels& labels, int64_t tick, double now_unix) {
   key_scratch_.clear();
-  for (const auto& name : group_by_) {
-    for (const auto& l : labels) {
-      if (l.name == name) {
-        key_scratch_ += l.value;
-        break;
-      }
-    }
-    key_scratch_ += '\xff';  // not valid UTF-8, so no label value contains it
-  }
+  for (const auto& name : group_by_) AppendKey(key_scratch_, ValueOf(labels, name));
   if (auto it = group_index_.find(key_scratch_); it != group_index_.end()) return it->second;
   if (group_count() >= options_.max_groups) return kNoGroup;
   std::optional<Group> g(std::in_place, *layout_, columns(), tick);
-  for (const auto& name : group_by_) {
-    std::string v;
-    for (const auto& l : labels) {
-      if (l.name == name) {
-        v = l.value;
-        break;
-      }
-    }
-    g->values.push_back(std::move(v));
-  }
+  for (const auto& name : group_by_) g->values.emplace_back(ValueOf(labels, name));
   g->created_unix = now_unix;
   uint32_t idx;
   if (!free_.empty()) {
@@ -121,8 +121,7 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
     });
     for (size_t c : cols) hints_[c].swap(next_hints_[c]);
   }
-  if (pending_.size() < groups_.size() * k) pending_.resize(groups_.size() * k, 0.0);
-  for (uint32_t gi : touched_) {
+  for (uint32_t gi : touched_) {  // Observe sized pending_ for every group it touched
     double* p = &pending_[gi * k];
     if (derive_) derive_(p);
     Group& g = *groups_[gi];
@@ -194,10 +193,7 @@ void EventSet::Expire(int64_t tick) {
     }
     if (!empty) continue;
     key_scratch_.clear();
-    for (const auto& v : g->values) {
-      key_scratch_ += v;
-      key_scratch_ += '\xff';
-    }
+    for (const auto& v : g->values) AppendKey(key_scratch_, v);
     group_index_.erase(key_scratch_);
     g.reset();
     free_.push_back(gi);
