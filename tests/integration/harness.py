@@ -96,6 +96,19 @@ class Harness:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc=p)
         return p, port
 
+    def start_prometheus(self, config, name="prometheus"):
+        """Starts a real Prometheus with `config` (prometheus.yml text) on a free loopback port;
+        returns (process, port) once it is ready."""
+        port = free_port()
+        cfg = self.path(name + ".yml")
+        with open(cfg, "w") as f:
+            f.write(config)
+        p = self.start(["/usr/bin/prometheus", f"--config.file={cfg}",
+                        f"--storage.tsdb.path={self.path(name + '-tsdb')}",
+                        f"--web.listen-address=127.0.0.1:{port}"], name)
+        wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=60, proc=p)
+        return p, port
+
     def start_node_exporter(self, collectors, flags=(), name="node_exporter"):
         exe = "/usr/bin/prometheus-node-exporter"
         port = free_port()
@@ -104,6 +117,21 @@ class Harness:
         p = self.start(argv, name)
         wait_http(f"http://127.0.0.1:{port}/metrics", proc=p)
         return p, port
+
+
+def prom_query(port, expr, time=None):
+    """A PromQL instant query against Prometheus on `port` (at `time`, unix seconds, if given);
+    returns the result vector. A failed query fails the test."""
+    import json
+    import urllib.parse
+    params = {"query": expr}
+    if time is not None:
+        params["time"] = time
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode(params)
+    data = json.loads(http_get(url)[2])
+    if data.get("status") != "success":
+        fail(f"query {expr}: {data}")
+    return data["data"]["result"]
 
 
 def parse_text(body):

@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
 """A real Prometheus server scrapes the agent (it negotiates OpenMetrics, so its own OpenMetrics
 parser reads our output): the target is up and queries for node families return data."""
-import json
 import sys
 import time
-import urllib.parse
 
-from harness import Harness, fail, free_port, http_get, wait_http
+from harness import Harness, fail, http_get, prom_query
 
 FAMILIES = [
     "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_load1",
@@ -17,23 +15,11 @@ FAMILIES = [
 ]
 
 
-def query(prom, expr):
-    url = f"http://127.0.0.1:{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    _, _, body = http_get(url)
-    data = json.loads(body)
-    if data.get("status") != "success":
-        fail(f"query {expr} failed: {data}")
-    return data["data"]["result"]
-
-
 def main():
     lookout = sys.argv[1]
     with Harness() as h:
         _, port = h.start_lookout(lookout)
-        prom = free_port()
-        cfg = h.path("prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write(f"""global:
+        p, prom = h.start_prometheus(f"""global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -41,15 +27,11 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:{port}"]
 """)
-        p = h.start(["/usr/bin/prometheus", f"--config.file={cfg}",
-                     f"--storage.tsdb.path={h.path('tsdb')}",
-                     f"--web.listen-address=127.0.0.1:{prom}"], "prometheus")
-        wait_http(f"http://127.0.0.1:{prom}/-/ready", timeout=60, proc=p)
 
         deadline = time.time() + 60
         up = []
         while time.time() < deadline:
-            up = query(prom, 'up{job="lookout"}')
+            up = prom_query(prom, 'up{job="lookout"}')
             if up and up[0]["value"][1] == "1":
                 break
             time.sleep(0.5)
@@ -60,21 +42,21 @@ scrape_configs:
         time.sleep(3)  # a few scrapes, so rate() has two points
         passed = 0
         for fam in FAMILIES:
-            if not query(prom, fam):
+            if not prom_query(prom, fam):
                 fail(f"no data for {fam}")
             passed += 1
-        if not query(prom, 'rate(node_cpu_seconds_total{mode="idle"}[5s])'):
+        if not prom_query(prom, 'rate(node_cpu_seconds_total{mode="idle"}[5s])'):
             fail("rate(node_cpu_seconds_total) returned nothing")
         passed += 1
-        fails = query(prom, "lookout_collector_success == 0")
+        fails = prom_query(prom, "lookout_collector_success == 0")
         if fails:
             fail(f"collectors failing under Prometheus: {fails}")
         # Prometheus asked for OpenMetrics and accepted it (target up): our OM output parsed
         # with Prometheus's own parser.
-        om = query(prom, 'lookout_metrics_scrapes_total{format="openmetrics"}')
+        om = prom_query(prom, 'lookout_metrics_scrapes_total{format="openmetrics"}')
         if not om or float(om[0]["value"][1]) < 1:
             fail(f"Prometheus did not scrape OpenMetrics: {om}")
-        samples = query(prom, 'scrape_samples_scraped{job="lookout"}')
+        samples = prom_query(prom, 'scrape_samples_scraped{job="lookout"}')
         print(f"prometheus: target up, {samples[0]['value'][1]} samples per scrape")
         print(f"prometheus: {passed + 2} passed, 0 failed")
 

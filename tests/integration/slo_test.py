@@ -18,16 +18,14 @@ the page alert.
 
 Usage: slo_test.py /path/to/lookout
 """
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Harness, fail, free_port, http_get, parse_text, wait_http  # noqa: E402
+from harness import Harness, fail, free_port, http_get, parse_text, prom_query  # noqa: E402
 
 from prometheus_client import start_http_server  # noqa: E402
 from prometheus_client.core import (CollectorRegistry, CounterMetricFamily,  # noqa: E402
@@ -136,14 +134,6 @@ def wait_for(what, fn, timeout=30):
     fail(f"timed out waiting for {what}: {last}")
 
 
-def prom_query(prom, expr):
-    url = f"http://127.0.0.1:{prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    data = json.loads(http_get(url)[2])
-    if data.get("status") != "success":
-        fail(f"query {expr}: {data}")
-    return data["data"]["result"]
-
-
 def close(a, b, rel=1e-9):
     return a is not None and b is not None and abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
@@ -206,10 +196,7 @@ slo:
         print("slo: " + check.stdout.strip().splitlines()[-1].strip())
 
         agent, port = h.start_lookout(lookout, ["--config", cfg])
-        prom = free_port()
-        pcfg = h.path("prometheus.yml")
-        with open(pcfg, "w") as f:
-            f.write(f"""global:
+        _, prom = h.start_prometheus(f"""global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -218,10 +205,6 @@ scrape_configs:
   - job_name: lookout
     static_configs: [{{targets: ["127.0.0.1:{port}"]}}]
 """)
-        p = h.start(["/usr/bin/prometheus", f"--config.file={pcfg}",
-                     f"--storage.tsdb.path={h.path('tsdb')}",
-                     f"--web.listen-address=127.0.0.1:{prom}"], "prometheus")
-        wait_http(f"http://127.0.0.1:{prom}/-/ready", timeout=60, proc=p)
 
         # Baseline: the engine follows every series (checkout: bad 1 + total 2).
         wait_for("the engine's baseline", lambda: get(metrics(port), "lookout_slo_series",
@@ -322,9 +305,7 @@ scrape_configs:
                     fail(f"Prometheus has no lookout_slo_burn_rate for {slo} {w}")
                 ts = gauge[0]["value"][0]
                 def at_ts(expr):
-                    url = f"http://127.0.0.1:{prom}/api/v1/query?" + urllib.parse.urlencode(
-                        {"query": expr, "time": ts})
-                    r = json.loads(http_get(url)[2])["data"]["result"]
+                    r = prom_query(prom, expr, time=ts)
                     return float(r[0]["value"][1]) if r else None
                 total = f"sum by (slo, service) (increase(lookout_slo_events_total{{{sel}}}[{w}]))"
                 good = f"sum by (slo, service) (increase(lookout_slo_good_events_total{{{sel}}}[{w}]))"
