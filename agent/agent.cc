@@ -15,6 +15,12 @@
 #include "agent/otlp/metric_store.h"
 #include "agent/server/http_server.h"
 #include "agent/slo/slo_engine.h"
+#include "agent/trace/trace_pipeline.h"
+#include "exporters/otlp/disk_queue.h"
+#include "exporters/otlp/memory_queue.h"
+#include "exporters/otlp/queue_metrics.h"
+#include "exporters/otlp/span_exporter.h"
+#include "exporters/otlp/span_senders.h"
 #include "exporters/prometheus/metrics_handler.h"
 #include "lookout/metrics/metric_view.h"
 #include "lookout/metrics/registry.h"
@@ -118,9 +124,11 @@ Agent::Agent(Config cfg)
     otlp_metrics_ = std::make_shared<otlp::OtlpMetricStore>(otlp, clock_);
     metrics_->Add(otlp_metrics_);
   }
+  if (cfg_.traces.enabled && (otlp.http_enabled || otlp.grpc_enabled)) SetUpTraces();
   metric_store_ = std::make_shared<MetricStore>();
   if (scraper_) metric_store_->Add(scraper_);
   if (otlp_metrics_) metric_store_->Add(otlp_metrics_);
+  if (span_metrics_) metric_store_->Add(span_metrics_);  // span-metrics SLIs read these
   if (cfg_.slo.enabled) {
     slo::EngineOptions o;
     o.tick = cfg_.slo.tick;
@@ -141,7 +149,7 @@ Agent::Agent(Config cfg)
       {"signal", "protocol", "code"});
   if (otlp.http_enabled) {
     otlp_http_receiver_ = std::make_unique<otlp::OtlpHttpReceiver>(
-        otlp_metrics_, otlp.max_request_bytes, otlp_requests);
+        otlp_metrics_, trace_pipeline_, otlp.max_request_bytes, otlp_requests);
     ServerConfig http = cfg_.server;
     http.listen_address = otlp.http_listen_address;
     http.max_body_bytes = otlp.max_request_bytes;
@@ -153,8 +161,9 @@ Agent::Agent(Config cfg)
         registry_, "lookout_otlp_http");
   }
   if (otlp.grpc_enabled) {
-    otlp_grpc_server_ = std::make_unique<otlp::OtlpGrpcServer>(
-        otlp.grpc_listen_address, otlp.max_request_bytes, otlp_metrics_, otlp_requests);
+    otlp_grpc_server_ =
+        std::make_unique<otlp::OtlpGrpcServer>(otlp.grpc_listen_address, otlp.max_request_bytes,
+                                               otlp_metrics_, trace_pipeline_, otlp_requests);
   }
 
   auto& requests = registry_->AddCounter("lookout_http_requests_total",
@@ -213,6 +222,84 @@ Agent::Agent(Config cfg)
   server_ = std::make_unique<HttpServer>(*ioc_, cfg_.server, std::move(handler), registry_);
 }
 
+void Agent::SetUpTraces() {
+  const TracesConfig& t = cfg_.traces;
+  std::shared_ptr<SpanQueue> queue;
+  std::shared_ptr<otlp::DiskSpanQueue> disk;
+  if (t.queue.disk_enabled) {
+    otlp::DiskQueueOptions o;
+    o.directory = ExpandEnv(t.queue.disk_directory);
+    o.max_bytes = t.queue.disk_max_bytes;
+    o.segment_bytes = t.queue.disk_segment_bytes;
+    o.fsync = t.queue.disk_fsync == "always"  ? otlp::DiskQueueOptions::Fsync::kAlways
+              : t.queue.disk_fsync == "never" ? otlp::DiskQueueOptions::Fsync::kNever
+                                              : otlp::DiskQueueOptions::Fsync::kInterval;
+    o.fsync_interval = t.queue.disk_fsync_interval;
+    auto q = otlp::DiskSpanQueue::Open(o);
+    if (!q.ok()) throw std::runtime_error("span queue: " + q.error().detail);
+    disk = std::shared_ptr<otlp::DiskSpanQueue>(std::move(q).value());
+    queue = disk;
+    const auto& rec = disk->recovery();
+    Log(LogLevel::kInfo, "span queue on disk",
+        {{"directory", o.directory},
+         {"recovered_spans", std::to_string(rec.spans)},
+         {"recovered_records", std::to_string(rec.records)},
+         {"cut_bytes", std::to_string(rec.corrupt_bytes)}});
+  } else {
+    queue = std::make_shared<otlp::MemorySpanQueue>(t.queue.memory_max_bytes);
+  }
+  metrics_->Add(std::make_shared<otlp::SpanQueueMetrics>(queue, disk));
+  if (t.span_metrics.enabled) {
+    trace::SpanMetricsOptions o;
+    o.dimensions = t.span_metrics.dimensions;
+    o.seconds = t.span_metrics.seconds;
+    o.buckets = t.span_metrics.buckets;
+    o.max_series = t.span_metrics.max_series;
+    o.expiry = t.span_metrics.series_expiry;
+    o.exemplars = t.span_metrics.exemplars;
+    span_metrics_ = std::make_shared<trace::SpanMetrics>(o, clock_);
+    metrics_->Add(span_metrics_);
+  }
+  std::vector<std::pair<std::string, std::string>> statics;
+  for (const auto& [k, v] : t.resource_attributes) statics.emplace_back(k, ExpandEnv(v));
+  const KubernetesConfig k8s = cfg_.kubernetes.Resolved();
+  auto enricher = std::make_unique<trace::ResourceEnricher>(
+      t.kubernetes_attributes ? pod_index_ : nullptr,
+      t.kubernetes_attributes ? k8s.node_name : std::string(), std::move(statics));
+  trace_pipeline_ = std::make_shared<trace::TracePipeline>(
+      std::move(enricher), span_metrics_, t.sampling_ratio, t.retry_after, queue, *registry_);
+  if (t.exporter.enabled) {
+    const auto& e = t.exporter;
+    otlp::SenderOptions so;
+    so.endpoint = ExpandEnv(e.endpoint);
+    for (const auto& [k, v] : e.headers) so.headers.emplace_back(k, ExpandEnv(v));
+    so.gzip = e.compression == "gzip";
+    so.timeout = e.timeout;
+    so.tls = e.tls;
+    so.tls_options.ca_file = ExpandEnv(e.ca_file);
+    so.tls_options.cert_file = ExpandEnv(e.cert_file);
+    so.tls_options.key_file = ExpandEnv(e.key_file);
+    so.tls_options.insecure_skip_verify = e.insecure_skip_verify;
+    std::unique_ptr<SpanSender> sender =
+        e.protocol == "http" ? otlp::MakeHttpSpanSender(so, MakeCurlHttpClient(so.tls_options))
+                             : otlp::MakeGrpcSpanSender(so);
+    otlp::SpanExporterOptions xo;
+    xo.max_batch_spans = e.max_batch_spans;
+    xo.max_batch_bytes = e.max_batch_bytes;
+    xo.batch_timeout = e.batch_timeout;
+    xo.initial_backoff = e.initial_backoff;
+    xo.max_backoff = e.max_backoff;
+    xo.max_elapsed = e.max_elapsed;
+    span_exporter_ = std::make_unique<otlp::SpanExporter>(xo, queue, std::move(sender), *registry_);
+    Log(LogLevel::kInfo, "traces on",
+        {{"export", e.protocol + " " + so.endpoint},
+         {"queue", disk ? "disk" : "memory"},
+         {"span_metrics", span_metrics_ ? "on" : "off"}});
+  } else {
+    Log(LogLevel::kWarn, "traces on with export off: spans are queued until the queue is full");
+  }
+}
+
 Agent::~Agent() {
   Stop();
   Shutdown();
@@ -227,6 +314,7 @@ void Agent::Start() {
   if (pod_index_) pod_index_->Start();
   if (scraper_) scraper_->Start();
   if (slo_engine_) slo_engine_->Start();
+  if (span_exporter_) span_exporter_->Start();
   for (int i = 0; i < cfg_.server.threads; ++i) {
     threads_.emplace_back([this] { ioc_->run(); });
   }
@@ -295,6 +383,8 @@ void Agent::Shutdown() {
     Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
         {{"open", std::to_string(open())}});
   }
+  // Receivers are closed: deliver what was acknowledged, within the traces' own deadline.
+  if (span_exporter_) span_exporter_->Stop(cfg_.traces.shutdown_timeout);
   if (slo_engine_) slo_engine_->Stop();
   if (scraper_) scraper_->Stop();
   if (pod_index_) pod_index_->Stop();

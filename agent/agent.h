@@ -39,7 +39,12 @@ namespace otlp {
 class OtlpMetricStore;
 class OtlpHttpReceiver;
 class OtlpGrpcServer;
+class SpanExporter;
 }  // namespace otlp
+namespace trace {
+class TracePipeline;
+class SpanMetrics;
+}  // namespace trace
 
 class Agent {
  public:
@@ -61,9 +66,12 @@ class Agent {
   std::shared_ptr<PodIndex> pod_index() const;
   // The SLO engine (null when off); tests tick it by hand.
   std::shared_ptr<slo::SloEngine> slo_engine() const { return slo_engine_; }
+  // The span path (null when traces are off).
+  std::shared_ptr<trace::TracePipeline> trace_pipeline() const { return trace_pipeline_; }
 
  private:
   void Shutdown();
+  void SetUpTraces();
 
   Config cfg_;
   SystemClock clock_;
@@ -76,6 +84,9 @@ class Agent {
   std::unique_ptr<otlp::OtlpHttpReceiver> otlp_http_receiver_;
   std::unique_ptr<HttpServer> otlp_http_server_;
   std::unique_ptr<otlp::OtlpGrpcServer> otlp_grpc_server_;
+  std::shared_ptr<trace::SpanMetrics> span_metrics_;      // null when off
+  std::shared_ptr<trace::TracePipeline> trace_pipeline_;  // null when traces are off
+  std::unique_ptr<otlp::SpanExporter> span_exporter_;     // null when export is off
   std::shared_ptr<MetricStore> metric_store_;
   std::shared_ptr<slo::SloEngine> slo_engine_;  // null when slo.enabled is false
   std::unique_ptr<prometheus::MetricsHandler> metrics_;

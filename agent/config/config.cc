@@ -409,6 +409,93 @@ void ApplyOtlp(MapReader r, OtlpConfig& c, const std::string& file) {
   r.Done();
 }
 
+void ApplyTraces(MapReader r, TracesConfig& c, const std::string& file) {
+  r.Bool("enabled", &c.enabled);
+  r.Bool("kubernetes_attributes", &c.kubernetes_attributes);
+  r.StrMap("resource_attributes", &c.resource_attributes);
+  r.Double("sampling_ratio", &c.sampling_ratio, 0, 1);
+  {
+    Duration ra{c.retry_after};
+    r.Dur("retry_after", &ra, Duration(1000), Duration(3'600'000));
+    c.retry_after = std::chrono::duration_cast<std::chrono::seconds>(ra);
+  }
+  r.Dur("shutdown_timeout", &c.shutdown_timeout, Duration(0), Duration(3'600'000));
+  {
+    auto& m = c.span_metrics;
+    MapReader s(r.Get("span_metrics"), r.Key("span_metrics"), file);
+    s.Bool("enabled", &m.enabled);
+    s.StrList("dimensions", &m.dimensions);
+    std::string unit = m.seconds ? "s" : "ms";
+    s.Str("unit", &unit);
+    if (unit != "ms" && unit != "s") s.Fail(s.Get("unit"), s.Key("unit"), "ms or s");
+    m.seconds = unit == "s";
+    if (YAML::Node b = s.Get("buckets"); b.IsDefined() && !b.IsNull()) {
+      if (!b.IsSequence()) s.Fail(b, s.Key("buckets"), "a list of increasing numbers");
+      m.buckets.clear();
+      for (const auto& item : b) {
+        const auto d = item.IsScalar() ? ParseDouble(item.Scalar()) : std::nullopt;
+        if (!d || !std::isfinite(*d) || *d <= 0 || (!m.buckets.empty() && *d <= m.buckets.back())) {
+          s.Fail(item, s.Key("buckets"), "a list of increasing positive numbers");
+        }
+        m.buckets.push_back(*d);
+      }
+    }
+    s.Int("max_series", &m.max_series, 1, 10'000'000);
+    s.Dur("series_expiry", &m.series_expiry, Duration(1000), Duration(7 * 86'400'000LL));
+    s.Bool("exemplars", &m.exemplars);
+    s.Done();
+  }
+  {
+    auto& e = c.exporter;
+    MapReader x(r.Get("export"), r.Key("export"), file);
+    x.Bool("enabled", &e.enabled);
+    x.Str("protocol", &e.protocol);
+    if (e.protocol != "grpc" && e.protocol != "http") {
+      x.Fail(x.Get("protocol"), x.Key("protocol"), "grpc or http");
+    }
+    x.Str("endpoint", &e.endpoint);
+    x.StrMap("headers", &e.headers);
+    x.Str("compression", &e.compression);
+    if (e.compression != "gzip" && e.compression != "none") {
+      x.Fail(x.Get("compression"), x.Key("compression"), "gzip or none");
+    }
+    x.Dur("timeout", &e.timeout, Duration(100), Duration(600'000));
+    x.Bool("tls", &e.tls);
+    x.Str("ca_file", &e.ca_file);
+    x.Str("cert_file", &e.cert_file);
+    x.Str("key_file", &e.key_file);
+    x.Bool("insecure_skip_verify", &e.insecure_skip_verify);
+    x.Int("max_batch_spans", &e.max_batch_spans, 1, 1'000'000);
+    x.Int("max_batch_bytes", &e.max_batch_bytes, 1024, int64_t{1} << 30);
+    x.Dur("batch_timeout", &e.batch_timeout, Duration(1), Duration(60'000));
+    x.Dur("initial_backoff", &e.initial_backoff, Duration(1), Duration(3'600'000));
+    x.Dur("max_backoff", &e.max_backoff, Duration(1), Duration(3'600'000));
+    x.Dur("max_elapsed", &e.max_elapsed, Duration(0), Duration(30 * 86'400'000LL));
+    x.Done();
+  }
+  {
+    auto& q = c.queue;
+    MapReader x(r.Get("queue"), r.Key("queue"), file);
+    x.Int("memory_max_bytes", &q.memory_max_bytes, 1024, int64_t{1} << 40);
+    MapReader d(x.Get("disk"), x.Key("disk"), file);
+    d.Bool("enabled", &q.disk_enabled);
+    d.Str("directory", &q.disk_directory);
+    d.Int("max_bytes", &q.disk_max_bytes, 1 << 20, int64_t{1} << 44);
+    d.Int("segment_bytes", &q.disk_segment_bytes, 4096, int64_t{1} << 30);
+    d.Str("fsync", &q.disk_fsync);
+    if (q.disk_fsync != "never" && q.disk_fsync != "interval" && q.disk_fsync != "always") {
+      d.Fail(d.Get("fsync"), d.Key("fsync"), "never, interval or always");
+    }
+    d.Dur("fsync_interval", &q.disk_fsync_interval, Duration(1), Duration(3'600'000));
+    if (q.disk_enabled && q.disk_directory.empty()) {
+      d.Fail(d.Get("directory"), d.Key("directory"), "a directory when the disk queue is on");
+    }
+    d.Done();
+    x.Done();
+  }
+  r.Done();
+}
+
 // A payments counter selector; `allow_empty`: "" means derived.
 void SelectorValue(MapReader& r, std::string_view key, Selector* out, bool allow_empty) {
   if (r.SelectorValue(key, out) && !allow_empty && out->metric.empty()) {
@@ -503,6 +590,9 @@ void Apply(const std::string& yaml_text, const std::string& source_name, Config&
   }
   if (YAML::Node n = top.Get("slo"); n.IsDefined()) {
     ApplySlo(MapReader(n, "slo", source_name), cfg.slo, source_name);
+  }
+  if (YAML::Node n = top.Get("traces"); n.IsDefined()) {
+    ApplyTraces(MapReader(n, "traces", source_name), cfg.traces, source_name);
   }
   top.Done();
 }

@@ -148,6 +148,20 @@ class YamlMapReader {
     }
   }
 
+  // A mapping of strings to strings, in file order (headers, attributes).
+  void StrMap(std::string_view key, std::vector<std::pair<std::string, std::string>>* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined() || v.IsNull()) return;
+    if (!v.IsMap()) Fail(v, Key(key), "a mapping of strings to strings");
+    out->clear();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!it->first.IsScalar() || !it->second.IsScalar()) {
+        Fail(it->first, Key(key), "a mapping of strings to strings");
+      }
+      out->emplace_back(it->first.Scalar(), it->second.Scalar());
+    }
+  }
+
   void Dur(std::string_view key, Duration* out, Duration min, Duration max) {
     YAML::Node v = Get(key);
     if (!v.IsDefined()) return;

@@ -6,11 +6,96 @@
 #include <stdexcept>
 
 #include "agent/otlp/metric_store.h"
+#include "agent/trace/trace_pipeline.h"
+#include "exporters/otlp/otlp_response.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
 namespace lookout::otlp {
 
 namespace pbm = opentelemetry::proto::collector::metrics::v1;
+namespace pbt = opentelemetry::proto::collector::trace::v1;
+
+namespace {
+// "ipv4:10.1.2.3:5678" / "ipv6:[::1]:5678" -> the address alone.
+std::string PeerIp(const std::string& peer) {
+  std::string_view p = peer;
+  if (p.starts_with("ipv4:")) {
+    p.remove_prefix(5);
+    return std::string(p.substr(0, p.rfind(':')));
+  }
+  if (p.starts_with("ipv6:[")) {
+    p.remove_prefix(6);
+    std::string ip(p.substr(0, p.find(']')));
+    if (ip.starts_with("::ffff:") && ip.find('.') != std::string::npos) ip = ip.substr(7);
+    return ip;
+  }
+  return {};
+}
+}  // namespace
+
+class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackService {
+ public:
+  TraceService(std::shared_ptr<trace::TracePipeline> pipeline, Family<Counter>& requests)
+      : pipeline_(std::move(pipeline)), requests_(requests) {}
+
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
+                                   const pbt::ExportTraceServiceRequest* req,
+                                   pbt::ExportTraceServiceResponse* resp) override {
+    // gRPC has parsed the request already; its bytes go through the same scanner as HTTP's.
+    std::string bytes;
+    req->SerializeToString(&bytes);
+    const trace::AcceptResult r = pipeline_->Accept(bytes, PeerIp(ctx->peer()), "grpc");
+    grpc::Status status;
+    using Kind = trace::AcceptResult::Kind;
+    switch (r.kind) {
+      case Kind::kAccepted:
+        if (r.rejected_spans > 0) {
+          resp->mutable_partial_success()->set_rejected_spans(r.rejected_spans);
+          resp->mutable_partial_success()->set_error_message(r.message);
+        }
+        break;
+      case Kind::kBadRequest:
+        status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, r.message);
+        break;
+      case Kind::kTooLarge:
+        status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, r.message);  // no RetryInfo
+        break;
+      case Kind::kFull:
+        status = grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED, r.message,
+            MakeRetryInfoStatus(grpc::StatusCode::RESOURCE_EXHAUSTED, r.message, r.retry_after));
+        break;
+      case Kind::kUnavailable:
+        status = grpc::Status(
+            grpc::StatusCode::UNAVAILABLE, r.message,
+            MakeRetryInfoStatus(grpc::StatusCode::UNAVAILABLE, r.message, r.retry_after));
+        break;
+    }
+    requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Inc();
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(status);
+    return reactor;
+  }
+
+ private:
+  static const char* CodeName(grpc::StatusCode c) {
+    switch (c) {
+      case grpc::StatusCode::OK:
+        return "OK";
+      case grpc::StatusCode::INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+      case grpc::StatusCode::RESOURCE_EXHAUSTED:
+        return "RESOURCE_EXHAUSTED";
+      case grpc::StatusCode::UNAVAILABLE:
+        return "UNAVAILABLE";
+      default:
+        return "OTHER";
+    }
+  }
+  const std::shared_ptr<trace::TracePipeline> pipeline_;
+  Family<Counter>& requests_;
+};
 
 class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::CallbackService {
  public:
@@ -37,9 +122,12 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
 };
 
 OtlpGrpcServer::OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
-                               std::shared_ptr<OtlpMetricStore> metrics, Family<Counter>& requests)
+                               std::shared_ptr<OtlpMetricStore> metrics,
+                               std::shared_ptr<trace::TracePipeline> traces,
+                               Family<Counter>& requests)
     : listen_address_(std::move(listen_address)), max_request_bytes_(max_request_bytes) {
   if (metrics) metrics_service_ = std::make_unique<MetricsService>(std::move(metrics), requests);
+  if (traces) trace_service_ = std::make_unique<TraceService>(std::move(traces), requests);
 }
 
 OtlpGrpcServer::~OtlpGrpcServer() { Stop(0); }
@@ -50,6 +138,7 @@ void OtlpGrpcServer::Start() {
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::min<size_t>(max_request_bytes_, INT32_MAX)));
   if (metrics_service_) builder.RegisterService(metrics_service_.get());
+  if (trace_service_) builder.RegisterService(trace_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     server_.reset();

@@ -1,5 +1,7 @@
 #pragma once
-// OTLP/gRPC receiver (port 4317): opentelemetry.proto.collector.metrics.v1.MetricsService/Export.
+// OTLP/gRPC receiver (port 4317): MetricsService/Export and TraceService/Export
+// (opentelemetry.proto.collector.{metrics,trace}.v1). A full span queue answers
+// RESOURCE_EXHAUSTED with RetryInfo; a queue that cannot store answers UNAVAILABLE.
 // gRPC runs its own completion-queue threads; messages over otlp.max_request_bytes are refused
 // by gRPC itself (RESOURCE_EXHAUSTED); gzip request compression is handled by gRPC.
 //
@@ -17,11 +19,17 @@ class Server;
 namespace lookout::otlp {
 
 class OtlpMetricStore;
+}  // namespace lookout::otlp
+namespace lookout::trace {
+class TracePipeline;
+}
+namespace lookout::otlp {
 
 class OtlpGrpcServer {
  public:
   OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
-                 std::shared_ptr<OtlpMetricStore> metrics, Family<Counter>& requests);
+                 std::shared_ptr<OtlpMetricStore> metrics,
+                 std::shared_ptr<trace::TracePipeline> traces, Family<Counter>& requests);
   ~OtlpGrpcServer();
   // Throws std::runtime_error when the address cannot be bound.
   void Start();
@@ -29,12 +37,14 @@ class OtlpGrpcServer {
   void Stop(int deadline_ms = 2000);
   int port() const { return port_; }
 
-  class MetricsService;  // public so the .cc can define it
+  class MetricsService;  // public so the .cc can define them
+  class TraceService;
 
  private:
   const std::string listen_address_;
   const size_t max_request_bytes_;
   std::unique_ptr<MetricsService> metrics_service_;
+  std::unique_ptr<TraceService> trace_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -5,19 +5,23 @@
 #include "agent/common/compression.h"
 #include "agent/otlp/metric_store.h"
 #include "agent/otlp/otlp_codec.h"
+#include "agent/trace/trace_pipeline.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace lookout::otlp {
 namespace {
 
 namespace pbm = opentelemetry::proto::collector::metrics::v1;
+namespace pbt = opentelemetry::proto::collector::trace::v1;
 
 // google.rpc.Code values for the Status body.
 constexpr int kInvalidArgument = 3;
 constexpr int kNotFound = 5;
 constexpr int kResourceExhausted = 8;
 constexpr int kUnimplemented = 12;
+constexpr int kUnavailable = 14;
 
 void Fail(HttpResponse& resp, int status, int code, const std::string& message, Encoding enc) {
   google::rpc::Status st;
@@ -31,19 +35,26 @@ void Fail(HttpResponse& resp, int status, int code, const std::string& message, 
 }  // namespace
 
 OtlpHttpReceiver::OtlpHttpReceiver(std::shared_ptr<OtlpMetricStore> metrics,
+                                   std::shared_ptr<trace::TracePipeline> traces,
                                    size_t max_request_bytes, Family<Counter>& requests)
-    : metrics_(std::move(metrics)), max_request_bytes_(max_request_bytes), requests_(requests) {}
+    : metrics_(std::move(metrics)),
+      traces_(std::move(traces)),
+      max_request_bytes_(max_request_bytes),
+      requests_(requests) {}
 
 void OtlpHttpReceiver::Handle(const HttpRequest& req, HttpResponse& resp) {
   const auto enc_opt = EncodingFromContentType(req.Header("content-type"));
   const Encoding reply_enc = enc_opt.value_or(Encoding::kProtobuf);
   std::string signal = "other";
   auto done = [&] { requests_.WithLabels({signal, "http", std::to_string(resp.status)}).Inc(); };
-  if (req.path != "/v1/metrics" || metrics_ == nullptr) {
+  if (req.path == "/v1/metrics" && metrics_ != nullptr) {
+    signal = "metrics";
+  } else if (req.path == "/v1/traces" && traces_ != nullptr) {
+    signal = "traces";
+  } else {
     Fail(resp, 404, kNotFound, "unknown path " + req.path, reply_enc);
     return done();
   }
-  signal = "metrics";
   if (req.method != "POST") {
     resp.headers.emplace_back("Allow", "POST");
     Fail(resp, 405, kUnimplemented, "use POST", reply_enc);
@@ -75,6 +86,10 @@ void OtlpHttpReceiver::Handle(const HttpRequest& req, HttpResponse& resp) {
     Fail(resp, 413, kResourceExhausted, "request larger than otlp.max_request_bytes", reply_enc);
     return done();
   }
+  if (signal == "traces") {
+    HandleTraces(req, body, *enc_opt, resp);
+    return done();
+  }
   google::protobuf::Arena arena;
   auto* request = google::protobuf::Arena::CreateMessage<pbm::ExportMetricsServiceRequest>(&arena);
   if (Status st = Decode(body, *enc_opt, request); !st.ok()) {
@@ -91,6 +106,46 @@ void OtlpHttpReceiver::Handle(const HttpRequest& req, HttpResponse& resp) {
   resp.content_type = std::string(ContentTypeOf(*enc_opt));
   resp.body = Encode(out, *enc_opt);
   done();
+}
+
+void OtlpHttpReceiver::HandleTraces(const HttpRequest& req, std::string_view body, Encoding enc,
+                                    HttpResponse& resp) {
+  std::string from_json;
+  if (enc == Encoding::kJson) {
+    // JSON is decoded into the generated message and re-encoded as protobuf, so one scanner
+    // serves both; protobuf bodies go straight to it.
+    google::protobuf::Arena arena;
+    auto* request = google::protobuf::Arena::CreateMessage<pbt::ExportTraceServiceRequest>(&arena);
+    if (Status st = Decode(body, enc, request); !st.ok()) {
+      Fail(resp, 400, kInvalidArgument, st.error().detail, enc);
+      return;
+    }
+    request->SerializeToString(&from_json);
+    body = from_json;
+  }
+  const trace::AcceptResult r = traces_->Accept(body, req.remote_address, "http");
+  using Kind = trace::AcceptResult::Kind;
+  switch (r.kind) {
+    case Kind::kAccepted:
+      break;
+    case Kind::kBadRequest:
+      return Fail(resp, 400, kInvalidArgument, r.message, enc);
+    case Kind::kTooLarge:
+      return Fail(resp, 413, kResourceExhausted, r.message, enc);
+    case Kind::kFull:
+    case Kind::kUnavailable:
+      resp.headers.emplace_back("Retry-After", std::to_string(r.retry_after.count()));
+      return Fail(resp, r.kind == Kind::kFull ? 429 : 503,
+                  r.kind == Kind::kFull ? kResourceExhausted : kUnavailable, r.message, enc);
+  }
+  pbt::ExportTraceServiceResponse out;
+  if (r.rejected_spans > 0) {
+    out.mutable_partial_success()->set_rejected_spans(r.rejected_spans);
+    out.mutable_partial_success()->set_error_message(r.message);
+  }
+  resp.status = 200;
+  resp.content_type = std::string(ContentTypeOf(enc));
+  resp.body = Encode(out, enc);
 }
 
 }  // namespace lookout::otlp

@@ -78,7 +78,18 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+      : stream_(std::move(socket)), server_(std::move(server)) {
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      auto addr = ep.address();
+      // IPv4 clients of a dual-stack socket show as ::ffff:a.b.c.d; pods are indexed by a.b.c.d.
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      }
+      remote_address_ = addr.to_string();
+    }
+  }
 
   void Start() {
     server_->Register(shared_from_this());
@@ -149,6 +160,7 @@ class Session : public std::enable_shared_from_this<Session> {
       r.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     r.body = std::move(req.body());
+    r.remote_address = remote_address_;
     HttpResponse resp;
     try {
       server_->handler(r, resp);
@@ -195,6 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpServer::Impl> server_;
+  std::string remote_address_;
   bool idle_ = false;  // touched only on the session's own completion handlers / strand
 };
 

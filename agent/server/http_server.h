@@ -30,6 +30,7 @@ struct HttpRequest {
   std::string path;                                          // target without the query
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;                                          // at most max_body_bytes
+  std::string remote_address;                                // peer IP, e.g. "10.1.2.3"
   std::string Header(std::string_view lower_name) const;
 };
 

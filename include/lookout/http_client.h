@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,8 @@ struct HttpClientResponse {
   long status = 0;
   std::string content_type;
   std::string body;
+  // Retry-After (seconds or an HTTP date), when the server sent one.
+  std::optional<std::chrono::seconds> retry_after;
 };
 
 struct TlsClientOptions {

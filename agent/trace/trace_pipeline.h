@@ -1,0 +1,58 @@
+#pragma once
+// The span path shared by the OTLP/HTTP and OTLP/gRPC receivers: scan and enrich the request
+// (SpanProcessor), queue the bytes to forward, and only then count its spans into span metrics.
+// Nothing is acknowledged before it is in the queue.
+//
+// Thread-safety: Accept may be called from any number of threads.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "agent/trace/resource_enricher.h"
+#include "agent/trace/span_metrics.h"
+#include "agent/trace/span_processor.h"
+#include "lookout/metrics/registry.h"
+#include "lookout/trace/span_queue.h"
+
+namespace lookout::trace {
+
+struct AcceptResult {
+  enum class Kind {
+    kAccepted,     // 200 / OK (rejected_spans > 0 means partial success)
+    kBadRequest,   // 400 / INVALID_ARGUMENT: not an ExportTraceServiceRequest
+    kFull,         // 429 / RESOURCE_EXHAUSTED with retry_after: try again later
+    kTooLarge,     // 413: can never fit the queue
+    kUnavailable,  // 503 / UNAVAILABLE: the queue cannot store (disk error)
+  };
+  Kind kind = Kind::kAccepted;
+  std::string message;
+  int64_t rejected_spans = 0;
+  std::chrono::seconds retry_after{0};
+};
+
+class TracePipeline {
+ public:
+  // `metrics` may be null (span metrics off).
+  TracePipeline(std::unique_ptr<ResourceEnricher> enricher, std::shared_ptr<SpanMetrics> metrics,
+                double sampling_ratio, std::chrono::seconds retry_after,
+                std::shared_ptr<SpanQueue> queue, Registry& registry);
+
+  // `request`: a serialized ExportTraceServiceRequest; `protocol`: "http" or "grpc" (a label).
+  AcceptResult Accept(std::string_view request, std::string_view peer_ip,
+                      std::string_view protocol) noexcept;
+
+ private:
+  const std::unique_ptr<ResourceEnricher> enricher_;
+  const std::shared_ptr<SpanMetrics> metrics_;
+  const SpanProcessor processor_;
+  const std::chrono::seconds retry_after_;
+  const std::shared_ptr<SpanQueue> queue_;
+  Family<Counter>& received_;
+  Counter& accepted_;
+  Family<Counter>& refused_;
+  Counter& sampled_out_;
+};
+
+}  // namespace lookout::trace

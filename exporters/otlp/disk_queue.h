@@ -1,0 +1,98 @@
+#pragma once
+// Disk-backed SpanQueue: a write-ahead log of segment files under one directory, so accepted
+// spans survive a Jaeger outage and an agent restart (kill -9 included).
+//
+// Layout: <dir>/segment-<16 hex digits>.wal files of records, each
+//   u32 payload length | u32 CRC-32 of (spans, payload) | u64 span count | payload
+// (little-endian), and <dir>/cursor, the position up to which records were delivered
+// (replaced atomically by rename after each Ack). Segments are closed at segment_bytes and
+// deleted once delivered. <dir>/lock is flock()ed: two agents cannot share a directory.
+//
+// Durability (fsync policy):
+//   never    - write() before the request is acknowledged: survives a crash or kill -9 of the
+//              agent (the kernel has the bytes), not a power loss or kernel crash;
+//   interval - as never, plus fdatasync() at most every fsync_interval (default): a power loss
+//              loses at most that much;
+//   always   - fdatasync() before each request is acknowledged (costs a disk flush each).
+// Delivery is at least once: a crash between sending a batch and saving the cursor sends that
+// batch again after the restart.
+//
+// Recovery (constructor): every record after the cursor is checked; the log is cut at the first
+// torn or corrupt record (the tail a crash can leave), and what was cut is counted.
+//
+// Thread-safety: see SpanQueue.
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "lookout/result.h"
+#include "lookout/trace/span_queue.h"
+
+namespace lookout::otlp {
+
+struct DiskQueueOptions {
+  std::string directory;
+  size_t max_bytes = 1ull << 30;       // records on disk, not yet delivered
+  size_t segment_bytes = 16ull << 20;  // a segment is closed once it reaches this size
+  enum class Fsync { kNever, kInterval, kAlways };
+  Fsync fsync = Fsync::kInterval;
+  std::chrono::milliseconds fsync_interval{1000};
+};
+
+class DiskSpanQueue final : public SpanQueue {
+ public:
+  // Opens (creating it if needed) and recovers the directory. Errors: "io" (cannot create,
+  // read or lock it), "locked" (another process holds it).
+  static Result<std::unique_ptr<DiskSpanQueue>> Open(DiskQueueOptions options);
+  ~DiskSpanQueue() override;
+
+  PushResult Push(std::string_view record, uint64_t spans) noexcept override;
+  bool Peek(uint64_t min_spans, size_t max_bytes, std::chrono::milliseconds wait,
+            SpanBatch& out) noexcept override;
+  void Ack() noexcept override;
+  void Close() noexcept override;
+  SpanQueueStats Stats() const noexcept override;
+  bool persistent() const noexcept override { return true; }
+
+  // What recovery found: records and spans pending, and bytes cut as torn or corrupt.
+  struct Recovery {
+    uint64_t records = 0;
+    uint64_t spans = 0;
+    uint64_t corrupt_bytes = 0;
+  };
+  const Recovery& recovery() const { return recovery_; }
+  // Records found corrupt while reading (after recovery) and skipped, since the start.
+  uint64_t corrupt_records() const noexcept;
+
+ private:
+  struct Segment {
+    uint64_t id;
+    uint64_t size;
+  };
+  explicit DiskSpanQueue(DiskQueueOptions options);
+  Status Recover();
+  std::string SegmentPath(uint64_t id) const;
+  bool OpenWriteSegmentLocked(uint64_t id);
+  void SaveCursorLocked(uint64_t segment, uint64_t offset);
+  void SyncLocked(bool force);
+
+  const DiskQueueOptions options_;
+  int lock_fd_ = -1;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Segment> segments_;  // guarded by mu_; oldest first, the last is being written
+  int write_fd_ = -1;
+  uint64_t head_offset_ = 0;  // delivered bytes in segments_.front()
+  uint64_t live_bytes_ = 0, records_ = 0, spans_ = 0;
+  std::chrono::steady_clock::time_point last_sync_;
+  bool dirty_ = false, closed_ = false;
+  // Consumer side (Peek/Ack thread only).
+  uint64_t peek_segment_ = 0, peek_offset_ = 0, peek_records_ = 0, peek_spans_ = 0, peek_bytes_ = 0;
+  bool peeked_ = false;
+  uint64_t corrupt_records_ = 0;  // guarded by mu_
+  Recovery recovery_;
+};
+
+}  // namespace lookout::otlp
