@@ -248,7 +248,8 @@ void Agent::SetUpTraces() {
   } else {
     queue = std::make_shared<otlp::MemorySpanQueue>(t.queue.memory_max_bytes);
   }
-  metrics_->Add(std::make_shared<otlp::SpanQueueMetrics>(queue, disk));
+  span_queue_metrics_ = std::make_shared<otlp::SpanQueueMetrics>(queue, disk);
+  metrics_->Add(span_queue_metrics_);
   if (t.span_metrics.enabled) {
     trace::SpanMetricsOptions o;
     o.dimensions = t.span_metrics.dimensions;

@@ -2,13 +2,15 @@
 // exporter), sending spans to lookout. Each span carries its own sequence number, so the test
 // can check that every span arrives at the backend exactly once.
 // Usage: node otel_trace_app.js http-json|http-proto|grpc ENDPOINT SERVICE COUNT [ERRORS_EVERY]
+//        [SPREAD_MS]  (spreads the spans evenly over SPREAD_MS: steady load)
 // Prints one JSON line: {"sent": N, "failed": M, "traceIds": [...first 5...]}
 'use strict';
 const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { Resource } = require('@opentelemetry/resources');
 const { SpanKind, SpanStatusCode } = require('@opentelemetry/api');
 
-const [protocol, endpoint, service, countArg, errorsEveryArg] = process.argv.slice(2);
+const [protocol, endpoint, service, countArg, errorsEveryArg, spreadArg] = process.argv.slice(2);
+const spreadMs = Number(spreadArg || 0);
 const count = Number(countArg);
 const errorsEvery = Number(errorsEveryArg || 0);
 const pkg = {
@@ -47,6 +49,7 @@ const tracer = provider.getTracer('lookout-it', '1.0.0');
     if (errorsEvery && i % errorsEvery === 0) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
     if (traceIds.length < 5) traceIds.push(span.spanContext().traceId);
+    if (spreadMs > 0 && i % 10 === 9) await new Promise((r) => setTimeout(r, spreadMs / count * 10));
   }
   await provider.forceFlush();
   await provider.shutdown();
