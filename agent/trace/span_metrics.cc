@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "agent/common/utf8.h"
 #include "agent/otlp/prometheus_naming.h"
 
 namespace lookout::trace {
@@ -102,7 +103,28 @@ size_t SpanMetrics::series_count() const {
   return series_.size();
 }
 
-void SpanMetrics::RecordLocked(const SpanFacts& span) {
+void SpanMetrics::RecordLocked(const SpanFacts& in) {
+  // Label values must be UTF-8 or the whole scrape fails; OTLP strings should be, but the wire
+  // scanner does not check. Repairs happen before the key is built, so two different bad byte
+  // strings that repair alike share one series instead of exposing duplicates.
+  SpanFacts span = in;
+  std::string repaired[2];
+  std::vector<std::string> repaired_dims;
+  std::vector<std::string_view> dims;
+  if (!ValidUtf8(span.service_name))
+    span.service_name = repaired[0] = ToValidUtf8(span.service_name);
+  if (!ValidUtf8(span.span_name)) span.span_name = repaired[1] = ToValidUtf8(span.span_name);
+  if (span.dimension_values != nullptr) {
+    const size_t n = options_.dimensions.size();
+    bool bad = false;
+    for (size_t i = 0; i < n && !bad; ++i) bad = !ValidUtf8(span.dimension_values[i]);
+    if (bad) {
+      repaired_dims.reserve(n);
+      for (size_t i = 0; i < n; ++i) repaired_dims.push_back(ToValidUtf8(span.dimension_values[i]));
+      dims.assign(repaired_dims.begin(), repaired_dims.end());
+      span.dimension_values = dims.data();
+    }
+  }
   key_.clear();
   AppendKeyPart(key_, span.service_name);
   AppendKeyPart(key_, span.span_name);

@@ -54,6 +54,20 @@ def otlp_protobuf_seed():
     return _field(1, _field(1, resource) + _field(2, scope))
 
 
+def otlp_traces_protobuf_seed():
+    """An ExportTraceServiceRequest written by hand (field numbers from trace.proto)."""
+    import struct
+    resource = _field(1, _kv("service.name", "svc")) + _field(1, _kv("k8s.pod.ip", "10.0.0.1"))
+    span = (_field(1, bytes(range(1, 17))) + _field(2, bytes(range(1, 9))) + _field(5, b"GET /") +
+            b"\x30\x02" + b"\x39" + struct.pack("<Q", 1) + b"\x41" + struct.pack("<Q", 5000001) +
+            _field(9, _kv("http.method", "GET")) +
+            _field(9, _field(1, b"k") + _field(2, b"\x18\x2a")) +  # int attribute 42
+            _field(15, b"\x18\x02"))  # status ERROR
+    bad = _field(1, b"short") + _field(2, bytes(8)) + _field(5, b"bad")
+    scope = _field(1, _field(1, b"scope")) + _field(2, span) + _field(2, bad)
+    return _field(1, _field(1, resource) + _field(2, scope) + _field(3, b"https://schema"))
+
+
 def seeds(name):
     if name == "proc_parsers":
         for sel, rel in PROC_SEEDS:
@@ -126,6 +140,15 @@ def seeds(name):
                b"---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: o, labels: {k: [a, b]}}\n"
                b"spec:\n  indicatorRef: e\n  timeWindow: [{duration: 4w, isRolling: true}]\n"
                b"  objectives: [{targetPercent: 99.5}]\n")
+    elif name == "otlp_traces":
+        yield b"\x00" + otlp_traces_protobuf_seed()
+        yield (b'\x01{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'
+               b'"value":{"stringValue":"j"}}]},"scopeSpans":[{"scope":{"name":"s"},"spans":['
+               b'{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",'
+               b'"name":"a","kind":2,"startTimeUnixNano":"1","endTimeUnixNano":"2000000",'
+               b'"attributes":[{"key":"http.method","value":{"stringValue":"GET"}}],'
+               b'"status":{"code":2}}]}]}]}')
+        yield b"\x02\x0a\x06\x08\x03\x12\x02no"
     elif name == "negotiation":
         yield (b"application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                b"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")

@@ -145,3 +145,53 @@ TEST(Config, Durations) {
 
 }  // namespace
 }  // namespace lookout
+
+namespace lookout {
+namespace {
+
+TEST(Config, Traces) {
+  const Config d = DefaultConfig();
+  EXPECT_TRUE(d.traces.enabled);
+  EXPECT_EQ(d.traces.exporter.protocol, "grpc");
+  EXPECT_EQ(d.traces.exporter.max_elapsed.count(), 0);
+  EXPECT_EQ(d.traces.span_metrics.buckets.size(), 16u);
+  EXPECT_FALSE(d.traces.queue.disk_enabled);
+  const Config c = ParseConfig(
+      "traces:\n  sampling_ratio: 0.25\n  resource_attributes: {k8s.cluster.name: prod}\n"
+      "  span_metrics: {unit: s, buckets: [0.1, 1], dimensions: [http.method]}\n"
+      "  export: {protocol: http, endpoint: \"http://j:4318/v1/traces\", headers: {x-a: b}}\n"
+      "  queue: {disk: {enabled: true, directory: /var/lib/lookout, fsync: always}}\n",
+      "test.yaml");
+  EXPECT_EQ(c.traces.sampling_ratio, 0.25);
+  ASSERT_EQ(c.traces.resource_attributes.size(), 1u);
+  EXPECT_EQ(c.traces.resource_attributes[0].first, "k8s.cluster.name");
+  EXPECT_TRUE(c.traces.span_metrics.seconds);
+  EXPECT_EQ(c.traces.span_metrics.buckets, (std::vector<double>{0.1, 1}));
+  EXPECT_EQ(c.traces.exporter.protocol, "http");
+  EXPECT_EQ(c.traces.exporter.headers[0].second, "b");
+  EXPECT_EQ(c.traces.exporter.compression, "gzip");  // default kept
+  EXPECT_TRUE(c.traces.queue.disk_enabled);
+  EXPECT_EQ(c.traces.queue.disk_fsync, "always");
+  auto error = [](const std::string& yaml) {
+    try {
+      ParseConfig(yaml, "t.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error("traces:\n  export: {protocol: zipkin}\n")
+                .find("traces.export.protocol: "
+                      "expected grpc or http"),
+            std::string::npos);
+  EXPECT_NE(error("traces:\n  queue: {disk: {enabled: true}}\n").find("a directory"),
+            std::string::npos);
+  EXPECT_NE(error("traces:\n  span_metrics: {buckets: [5, 1]}\n").find("increasing"),
+            std::string::npos);
+  EXPECT_NE(error("traces:\n  sampling_ratio: 2\n").find("from 0 to 1"), std::string::npos);
+  EXPECT_NE(error("traces:\n  queue: {disk: {fsync: sometimes}}\n").find("never, interval"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace lookout

@@ -140,3 +140,38 @@ TEST(SpanMetrics, CardinalityCapGoesToOneOverflowSeriesAndStaleSeriesExpire) {
 
 }  // namespace
 }  // namespace lookout::trace
+
+namespace lookout::trace {
+namespace {
+
+// Regression (fuzz.otlp_traces): a span name with a byte that is not UTF-8 made /metrics
+// unparseable for every scraper. Names are repaired with U+FFFD, before the series key, so two
+// different bad names that repair alike stay one series.
+TEST(SpanMetrics, RepairsNamesThatAreNotUtf8) {
+  testing::FakeClock clock;
+  SpanMetricsOptions o;
+  o.dimensions = {"d"};
+  SpanMetrics m(o, clock);
+  const std::string_view bad_dim[] = {"x\xff"};
+  SpanFacts a = Facts("svc\xc3", "GET \xaf", 0, 1);
+  a.dimension_values = bad_dim;
+  SpanFacts b = Facts("svc\xc3", "GET \xbf", 0, 1);
+  b.dimension_values = bad_dim;
+  {
+    SpanMetrics::Batch batch(m);
+    batch.Record(a);
+    batch.Record(b);
+  }
+  std::vector<MetricFamily> out;
+  m.Collect(out);
+  const auto* calls = testing::FindFamily(out, "traces_span_metrics_calls_total");
+  ASSERT_NE(calls, nullptr);
+  ASSERT_EQ(calls->samples.size(), 1u);
+  EXPECT_EQ(calls->samples[0].value, 2);
+  EXPECT_EQ(testing::LabelValue(calls->samples[0], "span_name"), "GET \xef\xbf\xbd");
+  EXPECT_EQ(testing::LabelValue(calls->samples[0], "service_name"), "svc\xef\xbf\xbd");
+  EXPECT_EQ(testing::LabelValue(calls->samples[0], "d"), "x\xef\xbf\xbd");
+}
+
+}  // namespace
+}  // namespace lookout::trace

@@ -1,0 +1,163 @@
+// Load and sink for the trace throughput benchmark (trace_bench.py), plain POSIX sockets so the
+// tool itself costs little:
+//   trace_load sink PORT
+//       an OTLP/HTTP endpoint that reads each request whole and answers 200 with an empty
+//       ExportTraceServiceResponse, discarding the spans (the "discarding receiver");
+//   trace_load load PORT BODY_FILE CONNECTIONS SECONDS
+//       POSTs BODY_FILE (an ExportTraceServiceRequest) to 127.0.0.1:PORT/v1/traces over
+//       CONNECTIONS keep-alive connections as fast as answers come back, for SECONDS, then prints
+//       {"requests": N, "ok": N, "r429": N, "other": N, "seconds": S}.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int Connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    std::perror("connect");
+    std::exit(1);
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Reads one HTTP message (headers + Content-Length body) from fd, using `buf` for leftovers.
+// Returns the status code (responses) or 0 (requests); -1 on EOF/error.
+int ReadMessage(int fd, std::string& buf) {
+  size_t end;
+  while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+    char tmp[65536];
+    const ssize_t r = ::read(fd, tmp, sizeof tmp);
+    if (r <= 0) return -1;
+    buf.append(tmp, static_cast<size_t>(r));
+  }
+  const std::string head = buf.substr(0, end);
+  size_t len = 0;
+  for (const char* key : {"Content-Length:", "content-length:"}) {
+    if (auto p = head.find(key); p != std::string::npos)
+      len = std::strtoul(head.c_str() + p + 15, nullptr, 10);
+  }
+  int status = 0;
+  if (head.rfind("HTTP/", 0) == 0) status = std::atoi(head.c_str() + 9);
+  const size_t total = end + 4 + len;
+  while (buf.size() < total) {
+    char tmp[1 << 16];
+    const ssize_t r = ::read(fd, tmp, sizeof tmp);
+    if (r <= 0) return -1;
+    buf.append(tmp, static_cast<size_t>(r));
+  }
+  buf.erase(0, total);
+  return status;
+}
+
+int Sink(int port) {
+  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 64) != 0) {
+    std::perror("bind");
+    return 1;
+  }
+  static const std::string kOk =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n";
+  while (true) {
+    const int fd = ::accept(lfd, nullptr, nullptr);
+    if (fd < 0) continue;
+    std::thread([fd] {
+      std::string buf;
+      while (ReadMessage(fd, buf) >= 0) {
+        if (!WriteAll(fd, kOk.data(), kOk.size())) break;
+      }
+      ::close(fd);
+    }).detach();
+  }
+}
+
+int Load(int port, const std::string& body_file, int connections, double seconds) {
+  std::ifstream in(body_file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string body = ss.str();
+  const std::string request =
+      "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/x-protobuf\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::atomic<long> ok{0}, r429{0}, other{0};
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&] {
+      int fd = Connect(port);
+      std::string buf;
+      while (std::chrono::steady_clock::now() < until) {
+        if (!WriteAll(fd, request.data(), request.size())) break;
+        const int status = ReadMessage(fd, buf);
+        if (status == 200) {
+          ++ok;
+        } else if (status == 429) {
+          ++r429;
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        } else {
+          ++other;
+          ::close(fd);
+          fd = Connect(port);
+          buf.clear();
+        }
+      }
+      ::close(fd);
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "{\"requests\": %ld, \"ok\": %ld, \"r429\": %ld, \"other\": %ld, \"seconds\": %.3f}\n",
+      ok + r429 + other, ok.load(), r429.load(), other.load(), took);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "sink") == 0) return Sink(std::atoi(argv[2]));
+  if (argc == 6 && std::strcmp(argv[1], "load") == 0) {
+    return Load(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]));
+  }
+  std::fprintf(stderr, "usage: trace_load sink PORT | load PORT BODY CONNECTIONS SECONDS\n");
+  return 2;
+}
