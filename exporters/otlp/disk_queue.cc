@@ -250,7 +250,7 @@ SpanQueue::PushResult DiskSpanQueue::Push(std::string_view record, uint64_t span
   return PushResult::kOk;
 }
 
-bool DiskSpanQueue::Peek(uint64_t min_spans, size_t max_bytes, std::chrono::milliseconds wait,
+bool DiskSpanQueue::Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
                          SpanBatch& out) noexcept {
   out.payload.clear();
   out.spans = out.records = 0;
@@ -259,7 +259,7 @@ bool DiskSpanQueue::Peek(uint64_t min_spans, size_t max_bytes, std::chrono::mill
   uint64_t off;
   {
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, wait, [&] { return closed_ || spans_ >= min_spans; });
+    cv_.wait_for(lock, wait, [&] { return closed_ || spans_ >= max_spans; });
     SyncLocked(false);
     if (records_ == 0) return false;
     segs = segments_;
@@ -301,7 +301,10 @@ bool DiskSpanQueue::Peek(uint64_t min_spans, size_t max_bytes, std::chrono::mill
       off = segs[si].size;
       continue;
     }
-    if (out.records > 0 && out.payload.size() + payload.size() > max_bytes) break;
+    if (out.records > 0 &&
+        (out.payload.size() + payload.size() > max_bytes || out.spans + h.spans > max_spans)) {
+      break;
+    }
     out.payload.append(payload);
     out.spans += h.spans;
     ++out.records;

@@ -49,7 +49,7 @@ class DiskSpanQueue final : public SpanQueue {
   ~DiskSpanQueue() override;
 
   PushResult Push(std::string_view record, uint64_t spans) noexcept override;
-  bool Peek(uint64_t min_spans, size_t max_bytes, std::chrono::milliseconds wait,
+  bool Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
             SpanBatch& out) noexcept override;
   void Ack() noexcept override;
   void Close() noexcept override;

@@ -18,17 +18,21 @@ SpanQueue::PushResult MemorySpanQueue::Push(std::string_view record, uint64_t sp
   return PushResult::kOk;
 }
 
-bool MemorySpanQueue::Peek(uint64_t min_spans, size_t max_bytes, std::chrono::milliseconds wait,
+bool MemorySpanQueue::Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
                            SpanBatch& out) noexcept {
   out.payload.clear();
   out.spans = out.records = 0;
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, wait, [&] { return closed_ || spans_ >= min_spans; });
+  cv_.wait_for(lock, wait, [&] { return closed_ || spans_ >= max_spans; });
   if (records_.empty()) return false;
   size_t n = 0;
   size_t bytes = 0;
-  while (n < records_.size() && (n == 0 || bytes + records_[n].bytes.size() <= max_bytes)) {
+  uint64_t spans = 0;
+  while (n < records_.size() &&
+         (n == 0 || (bytes + records_[n].bytes.size() <= max_bytes &&
+                     spans + records_[n].spans <= max_spans))) {
     bytes += records_[n].bytes.size();
+    spans += records_[n].spans;
     ++n;
   }
   out.payload.reserve(bytes);

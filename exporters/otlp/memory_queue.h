@@ -16,7 +16,7 @@ class MemorySpanQueue final : public SpanQueue {
  public:
   explicit MemorySpanQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
   PushResult Push(std::string_view record, uint64_t spans) noexcept override;
-  bool Peek(uint64_t min_spans, size_t max_bytes, std::chrono::milliseconds wait,
+  bool Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
             SpanBatch& out) noexcept override;
   void Ack() noexcept override;
   void Close() noexcept override;

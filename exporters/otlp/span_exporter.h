@@ -23,7 +23,7 @@ namespace lookout::otlp {
 
 struct SpanExporterOptions {
   uint64_t max_batch_spans = 8192;
-  size_t max_batch_bytes = 8 << 20;
+  size_t max_batch_bytes = 4 << 20;
   std::chrono::milliseconds batch_timeout{200};
   std::chrono::milliseconds initial_backoff{1000};
   std::chrono::milliseconds max_backoff{30000};

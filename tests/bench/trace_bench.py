@@ -8,7 +8,10 @@ Requests: 512 spans each, ~10 attributes per span, 32 span names across 4 servic
 trace/span IDs per request. lookout's own counters give the rates: spans accepted and spans
 exported per second over the measured interval; CPU from /proc/<pid>/stat.
 
-usage: trace_bench.py LOOKOUT TRACE_LOAD [--seconds S] [--compression none|gzip] [--markdown]
+Two runs: flat out (the most one core sustains), and paced at the target rate (500,000 spans/s)
+for the RSS at that rate.
+
+usage: trace_bench.py LOOKOUT TRACE_LOAD [--seconds S] [--compression none|gzip] [--rate SPANS/S]
 """
 import argparse
 import os
@@ -85,7 +88,7 @@ def counter(port, name):
     return sum(v for (n, _), v in samples.items() if n == name)
 
 
-def run(lookout, trace_load, seconds, compression):
+def run(lookout, trace_load, seconds, compression, spans_per_second=0):
     with Harness() as h:
         sink_port = free_port()
         h.start(["taskset", "-c", "1", trace_load, "sink", str(sink_port)], "sink")
@@ -117,8 +120,10 @@ traces:
         acc0, exp0 = (counter(port, "lookout_trace_spans_accepted_total"),
                       counter(port, "lookout_trace_spans_exported_total"))
         cpu0, t0 = cpu_seconds(agent.pid), time.time()
-        load = subprocess.Popen(["taskset", "-c", "1", trace_load, "load", str(otlp), body_file,
-                                 "4", str(seconds)], stdout=subprocess.PIPE, text=True)
+        argv = ["taskset", "-c", "1", trace_load, "load", str(otlp), body_file, "4", str(seconds)]
+        if spans_per_second:
+            argv.append(str(spans_per_second / 512))
+        load = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         rss = []
         while load.poll() is None:
             time.sleep(0.5)
@@ -140,14 +145,19 @@ def main():
     ap.add_argument("trace_load")
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--compression", default="none")
-    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--rate", type=float, default=500_000)
     a = ap.parse_args()
-    r = run(a.lookout, a.trace_load, a.seconds, a.compression)
+    for rate in (0, a.rate):
+        report(run(a.lookout, a.trace_load, a.seconds, a.compression, rate), a.compression, rate)
+
+
+def report(r, compression, rate):
     # Published OpenTelemetry Collector figure for scale (not measured here; no collector binary
     # is installable on this machine): ~160,000 spans/s per core at best (6.2% of a core at
     # 10,000 spans/s over OTLP/gRPC, from its load-test results).
     collector = 160_000
-    print(f"trace pipeline, 1 core, export compression {a.compression}:")
+    print(f"trace pipeline, 1 core, export compression {compression}, "
+          f"{'flat out' if not rate else f'paced at {rate:,.0f} spans/s'}:")
     print(f"  spans accepted/s    {r['accepted_per_s']:>12,.0f}")
     print(f"  spans exported/s    {r['exported_per_s']:>12,.0f}")
     print(f"  lookout CPU (cores) {r['cpu_cores']:>12.2f}")

@@ -3,9 +3,10 @@
 //   trace_load sink PORT
 //       an OTLP/HTTP endpoint that reads each request whole and answers 200 with an empty
 //       ExportTraceServiceResponse, discarding the spans (the "discarding receiver");
-//   trace_load load PORT BODY_FILE CONNECTIONS SECONDS
+//   trace_load load PORT BODY_FILE CONNECTIONS SECONDS [REQUESTS_PER_SECOND]
 //       POSTs BODY_FILE (an ExportTraceServiceRequest) to 127.0.0.1:PORT/v1/traces over
-//       CONNECTIONS keep-alive connections as fast as answers come back, for SECONDS, then prints
+//       CONNECTIONS keep-alive connections as fast as answers come back (or paced to
+//       REQUESTS_PER_SECOND in total), for SECONDS, then prints
 //       {"requests": N, "ok": N, "r429": N, "other": N, "seconds": S}.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -107,7 +108,7 @@ int Sink(int port) {
   }
 }
 
-int Load(int port, const std::string& body_file, int connections, double seconds) {
+int Load(int port, const std::string& body_file, int connections, double seconds, double rate) {
   std::ifstream in(body_file, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -124,7 +125,13 @@ int Load(int port, const std::string& body_file, int connections, double seconds
     threads.emplace_back([&] {
       int fd = Connect(port);
       std::string buf;
+      const auto period = std::chrono::duration<double>(rate > 0 ? connections / rate : 0);
+      auto next = std::chrono::steady_clock::now();
       while (std::chrono::steady_clock::now() < until) {
+        if (rate > 0) {
+          next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
+          std::this_thread::sleep_until(next);
+        }
         if (!WriteAll(fd, request.data(), request.size())) break;
         const int status = ReadMessage(fd, buf);
         if (status == 200) {
@@ -155,8 +162,9 @@ int Load(int port, const std::string& body_file, int connections, double seconds
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "sink") == 0) return Sink(std::atoi(argv[2]));
-  if (argc == 6 && std::strcmp(argv[1], "load") == 0) {
-    return Load(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]));
+  if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "load") == 0) {
+    return Load(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]),
+                argc == 7 ? std::atof(argv[6]) : 0);
   }
   std::fprintf(stderr, "usage: trace_load sink PORT | load PORT BODY CONNECTIONS SECONDS\n");
   return 2;

@@ -41,10 +41,10 @@ class SpanQueue {
   };
   virtual ~SpanQueue() = default;
   virtual PushResult Push(std::string_view record, uint64_t spans) noexcept = 0;
-  // Waits up to `wait` for at least `min_spans` spans (or any, once `wait` is over), then fills
-  // `out` with the oldest records, up to max_bytes (at least one record). False when nothing is
-  // queued after the wait, or Close() was called and the queue is empty.
-  virtual bool Peek(uint64_t min_spans, size_t max_bytes, std::chrono::milliseconds wait,
+  // Waits up to `wait` for at least `max_spans` spans (or any, once `wait` is over), then fills
+  // `out` with the oldest records, up to max_spans and max_bytes (at least one record). False
+  // when nothing is queued after the wait, or Close() was called and the queue is empty.
+  virtual bool Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
                     SpanBatch& out) noexcept = 0;
   // Removes the records the last Peek returned.
   virtual void Ack() noexcept = 0;

@@ -25,6 +25,9 @@ class AgentTest : public ::testing::Test {
     // (correctly synchronised) epoll and lock bookkeeping as races. The gRPC receiver is
     // covered by integration.otlp_metrics (release and ASan builds) instead.
     cfg.otlp.grpc_enabled = false;
+    // The span exporter's default is gRPC too; HTTP keeps libgrpc out of this (TSan) test.
+    cfg.traces.exporter.protocol = "http";
+    cfg.traces.exporter.endpoint = "http://127.0.0.1:9/v1/traces";
 #endif
     cfg.node = testing::FixtureNodeConfig();
     agent_ = std::make_unique<Agent>(std::move(cfg));

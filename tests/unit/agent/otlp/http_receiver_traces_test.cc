@@ -62,7 +62,7 @@ TEST(OtlpHttpTraces, AcceptsProtobufAndQueuesEnrichedSpans) {
   ASSERT_TRUE(out.ParseFromString(resp.body));
   EXPECT_FALSE(out.has_partial_success());
   SpanBatch b;
-  ASSERT_TRUE(f.queue->Peek(1, 1 << 20, std::chrono::milliseconds(0), b));
+  ASSERT_TRUE(f.queue->Peek(1000, 1 << 20, std::chrono::milliseconds(0), b));
   EXPECT_EQ(b.spans, 3u);
   testing::TraceRequest queued;
   ASSERT_TRUE(queued.ParseFromString(b.payload));
@@ -86,7 +86,7 @@ TEST(OtlpHttpTraces, AcceptsGzipAndJsonWithHexIds) {
   EXPECT_EQ(resp.content_type, "application/json");
   EXPECT_NE(resp.body.find("\"rejectedSpans\":\"1\""), std::string::npos) << resp.body;
   SpanBatch b;
-  ASSERT_TRUE(f.queue->Peek(1, 1 << 20, std::chrono::milliseconds(0), b));
+  ASSERT_TRUE(f.queue->Peek(1000, 1 << 20, std::chrono::milliseconds(0), b));
   EXPECT_EQ(b.spans, 3u);  // 2 from gzip + 1 valid from JSON
   testing::TraceRequest queued;
   ASSERT_TRUE(queued.ParseFromString(b.payload));

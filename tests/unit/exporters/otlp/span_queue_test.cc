@@ -31,11 +31,11 @@ TEST(MemorySpanQueue, BoundedByBytesAndDrainedInOrder) {
   EXPECT_EQ(b.payload, Rec(0, 400));
   q.Ack();
   EXPECT_EQ(q.Push(Rec(2, 400), 4), SpanQueue::PushResult::kOk);
-  ASSERT_TRUE(q.Peek(1, 10000, 0ms, b));
+  ASSERT_TRUE(q.Peek(1000, 10000, 0ms, b));
   EXPECT_EQ(b.payload, Rec(1, 400) + Rec(2, 400));
   EXPECT_EQ(b.spans, 8u);
   q.Ack();
-  EXPECT_FALSE(q.Peek(1, 10000, 10ms, b));
+  EXPECT_FALSE(q.Peek(1000, 10000, 10ms, b));
   EXPECT_EQ(q.Stats().bytes, 0u);
 }
 
@@ -55,12 +55,12 @@ TEST(DiskSpanQueue, SurvivesReopenAndDeletesDeliveredSegments) {
     ASSERT_TRUE(q.ok()) << q.error().detail;
     for (int i = 0; i < 30; ++i) ASSERT_EQ((*q)->Push(Rec(i), 2), SpanQueue::PushResult::kOk);
     SpanBatch b;
-    ASSERT_TRUE((*q)->Peek(1, 1000, 0ms, b));
+    ASSERT_TRUE((*q)->Peek(1000, 1000, 0ms, b));
     EXPECT_EQ(b.records, 10u);  // 10 x 100 bytes
     EXPECT_EQ(b.payload.substr(0, 100), Rec(0));
     (*q)->Ack();
     EXPECT_EQ((*q)->Stats().spans, 40u);
-    ASSERT_TRUE((*q)->Peek(1, 250, 0ms, b));  // peeked but not acked: comes back after restart
+    ASSERT_TRUE((*q)->Peek(1000, 250, 0ms, b));  // peeked but not acked: comes back after restart
     EXPECT_EQ(b.records, 2u);
   }  // like a kill: nothing flushed beyond what write() did
   auto q = DiskSpanQueue::Open(Opts(dir.path()));
@@ -70,7 +70,7 @@ TEST(DiskSpanQueue, SurvivesReopenAndDeletesDeliveredSegments) {
   EXPECT_EQ((*q)->recovery().corrupt_bytes, 0u);
   std::string all;
   SpanBatch b;
-  while ((*q)->Peek(1, 1 << 20, 0ms, b)) {
+  while ((*q)->Peek(1000, 1 << 20, 0ms, b)) {
     all += b.payload;
     (*q)->Ack();
     if (b.records == 0) break;
@@ -118,7 +118,7 @@ TEST(DiskSpanQueue, CutsATornTailAndKeepsEverythingBefore) {
   // New records go after the cut, in a new segment.
   ASSERT_EQ((*q)->Push(Rec(3), 1), SpanQueue::PushResult::kOk);
   SpanBatch b;
-  ASSERT_TRUE((*q)->Peek(1, 1 << 20, 0ms, b));
+  ASSERT_TRUE((*q)->Peek(1000, 1 << 20, 0ms, b));
   EXPECT_EQ(b.payload, Rec(0) + Rec(1) + Rec(2) + Rec(3));
 }
 
@@ -137,7 +137,7 @@ TEST(DiskSpanQueue, FullAtMaxBytesAndExclusiveToOneProcess) {
   EXPECT_EQ((*q)->Push(Rec(0, 10000), 1), SpanQueue::PushResult::kFull);
   EXPECT_EQ((*q)->Push(Rec(0, 2 << 20), 1), SpanQueue::PushResult::kTooLarge);
   SpanBatch b;
-  ASSERT_TRUE((*q)->Peek(1, 50000, 0ms, b));
+  ASSERT_TRUE((*q)->Peek(1000, 50000, 0ms, b));
   (*q)->Ack();
   EXPECT_EQ((*q)->Push(Rec(0, 10000), 1), SpanQueue::PushResult::kOk);  // room again
 }
@@ -150,12 +150,34 @@ TEST(DiskSpanQueue, FsyncAlwaysWorks) {
   ASSERT_TRUE(q.ok());
   ASSERT_EQ((*q)->Push(Rec(0), 1), SpanQueue::PushResult::kOk);
   SpanBatch b;
-  ASSERT_TRUE((*q)->Peek(1, 1000, 0ms, b));
+  ASSERT_TRUE((*q)->Peek(1000, 1000, 0ms, b));
   (*q)->Ack();
   std::ifstream cursor(o.directory + "/cursor");
   uint64_t seg = 0, off = 0;
   cursor >> seg >> off;
   EXPECT_EQ(off, 116u);
+}
+
+}  // namespace
+}  // namespace lookout::otlp
+
+namespace lookout::otlp {
+namespace {
+
+TEST(SpanQueues, BatchesStopAtMaxSpans) {
+  testing::TempDir dir;
+  auto disk = DiskSpanQueue::Open(Opts(dir.path()));
+  ASSERT_TRUE(disk.ok());
+  MemorySpanQueue memory(1 << 20);
+  for (SpanQueue* q : {static_cast<SpanQueue*>(disk->get()), static_cast<SpanQueue*>(&memory)}) {
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(q->Push(Rec(i, 10), 3), SpanQueue::PushResult::kOk);
+    SpanBatch b;
+    ASSERT_TRUE(q->Peek(7, 1 << 20, std::chrono::milliseconds(0), b));
+    EXPECT_EQ(b.spans, 6u);  // a third record would make 9
+    q->Ack();
+    ASSERT_TRUE(q->Peek(2, 1 << 20, std::chrono::milliseconds(0), b));
+    EXPECT_EQ(b.spans, 3u);  // at least one record, even above max_spans
+  }
 }
 
 }  // namespace
