@@ -11,7 +11,7 @@ PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   python3 python3-prometheus-client
-  prometheus prometheus-node-exporter curl
+  prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml curl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,7 +24,8 @@ fi
 # The Debian packages start services where systemd runs; tests start their own instances on
 # free loopback ports, so stop the packaged ones to keep the machine quiet (ignore failures).
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now prometheus prometheus-node-exporter prometheus-alertmanager \
+    >/dev/null 2>&1 || true
 fi
 # Test peers from the npm registry (prom-client, the OpenTelemetry JS SDK), pinned by
 # tests/peers/package-lock.json. Node.js itself comes from Debian when the image has none.

@@ -161,6 +161,9 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
                             FormatNumber(std::round(s.objective * 1e12) / 1e10) + "% over " +
                             FormatSloDuration(s.period) + "). " +
                             (s.description.empty() ? s.sli.description : s.description)},
+        // The same runbook as the rules in alerts/ (alerts/runbook.md).
+        {"runbook_url",
+         "https://github.com/lookout/lookout/blob/main/alerts/runbook.md#lookoutsloerrorbudgetburn"},
     };
     fast.rules.push_back(std::move(r));
   }
