@@ -49,6 +49,13 @@ def value(samples, name, **labels):
     return total
 
 
+def sanitized(pid):
+    """ASan builds keep freed memory in quarantine and shadow it: their RSS says nothing about
+    the release build's, so the RSS bounds are checked on release builds only."""
+    with open(f"/proc/{pid}/maps") as f:
+        return any("libasan" in line or "libtsan" in line for line in f)
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -242,7 +249,7 @@ def part_outage(h, lookout, jaeger, agent, port):
     w.join()
     if got["unique"] != before + n or got["duplicates"]:
         fail(f"outage: want {before + n} unique spans, no duplicates; backend has {got}")
-    if peak[0] > 150 * 1024:
+    if peak[0] > 150 * 1024 and not sanitized(agent.pid):
         fail(f"outage: RSS peaked at {peak[0]} KiB")
     print(f"outage: backend down {time.time() - t0:.0f} s under steady load; {n} spans queued, "
           f"{retries:.0f} retries, all delivered once; peak RSS {peak[0] // 1024} MiB")
@@ -375,7 +382,7 @@ traces:
         fail(f"overload: {len(acked)} spans acknowledged, {len(delivered)} delivered "
              f"({len(acked - delivered)} lost, {len(delivered - acked)} unacknowledged), "
              f"duplicates {got['duplicates']}")
-    if peak[0] > 120 * 1024:
+    if peak[0] > 120 * 1024 and not sanitized(agent.pid):
         fail(f"overload: RSS peaked at {peak[0]} KiB with a 4 MiB queue")
     print(f"overload: answers {codes}; {len(acked)} acknowledged spans delivered exactly once; "
           f"peak RSS {peak[0] // 1024} MiB with a 4 MiB queue")
