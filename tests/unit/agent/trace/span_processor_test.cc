@@ -84,7 +84,8 @@ TEST(SpanProcessor, AddsStaticAndPodAttributesWithoutOverwriting) {
                          "custom");
   SpanProcessor p(&enricher, {}, 1.0, false);
   ProcessedRequest out;
-  ASSERT_TRUE(p.Process(req.SerializeAsString(), "10.0.0.7", out).ok());
+  const std::string body = req.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(p.Process(body, "10.0.0.7", out).ok());
   TraceRequest back;
   ASSERT_TRUE(back.ParseFromString(out.forward));
   ASSERT_EQ(back.resource_spans_size(), 2);
@@ -115,7 +116,8 @@ TEST(SpanProcessor, UnknownPeerGetsOnlyTheNodeName) {
   AddResource(req, "svc", 1, rng);
   SpanProcessor p(&enricher, {}, 1.0, false);
   ProcessedRequest out;
-  ASSERT_TRUE(p.Process(req.SerializeAsString(), "192.168.1.1", out).ok());
+  const std::string body = req.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(p.Process(body, "192.168.1.1", out).ok());
   TraceRequest back;
   ASSERT_TRUE(back.ParseFromString(out.forward));
   auto a = ResourceAttrs(back.resource_spans(0));
@@ -133,7 +135,8 @@ TEST(SpanProcessor, RefusesSpansWithBadIdsAndForwardsTheRest) {
   bad_only->mutable_scope_spans(0)->mutable_spans(0)->clear_trace_id();
   SpanProcessor p(nullptr, {}, 1.0, true);
   ProcessedRequest out;
-  ASSERT_TRUE(p.Process(req.SerializeAsString(), "", out).ok());
+  const std::string body = req.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(p.Process(body, "", out).ok());
   EXPECT_EQ(out.spans, 5u);
   EXPECT_EQ(out.invalid, 3u);
   EXPECT_EQ(out.forwarded, 2u);
@@ -158,7 +161,8 @@ TEST(SpanProcessor, HeadSamplingIsConsistentByTraceId) {
       rs->scope_spans(0).spans(0).trace_id());
   SpanProcessor p(nullptr, {}, 0.25, true);
   ProcessedRequest out;
-  ASSERT_TRUE(p.Process(req.SerializeAsString(), "", out).ok());
+  const std::string body = req.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(p.Process(body, "", out).ok());
   EXPECT_EQ(out.facts.size(), 10000u);  // span metrics see every span
   EXPECT_EQ(out.forwarded + out.sampled_out, 10000u);
   EXPECT_NEAR(static_cast<double>(out.forwarded) / 10000, 0.25, 0.02);
@@ -176,7 +180,8 @@ TEST(SpanProcessor, HeadSamplingIsConsistentByTraceId) {
     EXPECT_EQ(other.Sampled(s.trace_id()), p.Sampled(s.trace_id()));
   }
   SpanProcessor none(nullptr, {}, 0.0, false);
-  ASSERT_TRUE(none.Process(req.SerializeAsString(), "", out).ok());
+  const std::string body_again = req.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(none.Process(body_again, "", out).ok());
   EXPECT_EQ(out.forwarded, 0u);
   EXPECT_TRUE(out.forward.empty());
 }
@@ -190,7 +195,8 @@ TEST(SpanProcessor, DimensionsComeFromSpanThenResourceAttributes) {
   SpanProcessor p(nullptr, {"http.method", "http.status_code", "deployment.environment", "nope"},
                   1.0, true);
   ProcessedRequest out;
-  ASSERT_TRUE(p.Process(req.SerializeAsString(), "", out).ok());
+  const std::string body = req.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(p.Process(body, "", out).ok());
   ASSERT_EQ(out.dimension_values.size(), 8u);
   EXPECT_EQ(out.dimension_values[0], "GET");
   EXPECT_EQ(out.dimension_values[1], "200");  // int attribute as text
@@ -226,7 +232,8 @@ TEST(SpanProcessor, MalformedAndTruncatedBodiesAreRefusedCleanly) {
   auto* v = rs->mutable_scope_spans(0)->mutable_spans(0)->add_attributes()->mutable_value();
   for (int i = 0; i < 500; ++i) v = v->mutable_array_value()->add_values();
   v->set_string_value("bottom");
-  ASSERT_TRUE(p.Process(deep.SerializeAsString(), "", out).ok());
+  const std::string deep_body = deep.SerializeAsString();  // outlives `out`
+  ASSERT_TRUE(p.Process(deep_body, "", out).ok());
   EXPECT_EQ(out.forwarded, 1u);
 }
 
