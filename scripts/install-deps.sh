@@ -11,7 +11,7 @@ PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   python3 python3-prometheus-client
-  prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml curl
+  prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml python3-kubernetes curl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

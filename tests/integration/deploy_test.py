@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""deploy/: every manifest is checked against the Kubernetes API's schemas, so a typo fails:
+
+  - core kinds: strictly, field by field, against the Kubernetes Python client's models
+    (python3-kubernetes, generated from the API's OpenAPI spec): an unknown field, a wrong type
+    or a missing required field is an error;
+  - prometheus-operator kinds (ServiceMonitor, PrometheusRule): against the CRDs' OpenAPI
+    schemas compiled by @kubernetes-models/prometheus-operator (types, enums, required fields);
+  - the PrometheusRule is exactly what scripts/gen-prometheusrule.py makes of alerts/, and each
+    of its groups passes `promtool check rules`;
+  - the kustomization lists files that exist, the agent config passes `lookout --config.check`;
+  - the DaemonSet has what the design asks (tolerations, host mounts read-only, downward API,
+    probes, resources, non-root, read-only root, no capabilities, RuntimeDefault seccomp).
+The validator is proven on a broken copy first: a misspelt field must be rejected.
+Usage: deploy_test.py /path/to/lookout
+"""
+import copy
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+from harness import REPO, fail
+
+DEPLOY = os.path.join(REPO, "deploy")
+PEERS = os.path.join(REPO, "tests", "peers")
+PRIMITIVES = {"str": str, "int": int, "bool": bool, "float": (int, float)}
+
+
+def model_class(api_version, kind):
+    import kubernetes.client as k
+    group_version = api_version.split("/")
+    version = group_version[-1]
+    name = version[0].upper() + version[1:] + kind
+    return getattr(k, name, None), name
+
+
+def strict(value, type_name, path, errors):
+    """Walks `value` against the client model type `type_name`, collecting problems."""
+    import kubernetes.client as k
+    if type_name == "object":  # IntOrString, Quantity, free-form: anything goes
+        return
+    if type_name.startswith("list["):
+        if not isinstance(value, list):
+            errors.append(f"{path}: expected a list")
+            return
+        for i, v in enumerate(value):
+            strict(v, type_name[5:-1], f"{path}[{i}]", errors)
+        return
+    if type_name.startswith("dict("):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected a mapping")
+            return
+        inner = type_name[5:-1].split(", ", 1)[1]
+        for key, v in value.items():
+            strict(v, inner, f"{path}.{key}", errors)
+        return
+    if type_name in PRIMITIVES:
+        ok = isinstance(value, PRIMITIVES[type_name]) and not (
+            type_name != "bool" and isinstance(value, bool))
+        if not ok:
+            errors.append(f"{path}: expected {type_name}, got {type(value).__name__} {value!r}")
+        return
+    if type_name == "datetime":
+        return
+    cls = getattr(k, type_name)
+    if not isinstance(value, dict):
+        errors.append(f"{path}: expected a {type_name} mapping")
+        return
+    by_json = {json_name: attr for attr, json_name in cls.attribute_map.items()}
+    for key, v in value.items():
+        if key not in by_json:
+            errors.append(f"{path}.{key}: unknown field (a {type_name} has: "
+                          f"{', '.join(sorted(by_json))})")
+            continue
+        strict(v, cls.openapi_types[by_json[key]], f"{path}.{key}", errors)
+
+
+def validate_core(doc):
+    cls, name = model_class(doc["apiVersion"], doc["kind"])
+    where = f"{doc['kind']}/{doc.get('metadata', {}).get('name')}"
+    if cls is None:
+        return [f"{where}: no Kubernetes model {name}"]
+    errors = []
+    strict(doc, name, where, errors)
+    if not errors:
+        # The models' constructors check required fields and enums.
+        import kubernetes.client as k
+        try:
+            k.ApiClient()._ApiClient__deserialize(doc, name)
+        except (ValueError, TypeError) as e:
+            errors.append(f"{where}: {e}")
+    return errors
+
+
+def validate_crds(docs):
+    r = subprocess.run(["node", os.path.join(PEERS, "validate_crds.mjs")], input=json.dumps(docs),
+                       capture_output=True, text=True, cwd=PEERS)
+    return [l for l in (r.stdout + r.stderr).splitlines() if l.strip()] if r.returncode else []
+
+
+def check_daemonset(ds):
+    spec = ds["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    want = []
+    if not any(t.get("operator") == "Exists" and "key" not in t for t in spec.get("tolerations", [])):
+        want.append("a toleration for every taint (control-plane nodes included)")
+    mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+    for p in ("/host/proc", "/host/sys", "/host/sys/fs/cgroup"):
+        if not mounts.get(p, {}).get("readOnly"):
+            want.append(f"{p} mounted read-only")
+    env = {e["name"]: e for e in c.get("env", [])}
+    if env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "spec.nodeName":
+        want.append("NODE_NAME from spec.nodeName")
+    if env.get("HOST_IP", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "status.hostIP":
+        want.append("HOST_IP from status.hostIP")
+    ports = {p["containerPort"]: p for p in c.get("ports", [])}
+    for p in (9464, 4317, 4318):
+        if ports.get(p, {}).get("hostPort") != p and not spec.get("hostNetwork"):
+            want.append(f"port {p} on the node")
+    if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
+        want.append("liveness probe on /healthz")
+    if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
+        want.append("readiness probe on /readyz")
+    res = c.get("resources", {})
+    if not res.get("requests") or not res.get("limits", {}).get("memory"):
+        want.append("resource requests and a memory limit")
+    sc, psc = c.get("securityContext", {}), spec.get("securityContext", {})
+    if not (sc.get("runAsNonRoot") or psc.get("runAsNonRoot")):
+        want.append("runAsNonRoot")
+    if not sc.get("readOnlyRootFilesystem"):
+        want.append("readOnlyRootFilesystem")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        want.append("allowPrivilegeEscalation: false")
+    if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+        want.append("all capabilities dropped")
+    if (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        want.append("RuntimeDefault seccomp")
+    return want
+
+
+def main(lookout):
+    with open(os.path.join(DEPLOY, "kustomization.yaml")) as f:
+        kust = yaml.safe_load(f)
+    docs = []
+    for rel in kust["resources"]:
+        path = os.path.join(DEPLOY, rel)
+        if not os.path.exists(path):
+            fail(f"kustomization lists {rel}, which does not exist")
+        with open(path) as f:
+            docs += [d for d in yaml.safe_load_all(f) if d]
+    for gen in kust.get("configMapGenerator", []):
+        for rel in gen.get("files", []):
+            r = subprocess.run([lookout, "--config.check", "--config", os.path.join(DEPLOY, rel)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                fail(f"deploy/{rel}: lookout --config.check: {r.stdout}{r.stderr}")
+    listed = {os.path.join(DEPLOY, r) for r in kust["resources"]}
+    for path in glob.glob(os.path.join(DEPLOY, "*.yaml")):
+        if path not in listed and os.path.basename(path) not in ("kustomization.yaml",
+                                                                 "lookout.yaml"):
+            fail(f"{path} is not in the kustomization")
+
+    # The validator must catch a typo before its verdict on the real files means anything.
+    ds = next(d for d in docs if d["kind"] == "DaemonSet")
+    broken = copy.deepcopy(ds)
+    c = broken["spec"]["template"]["spec"]["containers"][0]
+    c["resorces"] = c.pop("resources")
+    if not any("resorces: unknown field" in e for e in validate_core(broken)):
+        fail("the validator accepted a misspelt field")
+    broken = copy.deepcopy(ds)
+    broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "9464"
+    if not validate_core(broken):
+        fail("the validator accepted a string port")
+    crd = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    broken = copy.deepcopy(crd)
+    broken["spec"]["endpoints"][0]["interval"] = 30
+    if not validate_crds([broken]):
+        fail("the CRD validator accepted a number for a duration")
+
+    errors = []
+    core = [d for d in docs if not d["apiVersion"].startswith("monitoring.coreos.com/")]
+    crds = [d for d in docs if d["apiVersion"].startswith("monitoring.coreos.com/")]
+    for d in core:
+        errors += validate_core(d)
+    errors += validate_crds(crds)
+    if errors:
+        fail("invalid manifests:\n  " + "\n  ".join(errors))
+    for d in docs:
+        ns = d.get("metadata", {}).get("namespace")
+        if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and ns != "lookout":
+            fail(f"{d['kind']}/{d['metadata']['name']}: namespace {ns}, want lookout")
+    missing = check_daemonset(ds)
+    if missing:
+        fail("DaemonSet lacks: " + "; ".join(missing))
+
+    # PrometheusRule == alerts/, and its groups load in Prometheus.
+    r = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen-prometheusrule.py")],
+                       capture_output=True, text=True, check=True)
+    with open(os.path.join(DEPLOY, "prometheusrule.yaml")) as f:
+        if f.read() != r.stdout:
+            fail("deploy/prometheusrule.yaml differs from alerts/: run "
+                 "scripts/gen-prometheusrule.py > deploy/prometheusrule.yaml")
+    rule = next(d for d in docs if d["kind"] == "PrometheusRule")
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+        yaml.safe_dump({"groups": rule["spec"]["groups"]}, f)
+        f.flush()
+        r = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"PrometheusRule groups: promtool check rules:\n{r.stdout}{r.stderr}")
+    print(f"deploy: {len(docs)} manifests valid ({len(core)} core, strictly; {len(crds)} "
+          "prometheus-operator); PrometheusRule matches alerts/; DaemonSet meets the design")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
