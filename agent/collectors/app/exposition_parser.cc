@@ -1,7 +1,5 @@
 #include "agent/collectors/app/exposition_parser.h"
 
-#include "agent/common/utf8.h"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,6 +8,7 @@
 #include <unordered_map>
 
 #include "agent/common/hash.h"
+#include "agent/common/utf8.h"
 
 namespace lookout::app {
 namespace {
@@ -94,7 +93,6 @@ bool IsNameStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
-
 
 // Go's ParseFloat spellings Prometheus accepts: [+-]digits, exponents, Inf/Infinity, NaN.
 bool ParseDouble(std::string_view s, double& out) {
@@ -566,6 +564,14 @@ class Parser {
     const auto labels_end = labels_.begin() + static_cast<ptrdiff_t>(nlabels_);
     std::sort(labels_.begin(), labels_end,
               [](const Label& a, const Label& b) { return a.name < b.name; });
+    // Duplicate label names are invalid (Prometheus refuses them too); a second le/quantile
+    // would otherwise become an ordinary label and re-expose as h_sum{le=...}.
+    for (auto it = labels_.begin(); it != labels_end; ++it) {
+      if ((it + 1 != labels_end && it->name == (it + 1)->name) ||
+          (has_special_ && it->name == special_name_)) {
+        return Fail("parse", std::string(name) + " has the label " + it->name + " twice");
+      }
+    }
     uint64_t hash = 0x84222325cbf29ce4ULL;
     for (auto it = labels_.begin(); it != labels_end; ++it) {
       const Label& l = *it;

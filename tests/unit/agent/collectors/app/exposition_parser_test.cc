@@ -392,3 +392,24 @@ TEST(ExpositionParser, TruncatedAndGarbageBodiesNeverCrash) {
 
 }  // namespace
 }  // namespace lookout::app
+
+namespace lookout::app {
+namespace {
+
+// Regression (fuzz.exposition): a bucket with two `le` labels kept the second as an ordinary
+// label, and the histogram re-exposed as h_sum{le="+Inf"}, which no parser accepts.
+TEST(ExpositionParser, DuplicateLabelNamesAreRefused) {
+  EXPECT_NE(MustFail("m{a=\"1\",a=\"2\"} 1\n").detail.find("has the label a twice"),
+            std::string::npos);
+  EXPECT_NE(MustFail("# TYPE h histogram\nh_bucket{le=\"+Inf\",x=\"1\",le=\"+Inf\"} 2\n")
+                .detail.find("has the label le twice"),
+            std::string::npos);
+  EXPECT_NE(
+      MustFail("# TYPE s summary\ns{quantile=\"0.5\",quantile=\"0.9\"} 1\n").detail.find("twice"),
+      std::string::npos);
+  // One le on an untyped series is an ordinary label and fine.
+  EXPECT_EQ(MustParse("u{le=\"1\"} 1\n").size(), 1u);
+}
+
+}  // namespace
+}  // namespace lookout::app
