@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "agent/config/config.h"
-#include "lookout/metrics/collectable.h"
 #include "lookout/clock.h"
+#include "lookout/metrics/collectable.h"
 
 namespace boost::asio {
 class io_context;
@@ -88,7 +88,7 @@ class Agent {
   std::shared_ptr<trace::SpanMetrics> span_metrics_;      // null when off
   std::shared_ptr<trace::TracePipeline> trace_pipeline_;  // null when traces are off
   std::unique_ptr<otlp::SpanExporter> span_exporter_;     // null when export is off
-  std::shared_ptr<Collectable> span_queue_metrics_;      // held: /metrics holds it weakly
+  std::shared_ptr<Collectable> span_queue_metrics_;       // held: /metrics holds it weakly
   std::shared_ptr<MetricStore> metric_store_;
   std::shared_ptr<slo::SloEngine> slo_engine_;  // null when slo.enabled is false
   std::unique_ptr<prometheus::MetricsHandler> metrics_;

@@ -163,7 +163,8 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
                             (s.description.empty() ? s.sli.description : s.description)},
         // The same runbook as the rules in alerts/ (alerts/runbook.md).
         {"runbook_url",
-         "https://github.com/lookout/lookout/blob/main/alerts/runbook.md#lookoutsloerrorbudgetburn"},
+         "https://github.com/lookout/lookout/blob/main/alerts/"
+         "runbook.md#lookoutsloerrorbudgetburn"},
     };
     fast.rules.push_back(std::move(r));
   }

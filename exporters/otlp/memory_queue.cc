@@ -28,9 +28,8 @@ bool MemorySpanQueue::Peek(uint64_t max_spans, size_t max_bytes, std::chrono::mi
   size_t n = 0;
   size_t bytes = 0;
   uint64_t spans = 0;
-  while (n < records_.size() &&
-         (n == 0 || (bytes + records_[n].bytes.size() <= max_bytes &&
-                     spans + records_[n].spans <= max_spans))) {
+  while (n < records_.size() && (n == 0 || (bytes + records_[n].bytes.size() <= max_bytes &&
+                                            spans + records_[n].spans <= max_spans))) {
     bytes += records_[n].bytes.size();
     spans += records_[n].spans;
     ++n;

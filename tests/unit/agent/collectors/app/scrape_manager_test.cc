@@ -42,8 +42,9 @@ class UrlHttpClient final : public HttpClient {
   }
   void Answer(const std::string& url, std::string body,
               std::string content_type = "text/plain; version=0.0.4", long status = 200) {
-    answers.insert_or_assign(url, Result<HttpClientResponse>(HttpClientResponse{
-                                      status, std::move(content_type), std::move(body), std::nullopt}));
+    answers.insert_or_assign(
+        url, Result<HttpClientResponse>(HttpClientResponse{status, std::move(content_type),
+                                                           std::move(body), std::nullopt}));
   }
   std::mutex mu_;
   std::map<std::string, Result<HttpClientResponse>> answers;
