@@ -23,26 +23,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Harness, free_port, http_get, parse_text, wait_http  # noqa: E402
+from protowire import field, kv  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _len(num, payload):
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _kv(k, v):
-    return _len(1, k.encode()) + _len(2, _len(1, v.encode()))
 
 
 def build_request(rng, spans=512):
@@ -54,18 +37,18 @@ def build_request(rng, spans=512):
                  ("net.peer.port", "8080"), ("user_agent.original", "bench/1.0"),
                  ("component", "http"), ("tenant", f"t{i % 5}"), ("region", "eu-west-1"),
                  ("request.id", f"{rng.getrandbits(64):016x}")]
-        span = (_len(1, rng.randbytes(16)) + _len(2, rng.randbytes(8)) +
-                _len(4, rng.randbytes(8)) + _len(5, f"GET /api/v1/r{i % 8}".encode()) +
+        span = (field(1, rng.randbytes(16)) + field(2, rng.randbytes(8)) +
+                field(4, rng.randbytes(8)) + field(5, f"GET /api/v1/r{i % 8}".encode()) +
                 b"\x30\x02" + b"\x39" + struct.pack("<Q", 1_700_000_000_000_000_000) +
                 b"\x41" + struct.pack("<Q", 1_700_000_000_000_000_000 + (i % 50) * 1_000_000) +
-                b"".join(_len(9, _kv(k, v)) for k, v in attrs) +
-                (_len(15, b"\x18\x02") if i % 50 == 0 else b""))
+                b"".join(field(9, kv(k, v)) for k, v in attrs) +
+                (field(15, b"\x18\x02") if i % 50 == 0 else b""))
         by_service.setdefault(svc, []).append(span)
     body = b""
     for svc, ss in by_service.items():
-        resource = _len(1, _kv("service.name", svc)) + _len(1, _kv("host.name", "bench"))
-        scope = _len(1, _len(1, b"bench")) + b"".join(_len(2, s) for s in ss)
-        body += _len(1, _len(1, resource) + _len(2, scope))
+        resource = field(1, kv("service.name", svc)) + field(1, kv("host.name", "bench"))
+        scope = field(1, field(1, b"bench")) + b"".join(field(2, s) for s in ss)
+        body += field(1, field(1, resource) + field(2, scope))
     return body
 
 

@@ -8,6 +8,8 @@ import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NODE = os.path.join(REPO, "tests", "fixtures", "node")
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from protowire import field, kv  # noqa: E402
 
 # proc_parsers_fuzz: first byte selects the parser (see proc_parsers_fuzz.cc).
 PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc/loadavg"),
@@ -17,55 +19,36 @@ PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc
               (12, "root/etc/os-release")]
 
 
-def _varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _field(num, payload):
-    """A length-delimited protobuf field (wire type 2)."""
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _kv(key, value):
-    return _field(1, key.encode()) + _field(2, _field(1, value.encode()))
-
-
 def otlp_protobuf_seed():
     """A small ExportMetricsServiceRequest written by hand (field numbers from proto/)."""
     import struct
-    resource = _field(1, _kv("service.name", "svc")) + _field(1, _kv("host.name", "h"))
+    resource = field(1, kv("service.name", "svc")) + field(1, kv("host.name", "h"))
     # NumberDataPoint: attributes=7, time_unix_nano=3 (fixed64), as_int=6 (sfixed64)
-    number_point = (_field(7, _kv("route", "/a")) + b"\x19" + struct.pack("<Q", 1) +
+    number_point = (field(7, kv("route", "/a")) + b"\x19" + struct.pack("<Q", 1) +
                     b"\x31" + struct.pack("<q", 5))
-    gauge = _field(1, b"g") + _field(5, _field(1, number_point))
+    gauge = field(1, b"g") + field(5, field(1, number_point))
     # Sum: data_points=1, aggregation_temporality=2 (DELTA), is_monotonic=3
-    sum_ = _field(1, b"c") + _field(7, _field(1, number_point) + b"\x10\x01\x18\x01")
+    sum_ = field(1, b"c") + field(7, field(1, number_point) + b"\x10\x01\x18\x01")
     # HistogramDataPoint: count=4, sum=5, bucket_counts=6 (packed), explicit_bounds=7 (packed)
     hist_point = (b"\x21" + struct.pack("<Q", 3) + b"\x29" + struct.pack("<d", 1.5) +
-                  _field(6, struct.pack("<QQ", 1, 2)) + _field(7, struct.pack("<d", 1.0)))
-    hist = _field(1, b"h") + _field(3, b"s") + _field(9, _field(1, hist_point) + b"\x10\x02")
-    scope = _field(1, _field(1, b"scope")) + _field(2, gauge) + _field(2, sum_) + _field(2, hist)
-    return _field(1, _field(1, resource) + _field(2, scope))
+                  field(6, struct.pack("<QQ", 1, 2)) + field(7, struct.pack("<d", 1.0)))
+    hist = field(1, b"h") + field(3, b"s") + field(9, field(1, hist_point) + b"\x10\x02")
+    scope = field(1, field(1, b"scope")) + field(2, gauge) + field(2, sum_) + field(2, hist)
+    return field(1, field(1, resource) + field(2, scope))
 
 
 def otlp_traces_protobuf_seed():
     """An ExportTraceServiceRequest written by hand (field numbers from trace.proto)."""
     import struct
-    resource = _field(1, _kv("service.name", "svc")) + _field(1, _kv("k8s.pod.ip", "10.0.0.1"))
-    span = (_field(1, bytes(range(1, 17))) + _field(2, bytes(range(1, 9))) + _field(5, b"GET /") +
+    resource = field(1, kv("service.name", "svc")) + field(1, kv("k8s.pod.ip", "10.0.0.1"))
+    span = (field(1, bytes(range(1, 17))) + field(2, bytes(range(1, 9))) + field(5, b"GET /") +
             b"\x30\x02" + b"\x39" + struct.pack("<Q", 1) + b"\x41" + struct.pack("<Q", 5000001) +
-            _field(9, _kv("http.method", "GET")) +
-            _field(9, _field(1, b"k") + _field(2, b"\x18\x2a")) +  # int attribute 42
-            _field(15, b"\x18\x02"))  # status ERROR
-    bad = _field(1, b"short") + _field(2, bytes(8)) + _field(5, b"bad")
-    scope = _field(1, _field(1, b"scope")) + _field(2, span) + _field(2, bad)
-    return _field(1, _field(1, resource) + _field(2, scope) + _field(3, b"https://schema"))
+            field(9, kv("http.method", "GET")) +
+            field(9, field(1, b"k") + field(2, b"\x18\x2a")) +  # int attribute 42
+            field(15, b"\x18\x02"))  # status ERROR
+    bad = field(1, b"short") + field(2, bytes(8)) + field(5, b"bad")
+    scope = field(1, field(1, b"scope")) + field(2, span) + field(2, bad)
+    return field(1, field(1, resource) + field(2, scope) + field(3, b"https://schema"))
 
 
 def seeds(name):

@@ -28,6 +28,7 @@ import urllib.request
 
 from harness import FIXTURES, REPO, Harness, fail, free_port, http_get, parse_text, wait_http
 from kubelet import TestKubelet
+from protowire import field
 
 PEERS = os.path.join(REPO, "tests", "peers")
 FX = os.path.join(FIXTURES, "pods", "v2_systemd_containerd")
@@ -301,20 +302,6 @@ traces:
 
 
 # --- part 4 ----------------------------------------------------------------------------------
-def _varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _len(num, payload):
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
 def flood_request(rng, spans):
     """ExportTraceServiceRequest written by hand from trace.proto's field numbers."""
     ids = []
@@ -322,13 +309,13 @@ def flood_request(rng, spans):
     for _ in range(spans):
         tid, sid = rng.randbytes(16), rng.randbytes(8)
         ids.append(tid.hex() + ":" + sid.hex())
-        attrs = b"".join(_len(9, _len(1, f"k{i}".encode()) + _len(2, _len(1, b"v" * 20)))
+        attrs = b"".join(field(9, field(1, f"k{i}".encode()) + field(2, field(1, b"v" * 20)))
                          for i in range(10))
-        span = (_len(1, tid) + _len(2, sid) + _len(5, b"flood") + b"\x30\x02" +
+        span = (field(1, tid) + field(2, sid) + field(5, b"flood") + b"\x30\x02" +
                 b"\x39" + struct.pack("<Q", 1) + b"\x41" + struct.pack("<Q", 2_000_001) + attrs)
-        body += _len(2, span)
-    resource = _len(1, _len(1, b"service.name") + _len(2, _len(1, b"flood")))
-    return _len(1, _len(1, resource) + _len(2, body)), ids
+        body += field(2, span)
+    resource = field(1, field(1, b"service.name") + field(2, field(1, b"flood")))
+    return field(1, field(1, resource) + field(2, body)), ids
 
 
 def part_overload(h, lookout, jaeger):
