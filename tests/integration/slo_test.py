@@ -112,6 +112,9 @@ class App:
                 out.append(h)
             return out
 
+# Part 2 traffic: STEP events every quarter second (1,600/s).
+STEP = 400
+
 
 def metrics(port):
     _, _, body = http_get(f"http://127.0.0.1:{port}/metrics")
@@ -272,11 +275,11 @@ scrape_configs:
 
         # --- Part 2: steady traffic, agent vs Prometheus -----------------------------------
         stop = threading.Event()
-        phase = {"bad": 4}  # of 400 per quarter second: 1%, then 5%
+        phase = {"bad": 4}  # of STEP per quarter second: 1%, then 5%
 
         def traffic():
             while not stop.is_set():
-                app.add("api_requests_total", {"code": "200"}, 400 - phase["bad"])
+                app.add("api_requests_total", {"code": "200"}, STEP - phase["bad"])
                 app.add("api_requests_total", {"code": "500"}, phase["bad"])
                 time.sleep(0.25)
 
@@ -318,6 +321,13 @@ scrape_configs:
                         # counts: 1% plus the window's stated error bound
                         ("lookout_slo_window_events", total, 0.01 + (bound or 0) / seconds)):
                     mine, theirs = at_ts(f'{name}{{{sel},window="{w}"}}'), at_ts(expr)
+                    if name == "lookout_slo_window_events" and theirs:
+                        # Traffic moves in steps of STEP events, so each side's count is off
+                        # by up to a step depending on where its edges fall between steps, and
+                        # increase() scales its side by the extrapolation (10/9 for 10s of 1s
+                        # samples): under three steps apart, 7.5% of a 10s window (CI once
+                        # saw 15,600 against 16,000, beyond the bare 1%).
+                        rel += 3 * STEP / theirs
                     expect(checks, f"{slo} {name} {w}: agent vs Prometheus", mine, theirs, rel)
                     if mine is not None and theirs:
                         worst = max(worst, (abs(mine - theirs) / abs(theirs), f"{name} {w}"))
