@@ -6,6 +6,7 @@
     or a missing required field is an error;
   - prometheus-operator kinds (ServiceMonitor, PrometheusRule): against the CRDs' OpenAPI
     schemas compiled by @kubernetes-models/prometheus-operator (types, enums, required fields);
+  - the dashboard ConfigMaps (Grafana sidecar label) hold exactly dashboards/*.json;
   - the PrometheusRule is exactly what scripts/gen-prometheusrule.py makes of alerts/, and each
     of its groups passes `promtool check rules`;
   - the kustomization lists files that exist, the agent config passes `lookout --config.check`;
@@ -213,8 +214,22 @@ def main(lookout):
         r = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
         if r.returncode != 0:
             fail(f"PrometheusRule groups: promtool check rules:\n{r.stdout}{r.stderr}")
+    # Dashboard ConfigMaps == dashboards/, labelled for the Grafana sidecar.
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and
+            d["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    files = sorted(glob.glob(os.path.join(REPO, "dashboards", "*.json")))
+    shipped = {k: v for d in maps for k, v in d["data"].items()}
+    if sorted(shipped) != [os.path.basename(f) for f in files]:
+        fail(f"dashboard ConfigMaps hold {sorted(shipped)}, dashboards/ has "
+             f"{[os.path.basename(f) for f in files]}: run scripts/gen-dashboards.py")
+    for path in files:
+        with open(path) as f:
+            if shipped[os.path.basename(path)] != f.read():
+                fail(f"the ConfigMap of {os.path.basename(path)} differs from dashboards/: "
+                     "run scripts/gen-dashboards.py")
     print(f"deploy: {len(docs)} manifests valid ({len(core)} core, strictly; {len(crds)} "
-          "prometheus-operator); PrometheusRule matches alerts/; DaemonSet meets the design")
+          "prometheus-operator); PrometheusRule matches alerts/; dashboard ConfigMaps match "
+          "dashboards/; DaemonSet meets the design")
 
 
 if __name__ == "__main__":
