@@ -96,16 +96,16 @@ class Harness:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc=p)
         return p, port
 
-    def start_prometheus(self, config, name="prometheus"):
-        """Starts a real Prometheus with `config` (prometheus.yml text) on a free loopback port;
-        returns (process, port) once it is ready."""
+    def start_prometheus(self, config, name="prometheus", flags=()):
+        """Starts a real Prometheus with `config` (prometheus.yml text) and extra `flags` on a
+        free loopback port; returns (process, port) once it is ready."""
         port = free_port()
         cfg = self.path(name + ".yml")
         with open(cfg, "w") as f:
             f.write(config)
         p = self.start(["/usr/bin/prometheus", f"--config.file={cfg}",
                         f"--storage.tsdb.path={self.path(name + '-tsdb')}",
-                        f"--web.listen-address=127.0.0.1:{port}"], name)
+                        f"--web.listen-address=127.0.0.1:{port}"] + list(flags), name)
         wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=60, proc=p)
         return p, port
 
@@ -145,6 +145,29 @@ def parse_text(body):
             out[(s.name, frozenset(s.labels.items()))] = s.value
             types[s.name] = fam.type
     return out, types
+
+
+def wait_for(what, fn, timeout=30):
+    """Polls fn() until it returns something true (returned); fails the test after timeout."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.2)
+    fail(f"timed out waiting for {what}: {last}")
+
+
+def sample_sum(samples, name, **labels):
+    """Sum of the series of `name` (in parse_text's result) whose labels include `labels`;
+    None when there is none."""
+    total = None
+    for (n, ls), v in samples.items():
+        d = dict(ls)
+        if n == name and all(d.get(k) == want for k, want in labels.items()):
+            total = (total or 0) + v
+    return total
 
 
 def fail(msg):

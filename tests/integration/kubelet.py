@@ -93,6 +93,12 @@ class TestKubelet:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def agent_config(self, token_file, node_name):
+        """The agent's `kubernetes:` config block for this kubelet (kubelet mode, 1s refresh)."""
+        return (f"kubernetes:\n  mode: kubelet\n  node_name: {node_name}\n"
+                f"  kubelet_url: {self.url}\n  token_file: {token_file}\n"
+                f"  ca_file: {self.ca_file}\n  refresh_interval: 1s")
+
     def stop(self):
         self.server.shutdown()
         self.server.server_close()

@@ -25,7 +25,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Harness, fail, free_port, http_get, parse_text, prom_query  # noqa: E402
+from harness import (Harness, fail, free_port, http_get, parse_text, prom_query,  # noqa: E402
+                     wait_for)
 
 from prometheus_client import start_http_server  # noqa: E402
 from prometheus_client.core import (CollectorRegistry, CounterMetricFamily,  # noqa: E402
@@ -124,17 +125,6 @@ def metrics(port):
 
 def get(values, name, **labels):
     return values.get((name, frozenset(labels.items())))
-
-
-def wait_for(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    fail(f"timed out waiting for {what}: {last}")
 
 
 def close(a, b, rel=1e-9):

@@ -17,7 +17,6 @@ Usage: traces_test.py /path/to/lookout
 import json
 import os
 import random
-import shutil
 import signal
 import struct
 import subprocess
@@ -26,28 +25,17 @@ import threading
 import time
 import urllib.request
 
-from harness import FIXTURES, REPO, Harness, fail, free_port, http_get, parse_text, wait_http
+from harness import FIXTURES, Harness, fail, free_port, http_get, parse_text, sample_sum
 from kubelet import TestKubelet
+from otel_peers import NODE, PEERS, Jaeger, send
 from protowire import field
 
-PEERS = os.path.join(REPO, "tests", "peers")
 FX = os.path.join(FIXTURES, "pods", "v2_systemd_containerd")
-NODE = shutil.which("node")
 
 
 def metrics(port):
     _, _, body = http_get(f"http://127.0.0.1:{port}/metrics")
     return parse_text(body.decode())[0]
-
-
-def value(samples, name, **labels):
-    """Sum of the series of `name` whose labels include `labels`; None when there is none."""
-    total = None
-    for (n, ls), v in samples.items():
-        d = dict(ls)
-        if n == name and all(d.get(k) == want for k, want in labels.items()):
-            total = (total or 0) + v
-    return total
 
 
 def sanitized(pid):
@@ -63,44 +51,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-class Jaeger:
-    def __init__(self, h):
-        self.grpc, self.http, self.control = free_port(), free_port(), free_port()
-        self.proc = h.start([NODE, os.path.join(PEERS, "fake_jaeger.js"), str(self.grpc),
-                             str(self.http), str(self.control)], "fake_jaeger")
-        wait_http(f"http://127.0.0.1:{self.control}/spans?summary=1", proc=self.proc)
-
-    def mode(self, m):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.control}/mode?m={m}", method="POST")
-        urllib.request.urlopen(req, timeout=5).read()
-
-    def spans(self, summary=False):
-        _, _, body = http_get(f"http://127.0.0.1:{self.control}/spans" +
-                              ("?summary=1" if summary else ""), timeout=30)
-        return json.loads(body)
-
-    def wait_unique(self, n, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            s = self.spans(summary=True)
-            if s["unique"] >= n:
-                return s
-            time.sleep(0.3)
-        return self.spans(summary=True)
-
-
-def send(protocol, endpoint, service, count, errors_every=0, spread_ms=0):
-    r = subprocess.run([NODE, os.path.join(PEERS, "otel_trace_app.js"), protocol, endpoint, service,
-                        str(count), str(errors_every), str(spread_ms)],
-                       capture_output=True, text=True, timeout=180)
-    if r.returncode != 0:
-        fail(f"otel_trace_app {protocol} failed: {r.stderr[-2000:]}")
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    if out["failed"]:
-        fail(f"{service}: the SDK saw {out['failed']} spans fail to export to lookout")
-    return out
 
 
 def write_config(h, name, jaeger, body):
@@ -126,13 +76,7 @@ def part_delivery(h, lookout, jaeger):
     kubelet = TestKubelet(h.tmp.name, pods_file, "t0k3n")
     cfg = write_config(h, "delivery", jaeger, f"""
 node: {{collectors: {{filesystem: {{enabled: false}}}}}}
-kubernetes:
-  mode: kubelet
-  node_name: node-a
-  kubelet_url: {kubelet.url}
-  token_file: {token}
-  ca_file: {kubelet.ca_file}
-  refresh_interval: 1s
+{kubelet.agent_config(token, "node-a")}
 pods: {{cgroupfs: {os.path.join(FX, "cgroup")}}}
 traces:
   resource_attributes: {{k8s.cluster.name: it-cluster}}
@@ -142,7 +86,7 @@ traces:
 """)
     agent, port = h.start_lookout(lookout, ["--config", cfg], name="lookout-delivery")
     deadline = time.time() + 30
-    while value(metrics(port), "lookout_pod_info") is None:
+    while sample_sum(metrics(port), "lookout_pod_info") is None:
         if time.time() > deadline:
             fail("the pod index never filled from the test kubelet")
         time.sleep(0.2)
@@ -185,16 +129,17 @@ traces:
               span_kind="SPAN_KIND_SERVER"), 150),
     ]
     for labels, want in checks:
-        got_v = value(m, "traces_span_metrics_calls_total", **labels)
+        got_v = sample_sum(m, "traces_span_metrics_calls_total", **labels)
         if got_v != want:
             fail(f"span metrics: calls{labels} = {got_v}, want {want}")
-    if value(m, "traces_span_metrics_duration_milliseconds_count", service_name="cart-json") != 300:
+    if sample_sum(m, "traces_span_metrics_duration_milliseconds_count",
+                  service_name="cart-json") != 300:
         fail("span metrics: duration histogram count for cart-json is not 300")
     for name, want in (("lookout_trace_spans_received_total", total),
                        ("lookout_trace_spans_accepted_total", total),
                        ("lookout_trace_spans_exported_total", total)):
-        if value(m, name) != want:
-            fail(f"{name} = {value(m, name)}, want {want}")
+        if sample_sum(m, name) != want:
+            fail(f"{name} = {sample_sum(m, name)}, want {want}")
     _, _, om = http_get(f"http://127.0.0.1:{port}/metrics",
                         {"Accept": "application/openmetrics-text;version=1.0.0"})
     om = om.decode()
@@ -219,7 +164,7 @@ traces:
 # --- part 2 ----------------------------------------------------------------------------------
 def part_outage(h, lookout, jaeger, agent, port):
     before = jaeger.spans(summary=True)["unique"]
-    retries0 = value(metrics(port), "lookout_trace_export_retries_total") or 0
+    retries0 = sample_sum(metrics(port), "lookout_trace_export_retries_total") or 0
     jaeger.mode("down")
     n = 3000
     t0 = time.time()
@@ -237,9 +182,9 @@ def part_outage(h, lookout, jaeger, agent, port):
     while time.time() - t0 < 30:
         time.sleep(0.5)
     m = metrics(port)
-    queued = value(m, "lookout_trace_queue_spans")
-    retries = (value(m, "lookout_trace_export_retries_total") or 0) - retries0
-    failures = value(m, "lookout_trace_export_failures_total")
+    queued = sample_sum(m, "lookout_trace_queue_spans")
+    retries = (sample_sum(m, "lookout_trace_export_retries_total") or 0) - retries0
+    failures = sample_sum(m, "lookout_trace_export_failures_total")
     if queued != n:
         fail(f"outage: {queued} spans queued, want {n}\n" + h.log(agent)[-3000:])
     if retries < 3 or not failures:
@@ -276,12 +221,12 @@ traces:
     n = 700
     send("grpc", f"http://127.0.0.1:{otlp_grpc}", "restart", n, 7)
     deadline = time.time() + 10
-    while value(metrics(port), "lookout_trace_queue_spans", queue="disk") != n:
+    while sample_sum(metrics(port), "lookout_trace_queue_spans", queue="disk") != n:
         if time.time() > deadline:
             fail(f"restart: {n} spans never showed as queued on disk")
         time.sleep(0.2)
     deadline = time.time() + 10
-    while value(metrics(port), "lookout_trace_export_failures_total", reason="http_503") is None:
+    while sample_sum(metrics(port), "lookout_trace_export_failures_total", reason="http_503") is None:
         if time.time() > deadline:
             fail("restart: no http_503 export failures counted while the backend refused: " +
                  str({k: v for k, v in metrics(port).items() if "export" in k[0]}) +
