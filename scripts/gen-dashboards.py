@@ -393,6 +393,8 @@ def payments():
     node = f'cluster=~"$cluster", {sel}'
     span = 'cluster=~"$cluster", service_name=~"$service", span_kind="SPAN_KIND_SERVER"'
     rate = lambda what: f"sum by (provider, method) (rate(lookout_payment_{what}_total{{{node}}}[{RATE}]))"
+    fleet_ratio = lambda what: (f'sum(lookout:payment_{what}:increase{{{sel}, window="$window"}})'
+                                f' / sum(lookout:payment_attempts:increase{{{sel}, window="$window"}})')
     return dashboard(
         "lookout-payments", "lookout / Payments",
         "Payment success ratio per provider and method. Declines (the customer's bank said no) "
@@ -404,11 +406,11 @@ def payments():
          query_var("service", 'label_values(traces_span_metrics_calls_total{cluster=~"$cluster"}, service_name)',
                    label="service (latency)")],
         [row("Success"),
-         stat("Success ratio ($window, fleet)", [(f'min(lookout:payment_success_ratio{{{sel}, window="$window"}})',)],
-              "percentunit", w=8, h=5, thresholds=[(None, "red"), (0.9, "orange"), (0.95, "green")]),
-         stat("Decline ratio ($window, fleet)", [(f'max(lookout:payment_decline_ratio{{{sel}, window="$window"}})',)],
-              "percentunit", w=8, h=5),
-         stat("Error ratio ($window, fleet)", [(f'max(lookout:payment_error_ratio{{{sel}, window="$window"}})',)],
+         stat("Success ratio ($window, fleet)", [(fleet_ratio("successes"),)],
+              "percentunit", w=8, h=5, thresholds=[(None, "red"), (0.9, "orange"), (0.95, "green")],
+              description="Successful over attempted payments of the selected providers and methods, summed before dividing."),
+         stat("Decline ratio ($window, fleet)", [(fleet_ratio("declines"),)], "percentunit", w=8, h=5),
+         stat("Error ratio ($window, fleet)", [(fleet_ratio("errors"),)],
               "percentunit", w=8, h=5, thresholds=[(None, "green"), (0.001, "orange"), (0.01, "red")]),
          timeseries("Success ratio by provider and method ($window)", [
              (f'lookout:payment_success_ratio{{{sel}, window="$window"}}', "{{provider}} {{method}}")],

@@ -340,8 +340,15 @@ scrape_configs:
                 if all(a["labels"].get(k) == v for k, v in twin.items()):
                     return a["status"]
             return None
-        state = wait_for("the ticket twin at Alertmanager", ticket_state, timeout=30)
-        if state["state"] != "suppressed" or not state["inhibitedBy"]:
+        # Alertmanager marks an alert once its group has been through the pipeline: until then
+        # the state is "unprocessed", so wait for the verdict.
+        deadline, state = time.time() + 30, None
+        while time.time() < deadline:
+            state = ticket_state()
+            if state and state["state"] != "unprocessed":
+                break
+            time.sleep(0.2)
+        if not state or state["state"] != "suppressed" or not state["inhibitedBy"]:
             fail(f"the SLO ticket is not inhibited by its page: {state}")
         if hooks.alerts(receiver="tickets", alertname="LookoutSLOErrorBudgetBurn"):
             fail("the SLO ticket reached the tickets receiver while its page fired")
