@@ -30,7 +30,13 @@ TracePipeline::TracePipeline(std::unique_ptr<ResourceEnricher> enricher,
       sampled_out_(registry
                        .AddCounter("lookout_trace_spans_sampled_out_total",
                                    "Spans dropped by head sampling (traces.sampling_ratio).", {})
-                       .Get()) {}
+                       .Get()) {
+  // Every reason is exposed at 0 from the start: a series born with its first event hides that
+  // event from rate() and increase(), which take a series' first sample as the baseline.
+  for (const char* reason : {"queue_full", "too_large", "unavailable", "invalid", "malformed"}) {
+    refused_.WithLabels({reason});
+  }
+}
 
 AcceptResult TracePipeline::Accept(std::string_view request, std::string_view peer_ip,
                                    std::string_view protocol) noexcept {

@@ -39,7 +39,15 @@ SpanExporter::SpanExporter(SpanExporterOptions options, std::shared_ptr<SpanQueu
                         "Time of one export attempt to the trace backend.",
                         {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
                         {}, "seconds")
-                    .Get()) {}
+                    .Get()) {
+  // The reasons and results known in advance are exposed at 0 from the start, so rate() and
+  // increase() see their first event (a permanent error's http_<status> / grpc_<code> reason
+  // still appears with its first drop; alerts/agent.rules.yml allows for that).
+  for (const char* reason : {"rejected_by_backend", "retry_time_exhausted", "shutdown"}) {
+    dropped_.WithLabels({reason});
+  }
+  for (const char* result : {"ok", "retryable", "permanent"}) requests_.WithLabels({result});
+}
 
 SpanExporter::~SpanExporter() { Stop(std::chrono::milliseconds(0)); }
 
