@@ -159,6 +159,11 @@ def wait_for(what, fn, timeout=30):
     fail(f"timed out waiting for {what}: {last}")
 
 
+def scrape(port):
+    """lookout's /metrics on `port`, parsed: {(name, frozenset(labels)): value}."""
+    return parse_text(http_get(f"http://127.0.0.1:{port}/metrics")[2].decode())[0]
+
+
 def sample_sum(samples, name, **labels):
     """Sum of the series of `name` (in parse_text's result) whose labels include `labels`;
     None when there is none."""

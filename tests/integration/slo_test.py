@@ -25,8 +25,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Harness, fail, free_port, http_get, parse_text, prom_query,  # noqa: E402
-                     wait_for)
+from harness import (Harness, fail, free_port, http_get, prom_query,  # noqa: E402
+                     scrape, wait_for)
 
 from prometheus_client import start_http_server  # noqa: E402
 from prometheus_client.core import (CollectorRegistry, CounterMetricFamily,  # noqa: E402
@@ -117,12 +117,6 @@ class App:
 STEP = 400
 
 
-def metrics(port):
-    _, _, body = http_get(f"http://127.0.0.1:{port}/metrics")
-    values, _ = parse_text(body.decode())
-    return values
-
-
 def get(values, name, **labels):
     return values.get((name, frozenset(labels.items())))
 
@@ -200,7 +194,7 @@ scrape_configs:
 """)
 
         # Baseline: the engine follows every series (checkout: bad 1 + total 2).
-        wait_for("the engine's baseline", lambda: get(metrics(port), "lookout_slo_series",
+        wait_for("the engine's baseline", lambda: get(scrape(port), "lookout_slo_series",
                                                        slo="checkout") == 3)
         # ... and Prometheus has scraped the agent's counters at 0 (increase() takes a series'
         # first sample as its baseline, as the engine does).
@@ -220,14 +214,14 @@ scrape_configs:
         now = time.time()
         for n, v in (("attempts", 200), ("success", 200), ("declines", 0), ("errors", 0)):
             app.set(f"payment_{n}_total", adyen, v, created=now)
-        wait_for("1000 checkout events", lambda: get(metrics(port), "lookout_slo_events_total",
+        wait_for("1000 checkout events", lambda: get(scrape(port), "lookout_slo_events_total",
                                                       slo="checkout", service="shop") == 1000)
         # The app restarts: its counters start again from 0 and reach 100 and 0.
         app.set("requests_total", {"code": "200"}, 100, created=time.time())
         app.set("requests_total", {"code": "500"}, 0, created=time.time())
         m = wait_for("the reset counted", lambda: (lambda v: v if get(
             v, "lookout_slo_events_total", slo="checkout", service="shop") == 1100 and get(
-            v, "lookout_payment_attempts_total", **adyen) == 200 else None)(metrics(port)))
+            v, "lookout_payment_attempts_total", **adyen) == 200 else None)(scrape(port)))
 
         ck = {"slo": "checkout", "service": "shop"}
         for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"):
@@ -279,7 +273,7 @@ scrape_configs:
         time.sleep(40)
         phase["bad"] = 20
         time.sleep(max(0, start + 115 - time.time()))
-        m = metrics(port)
+        m = scrape(port)
         at = time.time() - 1  # a moment both the scrape and the rule evaluation have passed
         stop.set()
         t.join()

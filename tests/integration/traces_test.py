@@ -25,17 +25,12 @@ import threading
 import time
 import urllib.request
 
-from harness import FIXTURES, Harness, fail, free_port, http_get, parse_text, sample_sum
+from harness import FIXTURES, Harness, fail, free_port, http_get, sample_sum, scrape
 from kubelet import TestKubelet
 from otel_peers import NODE, PEERS, Jaeger, send
-from protowire import field
+from protowire import field, kv
 
 FX = os.path.join(FIXTURES, "pods", "v2_systemd_containerd")
-
-
-def metrics(port):
-    _, _, body = http_get(f"http://127.0.0.1:{port}/metrics")
-    return parse_text(body.decode())[0]
 
 
 def sanitized(pid):
@@ -86,7 +81,7 @@ traces:
 """)
     agent, port = h.start_lookout(lookout, ["--config", cfg], name="lookout-delivery")
     deadline = time.time() + 30
-    while sample_sum(metrics(port), "lookout_pod_info") is None:
+    while sample_sum(scrape(port), "lookout_pod_info") is None:
         if time.time() > deadline:
             fail("the pod index never filled from the test kubelet")
         time.sleep(0.2)
@@ -120,7 +115,7 @@ traces:
         if seqs.get(service) != set(range(n)):
             fail(f"delivery: {service} sequence numbers incomplete")
     # Span metrics: the connector's names and labels.
-    m = metrics(port)
+    m = scrape(port)
     checks = [
         (dict(service_name="checkout-proto", status_code="STATUS_CODE_ERROR"), 100),
         (dict(service_name="checkout-proto", status_code="STATUS_CODE_UNSET"), 900),
@@ -164,7 +159,7 @@ traces:
 # --- part 2 ----------------------------------------------------------------------------------
 def part_outage(h, lookout, jaeger, agent, port):
     before = jaeger.spans(summary=True)["unique"]
-    retries0 = sample_sum(metrics(port), "lookout_trace_export_retries_total") or 0
+    retries0 = sample_sum(scrape(port), "lookout_trace_export_retries_total") or 0
     jaeger.mode("down")
     n = 3000
     t0 = time.time()
@@ -181,7 +176,7 @@ def part_outage(h, lookout, jaeger, agent, port):
     send("http-proto", f"http://127.0.0.1:{agent.otlp_http_port}", "steady", n, 0, 30000)
     while time.time() - t0 < 30:
         time.sleep(0.5)
-    m = metrics(port)
+    m = scrape(port)
     queued = sample_sum(m, "lookout_trace_queue_spans")
     retries = (sample_sum(m, "lookout_trace_export_retries_total") or 0) - retries0
     failures = sample_sum(m, "lookout_trace_export_failures_total")
@@ -221,15 +216,15 @@ traces:
     n = 700
     send("grpc", f"http://127.0.0.1:{otlp_grpc}", "restart", n, 7)
     deadline = time.time() + 10
-    while sample_sum(metrics(port), "lookout_trace_queue_spans", queue="disk") != n:
+    while sample_sum(scrape(port), "lookout_trace_queue_spans", queue="disk") != n:
         if time.time() > deadline:
             fail(f"restart: {n} spans never showed as queued on disk")
         time.sleep(0.2)
     deadline = time.time() + 10
-    while sample_sum(metrics(port), "lookout_trace_export_failures_total", reason="http_503") is None:
+    while sample_sum(scrape(port), "lookout_trace_export_failures_total", reason="http_503") is None:
         if time.time() > deadline:
             fail("restart: no http_503 export failures counted while the backend refused: " +
-                 str({k: v for k, v in metrics(port).items() if "export" in k[0]}) +
+                 str({k: v for k, v in scrape(port).items() if "export" in k[0]}) +
                  h.log(agent)[-2000:])
         time.sleep(0.2)
     os.killpg(agent.pid, signal.SIGKILL)
@@ -254,12 +249,11 @@ def flood_request(rng, spans):
     for _ in range(spans):
         tid, sid = rng.randbytes(16), rng.randbytes(8)
         ids.append(tid.hex() + ":" + sid.hex())
-        attrs = b"".join(field(9, field(1, f"k{i}".encode()) + field(2, field(1, b"v" * 20)))
-                         for i in range(10))
+        attrs = b"".join(field(9, kv(f"k{i}", "v" * 20)) for i in range(10))
         span = (field(1, tid) + field(2, sid) + field(5, b"flood") + b"\x30\x02" +
                 b"\x39" + struct.pack("<Q", 1) + b"\x41" + struct.pack("<Q", 2_000_001) + attrs)
         body += field(2, span)
-    resource = field(1, field(1, b"service.name") + field(2, field(1, b"flood")))
+    resource = field(1, kv("service.name", "flood"))
     return field(1, field(1, resource) + field(2, body)), ids
 
 
