@@ -58,7 +58,12 @@ std::string LandingPage(const Config& cfg, size_t node_collectors, size_t pod_co
       "<body>\n<h1>lookout</h1>\n<p>Node observability agent: node metrics, pod metrics, "
       "application metrics, traces and SLOs on one endpoint.</p>\n<ul>\n"
       "<li><a href=\"metrics\">/metrics</a> Prometheus metrics (text 0.0.4 or OpenMetrics 1.0 "
-      "by Accept header)</li>\n"
+      "by Accept header): everything below</li>\n"
+      "<li><a href=\"metrics/node\">/metrics/node</a> node metrics (node_exporter's names)</li>\n"
+      "<li><a href=\"metrics/cadvisor\">/metrics/cadvisor</a> container metrics (cAdvisor's "
+      "names)</li>\n"
+      "<li><a href=\"metrics/lookout\">/metrics/lookout</a> the agent's own, pod info, "
+      "applications, OTLP, span metrics and SLOs</li>\n"
       "<li><a href=\"healthz\">/healthz</a> liveness</li>\n"
       "<li><a href=\"readyz\">/readyz</a> readiness</li>\n</ul>\n<h2>Build</h2>\n<table>\n";
   auto row = [&](std::string_view k, std::string_view v) {
@@ -91,9 +96,21 @@ Agent::Agent(Config cfg)
                  {"version", "revision", "compiler"})
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
-  // Node and pod collectors run in one set: one lookout_collector_* family for all of them.
-  std::vector<std::unique_ptr<Collector>> collectors = MakeNodeCollectors(cfg_.node);
-  const size_t node_collector_count = collectors.size();
+  for (auto& h : source_metrics_) h = std::make_unique<prometheus::MetricsHandler>();
+  Expose(Source::kLookout, registry_);
+  // node-mixin's node USE dashboard lists instances by node_exporter_build_info: lookout's node
+  // endpoint has one, labelled as lookout's (README "Endpoints").
+  node_registry_ = std::make_shared<Registry>();
+  node_registry_
+      ->AddGauge("node_exporter_build_info",
+                 "A metric with a constant '1' value: node metrics served by lookout (exporter), "
+                 "with its version and revision.",
+                 {"exporter", "version", "revision"})
+      .WithLabels({"lookout", std::string(b.version), std::string(b.revision)})
+      .Set(1);
+  Expose(Source::kNode, node_registry_);
+  node_collectors_ = std::make_shared<CollectorSet>(MakeNodeCollectors(cfg_.node));
+  Expose(Source::kNode, node_collectors_);
   const KubernetesConfig k8s = cfg_.kubernetes.Resolved();
   if (k8s.enabled()) {
     TlsClientOptions tls;
@@ -102,27 +119,25 @@ Agent::Agent(Config cfg)
     pod_index_ = std::make_shared<KubePodIndex>(k8s, MakeCurlHttpClient(tls), clock_, *registry_);
     PodsConfig pods = cfg_.pods;
     if (pods.cgroupfs.empty()) pods.cgroupfs = HostPaths::Join(cfg_.node.paths.sysfs, "fs/cgroup");
-    for (auto& c : MakePodCollectors(pods, cfg_.node, pod_index_))
-      collectors.push_back(std::move(c));
+    pod_collectors_ =
+        std::make_shared<CollectorSet>(MakePodCollectors(pods, cfg_.node, pod_index_));
+    Expose(Source::kCadvisor, pod_collectors_);
     Log(LogLevel::kInfo, "pod metadata on",
         {{"source", k8s.mode == KubernetesConfig::Mode::kApiServer ? "apiserver" : "kubelet"},
          {"url", k8s.PodListUrl()},
          {"cgroupfs", pods.cgroupfs}});
   }
-  collectors_ = std::make_shared<CollectorSet>(std::move(collectors), *registry_);
-  metrics_->Add(registry_);
-  metrics_->Add(collectors_);
   if (cfg_.apps.enabled) {
     TlsClientOptions scrape_tls;
     scrape_tls.insecure_skip_verify = cfg_.apps.insecure_skip_verify;
     scraper_ = std::make_shared<app::ScrapeManager>(
         cfg_.apps, pod_index_, [scrape_tls] { return MakeCurlHttpClient(scrape_tls); });
-    metrics_->Add(scraper_);
+    Expose(Source::kLookout, scraper_);
   }
   const OtlpConfig& otlp = cfg_.otlp;
   if (otlp.metrics_enabled && (otlp.http_enabled || otlp.grpc_enabled)) {
     otlp_metrics_ = std::make_shared<otlp::OtlpMetricStore>(otlp, clock_);
-    metrics_->Add(otlp_metrics_);
+    Expose(Source::kLookout, otlp_metrics_);
   }
   if (cfg_.traces.enabled && (otlp.http_enabled || otlp.grpc_enabled)) SetUpTraces();
   metric_store_ = std::make_shared<MetricStore>();
@@ -137,7 +152,7 @@ Agent::Agent(Config cfg)
     o.series_retention = cfg_.slo.series_retention;
     slo_engine_ = std::make_shared<slo::SloEngine>(o, cfg_.slo.slos, cfg_.slo.payments,
                                                    metric_store_, clock_);
-    metrics_->Add(slo_engine_);
+    Expose(Source::kLookout, slo_engine_);
     Log(LogLevel::kInfo, "slo engine on",
         {{"slos", std::to_string(slo_engine_->slo_count())},
          {"payments", cfg_.slo.payments.enabled ? "on" : "off"},
@@ -178,19 +193,34 @@ Agent::Agent(Config cfg)
       "Scrapes of /metrics answered, by exposition format and content encoding.",
       {"format", "encoding"});
   const std::string landing =
-      LandingPage(cfg_, node_collector_count, collectors_->size() - node_collector_count);
+      LandingPage(cfg_, node_collectors_->size(), pod_collectors_ ? pod_collectors_->size() : 0);
+  struct MetricsPath {
+    std::string_view path;
+    std::string_view handler_label;
+    const prometheus::MetricsHandler* handler;
+  };
+  const std::array<MetricsPath, 4> metrics_paths = {{
+      {"/metrics", "metrics", metrics_.get()},
+      {"/metrics/node", "metrics_node", source_metrics_[size_t(Source::kNode)].get()},
+      {"/metrics/cadvisor", "metrics_cadvisor", source_metrics_[size_t(Source::kCadvisor)].get()},
+      {"/metrics/lookout", "metrics_lookout", source_metrics_[size_t(Source::kLookout)].get()},
+  }};
 
-  HttpHandler handler = [this, &requests, &scrape_duration, &scrapes, landing](
+  HttpHandler handler = [this, &requests, &scrape_duration, &scrapes, landing, metrics_paths](
                             const HttpRequest& req, HttpResponse& resp) {
     const auto start = std::chrono::steady_clock::now();
     std::string handler_label = "other";
+    const MetricsPath* metrics_path = nullptr;
+    for (const auto& m : metrics_paths) {
+      if (req.path == m.path) metrics_path = &m;
+    }
     if (req.method != "GET" && req.method != "HEAD") {
       resp.status = 405;
       resp.headers.emplace_back("Allow", "GET, HEAD");
       resp.body = "method not allowed\n";
-    } else if (req.path == "/metrics") {
-      handler_label = "metrics";
-      auto r = metrics_->Render(req.Header("accept"), req.Header("accept-encoding"));
+    } else if (metrics_path != nullptr) {
+      handler_label = metrics_path->handler_label;
+      auto r = metrics_path->handler->Render(req.Header("accept"), req.Header("accept-encoding"));
       resp.content_type = std::move(r.content_type);
       resp.body = std::move(r.body);
       if (r.gzip) resp.headers.emplace_back("Content-Encoding", "gzip");
@@ -222,6 +252,11 @@ Agent::Agent(Config cfg)
   server_ = std::make_unique<HttpServer>(*ioc_, cfg_.server, std::move(handler), registry_);
 }
 
+void Agent::Expose(Source source, const std::shared_ptr<Collectable>& c) {
+  metrics_->Add(c);
+  source_metrics_[static_cast<size_t>(source)]->Add(c);
+}
+
 void Agent::SetUpTraces() {
   const TracesConfig& t = cfg_.traces;
   std::shared_ptr<SpanQueue> queue;
@@ -249,7 +284,7 @@ void Agent::SetUpTraces() {
     queue = std::make_shared<otlp::MemorySpanQueue>(t.queue.memory_max_bytes);
   }
   span_queue_metrics_ = std::make_shared<otlp::SpanQueueMetrics>(queue, disk);
-  metrics_->Add(span_queue_metrics_);
+  Expose(Source::kLookout, span_queue_metrics_);
   if (t.span_metrics.enabled) {
     trace::SpanMetricsOptions o;
     o.dimensions = t.span_metrics.dimensions;
@@ -259,7 +294,7 @@ void Agent::SetUpTraces() {
     o.expiry = t.span_metrics.series_expiry;
     o.exemplars = t.span_metrics.exemplars;
     span_metrics_ = std::make_shared<trace::SpanMetrics>(o, clock_);
-    metrics_->Add(span_metrics_);
+    Expose(Source::kLookout, span_metrics_);
   }
   std::vector<std::pair<std::string, std::string>> statics;
   for (const auto& [k, v] : t.resource_attributes) statics.emplace_back(k, ExpandEnv(v));

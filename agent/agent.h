@@ -4,6 +4,7 @@
 //
 // Thread-safety: Start() then Run() from one thread; Stop() from any thread (or a signal).
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -71,6 +72,11 @@ class Agent {
   std::shared_ptr<trace::TracePipeline> trace_pipeline() const { return trace_pipeline_; }
 
  private:
+  // Where a collectable's families are served besides /metrics (README "Endpoints"): node
+  // collectors on /metrics/node, pod collectors on /metrics/cadvisor, the rest on
+  // /metrics/lookout, so a scrape config can label each as kube-prometheus expects.
+  enum class Source { kNode, kCadvisor, kLookout };
+  void Expose(Source source, const std::shared_ptr<Collectable>& c);
   void Shutdown();
   void SetUpTraces();
 
@@ -79,7 +85,9 @@ class Agent {
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<KubePodIndex> pod_index_;
-  std::shared_ptr<CollectorSet> collectors_;             // node and pod collectors
+  std::shared_ptr<Registry> node_registry_;  // node_exporter_build_info for /metrics/node
+  std::shared_ptr<CollectorSet> node_collectors_;
+  std::shared_ptr<CollectorSet> pod_collectors_;         // null when Kubernetes metadata is off
   std::shared_ptr<app::ScrapeManager> scraper_;          // null when apps are off
   std::shared_ptr<otlp::OtlpMetricStore> otlp_metrics_;  // null when OTLP metrics are off
   std::unique_ptr<otlp::OtlpHttpReceiver> otlp_http_receiver_;
@@ -90,8 +98,9 @@ class Agent {
   std::unique_ptr<otlp::SpanExporter> span_exporter_;     // null when export is off
   std::shared_ptr<Collectable> span_queue_metrics_;       // held: /metrics holds it weakly
   std::shared_ptr<MetricStore> metric_store_;
-  std::shared_ptr<slo::SloEngine> slo_engine_;  // null when slo.enabled is false
-  std::unique_ptr<prometheus::MetricsHandler> metrics_;
+  std::shared_ptr<slo::SloEngine> slo_engine_;           // null when slo.enabled is false
+  std::unique_ptr<prometheus::MetricsHandler> metrics_;  // /metrics: every source
+  std::array<std::unique_ptr<prometheus::MetricsHandler>, 3> source_metrics_;  // by Source
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;
   std::atomic<bool> ready_{false};

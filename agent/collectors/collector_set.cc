@@ -7,11 +7,11 @@
 
 namespace lookout {
 
-CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, Registry& registry)
+CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors)
     : collectors_(std::move(collectors)),
-      errors_(registry.AddCounter("lookout_collector_errors_total",
-                                  "Collector runs that failed, by collector and reason.",
-                                  {"collector", "reason"})) {}
+      errors_(errors_registry_.AddCounter("lookout_collector_errors_total",
+                                          "Collector runs that failed, by collector and reason.",
+                                          {"collector", "reason"})) {}
 
 void CollectorSet::Collect(std::vector<MetricFamily>& out) {
   MetricFamily duration{"lookout_collector_duration_seconds",
@@ -53,6 +53,7 @@ void CollectorSet::Collect(std::vector<MetricFamily>& out) {
   }
   out.push_back(std::move(duration));
   out.push_back(std::move(success));
+  errors_registry_.Collect(out);
 }
 
 }  // namespace lookout

@@ -1,8 +1,13 @@
 #pragma once
-// CollectorSet runs a list of collectors on each scrape and reports, per collector,
-// lookout_collector_duration_seconds, lookout_collector_success and, on failure,
-// lookout_collector_errors_total{collector,reason}. One failing (or throwing) collector never
-// fails the scrape: its partial output is dropped and the others are unaffected.
+// CollectorSet runs a list of collectors on each scrape and reports, per collector and in the
+// same scrape, lookout_collector_duration_seconds, lookout_collector_success and, once a
+// collector has failed, lookout_collector_errors_total{collector,reason} (counting the failure of
+// this very scrape). One failing (or throwing) collector never fails the scrape: its partial
+// output is dropped and the others are unaffected.
+//
+// The agent runs one set per source (node collectors, pod collectors), each behind its own
+// endpoint (/metrics/node, /metrics/cadvisor) as well as /metrics; the sets' lookout_collector_*
+// families have disjoint `collector` labels and merge on /metrics.
 //
 // Thread-safety: Collect() may run concurrently from several scrapes.
 
@@ -18,13 +23,15 @@ namespace lookout {
 
 class CollectorSet final : public Collectable {
  public:
-  // `registry` receives lookout_collector_errors_total and must outlive this set.
-  CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, Registry& registry);
+  explicit CollectorSet(std::vector<std::unique_ptr<Collector>> collectors);
   void Collect(std::vector<MetricFamily>& out) override;
   size_t size() const { return collectors_.size(); }
 
  private:
   std::vector<std::unique_ptr<Collector>> collectors_;
+  // lookout_collector_errors_total, rendered after the collectors ran so a failure shows in the
+  // scrape it happened in.
+  Registry errors_registry_;
   Family<Counter>& errors_;
   LogRateLimiter log_limiter_{std::chrono::minutes(1)};
 };

@@ -29,8 +29,7 @@ void BM_Collector(benchmark::State& state, const std::string& name) {
 }
 
 void BM_AllCollectors(benchmark::State& state) {
-  auto registry = std::make_shared<Registry>();
-  CollectorSet set(MakeNodeCollectors(DefaultConfig().node), *registry);
+  CollectorSet set(MakeNodeCollectors(DefaultConfig().node));
   std::vector<MetricFamily> out;
   for (auto _ : state) {
     out.clear();
@@ -68,11 +67,9 @@ BENCHMARK(BM_ReadProcFilesCached);
 
 // The families of one real scrape (collectors on this host + self metrics), gathered once.
 std::vector<MetricFamily> GatherOnce() {
-  auto registry = std::make_shared<Registry>();
-  auto set = std::make_shared<CollectorSet>(MakeNodeCollectors(DefaultConfig().node), *registry);
+  auto set = std::make_shared<CollectorSet>(MakeNodeCollectors(DefaultConfig().node));
   prometheus::MetricsHandler handler;
   handler.Add(set);
-  handler.Add(registry);
   return handler.Gather();
 }
 
@@ -100,11 +97,9 @@ BENCHMARK(BM_RenderOpenMetrics);
 
 // Whole scrape as the HTTP handler does it: gather, sort/merge, encode (no gzip).
 void BM_FullScrape(benchmark::State& state) {
-  auto registry = std::make_shared<Registry>();
-  auto set = std::make_shared<CollectorSet>(MakeNodeCollectors(DefaultConfig().node), *registry);
+  auto set = std::make_shared<CollectorSet>(MakeNodeCollectors(DefaultConfig().node));
   prometheus::MetricsHandler handler;
   handler.Add(set);
-  handler.Add(registry);
   for (auto _ : state) benchmark::DoNotOptimize(handler.Render("", "").body.size());
 }
 BENCHMARK(BM_FullScrape);

@@ -83,11 +83,10 @@ BENCHMARK(BM_ContainersCollect)->Unit(benchmark::kMillisecond);
 void BM_PodScrape(benchmark::State& state) {
   auto& t = Tree();
   if (!t.ok) return state.SkipWithError("could not generate the bench tree");
-  auto registry = std::make_shared<Registry>();
   std::vector<std::unique_ptr<Collector>> cs;
   cs.push_back(NewPodInfoCollector(t.index));
   cs.push_back(NewContainersCollector(t.pods, t.node, t.index));
-  auto set = std::make_shared<CollectorSet>(std::move(cs), *registry);
+  auto set = std::make_shared<CollectorSet>(std::move(cs));
   prometheus::MetricsHandler handler;
   handler.Add(set);
   size_t bytes = 0, gz = 0;

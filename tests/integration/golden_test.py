@@ -19,7 +19,7 @@ VOLATILE_VALUE = re.compile(
     r"node_time_zone_offset_seconds|node_filesystem_(size|free|avail)_bytes|"
     r"node_filesystem_files(_free)?)")
 # Series whose labels depend on the build or host.
-VOLATILE_LABELS = re.compile(r"^(lookout_build_info|node_uname_info|node_time_zone_offset_seconds)")
+VOLATILE_LABELS = re.compile(r"^(lookout_build_info|node_exporter_build_info|node_uname_info|node_time_zone_offset_seconds)")
 
 
 def normalize(body):

@@ -68,6 +68,40 @@ def wait_for(port, pred, what, timeout=15):
          "\n".join(l for l in text.splitlines() if "pod" in l or "collector" in l)[:4000])
 
 
+def families(text):
+    return {l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")}
+
+
+def check_source_paths(port):
+    """/metrics/node, /metrics/cadvisor and /metrics/lookout split /metrics: no family is on two
+    of them (but the lookout_collector_* families, whose series are split by collector), and
+    together they hold every family of /metrics."""
+    everything = families(scrape(port))
+    parts = {}
+    for source in ("node", "cadvisor", "lookout"):
+        _, _, body = http_get(f"http://127.0.0.1:{port}/metrics/{source}")
+        parts[source] = families(body.decode())
+    shared = {"lookout_collector_duration_seconds", "lookout_collector_success",
+              "lookout_collector_errors_total"}
+    for a, b in (("node", "cadvisor"), ("node", "lookout"), ("cadvisor", "lookout")):
+        both = (parts[a] & parts[b]) - shared
+        if both:
+            fail(f"/metrics/{a} and /metrics/{b} both serve {sorted(both)}")
+    union = parts["node"] | parts["cadvisor"] | parts["lookout"]
+    if union != everything:
+        fail(f"/metrics has {sorted(everything - union)} that no source path serves, and the "
+             f"source paths {sorted(union - everything)} that /metrics does not")
+    wrong = {f for f in parts["node"] - shared if not f.startswith("node_")}
+    wrong |= {f for f in parts["cadvisor"] - shared
+              if not f.startswith("container_") and f != "lookout_pod_info"}
+    wrong |= {f for f in parts["lookout"] if f.startswith(("node_", "container_"))}
+    if wrong or "lookout_collector_success" in parts["lookout"]:
+        fail(f"families on the wrong source path: {sorted(wrong)}")
+    for source in ("node", "cadvisor"):
+        if "lookout_collector_success" not in parts[source]:
+            fail(f"/metrics/{source} lacks its collectors' lookout_collector_success")
+
+
 def main():
     lookout = sys.argv[1]
     update = "--update" in sys.argv
@@ -108,6 +142,7 @@ def main():
                             if l.strip() and not l.startswith("node_")]
                 if problems:
                     fail(f"{layout}: promtool check metrics: {problems[:10]}")
+                check_source_paths(port)
                 print(f"ok {layout}: {len(got.splitlines())} pod series")
             finally:
                 kubelet.stop()

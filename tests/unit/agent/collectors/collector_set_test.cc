@@ -42,22 +42,43 @@ double Success(const std::vector<MetricFamily>& fams, const std::string& collect
   return -1;
 }
 
+const MetricFamily* Find(const std::vector<MetricFamily>& out, std::string_view name) {
+  for (const auto& f : out) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
 TEST(CollectorSet, FailingCollectorDropsItsOutputAndCountsReason) {
-  Registry reg;
   std::vector<std::unique_ptr<Collector>> cs;
   cs.push_back(std::make_unique<FailingCollector>(false));
   cs.push_back(NewLoadavgCollector(testing::FixtureNodeConfig()));
-  CollectorSet set(std::move(cs), reg);
+  CollectorSet set(std::move(cs));
   std::vector<MetricFamily> out;
   set.Collect(out);
   EXPECT_EQ(Success(out, "failer"), 0);
   EXPECT_EQ(Success(out, "loadavg"), 1);
   for (const auto& f : out) EXPECT_NE(f.name, "partial_data");
-  std::vector<MetricFamily> self;
-  reg.Collect(self);
-  ASSERT_EQ(self[0].name, "lookout_collector_errors_total");
-  EXPECT_EQ(self[0].samples[0].labels[1].value, "parse");
-  EXPECT_EQ(self[0].samples[0].value, 1);
+  // The failure shows in the scrape it happened in (it used to lag one scrape behind).
+  const MetricFamily* errors = Find(out, "lookout_collector_errors_total");
+  ASSERT_NE(errors, nullptr);
+  ASSERT_EQ(errors->samples.size(), 1u);
+  EXPECT_EQ(errors->samples[0].labels[0].value, "failer");
+  EXPECT_EQ(errors->samples[0].labels[1].value, "parse");
+  EXPECT_EQ(errors->samples[0].value, 1);
+}
+
+TEST(CollectorSet, ErrorsCountNFailuresAfterNScrapes) {
+  std::vector<std::unique_ptr<Collector>> cs;
+  cs.push_back(std::make_unique<FailingCollector>(false));
+  CollectorSet set(std::move(cs));
+  for (int n = 1; n <= 5; ++n) {
+    std::vector<MetricFamily> out;
+    set.Collect(out);
+    const MetricFamily* errors = Find(out, "lookout_collector_errors_total");
+    ASSERT_NE(errors, nullptr) << "scrape " << n;
+    EXPECT_EQ(errors->samples.at(0).value, n);
+  }
 }
 
 // Copies the fixture procfs into a scratch dir so files can be mangled.
@@ -71,8 +92,7 @@ class MangledProc : public ::testing::Test {
   }
 
   std::vector<MetricFamily> CollectAll() {
-    Registry reg;
-    CollectorSet set(MakeNodeCollectors(cfg_), reg);
+    CollectorSet set(MakeNodeCollectors(cfg_));
     std::vector<MetricFamily> out;
     set.Collect(out);
     return out;
