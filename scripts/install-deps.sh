@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package lookout's build, tests and benchmarks need. Idempotent.
+#   scripts/install-deps.sh           build + test packages, and the npm test peers
+#   scripts/install-deps.sh --build   the build packages only (the Containerfile's build stage)
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-PACKAGES=(
-  # build
+BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libyaml-cpp-dev zlib1g-dev libcurl4-openssl-dev openssl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+)
+TEST_PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   python3 python3-prometheus-client
   prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml python3-kubernetes curl
+  # the container image test (integration.image): buildah builds daemon-less as root, and
+  # mmdebstrap makes the Debian base images when no registry is reachable
+  buildah mmdebstrap
 )
+build_only=0
+[ "${1:-}" = "--build" ] && build_only=1
+PACKAGES=("${BUILD_PACKAGES[@]}")
+[ "$build_only" -eq 1 ] || PACKAGES+=("${TEST_PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+[ "$build_only" -eq 0 ] || exit 0
 # The Debian packages start services where systemd runs; tests start their own instances on
 # free loopback ports, so stop the packaged ones to keep the machine quiet (ignore failures).
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
