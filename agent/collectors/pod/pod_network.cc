@@ -4,6 +4,7 @@
 // reports nothing (documented as optional in the README). Host-network pods are skipped: their
 // "interfaces" are the node's, already in node_network_*.
 
+#include <optional>
 #include <string>
 
 #include "agent/collectors/collector_util.h"
@@ -75,12 +76,10 @@ class PodNetworkCollector final : public Collector {
          ListPodCgroups(*layout, FindKubepodsCgroups(*layout, kubepods_config_))) {
       const Pod* pod = snapshot->FindByUid(pod_cg.uid);
       if (pod == nullptr || pod->host_network) continue;
-      const std::string pid = FirstPid(root, pod_cg, reader);
-      if (pid.empty()) continue;
-      auto text = ReadFileLimited(paths_.Proc(pid + "/net/dev"), max_file_bytes_);
-      if (!text.ok()) continue;  // the process exited, or another PID namespace
-      auto devs = ParseNetDev(*text);
-      if (!devs.ok()) continue;
+      // Any process of the pod shows its network namespace; one that exits between the listing
+      // and the read is skipped for the next (processes come and go, pods keep running).
+      auto devs = ReadPodNetDev(root, pod_cg, reader);
+      if (!devs) continue;  // no live process, or another PID namespace
       for (const NetDevStats& d : *devs) {
         if (IgnoredInterface(d.device)) continue;
         const Labels labels{{"container", ""}, {"id", pod_cg.rel},
@@ -101,17 +100,27 @@ class PodNetworkCollector final : public Collector {
   }
 
  private:
-  // The first PID in any of the pod's container cgroups (the sandbox holds the namespace too).
-  static std::string FirstPid(const std::string& root, const PodCgroup& pod,
-                              CgroupFileReader& reader) {
+  // /proc/<pid>/net/dev of the first process of the pod's container cgroups (the sandbox's
+  // included: it holds the namespace too) that can still be read.
+  std::optional<std::vector<NetDevStats>> ReadPodNetDev(const std::string& root,
+                                                        const PodCgroup& pod,
+                                                        CgroupFileReader& reader) const {
     for (const ContainerCgroup& c : pod.containers) {
       auto procs = reader.Read(root + c.rel, "cgroup.procs");
       if (!procs) continue;
-      const std::string_view text = *procs;
-      const std::string_view first = TrimSpace(text.substr(0, text.find('\n')));
-      if (!first.empty() && ParseU64(first)) return std::string(first);
+      std::string_view rest = *procs;
+      while (!rest.empty()) {
+        const size_t nl = rest.find('\n');
+        const std::string_view pid = TrimSpace(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        if (pid.empty() || !ParseU64(pid)) continue;
+        auto text = ReadFileLimited(paths_.Proc(std::string(pid) + "/net/dev"), max_file_bytes_);
+        if (!text.ok()) continue;  // exited since cgroup.procs was read
+        auto devs = ParseNetDev(*text);
+        if (devs.ok()) return std::move(devs).value();
+      }
     }
-    return "";
+    return std::nullopt;
   }
 
   CachedCgroupLayout layout_;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 
 #include "agent/collectors/pod/pod_collectors.h"
 #include "agent/k8s/pod_list.h"
@@ -144,6 +145,16 @@ TEST(PodInfoCollector, OneSeriesPerPod) {
             1);
 }
 
+// The pod_network collector on the v2/systemd/containerd pods with `proc` as /proc.
+testing::Collected RunPodNetwork(const testing::TempDir& proc) {
+  NodeConfig node = testing::FixtureNodeConfig();
+  node.paths.procfs = proc.path();
+  auto c =
+      NewPodNetworkCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
+                             node, IndexFor("v2_systemd_containerd"));
+  return testing::Run(*c);
+}
+
 TEST(PodNetworkCollector, ReadsThePodsNetNamespaceThroughProc) {
   // A fake /proc where the payments pod's sandbox PID (1000) has a net/dev.
   testing::TempDir proc;
@@ -155,12 +166,7 @@ TEST(PodNetworkCollector, ReadsThePodsNetNamespaceThroughProc) {
              "    0    0    0     0       0          0\n"
              "  eth0: 5000000    4000    1    2    0     0          0         0  3000000    3500"
              "    0    3    0     0       0          0\n");
-  NodeConfig node = testing::FixtureNodeConfig();
-  node.paths.procfs = proc.path();
-  auto c =
-      NewPodNetworkCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
-                             node, IndexFor("v2_systemd_containerd"));
-  auto r = testing::Run(*c);
+  auto r = RunPodNetwork(proc);
   ASSERT_TRUE(r.status.ok());
   ASSERT_EQ(r.SeriesCount("container_network_receive_bytes_total"), 1u);  // lo ignored
   const Sample& s = Fam(r, "container_network_receive_bytes_total")->samples[0];
@@ -169,6 +175,31 @@ TEST(PodNetworkCollector, ReadsThePodsNetNamespaceThroughProc) {
   EXPECT_EQ(LabelOf(s, "container"), "");
   EXPECT_DOUBLE_EQ(s.value, 5000000);
   EXPECT_DOUBLE_EQ(Fam(r, "container_network_transmit_packets_dropped_total")->samples[0].value, 3);
+}
+
+TEST(PodNetworkCollector, ProcessesThatExitAreSkippedAndEveryInterfaceIsReported) {
+  // Every listed process of the payments pod but the last has exited (no /proc/<pid>); the one
+  // left shows two interfaces (a second network attached by Multus, say).
+  testing::TempDir proc;
+  proc.Write("1004/net/dev",
+             "Inter-|   Receive                                                |  Transmit\n"
+             " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+             "packets errs drop fifo colls carrier compressed\n"
+             "  eth0:     700       7    0    0    0     0          0         0      300       3"
+             "    0    0    0     0       0          0\n"
+             "  net1:     900       9    0    1    0     0          0         0      200       2"
+             "    0    0    0     0       0          0\n");
+  auto r = RunPodNetwork(proc);
+  ASSERT_TRUE(r.status.ok());
+  const MetricFamily* rx = Fam(r, "container_network_receive_bytes_total");
+  ASSERT_NE(rx, nullptr);
+  ASSERT_EQ(rx->samples.size(), 2u);
+  std::map<std::string, double> by_interface;
+  for (const Sample& s : rx->samples) {
+    EXPECT_EQ(LabelOf(s, "pod"), "payments-api-7d9f8b6c5-x2k4p");
+    by_interface[LabelOf(s, "interface")] = s.value;
+  }
+  EXPECT_EQ(by_interface, (std::map<std::string, double>{{"eth0", 700}, {"net1", 900}}));
 }
 
 }  // namespace
