@@ -145,16 +145,77 @@ def check_daemonset(ds):
     return want
 
 
-def main(lookout):
-    with open(os.path.join(DEPLOY, "kustomization.yaml")) as f:
+def containerfile_runtime():
+    """USER, EXPOSE and ENTRYPOINT of the Containerfile's last stage."""
+    with open(os.path.join(REPO, "Containerfile")) as f:
+        lines = f.read().replace("\\\n", " ").splitlines()
+    stage = []
+    for line in lines:
+        if line.startswith("FROM "):
+            stage = []
+        stage.append(line)
+    out = {"expose": set()}
+    for line in stage:
+        word, _, rest = line.partition(" ")
+        if word == "USER":
+            out["user"] = rest.strip()
+        elif word == "EXPOSE":
+            out["expose"] |= {int(p.split("/")[0]) for p in rest.split()}
+        elif word == "ENTRYPOINT":
+            out["entrypoint"] = json.loads(rest)
+    return out
+
+
+def check_image(ds, kust):
+    """The DaemonSet runs what the Containerfile builds: image name, user, ports, entrypoint."""
+    want = []
+    spec = ds["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    image = containerfile_runtime()
+    uid, _, gid = image.get("user", "").partition(":")
+    psc = spec.get("securityContext", {})
+    if str(psc.get("runAsUser")) != uid or str(psc.get("runAsGroup")) != gid:
+        want.append(f"runAsUser/runAsGroup {psc.get('runAsUser')}/{psc.get('runAsGroup')} equal "
+                    f"to the image's USER {image.get('user')}")
+    ports = {p["containerPort"] for p in c.get("ports", [])}
+    if ports != image["expose"]:
+        want.append(f"container ports {sorted(ports)} equal to the image's EXPOSE "
+                    f"{sorted(image['expose'])}")
+    if "command" in c or image.get("entrypoint") != ["/usr/bin/lookout"]:
+        want.append("the image's ENTRYPOINT /usr/bin/lookout, with only args in the DaemonSet")
+    images = {i["name"]: i for i in kust.get("images", [])}
+    name = c["image"].split(":")[0]
+    if name != "lookout" or set(images) != {"lookout"}:
+        want.append(f"image 'lookout' (scripts/build-image.sh's name), set in one place by the "
+                    f"kustomization's images: (DaemonSet has {c['image']!r}, images: "
+                    f"{sorted(images)})")
+    with open(os.path.join(REPO, "CMakeLists.txt")) as f:
+        version = re.search(r"project\(lookout VERSION ([0-9.]+)", f.read()).group(1)
+    if images.get("lookout", {}).get("newTag") != version:
+        want.append(f"the kustomization's image tag {images.get('lookout', {}).get('newTag')!r} "
+                    f"equal to the version {version} the image is built as")
+    return want
+
+
+def load_kustomization(directory):
+    """(kustomization, the documents of its file resources); a listed path that does not exist
+    fails the test (directories, i.e. bases, are not read here)."""
+    with open(os.path.join(directory, "kustomization.yaml")) as f:
         kust = yaml.safe_load(f)
     docs = []
     for rel in kust["resources"]:
-        path = os.path.join(DEPLOY, rel)
+        path = os.path.join(directory, rel)
         if not os.path.exists(path):
-            fail(f"kustomization lists {rel}, which does not exist")
-        with open(path) as f:
-            docs += [d for d in yaml.safe_load_all(f) if d]
+            fail(f"{os.path.relpath(directory, REPO)}/kustomization.yaml lists {rel}, which "
+                 "does not exist")
+        if os.path.isfile(path):
+            with open(path) as f:
+                docs += [d for d in yaml.safe_load_all(f) if d]
+    return kust, docs
+
+
+def main(lookout):
+    kust, docs = load_kustomization(DEPLOY)
     for gen in kust.get("configMapGenerator", []):
         for rel in gen.get("files", []):
             r = subprocess.run([lookout, "--config.check", "--config", os.path.join(DEPLOY, rel)],
@@ -196,9 +257,15 @@ def main(lookout):
         ns = d.get("metadata", {}).get("namespace")
         if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and ns != "lookout":
             fail(f"{d['kind']}/{d['metadata']['name']}: namespace {ns}, want lookout")
-    missing = check_daemonset(ds)
+    missing = check_daemonset(ds) + check_image(ds, kust)
     if missing:
         fail("DaemonSet lacks: " + "; ".join(missing))
+    broken = copy.deepcopy(ds)
+    broken["spec"]["template"]["spec"]["securityContext"]["runAsUser"] = 1000
+    broken["spec"]["template"]["spec"]["containers"][0]["ports"].pop()
+    if len(check_image(broken, kust)) != 2:
+        fail("check_image accepted a user and ports the image does not have")
+    overlay_docs = check_kube_prometheus_overlay(docs)
 
     # PrometheusRule == alerts/, and its groups load in Prometheus.
     r = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen-prometheusrule.py")],
@@ -227,9 +294,63 @@ def main(lookout):
             if shipped[os.path.basename(path)] != f.read():
                 fail(f"the ConfigMap of {os.path.basename(path)} differs from dashboards/: "
                      "run scripts/gen-dashboards.py")
+    print(f"deploy/kube-prometheus: {len(overlay_docs)} manifests valid; its scrape_configs "
+          "file matches scripts/gen-scrape-configs.py")
     print(f"deploy: {len(docs)} manifests valid ({len(core)} core, strictly; {len(crds)} "
           "prometheus-operator); PrometheusRule matches alerts/; dashboard ConfigMaps match "
           "dashboards/; DaemonSet meets the design")
+
+
+def check_kube_prometheus_overlay(base_docs):
+    """deploy/kube-prometheus/: files that exist, ServiceMonitors valid against the CRD schema,
+    the patch targets a base object, and the plain scrape_configs are the generator's output
+    and load in Prometheus (kubernetes_sd_configs swapped for static targets: Debian's
+    Prometheus is built without Kubernetes discovery)."""
+    overlay = os.path.join(DEPLOY, "kube-prometheus")
+    kust, docs = load_kustomization(overlay)
+    patches = []
+    for p in kust.get("patches", []):
+        with open(os.path.join(overlay, p["path"])) as f:
+            patch = yaml.safe_load(f)
+        if not any((d["kind"], d["metadata"]["name"]) == (patch["kind"], patch["metadata"]["name"])
+                   for d in base_docs):
+            fail(f"kube-prometheus/{p['path']} patches {patch['kind']}/{patch['metadata']['name']}, "
+                 "which deploy/ does not have")
+        patches.append(patch)
+    gen = load_script("gen-scrape-configs.py")
+    patched = [d for d in gen.overlay_servicemonitors()
+               if any(d["metadata"]["name"] == p["metadata"]["name"] for p in patches)]
+    errors = validate_crds(docs + patched)
+    if errors:
+        fail("invalid kube-prometheus manifests:\n  " + "\n  ".join(errors))
+    r = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen-scrape-configs.py")],
+                       capture_output=True, text=True, check=True)
+    with open(os.path.join(overlay, "prometheus-scrape-configs.yaml")) as f:
+        if f.read() != r.stdout:
+            fail("deploy/kube-prometheus/prometheus-scrape-configs.yaml differs from "
+                 "scripts/gen-scrape-configs.py's output: regenerate it")
+    cfg = yaml.safe_load(r.stdout)
+    for sc in cfg["scrape_configs"]:
+        sc.pop("kubernetes_sd_configs")
+        sc["static_configs"] = [{"targets": ["127.0.0.1:9464"]}]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+        yaml.safe_dump(cfg, f)
+        f.flush()
+        r = subprocess.run(["promtool", "check", "config", f.name], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            fail(f"prometheus-scrape-configs.yaml: promtool check config:\n{r.stdout}{r.stderr}")
+    return docs + patched
+
+
+def load_script(name):
+    """A Python script of scripts/ (dashes in its name) as a module."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name.replace("-", "_")[:-3],
+                                                  os.path.join(REPO, "scripts", name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":
