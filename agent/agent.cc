@@ -150,6 +150,10 @@ Agent::Agent(Config cfg)
     o.buckets_per_window = cfg_.slo.buckets_per_window;
     o.max_groups_per_slo = cfg_.slo.max_groups_per_slo;
     o.series_retention = cfg_.slo.series_retention;
+    o.state.directory = cfg_.slo.state.directory;
+    o.state.save_interval = cfg_.slo.state.save_interval;
+    o.state.max_bytes = cfg_.slo.state.max_bytes;
+    o.state.node_name = k8s.node_name;
     slo_engine_ = std::make_shared<slo::SloEngine>(o, cfg_.slo.slos, cfg_.slo.payments,
                                                    metric_store_, clock_);
     Expose(Source::kLookout, slo_engine_);

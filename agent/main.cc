@@ -9,6 +9,7 @@
 #include "agent/build_info.h"
 #include "agent/common/log.h"
 #include "agent/common/malloc_tuning.h"
+#include "agent/common/owned_dir.h"
 #include "agent/config/config.h"
 #include "agent/slo/rule_generator.h"
 #include "agent/slo/spec_parser.h"
@@ -17,6 +18,7 @@ namespace {
 
 constexpr char kUsage[] = R"(usage: lookout [flags]
        lookout slo rules SPECS [--config FILE]
+       lookout state-dir DIR --owner UID:GID
 
 Node observability agent: node, pod and application metrics, traces and SLOs on one
 Prometheus endpoint.
@@ -44,6 +46,10 @@ Subcommands:
   slo rules SPECS             print Prometheus recording and alert rules equivalent to the
                               SLO engine for the SLO specs in SPECS (a file or directory), plus
                               the payments of the config's slo.payments
+  state-dir DIR --owner UID:GID
+                              create DIR and give it (and its contents) to UID:GID: run by the
+                              DaemonSet's init container (CAP_CHOWN only) so the agent, as
+                              65534, can keep its SLO state and span queue in a hostPath
 
 Exit codes: 0 ok, 1 runtime failure (e.g. cannot bind), 2 bad flags or config.
 )";
@@ -80,11 +86,40 @@ int SloRules(int argc, char** argv) {
   return 0;
 }
 
+// lookout state-dir DIR --owner UID:GID
+int StateDir(int argc, char** argv) {
+  constexpr char kStateDirUsage[] = "usage: lookout state-dir DIR --owner UID:GID";
+  std::string dir, owner;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--owner" && i + 1 < argc) {
+      owner = argv[++i];
+    } else if (arg.starts_with("--owner=")) {
+      owner = arg.substr(8);
+    } else if (dir.empty() && !arg.starts_with("-")) {
+      dir = arg;
+    } else {
+      return Fail(std::string("state-dir: unexpected argument ") + arg + "\n" + kStateDirUsage);
+    }
+  }
+  unsigned uid = 0, gid = 0;
+  char rest = 0;
+  if (dir.empty() || std::sscanf(owner.c_str(), "%u:%u%c", &uid, &gid, &rest) != 2) {
+    return Fail(kStateDirUsage);
+  }
+  if (auto st = lookout::PrepareOwnedDirectory(dir, uid, gid); !st.ok()) {
+    std::fprintf(stderr, "lookout: state-dir: %s\n", st.error().detail.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   lookout::TuneAllocator();
   using namespace lookout;
+  if (argc >= 2 && std::strcmp(argv[1], "state-dir") == 0) return StateDir(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "slo") == 0) {
     if (argc >= 3 && std::strcmp(argv[2], "rules") == 0) return SloRules(argc, argv);
     return Fail("usage: lookout slo rules SPECS [--config FILE]");

@@ -511,6 +511,13 @@ void ApplySlo(MapReader r, SloConfig& c, const std::string& file) {
   r.Int("max_groups_per_slo", &c.max_groups_per_slo, 1, 1'000'000);
   r.Dur("series_retention", &c.series_retention, Duration(0), Duration(7 * 86'400'000LL));
   {
+    MapReader st(r.Get("state"), r.Key("state"), file);
+    st.Str("directory", &c.state.directory);
+    st.Dur("save_interval", &c.state.save_interval, Duration(1000), Duration(86'400'000));
+    st.Int("max_bytes", &c.state.max_bytes, 4096, int64_t{1} << 40);
+    st.Done();
+  }
+  {
     PaymentsSpec& p = c.payments;
     MapReader m(r.Get("payments"), r.Key("payments"), file);
     m.Bool("enabled", &p.enabled);

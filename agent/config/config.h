@@ -160,6 +160,11 @@ struct SloConfig {
   int64_t buckets_per_window = 0;
   size_t max_groups_per_slo = 0;
   Duration series_retention{};  // a vanished series' last value is kept this long
+  struct State {
+    std::string directory;  // "" = off
+    Duration save_interval{};
+    size_t max_bytes = 0;
+  } state;
   PaymentsSpec payments;
   std::vector<SloSpec> slos;  // loaded from `specs` when the config is parsed
 };

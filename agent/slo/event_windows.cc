@@ -1,7 +1,10 @@
 #include "agent/slo/event_windows.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+
+#include "agent/slo/state_codec.h"
 
 namespace lookout::slo {
 
@@ -133,6 +136,68 @@ void WindowedCounts::Apply(const std::vector<WindowLayout::Rotation>& plan, int6
     }
   }
   tick_ = tick;
+}
+
+void WindowedCounts::AddSpread(const double* deltas, int64_t from_tick, int64_t now_tick) {
+  if (from_tick >= now_tick) {
+    Add(deltas);
+    return;
+  }
+  const double gap_ticks = static_cast<double>(now_tick - from_tick);
+  double* cum = doubles();
+  for (int c = 0; c < k_; ++c) cum[c] += deltas[c];  // every event counts in Total()
+  const auto& windows = layout_->windows();
+  for (size_t w = 0; w < windows.size(); ++w) {
+    const auto& win = windows[w];
+    const int64_t tpb = win.ticks_per_bucket;
+    const int64_t now_bucket = now_tick / tpb;
+    double* snap = WindowDoubles(w);
+    double* closed = snap + k_;
+    // The open bucket's share: adding to the cumulative gave it every delta; keep only the
+    // ticks of the gap inside it.
+    const int64_t open_first = std::max(from_tick + 1, now_bucket * tpb);
+    const double open_share = static_cast<double>(now_tick - open_first + 1) / gap_ticks;
+    for (int c = 0; c < k_; ++c) snap[c] += deltas[c] * (1 - open_share);
+    const int64_t slots = win.buckets - 1;
+    const int64_t first_bucket = std::max((from_tick + 1) / tpb, now_bucket - slots);
+    for (int64_t b = first_bucket; b < now_bucket; ++b) {
+      const int64_t first = std::max(from_tick + 1, b * tpb);
+      const int64_t last = (b + 1) * tpb - 1;
+      const double share = static_cast<double>(last - first + 1) / gap_ticks;
+      float* ring = &this->ring()[(win.ring_offset + static_cast<size_t>(b % slots)) * k_];
+      for (int c = 0; c < k_; ++c) {
+        const float v = ring[c] + static_cast<float>(deltas[c] * share);
+        closed[c] += static_cast<double>(v) - static_cast<double>(ring[c]);
+        ring[c] = v;
+      }
+    }
+  }
+}
+
+void WindowedCounts::Save(StateWriter& w) const {
+  w.Put<int64_t>(tick_);
+  w.Put<uint32_t>(static_cast<uint32_t>(BlockBytes()));
+  w.PutBytes(block_.get(), BlockBytes());
+}
+
+bool WindowedCounts::Restore(StateReader& r) {
+  int64_t tick = 0;
+  uint32_t bytes = 0;
+  if (!r.Get(&tick) || !r.Get(&bytes)) return false;
+  if (bytes != BlockBytes() || tick < 0) return r.Fail();
+  auto block = std::make_unique<std::byte[]>(bytes);
+  if (!r.GetBytes(block.get(), bytes)) return false;
+  const auto* d = reinterpret_cast<const double*>(block.get());
+  for (size_t i = 0; i < doubles_; ++i) {
+    if (!std::isfinite(d[i]) || d[i] < 0) return r.Fail();
+  }
+  const auto* f = reinterpret_cast<const float*>(d + doubles_);
+  for (size_t i = 0; i < layout_->ring_slots() * static_cast<size_t>(k_); ++i) {
+    if (!std::isfinite(f[i]) || f[i] < 0) return r.Fail();
+  }
+  block_ = std::move(block);
+  tick_ = tick;
+  return true;
 }
 
 }  // namespace lookout::slo

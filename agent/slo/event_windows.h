@@ -89,6 +89,20 @@ class WindowedCounts {
   // Heap bytes this object owns (for the memory benchmark and lookout_slo_memory_bytes).
   size_t HeapBytes() const { return BlockBytes(); }
 
+  // Adds events that happened at a uniform rate over the ticks (from_tick, now_tick] (the agent
+  // was down: the counters' increase over the gap is all that is known of it). Each window gets
+  // the share of the gap its buckets still cover, in the buckets the gap spans; the share older
+  // than a window is only in Total(). `now_tick` is the current tick: tick(), or a later one in
+  // the same buckets (an event set moves its groups only when a bucket closes).
+  // `from_tick` >= now_tick adds at the current tick, as Add.
+  void AddSpread(const double* deltas, int64_t from_tick, int64_t now_tick);
+
+  // The state file (agent/slo/state_file.h): the tick and the block as stored, and back. Restore
+  // refuses (false) a block of another size (another layout) or values that are not finite and
+  // non-negative, and leaves the object as it was.
+  void Save(class StateWriter& w) const;
+  bool Restore(class StateReader& r);
+
  private:
   // Closes window w's open bucket into ring slot `slot` (a position within the window's ring).
   void Close(size_t w, size_t slot);

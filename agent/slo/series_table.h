@@ -34,6 +34,13 @@ class SeriesTable {
   // Drops the states `pred` selects, calling `on_erase` on each first.
   template <typename Pred, typename OnErase>
   void EraseIf(Pred pred, OnErase on_erase);
+  // Calls f(const State&) on every state in use.
+  template <typename F>
+  void ForEach(F f) const {
+    for (const State& s : states_) {
+      if (s.group != kFree) f(s);
+    }
+  }
   size_t size() const { return states_.size() - free_.size(); }
   size_t HeapBytes() const {
     return states_.capacity() * sizeof(State) + free_.capacity() * sizeof(uint32_t) +

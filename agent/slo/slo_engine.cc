@@ -1,10 +1,15 @@
 #include "agent/slo/slo_engine.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
+#include <stdexcept>
 
 #include "agent/common/log.h"
 #include "agent/config/config.h"
+#include "agent/slo/state_codec.h"
+#include "agent/slo/state_file.h"
 
 namespace lookout::slo {
 namespace {
@@ -54,6 +59,40 @@ Labels With(Labels l, const char* name, std::string value) {
   return l;
 }
 
+// The state file's fingerprint of an event set: what it counts (the selectors, le, how bad
+// events are told, the grouping) and how (the tick and every window's length and buckets).
+// Objectives, alert factors, labels and descriptions change no count, so they are left out:
+// tuning them keeps the history.
+void AppendSelector(std::string& s, const Selector& sel) {
+  s += sel.metric;
+  s += '{';
+  for (const auto& m : sel.matchers) {
+    s += m.name();
+    s += "=!~^"[static_cast<int>(m.op())];
+    s += m.value();
+    s += '\x1f';
+  }
+  s += '}';
+}
+
+uint64_t Fingerprint(const std::string& kind, const std::vector<const Selector*>& selectors,
+                     const std::string& extra, const std::vector<std::string>& group_by,
+                     const WindowLayout& layout) {
+  std::string s = kind + "|";
+  for (const Selector* sel : selectors) AppendSelector(s, *sel);
+  s += "|" + extra + "|";
+  for (const auto& g : group_by) s += g + ",";
+  s += "|tick=" + std::to_string(layout.tick().count());
+  for (const auto& w : layout.windows()) {
+    s += "|" + std::to_string(w.length.count()) + ":" + std::to_string(w.buckets);
+  }
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, 64 bits: stable across builds and runs
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+constexpr std::string_view kPaymentsSet = "payments";
+
 }  // namespace
 
 SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsSpec payments,
@@ -92,6 +131,12 @@ SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsS
         dst.emplace_back(s.layout->Find(b.long_window), s.layout->Find(b.short_window));
       }
     }
+    char le[32];
+    std::snprintf(le, sizeof le, "%.17g", spec.sli.le);
+    s.state.fingerprint = Fingerprint("slo", {&spec.sli.events, &spec.sli.total},
+                                      std::to_string(static_cast<int>(spec.sli.kind)) + "," +
+                                          (spec.sli.events_are_bad ? "bad" : "good") + "," + le,
+                                      spec.sli.group_by, *s.layout);
     s.spec = std::move(spec);
     slos_.push_back(std::move(s));
   }
@@ -124,13 +169,24 @@ SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsS
     payments_->events =
         std::make_unique<EventSet>(std::move(cols), payments.group_by, *payments_->layout,
                                    set_options, 0, start_unix_, std::move(derive));
+    payments_->state.fingerprint = Fingerprint(
+        "payments", {&payments.attempts, &payments.success, &payments.declines, &payments.errors},
+        "", payments.group_by, *payments_->layout);
     payments_->spec = std::move(payments);
+  }
+  if (!options_.state.directory.empty()) {
+    auto dir = StateDirectory::Open(options_.state.directory);
+    if (!dir.ok()) throw std::runtime_error("slo.state.directory: " + dir.error().detail);
+    state_dir_ = std::move(dir).value();
+    RestoreState();
   }
 }
 
 SloEngine::~SloEngine() { Stop(); }
 
-int64_t SloEngine::TickNumber() const { return (clock_.Monotonic() - start_mono_) / options_.tick; }
+int64_t SloEngine::TickNumber() const {
+  return tick_base_ + (clock_.Monotonic() - start_mono_) / options_.tick;
+}
 
 void SloEngine::Tick() {
   const auto t0 = std::chrono::steady_clock::now();
@@ -158,11 +214,17 @@ void SloEngine::Start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] {
     auto next = std::chrono::steady_clock::now() + options_.tick;
+    auto last_save = std::chrono::steady_clock::now();
     std::unique_lock lock(run_mu_);
     while (!stopping_) {
       if (run_cv_.wait_until(lock, next, [this] { return stopping_; })) break;
       lock.unlock();
       Tick();
+      if (state_dir_ &&
+          std::chrono::steady_clock::now() - last_save >= options_.state.save_interval) {
+        SaveState();
+        last_save = std::chrono::steady_clock::now();
+      }
       lock.lock();
       next += options_.tick;
       // After a stall, tick now and carry on from here rather than firing a burst.
@@ -175,10 +237,12 @@ void SloEngine::Start() {
 void SloEngine::Stop() {
   {
     std::lock_guard lock(run_mu_);
-    stopping_ = true;
+    if (stopped_) return;
+    stopped_ = stopping_ = true;
   }
   run_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (state_dir_) SaveState();
 }
 
 size_t SloEngine::HeapBytes() const {
@@ -194,6 +258,174 @@ void SloEngine::Collect(std::vector<MetricFamily>& out) {
   CollectSlos(out);
   CollectPayments(out);
   CollectSelf(out);
+  CollectState(out);
+}
+
+// Payload: node name, save time (unix seconds), engine tick, then per event set its kind ("slo"
+// or "payments"), name, fingerprint and EventSet::Save bytes (length-prefixed, so a set this
+// agent no longer has is skipped).
+std::string SloEngine::EncodeState() const {
+  // Sized once and each set written in place: the state is tens of megabytes at 10,000 groups,
+  // and regrowing or copying it is most of a save's CPU (BM_StateSave).
+  size_t size = 4 + options_.state.node_name.size() + 8 + 8 + 4;
+  for (const auto& s : slos_)
+    size += 4 + 3 + 4 + s.spec.name.size() + 8 + 4 + s.events->SavedBytes();
+  if (payments_) size += 2 * (4 + kPaymentsSet.size()) + 8 + 4 + payments_->events->SavedBytes();
+  StateWriter w;
+  w.Reserve(size);
+  w.PutString(options_.state.node_name);
+  w.Put<double>(UnixSeconds(clock_.Now()));
+  w.Put<int64_t>(TickNumber());
+  w.Put<uint32_t>(static_cast<uint32_t>(slos_.size() + (payments_ ? 1 : 0)));
+  auto put_set = [&](std::string_view kind, std::string_view name, const Restore& state,
+                     const EventSet& set) {
+    w.PutString(kind);
+    w.PutString(name);
+    w.Put<uint64_t>(state.fingerprint);
+    const size_t length_at = w.Placeholder32();  // the body, as a length-prefixed string
+    set.Save(w);
+    w.Patch32(length_at, static_cast<uint32_t>(w.size() - length_at - 4));
+  };
+  for (const auto& s : slos_) put_set("slo", s.spec.name, s.state, *s.events);
+  if (payments_) put_set(kPaymentsSet, kPaymentsSet, payments_->state, *payments_->events);
+  return std::move(w.bytes());
+}
+
+void SloEngine::SaveState() {
+  if (!state_dir_) return;
+  std::lock_guard save_lock(save_mu_);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string payload;
+  {
+    std::lock_guard lock(mu_);
+    payload = EncodeState();
+  }
+  auto written = state_dir_->Save(payload);  // disk I/O outside the engine's lock
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard lock(mu_);
+  last_save_seconds_ = secs;
+  if (written.ok()) {
+    ++saves_ok_;
+    state_bytes_ = *written;
+  } else {
+    ++saves_failed_;
+    Log(LogLevel::kWarn, "slo state not saved",
+        {{"path", state_dir_->path()}, {"err", written.error().detail}});
+  }
+}
+
+void SloEngine::RestoreState() {
+  std::vector<Restore*> all;
+  for (auto& s : slos_) all.push_back(&s.state);
+  if (payments_) all.push_back(&payments_->state);
+  auto refuse_all = [&](const std::string& reason, const std::string& detail) {
+    for (Restore* r : all) ++r->refused[reason];
+    Log(LogLevel::kWarn, "slo state refused, every SLO starts fresh",
+        {{"path", state_dir_->path()}, {"reason", reason}, {"err", detail}});
+  };
+  auto loaded = state_dir_->Load(options_.state.max_bytes);
+  if (!loaded.ok()) return refuse_all(loaded.error().reason, loaded.error().detail);
+  if (loaded->empty()) {
+    Log(LogLevel::kInfo, "no slo state yet", {{"path", state_dir_->path()}});
+    return;
+  }
+  StateReader r(*loaded);
+  std::string node;
+  double saved_unix = 0;
+  int64_t saved_tick = 0;
+  uint32_t sets = 0;
+  if (!r.GetString(&node, 1024) || !r.Get(&saved_unix) || !r.Get(&saved_tick) ||
+      !r.GetCount(&sets, 16) || !std::isfinite(saved_unix) || saved_tick < 0 ||
+      saved_tick > int64_t{UINT32_MAX} / 2) {
+    return refuse_all("corrupt", "bad payload header");
+  }
+  if (!node.empty() && !options_.state.node_name.empty() && node != options_.state.node_name) {
+    return refuse_all("node", "written by node " + node + ", this is " + options_.state.node_name);
+  }
+  // The downtime, in whole ticks (at least one, so restored ticks and new ones never meet).
+  const double now = UnixSeconds(clock_.Now());
+  const double gap = std::max(0.0, now - saved_unix);
+  const int64_t gap_ticks = std::max<int64_t>(
+      1, static_cast<int64_t>(gap / std::chrono::duration<double>(options_.tick).count()));
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, std::string>> found;
+  for (uint32_t i = 0; i < sets; ++i) {
+    std::string kind, name, body;
+    uint64_t fingerprint = 0;
+    if (!r.GetString(&kind, 64) || !r.GetString(&name, 4096) || !r.Get(&fingerprint) ||
+        !r.GetString(&body, r.left())) {
+      return refuse_all("corrupt", "bad set record");
+    }
+    found[{kind, name}] = {fingerprint, std::move(body)};
+  }
+  auto restore = [&](std::string_view kind, const std::string& name, Restore& state,
+                     EventSet& set) {
+    auto it = found.find({std::string(kind), name});
+    if (it == found.end()) return;  // new since the file was written: fresh, nothing refused
+    const char* reason = nullptr;
+    if (it->second.first != state.fingerprint) {
+      reason = "spec_changed";
+    } else {
+      StateReader body(it->second.second);
+      if (!set.Restore(body, saved_tick) || body.left() != 0) reason = "corrupt";
+    }
+    if (reason != nullptr) {
+      ++state.refused[reason];
+      Log(LogLevel::kWarn, "slo state refused, starting fresh",
+          {{"set", std::string(kind)}, {"name", name}, {"reason", reason}});
+      return;
+    }
+    state.restored = true;
+  };
+  for (auto& s : slos_) restore("slo", s.spec.name, s.state, *s.events);
+  if (payments_)
+    restore(kPaymentsSet, std::string(kPaymentsSet), payments_->state, *payments_->events);
+  tick_base_ = saved_tick + gap_ticks;
+  state_gap_seconds_ = gap;
+  for (auto& s : slos_) {
+    if (s.state.restored) s.events->Resume(tick_base_);
+  }
+  if (payments_ && payments_->state.restored) payments_->events->Resume(tick_base_);
+  size_t restored = 0;
+  for (const Restore* r : all) restored += r->restored ? 1 : 0;
+  Log(LogLevel::kInfo, "slo state restored",
+      {{"path", state_dir_->path()},
+       {"restored", std::to_string(restored)},
+       {"of", std::to_string(all.size())},
+       {"gap_seconds", std::to_string(gap)}});
+}
+
+void SloEngine::CollectState(std::vector<MetricFamily>& out) const {
+  if (!state_dir_) return;
+  Families f(out);
+  using enum MetricType;
+  f.Add("lookout_slo_state_saves_total", kCounter,
+        "State file saves (slo.state.directory), by result.", {{"result", "ok"}},
+        static_cast<double>(saves_ok_));
+  f.Add("lookout_slo_state_saves_total", kCounter, "", {{"result", "error"}},
+        static_cast<double>(saves_failed_));
+  f.Add("lookout_slo_state_save_duration_seconds", kGauge,
+        "Duration of the last state save: encoding under the engine's lock, writing, fsync.", {},
+        last_save_seconds_);
+  f.Add("lookout_slo_state_bytes", kGauge, "Size of the last state file written.", {},
+        static_cast<double>(state_bytes_));
+  f.Add("lookout_slo_state_gap_seconds", kGauge,
+        "Downtime accounted at start-up: from the restored file's save to this start (its "
+        "counters' increases were spread over it).",
+        {}, state_gap_seconds_);
+  auto add = [&](const std::string& prefix, const Labels& l, const Restore& st) {
+    f.Add(prefix + "state_restored", kGauge,
+          "1 if this set's windows and counter readings came from the state file at start-up, "
+          "0 if it started fresh.",
+          l, st.restored ? 1 : 0);
+    for (const auto& [reason, n] : st.refused) {
+      f.Add(prefix + "state_refused_total", kCounter,
+            "Start-ups where the state file could not restore this set, by reason: corrupt, "
+            "truncated, too_large, version, node, spec_changed, io.",
+            With(l, "reason", reason), static_cast<double>(n));
+    }
+  };
+  for (const auto& s : slos_) add("lookout_slo_", {{"slo", s.spec.name}}, s.state);
+  if (payments_) add("lookout_payment_", {}, payments_->state);
 }
 
 void SloEngine::CollectSlos(std::vector<MetricFamily>& out) const {

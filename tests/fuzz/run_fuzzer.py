@@ -74,6 +74,14 @@ def seeds(name):
             with open(os.path.join(v1, d, "blkio.throttle.io_service_bytes_recursive"), "rb") as f:
                 yield b"\x05" + f.read()
             yield b"\x07" + d.encode()
+    elif name == "slo_state":
+        # A real state file (SloStateTest.TheFixtureIsWhatTheEngineWrites), whole (mode 0) and
+        # its payload (mode 1: the fuzzer wraps it in a valid header).
+        with open(os.path.join(REPO, "tests", "fixtures", "slo", "slo-state"), "rb") as f:
+            state = f.read()
+        header = len(b"lookout-slo-state\n") + 4 + 4 + 8 + 4
+        yield b"\x00" + state
+        yield b"\x01" + state[header:]
     elif name == "config":
         with open(os.path.join(REPO, "agent", "config", "default_config.yaml"), "rb") as f:
             yield f.read()

@@ -33,6 +33,8 @@ class LabelMatcher {
   static Result<LabelMatcher> Make(std::string name, Op op, std::string value);
   bool Matches(std::string_view value) const;
   const std::string& name() const { return name_; }
+  Op op() const { return op_; }
+  const std::string& value() const { return value_; }
 
  private:
   std::string name_;

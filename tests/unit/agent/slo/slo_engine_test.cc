@@ -6,6 +6,7 @@
 #include <map>
 
 #include "agent/slo/spec_parser.h"
+#include "tests/unit/agent/slo/fake_app.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout::slo {
@@ -15,59 +16,6 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 using testing::FakeClock;
-
-// Counters an app would expose, set by the test between ticks.
-class FakeApp final : public Collectable {
- public:
-  // Sets counter `name` with `labels` to `value` (created: optional _created).
-  void Set(const std::string& name, Labels labels, double value,
-           std::optional<double> created = std::nullopt) {
-    std::lock_guard l(mu_);
-    Sample s;
-    s.labels = std::move(labels);
-    s.value = value;
-    s.created = created;
-    const std::string key = Key(name, s.labels);  // before s is moved from
-    series_[key] = {name, MetricType::kCounter, std::move(s)};
-  }
-  void Remove(const std::string& name, const Labels& labels) {
-    std::lock_guard l(mu_);
-    series_.erase(Key(name, labels));
-  }
-  void SetHistogram(const std::string& name, Labels labels, std::vector<Bucket> buckets,
-                    uint64_t count) {
-    std::lock_guard l(mu_);
-    Sample s;
-    s.labels = std::move(labels);
-    s.buckets = std::move(buckets);
-    s.count = count;
-    const std::string key = Key(name, s.labels);
-    series_[key] = {name, MetricType::kHistogram, std::move(s)};
-  }
-  void Collect(std::vector<MetricFamily>& out) override {
-    std::lock_guard l(mu_);
-    std::map<std::string, size_t> idx;
-    for (const auto& [key, e] : series_) {
-      auto [it, added] = idx.emplace(e.name, out.size());
-      if (added) out.push_back({e.name, "", e.type, "", {}});
-      out[it->second].samples.push_back(e.sample);
-    }
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    MetricType type;
-    Sample sample;
-  };
-  static std::string Key(const std::string& name, const Labels& labels) {
-    std::string k = name;
-    for (const auto& l : labels) k += "|" + l.name + "=" + l.value;
-    return k;
-  }
-  std::mutex mu_;
-  std::map<std::string, Entry> series_;
-};
 
 struct Fixture {
   FakeClock clock;
@@ -127,7 +75,7 @@ double Covered(const std::vector<double>& per_tick, int64_t t, int64_t p, int64_
 // is checked against the history summed by hand over each window's coverage.
 TEST(SloEngineTest, BurnRatesAndAlertStatesFollowAKnownHistory) {
   // 60 buckets per window: 1h is 60 buckets of 6 ticks, 30m 60 of 3, 6h 60 of 36, ...
-  Fixture f(kCheckout, {}, EngineOptions{seconds(10), 60, 1000, minutes(15)});
+  Fixture f(kCheckout, {}, EngineOptions{seconds(10), 60, 1000, minutes(15), {}});
   double ok = 5000, err = 0;
   std::vector<double> total_per_tick = {0}, errors_per_tick = {0};  // index = tick
   auto publish = [&] {
@@ -281,7 +229,7 @@ slos:
         total: 'http_requests_total'
         group_by: [route]
 )",
-            {}, EngineOptions{seconds(10), 60, 1000, minutes(1)});
+            {}, EngineOptions{seconds(10), 60, 1000, minutes(1), {}});
   auto set = [&](const char* pod, const char* code, double v) {
     f.app->Set("http_requests_total", L({{"route", "/pay"}, {"pod", pod}, {"code", code}}), v);
   };
@@ -405,7 +353,7 @@ slos:
     objective: 99
     sli: {ratio: {good: 'ok_total', total: 'all_total', group_by: [pod]}}
 )",
-            {}, EngineOptions{seconds(10), 60, 3, minutes(15)});
+            {}, EngineOptions{seconds(10), 60, 3, minutes(15), {}});
   for (int i = 0; i < 5; ++i) {
     const std::string pod = "p" + std::to_string(i);
     f.app->Set("all_total", Labels{{"pod", pod}}, 1);
@@ -417,7 +365,7 @@ slos:
 }
 
 TEST(SloEngineTest, WindowsThatAreNotWholeTicksAreAConfigError) {
-  EXPECT_THROW(Fixture(kCheckout, {}, EngineOptions{seconds(7), 60, 1000, minutes(15)}),
+  EXPECT_THROW(Fixture(kCheckout, {}, EngineOptions{seconds(7), 60, 1000, minutes(15), {}}),
                ConfigError);
 }
 
