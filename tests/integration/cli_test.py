@@ -2,6 +2,7 @@
 """The lookout binary's command line: --help, --version, --config.check, config errors
 (file:line:column, the key, what was expected, exit 2), unknown flags, and graceful shutdown on
 SIGTERM/SIGINT within the deadline, including with a keep-alive connection open."""
+import os
 import signal
 import socket
 import subprocess
@@ -77,6 +78,31 @@ def main():
               and "alert: LookoutSLOErrorBudgetBurn" in out, f"slo rules: {rc} {err}")
         rc, _, err = run([lk, "slo", "rules"])
         check(rc == 2 and "usage: lookout slo rules" in err, "slo rules without specs")
+
+        # state-dir: the DaemonSet's init container gives the state hostPath to 65534.
+        state = h.path("var-lib-lookout")
+        rc, _, err = run([lk, "state-dir", state, "--owner", "65534:65534"])
+        st = os.stat(state) if os.path.exists(state) else None
+        check(rc == 0 and st and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (65534, 65534, 0o750),
+              f"state-dir: {rc} {err} {st}")
+        rc, _, err = run([lk, "state-dir", state, "--owner", "65534:65534"])
+        check(rc == 0, f"state-dir on a directory it already prepared: {rc} {err}")
+        for args in ([], [state], [state, "--owner", "nobody"], [state, "--owner", "1:2:3"]):
+            rc, _, err = run([lk, "state-dir", *args])
+            check(rc == 2 and "usage: lookout state-dir DIR --owner UID:GID" in err,
+                  f"state-dir {args}: {rc} {err}")
+        with open(h.path("a-file"), "w") as f:
+            f.write("x")
+        rc, _, err = run([lk, "state-dir", h.path("a-file"), "--owner", "1:1"])
+        check(rc == 1 and "state-dir:" in err, f"state-dir on a file: {rc} {err}")
+        # slo.state.directory locked by another agent: start-up stops, exit 1, clear message.
+        cfg = h.path("state.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"slo:\n  state: {{directory: {h.path('slo-state')}}}\n")
+        p, _ = h.start_lookout(lk, ["--config", cfg], name="state-owner")
+        rc, _, err = run([lk, "--config", cfg, "--web.listen-address=127.0.0.1:0",
+                          "--otlp.http.listen-address=off", "--otlp.grpc.listen-address=off"])
+        check(rc == 1 and "is used by another process" in err, f"locked state dir: {rc} {err}")
 
         # Port already taken: runtime failure, exit 1, clear message.
         with socket.socket() as s:
