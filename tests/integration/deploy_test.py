@@ -142,6 +142,26 @@ def check_daemonset(ds):
         want.append("all capabilities dropped")
     if (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
         want.append("RuntimeDefault seccomp")
+    # The state hostPath: writable by the agent, prepared by an init container that holds only
+    # CAP_CHOWN, and where lookout.yaml keeps the SLO state.
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    state = [m for m in c.get("volumeMounts", []) if "hostPath" in volumes.get(m["name"], {})
+             and not m.get("readOnly")]
+    with open(os.path.join(DEPLOY, "lookout.yaml")) as f:
+        slo_dir = (yaml.safe_load(f).get("slo", {}).get("state", {}) or {}).get("directory", "")
+    if len(state) != 1 or not slo_dir.startswith(state[0]["mountPath"] + "/"):
+        want.append("one writable hostPath holding lookout.yaml's slo.state.directory")
+    else:
+        inits = [i for i in spec.get("initContainers", [])
+                 if any(m["mountPath"] == state[0]["mountPath"] for m in i.get("volumeMounts", []))]
+        isc = inits[0].get("securityContext", {}) if inits else {}
+        if (not inits or inits[0]["image"] != c["image"]
+                or inits[0].get("args", [])[:2] != ["state-dir", state[0]["mountPath"]]
+                or isc.get("capabilities") != {"drop": ["ALL"], "add": ["CHOWN"]}
+                or not isc.get("readOnlyRootFilesystem")
+                or isc.get("allowPrivilegeEscalation") is not False):
+            want.append("an init container (the agent's image, `state-dir` on the state "
+                        "hostPath) with only CAP_CHOWN, a read-only root and no escalation")
     return want
 
 

@@ -17,6 +17,8 @@ What must hold:
     capabilities, and it writes nothing to the image's root filesystem.
 
 Skipped (exit 77) with a message where no builder can run: no buildah, or not root.
+LOOKOUT_IMAGE_TEST_REUSE=1 tests an image already built instead of building (development only;
+the revision must then match the checkout).
 Usage: image_test.py /path/to/lookout (unused: the image builds its own binary)
 """
 import json
@@ -81,10 +83,9 @@ def check_files(root):
     return problems, size
 
 
-def daemonset_container():
+def daemonset_pod():
     with open(os.path.join(REPO, "deploy", "daemonset.yaml")) as f:
-        ds = yaml.safe_load(f)
-    return ds["spec"]["template"]["spec"]["containers"][0]
+        return yaml.safe_load(f)["spec"]["template"]["spec"]
 
 
 def compressed_size(image, workdir):
@@ -121,10 +122,14 @@ def main():
     tag = f"{IMAGE}:{version}"
 
     started = time.time()
-    r = subprocess.run([os.path.join(REPO, "scripts", "build-image.sh"), "--builder", "buildah"],
-                       cwd=REPO, capture_output=True, text=True, env=ENV)
-    if r.returncode != 0:
-        fail(f"scripts/build-image.sh failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    if os.environ.get("LOOKOUT_IMAGE_TEST_REUSE") and buildah(
+            "images", "-q", tag, check=False):
+        print(f"LOOKOUT_IMAGE_TEST_REUSE: testing the {tag} already built (development only)")
+    else:
+        r = subprocess.run([os.path.join(REPO, "scripts", "build-image.sh"), "--builder",
+                            "buildah"], cwd=REPO, capture_output=True, text=True, env=ENV)
+        if r.returncode != 0:
+            fail(f"scripts/build-image.sh failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
     build_seconds = time.time() - started
 
     info = json.loads(buildah("inspect", "--type", "image", tag))
@@ -170,8 +175,45 @@ def main():
           f"to the agent; runs the DaemonSet's arguments as 65534 with no capabilities")
 
 
+# Linux capabilities (capability.h, 0 to 40). buildah run's --cap-drop all wins over any
+# --cap-add, so "drop ALL, add CHOWN" is every one of these dropped but the added.
+CAPABILITIES = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"]
+
+
+def run_init(ctr, init, sources):
+    """The DaemonSet's init container: as root with the capabilities it is given and no other.
+    It must fail without them (so they are needed) and leave the state directory to 65534."""
+    volumes = [a for m in init["volumeMounts"]
+               for a in ("-v", f"{sources[m['mountPath']]}:{m['mountPath']}")]
+    sc = init["securityContext"]
+    user = f"{sc['runAsUser']}:{sc['runAsGroup']}"
+    added = sc["capabilities"]["add"]
+    if sc["capabilities"]["drop"] != ["ALL"]:
+        fail(f"init container {init['name']} does not drop ALL capabilities")
+    run = ["run", "--user", user, *volumes]
+    command = [ctr, "--", "/usr/bin/lookout", *init["args"]]
+    without = subprocess.run(["buildah", *run, "--cap-drop", "all", *command],
+                             capture_output=True, text=True, env=ENV)
+    if without.returncode == 0:
+        fail(f"the init container succeeded without its capabilities {added}: they are not "
+             "needed, or not dropped")
+    drops = [a for cap in CAPABILITIES if cap not in added for a in ("--cap-drop", f"CAP_{cap}")]
+    buildah(*run, *drops, *command)
+    for m in init["volumeMounts"]:
+        st = os.stat(sources[m["mountPath"]])
+        if (st.st_uid, st.st_gid) != (65534, 65534):
+            fail(f"after the init container {m['mountPath']} is {st.st_uid}:{st.st_gid}")
+
+
 def run_agent(h, ctr, root, before):
-    c = daemonset_container()
+    pod = daemonset_pod()
+    c = pod["containers"][0]
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     # The host paths the DaemonSet mounts, replaced by the fixture trees.
     # A copy of the fixture /sys with the fs/cgroup mount point a host's /sys has.
@@ -202,6 +244,10 @@ def run_agent(h, ctr, root, before):
             for n in os.listdir(d):
                 os.chmod(os.path.join(d, n), 0o644)
         sources["/etc/lookout"] = config_dir
+        state = h.path("var-lib-lookout")  # as Kubernetes makes a DirectoryOrCreate hostPath
+        os.makedirs(state)
+        os.chmod(state, 0o755)
+        sources["/var/lib/lookout"] = state
         if set(mounts) != set(sources):
             fail(f"the DaemonSet mounts {sorted(mounts)}; this test mounts {sorted(sources)}")
         # Mount points inside another mount (/host/sys/fs/cgroup) come with the outer one.
@@ -210,6 +256,10 @@ def run_agent(h, ctr, root, before):
         if missing:
             fail(f"the image lacks the DaemonSet's mount points {missing} (a read-only root "
                  "cannot create them)")
+        for init in pod.get("initContainers", []):
+            if init["image"] != c["image"]:
+                fail(f"init container {init['name']} runs {init['image']}, not the agent's image")
+            run_init(ctr, init, sources)
         volumes = []
         for path, src in sources.items():
             volumes += ["-v", f"{src}:{path}:{'ro' if mounts[path].get('readOnly') else 'rw'}"]
@@ -260,12 +310,20 @@ def run_agent(h, ctr, root, before):
             fail(f"the agent runs as uids {uids}, want 65534")
         if int(status["CapEff"], 16) or int(status["CapPrm"], 16):
             fail(f"the agent holds capabilities: CapEff {status['CapEff'].strip()}")
+        # As the kubelet stops a container: SIGTERM to the agent, which saves its SLO state.
+        os.kill(int(pid), 15)
+        wait_for("the agent to exit on SIGTERM", lambda: not os.path.exists(f"/proc/{pid}"),
+                 timeout=30)
     finally:
         kubelet.stop()
     for p in h.procs:
         if p.poll() is None:
             os.killpg(p.pid, 15)
             p.wait(timeout=20)
+    saved = os.path.join(state, "slo", "slo-state")
+    if not os.path.isfile(saved) or os.stat(saved).st_uid != 65534:
+        fail(f"no SLO state saved by 65534 in the state hostPath at shutdown: "
+             f"{os.listdir(state)}")
     # buildah creates its own mount points for a run (/proc, /sys, /dev, resolv.conf, ...);
     # anything else new was written by the agent.
     after = {os.path.relpath(os.path.join(d, n), root)
