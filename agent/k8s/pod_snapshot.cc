@@ -17,6 +17,12 @@ PodSnapshot::PodSnapshot(std::vector<Pod> pods) : pods_(std::move(pods)) {
       if (!p.containers[c].id.empty()) by_container_.emplace(p.containers[c].id, std::pair{i, c});
     }
   }
+  // A mirror pod (API-server mode) is also found by its config hash, the UID its cgroup has.
+  // After the UIDs, so a real UID always wins.
+  for (size_t i = 0; i < pods_.size(); ++i) {
+    const auto it = pods_[i].annotations.find("kubernetes.io/config.mirror");
+    if (it != pods_[i].annotations.end() && !it->second.empty()) by_uid_.emplace(it->second, i);
+  }
 }
 
 const Pod* PodSnapshot::FindByUid(std::string_view uid) const {

@@ -151,11 +151,11 @@ class ContainersCollector final : public Collector {
     }
     CgroupFileReader reader(max_file_bytes_);
     CgroupStats stats;
-    bool unknown = false;
+    std::vector<std::string> unknown;
     for (const PodCgroup& pod_cg : ListPodCgroups(*layout, kubepods)) {
       const Pod* pod = snapshot->FindByUid(pod_cg.uid);
       if (pod == nullptr) {
-        unknown = true;
+        unknown.push_back(pod_cg.uid);
         continue;
       }
       if (ReadCgroupStats(layout->DirsFor(pod_cg.rel), reader, true, stats)) {
@@ -182,14 +182,45 @@ class ContainersCollector final : public Collector {
                     {"pod", pod->name}});
       }
     }
-    if (unknown) index_->RequestRefresh();
+    if (AskAbout(unknown, snapshot)) index_->RequestRefresh();
     for (auto& f : fams) {
       if (!f.samples.empty()) out.push_back(std::move(f));
     }
+    AddSample(AddFamily(out, "lookout_pod_cgroups_unknown",
+                        "Pod cgroups on this node whose pod the pod metadata does not list (their "
+                        "containers have no series).",
+                        MetricType::kGauge),
+              static_cast<double>(unknown.size()));
     return Ok{};
   }
 
  private:
+  // Whether an unknown pod cgroup is worth an early refresh of the pod metadata: a new pod's
+  // cgroup appears before the pod list has it, so the first sighting asks. One still unknown
+  // after the refresh it asked for (a pod the metadata source does not list, e.g. a static pod
+  // of a kubelet whose mirror pod is gone) asks no more: the regular refreshes look again, and
+  // re-listing every scrape only loads the API server.
+  bool AskAbout(const std::vector<std::string>& unknown,
+                const std::shared_ptr<const PodSnapshot>& snapshot) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, std::weak_ptr<const PodSnapshot>> still;
+    bool ask = false;
+    for (const auto& uid : unknown) {
+      auto it = asked_.find(uid);
+      if (it == asked_.end()) {
+        ask = true;  // first sighting: remember the snapshot it was missing from
+        still.emplace(uid, snapshot);
+        continue;
+      }
+      const bool same_snapshot =
+          !it->second.owner_before(snapshot) && !snapshot.owner_before(it->second);
+      ask = ask || (same_snapshot && !it->second.expired());  // no refresh since: ask again
+      still.emplace(uid, std::move(it->second));
+    }
+    asked_ = std::move(still);  // cgroups gone are forgotten
+    return ask;
+  }
+
   // /sys/dev/block/<major>:<minor>/uevent DEVNAME=sda -> "/dev/sda", as cAdvisor names devices.
   std::string DeviceName(uint32_t major, uint32_t minor) {
     const uint64_t key = (uint64_t{major} << 32) | minor;
@@ -277,6 +308,8 @@ class ContainersCollector final : public Collector {
   const std::shared_ptr<PodIndex> index_;
   std::mutex mu_;
   std::map<uint64_t, std::string> devices_;  // guarded by mu_
+  // Unknown pod cgroups by UID, with the snapshot they were first missing from; guarded by mu_.
+  std::map<std::string, std::weak_ptr<const PodSnapshot>> asked_;
 };
 
 }  // namespace

@@ -26,6 +26,10 @@ class PodSnapshot {
   PodSnapshot& operator=(const PodSnapshot&) = delete;
 
   const std::vector<Pod>& pods() const { return pods_; }
+  // The pod with this UID, or the static pod whose kubelet-side UID this is: the kubelet names a
+  // static pod's cgroup (and its own /pods entry) after its config hash, while the API server
+  // lists its mirror pod under another UID with the hash in the `kubernetes.io/config.mirror`
+  // annotation. Both are found here, in kubelet and in API-server mode.
   const Pod* FindByUid(std::string_view uid) const;
   // Pods that own the IP. Host-network pods and finished pods (Succeeded/Failed, whose IPs are
   // reused) are left out, so a hit is unambiguous.

@@ -11,6 +11,8 @@
 namespace lookout {
 namespace {
 
+namespace fs = std::filesystem;
+
 class StaticPodIndex final : public PodIndex {
  public:
   explicit StaticPodIndex(std::shared_ptr<const PodSnapshot> s) : snap_(std::move(s)) {}
@@ -126,7 +128,8 @@ TEST(ContainersCollector, EmptyIndexMeansNoSeries) {
                                   testing::FixtureNodeConfig(), index);
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
-  EXPECT_TRUE(r.families.empty());
+  ASSERT_EQ(r.families.size(), 1u);  // no container series: only the count of unknown cgroups
+  EXPECT_EQ(r.Value("lookout_pod_cgroups_unknown"), 5);
   EXPECT_EQ(index->refresh_requests.load(), 1);
 }
 
@@ -200,6 +203,85 @@ TEST(PodNetworkCollector, ProcessesThatExitAreSkippedAndEveryInterfaceIsReported
     by_interface[LabelOf(s, "interface")] = s.value;
   }
   EXPECT_EQ(by_interface, (std::map<std::string, double>{{"eth0", 700}, {"net1", 900}}));
+}
+
+// A static pod in API-server mode: the API server lists its mirror pod under its own UID, with
+// the kubelet's config hash in kubernetes.io/config.mirror; the cgroup is named after the hash
+// (kubernetes #5730). The containers get their series, and no refresh is asked for.
+TEST(ContainersCollector, AMirrorPodIsFoundByItsConfigHash) {
+  const std::string hash = "7c1e0f6a2b9d4e3f8a5b6c7d8e9f0a1b";
+  const std::string cid = "9b1f4e8d2c6a4b7f8e3d1c5a9b2e6f4d8c1a7e3b5f9d2c6a4e8b1f7d3c5a9e2b";
+  testing::TempDir root;
+  fs::copy(testing::FixturePath("pods/v2_systemd_containerd/cgroup"), root.path(),
+           fs::copy_options::recursive);
+  const std::string qos = root.path() + "/kubepods.slice/kubepods-burstable.slice/";
+  const std::string kube_proxy = qos + "kubepods-burstable-pod14e75b96_2c02_b1a7_7bfa_82ac9935774b.slice";
+  const std::string pod_dir = qos + "kubepods-burstable-pod" + hash + ".slice";
+  fs::copy(kube_proxy, pod_dir, fs::copy_options::recursive);
+  for (const auto& e : fs::directory_iterator(pod_dir)) {
+    if (e.is_directory()) fs::remove_all(e.path());
+  }
+  fs::copy(kube_proxy + "/cri-containerd-1c005349d6fb9776401c434ebd33f2ab9576d803c94b94d7dd10b5c085e8af0c.scope",
+           pod_dir + "/cri-containerd-" + cid + ".scope", fs::copy_options::recursive);
+  auto pods = ParsePodList(testing::ReadFixture("pods/v2_systemd_containerd/pods.json"));
+  ASSERT_TRUE(pods.ok());
+  auto mirror = ParsePodList(R"({"kind":"PodList","items":[{
+    "metadata":{"name":"kube-apiserver-node-a","namespace":"kube-system",
+      "uid":"d41c7f52-8a3e-4b1d-9c2f-6e5a7b8c9d0e",
+      "annotations":{"kubernetes.io/config.mirror":")" + hash + R"(",
+                     "kubernetes.io/config.hash":")" + hash + R"("}},
+    "spec":{"nodeName":"node-a","containers":[{"name":"kube-apiserver","image":"registry.k8s.io/kube-apiserver:v1.31.1"}]},
+    "status":{"phase":"Running","containerStatuses":[{"name":"kube-apiserver",
+      "image":"registry.k8s.io/kube-apiserver:v1.31.1","containerID":"containerd://)" + cid + R"("}]}}]})");
+  ASSERT_TRUE(mirror.ok()) << mirror.error().detail;
+  pods->push_back(mirror->front());
+  auto index = std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>(std::move(*pods)));
+  auto c = NewContainersCollector(PodsFor(root.path()), testing::FixtureNodeConfig(), index);
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
+  bool container = false, pod_level = false;
+  for (const Sample& s : Fam(r, "container_memory_working_set_bytes")->samples) {
+    if (LabelOf(s, "pod") != "kube-apiserver-node-a") continue;
+    EXPECT_EQ(LabelOf(s, "namespace"), "kube-system");
+    container = container || LabelOf(s, "container") == "kube-apiserver";
+    pod_level = pod_level || LabelOf(s, "container").empty();
+  }
+  EXPECT_TRUE(container && pod_level);
+  // Only the fixture's own unlisted pod cgroup is unknown (the mirror pod's is found).
+  EXPECT_EQ(r.Value("lookout_pod_cgroups_unknown"), 1);
+}
+
+// An index whose snapshot a test replaces, as a refresh does.
+class SwappablePodIndex final : public PodIndex {
+ public:
+  explicit SwappablePodIndex(std::shared_ptr<const PodSnapshot> s) : snap_(std::move(s)) {}
+  std::shared_ptr<const PodSnapshot> Snapshot() const override { return snap_; }
+  void RequestRefresh() override { ++refresh_requests; }
+  void Refresh() { snap_ = std::make_shared<const PodSnapshot>(snap_->pods()); }
+  int refresh_requests = 0;
+
+ private:
+  std::shared_ptr<const PodSnapshot> snap_;
+};
+
+// A pod cgroup the metadata never lists asks for one early refresh, not one per scrape (the
+// API server was listed 7 times in 12 s); the count of such cgroups is a metric.
+TEST(ContainersCollector, AnUnknownCgroupAsksForOneRefreshNotOnePerScrape) {
+  auto pods = ParsePodList(testing::ReadFixture("pods/v2_systemd_containerd/pods.json"));
+  ASSERT_TRUE(pods.ok());
+  // The fixture tree has a pod cgroup that its PodList lacks.
+  auto index = std::make_shared<SwappablePodIndex>(std::make_shared<const PodSnapshot>(*pods));
+  auto c = NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
+                                  testing::FixtureNodeConfig(), index);
+  auto r = testing::Run(*c);
+  EXPECT_EQ(index->refresh_requests, 1);
+  EXPECT_EQ(r.Value("lookout_pod_cgroups_unknown"), 1);
+  index->Refresh();  // the refresh it asked for: still not listed
+  for (int i = 0; i < 5; ++i) testing::Run(*c);
+  index->Refresh();  // a regular refresh
+  r = testing::Run(*c);
+  EXPECT_EQ(index->refresh_requests, 1);
+  EXPECT_EQ(r.Value("lookout_pod_cgroups_unknown"), 1);
 }
 
 }  // namespace
