@@ -16,19 +16,23 @@
 
 namespace lookout {
 
-std::string UnescapeMountField(std::string_view s) {
+// The mount point as node_exporter 1.5 reads it (filesystem_linux.go, parseFilesystemLabels):
+// only \040 (space) and \011 (tab) are turned back into characters, as fstab(5) has them;
+// other octal escapes (\134, \012) stay as the kernel wrote them, in the label and in the path
+// given to statfs. The device and type fields are kept verbatim, as there.
+std::string UnescapeMountPoint(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const char a = s[i + 1], b = s[i + 2], c = s[i + 3];
-      if (a >= '0' && a <= '3' && b >= '0' && b <= '7' && c >= '0' && c <= '7') {
-        out += static_cast<char>((a - '0') * 64 + (b - '0') * 8 + (c - '0'));
-        i += 3;
-        continue;
-      }
+    if (s.substr(i, 4) == "\\040") {
+      out += ' ';
+      i += 3;
+    } else if (s.substr(i, 4) == "\\011") {
+      out += '\t';
+      i += 3;
+    } else {
+      out += s[i];
     }
-    out += s[i];
   }
   return out;
 }
@@ -45,9 +49,9 @@ Result<std::vector<MountEntry>> ParseMounts(std::string_view text) {
       return;
     }
     MountEntry m;
-    m.device = UnescapeMountField(f[0]);
-    m.mount_point = UnescapeMountField(f[1]);
-    m.fs_type = UnescapeMountField(f[2]);
+    m.device = std::string(f[0]);
+    m.mount_point = UnescapeMountPoint(f[1]);
+    m.fs_type = std::string(f[2]);
     std::string_view opts = f[3];
     while (!opts.empty()) {
       const size_t comma = opts.find(',');
@@ -98,6 +102,7 @@ class FilesystemCollector final : public Collector {
 
     struct Target {
       Labels labels;
+      bool read_only;
       std::string mount_point;
     };
     std::vector<Target> targets;
@@ -113,14 +118,15 @@ class FilesystemCollector final : public Collector {
           continue;
         }
         if (!seen.emplace(m.device, mount_point, m.fs_type).second) continue;  // bind mounts
-        AddSample(out[first + kReadonly], m.read_only ? 1 : 0,
-                  {{"device", m.device}, {"fstype", m.fs_type}, {"mountpoint", mount_point}});
         // A mount still hung since an earlier scrape is not asked again until it answers.
         if (!stuck_->mounts.count(mount_point)) {
           statfs_paths.push_back(paths_.Root(mount_point));
           statfs_target.push_back(targets.size());
         }
-        targets.push_back({out[first + kReadonly].samples.back().labels, std::move(mount_point)});
+        targets.push_back(
+            {{{"device", m.device}, {"fstype", m.fs_type}, {"mountpoint", mount_point}},
+             m.read_only,
+             std::move(mount_point)});
       }
     }
     std::vector<bool> ok(targets.size(), false);
@@ -163,12 +169,15 @@ class FilesystemCollector final : public Collector {
     }
     for (size_t i = 0; i < targets.size(); ++i) {
       const Labels& labels = targets[i].labels;
+      // As node_exporter 1.5: a mount whose statfs failed has device_error 1 and nothing else,
+      // not even its read-only flag.
       if (!ok[i]) {
         AddSample(out[first + kError], 1, labels);
         continue;
       }
       const struct statfs& st = stats[i];
       AddSample(out[first + kError], 0, labels);
+      AddSample(out[first + kReadonly], targets[i].read_only ? 1 : 0, labels);
       const double bsize = static_cast<double>(st.f_bsize);
       AddSample(out[first + kSize], static_cast<double>(st.f_blocks) * bsize, labels);
       AddSample(out[first + kFree], static_cast<double>(st.f_bfree) * bsize, labels);

@@ -17,9 +17,10 @@ struct MountEntry {
   bool read_only = false;
 };
 
-// /proc/<pid>/mounts format; octal escapes such as "\040" (space) are decoded.
+// /proc/<pid>/mounts format. As node_exporter 1.5: the mount point's "\040" (space) and "\011"
+// (tab) are decoded, other escapes and the device and type fields are kept as written.
 Result<std::vector<MountEntry>> ParseMounts(std::string_view text);
-std::string UnescapeMountField(std::string_view s);
+std::string UnescapeMountPoint(std::string_view s);
 
 // The filesystem collector with an injected statfs (tests simulate hung mounts with it).
 std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg,

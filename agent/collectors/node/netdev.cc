@@ -33,7 +33,8 @@ Result<std::vector<NetDevStats>> ParseNetDev(std::string_view text) {
   for (size_t i = 2; i < lines.size(); ++i) {
     const std::string_view line = lines[i];
     if (TrimSpace(line).empty()) continue;
-    const size_t colon = line.find(':');
+    // The name ends at the last ':' (numbers have none; names may: alias "br12:40", procfs #421).
+    const size_t colon = line.rfind(':');
     if (colon == std::string_view::npos) return MakeError("parse", "/proc/net/dev line lacks ':'");
     NetDevStats d;
     d.device = std::string(TrimSpace(line.substr(0, colon)));

@@ -9,7 +9,7 @@ namespace {
 TEST(ParseDiskstats, KernelsWith11_15_And17Fields) {
   auto d = ParseDiskstats(testing::ReadFixture("node/proc/diskstats"));
   ASSERT_TRUE(d.ok());
-  ASSERT_EQ(d->size(), 6u);
+  ASSERT_EQ(d->size(), 7u);
   EXPECT_EQ((*d)[1].device, "sda");
   EXPECT_EQ((*d)[1].count, 17u);
   EXPECT_EQ((*d)[3].device, "vda");
@@ -33,8 +33,9 @@ TEST(DiskstatsCollector, UnitsFilterAndInfo) {
   auto c = NewDiskstatsCollector(testing::FixtureNodeConfig());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
-  // Default exclude drops loop0, sda1 and nvme0n1p1.
-  EXPECT_EQ(r.SeriesCount("node_disk_reads_completed_total"), 3u);
+  // Default exclude drops loop0, sda1 and nvme0n1p1; sda, vda, nvme0n1 and cciss/c0d0 stay.
+  EXPECT_EQ(r.SeriesCount("node_disk_reads_completed_total"), 4u);
+  EXPECT_EQ(r.Value("node_disk_reads_completed_total", {{"device", "cciss/c0d0"}}), 5011);
   EXPECT_TRUE(std::isnan(r.Value("node_disk_reads_completed_total", {{"device", "sda1"}})));
   EXPECT_EQ(r.Value("node_disk_read_bytes_total", {{"device", "sda"}}), 11357394.0 * 512);
   EXPECT_DOUBLE_EQ(r.Value("node_disk_read_time_seconds_total", {{"device", "sda"}}), 114.732);
@@ -54,4 +55,13 @@ TEST(DiskstatsCollector, UnitsFilterAndInfo) {
 }
 
 }  // namespace
+// The cciss driver's disks are named with a '/' ("cciss/c0d0"): one device, all its fields.
+TEST(ParseDiskstats, ASlashInTheDeviceName) {
+  auto d = ParseDiskstats(testing::ReadFixture("node/proc/diskstats"));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->back().device, "cciss/c0d0");
+  EXPECT_EQ(d->back().major, "104");
+  EXPECT_EQ(d->back().v[0], 5011);
+}
+
 }  // namespace lookout

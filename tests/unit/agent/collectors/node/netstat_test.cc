@@ -47,5 +47,15 @@ TEST(NetstatCollector, DefaultFieldSubset) {
   EXPECT_EQ(f->help, "Statistic TcpInSegs.");
 }
 
+// Kernels since 5.6 add MPTcpExt to /proc/net/netstat: its pair parses like the others (and the
+// default field pattern leaves it out, as node_exporter's does).
+TEST(ParseNetstatPairs, MPTcpExtLines) {
+  auto v = ParseNetstatPairs(testing::ReadFixture("node/proc/net/netstat"));
+  ASSERT_TRUE(v.ok()) << v.error().detail;
+  bool found = false;
+  for (const auto& [k, val] : *v) found = found || (k == "MPTcpExt_MPJoinSynRx" && val == 0);
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace lookout

@@ -215,27 +215,34 @@ TEST(ContainersCollector, AMirrorPodIsFoundByItsConfigHash) {
   fs::copy(testing::FixturePath("pods/v2_systemd_containerd/cgroup"), root.path(),
            fs::copy_options::recursive);
   const std::string qos = root.path() + "/kubepods.slice/kubepods-burstable.slice/";
-  const std::string kube_proxy = qos + "kubepods-burstable-pod14e75b96_2c02_b1a7_7bfa_82ac9935774b.slice";
+  const std::string kube_proxy =
+      qos + "kubepods-burstable-pod14e75b96_2c02_b1a7_7bfa_82ac9935774b.slice";
   const std::string pod_dir = qos + "kubepods-burstable-pod" + hash + ".slice";
   fs::copy(kube_proxy, pod_dir, fs::copy_options::recursive);
   for (const auto& e : fs::directory_iterator(pod_dir)) {
     if (e.is_directory()) fs::remove_all(e.path());
   }
-  fs::copy(kube_proxy + "/cri-containerd-1c005349d6fb9776401c434ebd33f2ab9576d803c94b94d7dd10b5c085e8af0c.scope",
-           pod_dir + "/cri-containerd-" + cid + ".scope", fs::copy_options::recursive);
+  fs::copy(
+      kube_proxy +
+          "/cri-containerd-1c005349d6fb9776401c434ebd33f2ab9576d803c94b94d7dd10b5c085e8af0c.scope",
+      pod_dir + "/cri-containerd-" + cid + ".scope", fs::copy_options::recursive);
   auto pods = ParsePodList(testing::ReadFixture("pods/v2_systemd_containerd/pods.json"));
   ASSERT_TRUE(pods.ok());
   auto mirror = ParsePodList(R"({"kind":"PodList","items":[{
     "metadata":{"name":"kube-apiserver-node-a","namespace":"kube-system",
       "uid":"d41c7f52-8a3e-4b1d-9c2f-6e5a7b8c9d0e",
-      "annotations":{"kubernetes.io/config.mirror":")" + hash + R"(",
-                     "kubernetes.io/config.hash":")" + hash + R"("}},
+      "annotations":{"kubernetes.io/config.mirror":")" +
+                             hash + R"(",
+                     "kubernetes.io/config.hash":")" +
+                             hash + R"("}},
     "spec":{"nodeName":"node-a","containers":[{"name":"kube-apiserver","image":"registry.k8s.io/kube-apiserver:v1.31.1"}]},
     "status":{"phase":"Running","containerStatuses":[{"name":"kube-apiserver",
-      "image":"registry.k8s.io/kube-apiserver:v1.31.1","containerID":"containerd://)" + cid + R"("}]}}]})");
+      "image":"registry.k8s.io/kube-apiserver:v1.31.1","containerID":"containerd://)" +
+                             cid + R"("}]}}]})");
   ASSERT_TRUE(mirror.ok()) << mirror.error().detail;
   pods->push_back(mirror->front());
-  auto index = std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>(std::move(*pods)));
+  auto index =
+      std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>(std::move(*pods)));
   auto c = NewContainersCollector(PodsFor(root.path()), testing::FixtureNodeConfig(), index);
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
@@ -271,8 +278,9 @@ TEST(ContainersCollector, AnUnknownCgroupAsksForOneRefreshNotOnePerScrape) {
   ASSERT_TRUE(pods.ok());
   // The fixture tree has a pod cgroup that its PodList lacks.
   auto index = std::make_shared<SwappablePodIndex>(std::make_shared<const PodSnapshot>(*pods));
-  auto c = NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
-                                  testing::FixtureNodeConfig(), index);
+  auto c =
+      NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
+                             testing::FixtureNodeConfig(), index);
   auto r = testing::Run(*c);
   EXPECT_EQ(index->refresh_requests, 1);
   EXPECT_EQ(r.Value("lookout_pod_cgroups_unknown"), 1);
