@@ -43,6 +43,46 @@ bool ParseMajorMinor(std::string_view s, uint32_t& major, uint32_t& minor) {
   return true;
 }
 
+// Whether a blkio stat file lists any device ("Total N" alone, or nothing, is empty), as runc's
+// getBlkioStat returning no entries.
+bool HasDeviceLines(std::string_view text) {
+  bool found = false;
+  std::vector<std::string_view> fields;
+  ForEachLine(text, [&](std::string_view line) {
+    SplitFields(line, fields);
+    found = found || (fields.size() >= 2 && fields[0] != "Total");
+  });
+  return found;
+}
+
+// v1 disk I/O in runc's order (libcontainer/cgroups/fs/blkio.go, GetStats; cAdvisor reads it
+// through runc): BFQ, then CFQ, then the throttle layer's recursive files, then its plain ones
+// (kernels and controllers without CFQ/BFQ may have only those). A group is used when its first
+// file lists devices, else the next is tried.
+void ReadV1Blkio(const std::string& dir, CgroupFileReader& r, std::vector<IoDeviceStat>& io) {
+  struct Group {
+    std::string_view decides;  // the group's first file in runc's list
+    std::string_view serviced, service_bytes;
+  };
+  static constexpr Group kGroups[] = {
+      {"blkio.bfq.io_serviced_recursive", "blkio.bfq.io_serviced_recursive",
+       "blkio.bfq.io_service_bytes_recursive"},
+      {"blkio.sectors_recursive", "blkio.io_serviced_recursive",
+       "blkio.io_service_bytes_recursive"},
+      {"blkio.throttle.io_serviced_recursive", "blkio.throttle.io_serviced_recursive",
+       "blkio.throttle.io_service_bytes_recursive"},
+      {"blkio.throttle.io_serviced", "blkio.throttle.io_serviced",
+       "blkio.throttle.io_service_bytes"},
+  };
+  for (const Group& g : kGroups) {
+    auto decides = r.Read(dir, g.decides);
+    if (!decides || !HasDeviceLines(*decides)) continue;
+    if (auto t = r.Read(dir, g.serviced)) ParseBlkio(*t, false, io);
+    if (auto t = r.Read(dir, g.service_bytes)) ParseBlkio(*t, true, io);
+    return;
+  }
+}
+
 void ReadPsi(const std::string& dir, CgroupFileReader& r, CgroupStats& out) {
   if (auto t = r.Read(dir, "cpu.pressure")) out.psi_cpu = ParsePsi(*t);
   if (auto t = r.Read(dir, "memory.pressure")) out.psi_memory = ParsePsi(*t);
@@ -180,20 +220,7 @@ bool ReadV1(const CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
       });
     }
   }
-  if (!d.blkio.empty()) {
-    // runc's order: CFQ files, then BFQ, then the throttle layer (always present on blk-mq).
-    static constexpr std::string_view kFamilies[] = {"blkio.", "blkio.bfq.", "blkio.throttle."};
-    for (const std::string_view prefix : kFamilies) {
-      std::string name(prefix);
-      name += "io_service_bytes_recursive";
-      if (auto t = r.Read(d.blkio, name)) ParseBlkio(*t, true, out.io);
-      if (out.io.empty()) continue;
-      name.assign(prefix);
-      name += "io_serviced_recursive";
-      if (auto t = r.Read(d.blkio, name)) ParseBlkio(*t, false, out.io);
-      break;
-    }
-  }
+  if (!d.blkio.empty()) ReadV1Blkio(d.blkio, r, out.io);
   if (!d.pids.empty()) {
     if (auto t = r.Read(d.pids, "pids.current")) out.threads = U64(*t);
     if (auto t = r.Read(d.pids, "pids.max")) out.threads_max = ParseCgroupValue(*t);

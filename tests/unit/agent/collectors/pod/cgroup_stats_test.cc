@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -126,6 +128,51 @@ TEST(CgroupRead, V1ContainerWithTicksAndMemsw) {
   EXPECT_EQ(s.io[0].read_bytes, 5u * 1048576);
   EXPECT_EQ(s.io[0].writes, 100u);
   EXPECT_FALSE(s.psi_cpu.has_value());
+}
+
+// v1 blkio in runc's order, file by file: a cgroup with only the plain throttle files (no
+// *_recursive: kernels and controllers without CFQ/BFQ) still has its disk I/O; BFQ wins over
+// CFQ; CFQ is used only when blkio.sectors_recursive lists devices.
+TEST(CgroupRead, V1BlkioFallsBackAsRuncDoes) {
+  const std::string throttle =
+      "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:0 Async 12288\n8:0 Total 12288\nTotal 12288\n";
+  const std::string ops = "8:0 Read 3\n8:0 Write 5\n8:0 Total 8\nTotal 8\n";
+  auto read = [](const testing::TempDir& t) {
+    CgroupDirs d;
+    d.cpu = d.cpuacct = d.memory = d.pids = "";
+    d.blkio = t.path();
+    CgroupFileReader reader(1 << 20);
+    CgroupStats s;
+    ReadCgroupStats(d, reader, false, s);
+    return s.io;
+  };
+  testing::TempDir plain;  // the input: no recursive files at all
+  plain.Write("blkio.throttle.io_service_bytes", throttle);
+  plain.Write("blkio.throttle.io_serviced", ops);
+  auto io = read(plain);
+  ASSERT_EQ(io.size(), 1u);
+  EXPECT_EQ(io[0].read_bytes, 4096u);
+  EXPECT_EQ(io[0].write_bytes, 8192u);
+  EXPECT_EQ(io[0].reads, 3u);
+  EXPECT_EQ(io[0].writes, 5u);
+
+  testing::TempDir both;  // BFQ before CFQ before throttle
+  both.Write("blkio.bfq.io_service_bytes_recursive", "8:0 Read 1\n8:0 Write 2\nTotal 3\n");
+  both.Write("blkio.bfq.io_serviced_recursive", "8:0 Read 1\n8:0 Write 1\nTotal 2\n");
+  both.Write("blkio.sectors_recursive", "8:0 9\nTotal 9\n");
+  both.Write("blkio.io_service_bytes_recursive", "8:0 Read 100\n8:0 Write 200\nTotal 300\n");
+  both.Write("blkio.io_serviced_recursive", "8:0 Read 10\n8:0 Write 20\nTotal 30\n");
+  both.Write("blkio.throttle.io_service_bytes_recursive", throttle);
+  both.Write("blkio.throttle.io_serviced_recursive", ops);
+  io = read(both);
+  ASSERT_EQ(io.size(), 1u);
+  EXPECT_EQ(io[0].read_bytes, 1u);
+  std::filesystem::remove(both.path() + "/blkio.bfq.io_serviced_recursive");
+  io = read(both);
+  EXPECT_EQ(io.at(0).read_bytes, 100u);  // CFQ: sectors_recursive lists a device
+  both.Write("blkio.sectors_recursive", "Total 0\n");
+  io = read(both);
+  EXPECT_EQ(io.at(0).read_bytes, 4096u);  // CFQ empty: the throttle layer
 }
 
 TEST(CgroupRead, GoneCgroupAndGarbageFiles) {
