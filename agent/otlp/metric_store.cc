@@ -61,6 +61,77 @@ size_t OtlpMetricStore::series_count() const {
   return series_;
 }
 
+namespace {
+
+bool TrimmedEmpty(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+int64_t PointCount(const pb::metrics::v1::Metric& m) {
+  switch (m.data_case()) {
+    case pb::metrics::v1::Metric::kGauge:
+      return m.gauge().data_points_size();
+    case pb::metrics::v1::Metric::kSum:
+      return m.sum().data_points_size();
+    case pb::metrics::v1::Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case pb::metrics::v1::Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case pb::metrics::v1::Metric::kSummary:
+      return m.summary().data_points_size();
+    default:
+      return 1;
+  }
+}
+
+}  // namespace
+
+// The Prometheus buckets of an OTLP explicit-bucket histogram point, as the OpenTelemetry
+// Collector's Prometheus exporter builds them (exporter/prometheusexporter, collector.go
+// convertDoubleHistogram): a bound given twice keeps its first bucket, bounds are sorted with
+// their buckets, counts accumulate in that order; a +Inf bound is the +Inf bucket, of which
+// there is exactly one and it equals the point's count (prometheus #19425: explicit bounds
+// ending in +Inf gave two). Empty, with `why` set, for what no translation makes a valid
+// histogram: a NaN bound, bucket_counts of the wrong length, or buckets holding more
+// observations than the count.
+std::vector<Bucket> HistogramBuckets(const pb::metrics::v1::HistogramDataPoint& p,
+                                     std::string* why) {
+  const auto& bounds = p.explicit_bounds();
+  const auto& counts = p.bucket_counts();
+  if (!counts.empty() && counts.size() != bounds.size() + 1) {
+    *why = "bucket_counts has " + std::to_string(counts.size()) + " entries for " +
+           std::to_string(bounds.size()) + " explicit_bounds (want one more)";
+    return {};
+  }
+  std::vector<std::pair<double, uint64_t>> finite;  // bound, its bucket's own count
+  for (int i = 0; i < bounds.size(); ++i) {
+    const double b = bounds[i];
+    if (std::isnan(b)) {
+      *why = "a NaN explicit bound";
+      return {};
+    }
+    if (b == std::numeric_limits<double>::infinity()) continue;  // the +Inf bucket is count
+    const bool seen =
+        std::any_of(finite.begin(), finite.end(), [b](const auto& f) { return f.first == b; });
+    if (!seen) finite.emplace_back(b, counts.empty() ? 0 : counts[i]);
+  }
+  std::stable_sort(finite.begin(), finite.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Bucket> buckets;
+  uint64_t running = 0;
+  for (const auto& [bound, count] : finite) {
+    running += count;
+    buckets.push_back({bound, running, std::nullopt});
+  }
+  if (running > p.count()) {
+    *why = "the buckets hold " + std::to_string(running) + " observations, count says " +
+           std::to_string(p.count());
+    return {};
+  }
+  buckets.push_back({std::numeric_limits<double>::infinity(), p.count(), std::nullopt});
+  return buckets;
+}
+
 void OtlpMetricStore::Reject(IngestResult& r, const std::string& reason, int64_t n,
                              const std::string& what) {
   r.rejected += n;
@@ -150,6 +221,10 @@ IngestResult OtlpMetricStore::Ingest(
                     [](const Label& a, const Label& b) { return a.name < b.name; });
           return l;
         };
+        if (TrimmedEmpty(m.name())) {
+          Reject(r, "invalid", PointCount(m), "a metric without a name");
+          continue;
+        }
         switch (m.data_case()) {
           case pb::metrics::v1::Metric::kGauge:
           case pb::metrics::v1::Metric::kSum: {
@@ -166,11 +241,17 @@ IngestResult OtlpMetricStore::Ingest(
             for (const auto& p : points) {
               Labels labels = labels_of(p.attributes());
               if (ended(p.flags(), name, labels)) continue;
+              const double v = NumberValue(p);
+              // A counter counts up from 0: a negative or NaN monotonic sum is not one (gauges
+              // may be anything, NaN included).
+              if (monotonic && !(v >= 0)) {
+                Reject(r, "invalid", 1, name + ": a monotonic sum must not be negative or NaN");
+                continue;
+              }
               bool created = false;
               Series* s =
                   series_for(name, type, m.description(), "", std::move(labels), 1, &created);
               if (s == nullptr) continue;
-              const double v = NumberValue(p);
               if (delta && !created) {
                 s->sample.value += v;
               } else {
@@ -192,22 +273,12 @@ IngestResult OtlpMetricStore::Ingest(
             for (const auto& p : m.histogram().data_points()) {
               Labels labels = labels_of(p.attributes());
               if (ended(p.flags(), name, labels)) continue;
-              const auto& bounds = p.explicit_bounds();
-              const auto& counts = p.bucket_counts();
-              bool valid = counts.empty() || counts.size() == bounds.size() + 1;
-              for (int i = 1; valid && i < bounds.size(); ++i) valid = bounds[i - 1] < bounds[i];
-              for (int i = 0; valid && i < bounds.size(); ++i) valid = !std::isnan(bounds[i]);
-              if (!valid) {
-                Reject(r, "invalid", 1, name + ": bucket_counts do not match explicit_bounds");
+              std::string why;
+              std::vector<Bucket> buckets = HistogramBuckets(p, &why);
+              if (buckets.empty()) {
+                Reject(r, "invalid", 1, name + ": " + why);
                 continue;
               }
-              std::vector<Bucket> buckets;
-              uint64_t running = 0;
-              for (int i = 0; i < bounds.size(); ++i) {
-                running += counts.empty() ? 0 : counts[i];
-                buckets.push_back({bounds[i], running, std::nullopt});
-              }
-              buckets.push_back({std::numeric_limits<double>::infinity(), p.count(), std::nullopt});
               for (const auto& e : p.exemplars()) {
                 auto x = ToExemplar(e);
                 if (!x) continue;

@@ -28,6 +28,9 @@
 namespace opentelemetry::proto::collector::metrics::v1 {
 class ExportMetricsServiceRequest;
 }
+namespace opentelemetry::proto::metrics::v1 {
+class HistogramDataPoint;
+}
 
 namespace lookout::otlp {
 
@@ -36,6 +39,13 @@ struct IngestResult {
   int64_t rejected = 0;
   std::string error_message;  // for partial_success when rejected > 0
 };
+
+// The Prometheus buckets of an OTLP explicit-bucket histogram point, translated as the
+// OpenTelemetry Collector's Prometheus exporter does (duplicate bounds keep their first bucket,
+// unsorted bounds are sorted, one +Inf bucket equal to the count); empty with `why` set when no
+// translation is valid (a NaN bound, bucket_counts of the wrong length, buckets over the count).
+std::vector<Bucket> HistogramBuckets(const opentelemetry::proto::metrics::v1::HistogramDataPoint& p,
+                                     std::string* why);
 
 class OtlpMetricStore final : public Collectable {
  public:

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <tuple>
+
 #include "agent/otlp/otlp_codec.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "tests/unit/test_util.h"
@@ -171,6 +174,78 @@ TEST(OtlpCodec, JsonRulesAndHostileBodies) {
   EXPECT_EQ(EncodingFromContentType("application/x-protobuf"), Encoding::kProtobuf);
   EXPECT_EQ(EncodingFromContentType("Application/JSON; charset=utf-8"), Encoding::kJson);
   EXPECT_FALSE(EncodingFromContentType("text/plain").has_value());
+}
+
+// OTLP -> Prometheus translation edge cases, each with a defined answer: translated as the
+// Collector's Prometheus exporter translates it, or refused (partial_success, reason invalid).
+TEST(OtlpMetricStore, HistogramEdgeCasesTranslateAsTheCollectorOrAreRefused) {
+  testing::FakeClock clock;
+  auto buckets_of = [&](const std::string& point) {
+    OtlpMetricStore store(Cfg(), clock);
+    auto r = store.Ingest(FromJson(Wrap(
+        R"({"name":"request.duration","unit":"s","histogram":{"aggregationTemporality":2,"dataPoints":[)" +
+        point + "]}}")));
+    std::vector<std::pair<double, uint64_t>> out;
+    std::vector<MetricFamily> fams;
+    store.Collect(fams);
+    if (const Sample* smp = One(fams, "request_duration_seconds")) {
+      for (const auto& b : smp->buckets) out.emplace_back(b.upper_bound, b.cumulative_count);
+    }
+    return std::make_pair(r.rejected, out);
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  using B = std::vector<std::pair<double, uint64_t>>;
+  // The issue's input (prometheus #19425, opentelemetry-dotnet #6290): bounds ending in +Inf
+  // give one +Inf bucket, equal to the count.
+  auto [rej, b] = buckets_of(
+      R"({"count":"10","sum":17.5,"bucketCounts":["5","2","3","0"],"explicitBounds":[1,2,"Infinity"]})");
+  EXPECT_EQ(rej, 0);
+  EXPECT_EQ(b, (B{{1, 5}, {2, 7}, {inf, 10}}));
+  // Unsorted bounds are sorted with their buckets.
+  std::tie(rej, b) =
+      buckets_of(R"({"count":"9","bucketCounts":["3","5","1"],"explicitBounds":[2,1]})");
+  EXPECT_EQ(b, (B{{1, 5}, {2, 8}, {inf, 9}}));
+  // A bound given twice keeps its first bucket.
+  std::tie(rej, b) =
+      buckets_of(R"({"count":"10","bucketCounts":["1","2","3","4"],"explicitBounds":[1,1,2]})");
+  EXPECT_EQ(b, (B{{1, 1}, {2, 4}, {inf, 10}}));
+  // -Inf is a bound like any other.
+  std::tie(rej, b) =
+      buckets_of(R"({"count":"3","bucketCounts":["1","2"],"explicitBounds":["-Infinity"]})");
+  EXPECT_EQ(b, (B{{-inf, 1}, {inf, 3}}));
+  // Refused: a NaN bound, counts of the wrong length, buckets holding more than the count.
+  for (const char* bad : {R"({"count":"3","bucketCounts":["1","2"],"explicitBounds":["NaN"]})",
+                          R"({"count":"3","bucketCounts":["1","2","0"],"explicitBounds":[1]})",
+                          R"({"count":"3","bucketCounts":["1"],"explicitBounds":[1,2]})",
+                          R"({"count":"2","bucketCounts":["5","0"],"explicitBounds":[1]})"}) {
+    std::tie(rej, b) = buckets_of(bad);
+    EXPECT_EQ(rej, 1) << bad;
+    EXPECT_TRUE(b.empty()) << bad;
+  }
+}
+
+TEST(OtlpMetricStore, NamesAndValuesThatAreNotMetricsAreRefused) {
+  testing::FakeClock clock;
+  OtlpMetricStore store(Cfg(), clock);
+  auto r = store.Ingest(FromJson(Wrap(
+      R"({"name":"","gauge":{"dataPoints":[{"asDouble":1},{"asDouble":2}]}},)"
+      R"({"name":"  ","sum":{"isMonotonic":true,"aggregationTemporality":2,"dataPoints":[{"asDouble":1}]}},)"
+      R"({"name":"c","sum":{"isMonotonic":true,"aggregationTemporality":2,"dataPoints":[{"asDouble":-1}]}},)"
+      R"({"name":"g","gauge":{"dataPoints":[{"asDouble":-1}]}},)"
+      R"({"name":"queue.depth","unit":"{requests}/min","gauge":{"dataPoints":[{"asDouble":3}]}},)"
+      R"({"name":"disk.io","unit":"KiBy/s","sum":{"isMonotonic":false,"aggregationTemporality":2,"dataPoints":[{"asDouble":3}]}},)"
+      R"({"name":"odd","unit":"widgets","gauge":{"dataPoints":[{"asDouble":3}]}})")));
+  EXPECT_EQ(r.rejected, 4);  // two unnamed points, one unnamed sum, one negative counter
+  EXPECT_EQ(r.accepted, 4);
+  std::vector<MetricFamily> out;
+  store.Collect(out);
+  ASSERT_NE(One(out, "g"), nullptr);
+  EXPECT_EQ(One(out, "g")->value, -1);                  // gauges may go below zero
+  EXPECT_NE(One(out, "queue_depth_per_min"), nullptr);  // "min" is not in the per-unit table
+  EXPECT_NE(One(out, "disk_io_kibibytes_per_second"), nullptr);
+  EXPECT_NE(One(out, "odd_widgets"), nullptr);  // a unit not in the table is kept, sanitized
+  EXPECT_EQ(testing::FindFamily(out, "_"), nullptr);
+  EXPECT_EQ(testing::FindFamily(out, "c_total"), nullptr);
 }
 
 }  // namespace
