@@ -32,6 +32,8 @@ void CollectorSet::Collect(std::vector<MetricFamily>& out) {
       st = c->Collect(out);
     } catch (const std::exception& e) {
       st = MakeError("exception", e.what());
+    } catch (...) {
+      st = MakeError("exception", "a non-standard exception");
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -2,8 +2,9 @@
 // CollectorSet runs a list of collectors on each scrape and reports, per collector and in the
 // same scrape, lookout_collector_duration_seconds, lookout_collector_success and, once a
 // collector has failed, lookout_collector_errors_total{collector,reason} (counting the failure of
-// this very scrape). One failing (or throwing) collector never fails the scrape: its partial
-// output is dropped and the others are unaffected.
+// this very scrape). One failing collector never fails the scrape: a returned error or any
+// exception (collectors may throw, see Collector::Collect) drops its partial output, counts the
+// reason, and the others are unaffected.
 //
 // The agent runs one set per source (node collectors, pod collectors), each behind its own
 // endpoint (/metrics/node, /metrics/cadvisor) as well as /metrics; the sets' lookout_collector_*

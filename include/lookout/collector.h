@@ -20,8 +20,10 @@ class Collector {
   virtual std::string_view Name() const = 0;
   // Appends this collector's families to `out`. On failure, returns the error; whatever it had
   // appended before failing is discarded by the caller, so a failed collector shows no partial
-  // data.
-  virtual Status Collect(std::vector<MetricFamily>& out) noexcept = 0;
+  // data. May throw (std::bad_alloc, a library's exception): the CollectorSet catches anything,
+  // drops the partial output and reports reason "exception", as for a returned error; the
+  // scrape and the other collectors go on. (Not noexcept: a throw would then end the process.)
+  virtual Status Collect(std::vector<MetricFamily>& out) = 0;
 };
 
 }  // namespace lookout

@@ -57,7 +57,7 @@ class CpuCollector final : public Collector {
   }
   std::string_view Name() const override { return "cpu"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = stat_.Read(max_bytes_);
     if (!text.ok()) return text.error();
     auto cpus = ParseProcStatCpus(*text, user_hz_);

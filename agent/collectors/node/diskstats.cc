@@ -108,7 +108,7 @@ class DiskstatsCollector final : public Collector {
       : paths_(cfg.paths), max_(cfg.max_file_bytes), filter_(cfg.diskstats) {}
   std::string_view Name() const override { return "diskstats"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto disks = ParseDiskstats(*text);

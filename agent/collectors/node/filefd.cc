@@ -11,7 +11,7 @@ class FilefdCollector final : public Collector {
   explicit FilefdCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "filefd"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     std::vector<std::string_view> f;

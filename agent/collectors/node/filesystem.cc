@@ -77,7 +77,7 @@ class FilesystemCollector final : public Collector {
         stuck_(std::make_shared<StuckSet>()) {}
   std::string_view Name() const override { return "filesystem"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     // PID 1's view is the host's when the agent shares the host PID namespace.
     auto text = mounts_.Read(max_);
     if (!text.ok()) text = ReadFileLimited(paths_.Proc("mounts"), max_);

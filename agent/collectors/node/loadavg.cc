@@ -27,7 +27,7 @@ class LoadavgCollector final : public Collector {
   explicit LoadavgCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "loadavg"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto l = ParseLoadavg(*text);

@@ -49,7 +49,7 @@ class MeminfoCollector final : public Collector {
   explicit MeminfoCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "meminfo"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto fields = ParseMeminfo(*text);

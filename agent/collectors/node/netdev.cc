@@ -60,7 +60,7 @@ class NetdevCollector final : public Collector {
       : paths_(cfg.paths), max_(cfg.max_file_bytes), filter_(cfg.netdev) {}
   std::string_view Name() const override { return "netdev"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     auto devs = ParseNetDev(*text);

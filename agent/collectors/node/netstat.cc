@@ -75,7 +75,7 @@ class NetstatCollector final : public Collector {
       : paths_(cfg.paths), max_(cfg.max_file_bytes), fields_(cfg.netstat_fields) {}
   std::string_view Name() const override { return "netstat"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     NetstatValues all;
     for (CachedFile* file : {&netstat_, &snmp_}) {
       auto text = file->Read(max_);

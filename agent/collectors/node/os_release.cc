@@ -38,7 +38,7 @@ class OsCollector final : public Collector {
   explicit OsCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "os"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = ReadFileLimited(paths_.Root("etc/os-release"), max_);
     if (!text.ok()) text = ReadFileLimited(paths_.Root("usr/lib/os-release"), max_);
     if (!text.ok()) return text.error();

@@ -45,7 +45,7 @@ class PressureCollector final : public Collector {
   explicit PressureCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "pressure"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     if (::access(paths_.Proc("pressure").c_str(), F_OK) != 0) return Ok{};  // no PSI here
     struct Resource {
       const char* name;

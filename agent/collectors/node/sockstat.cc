@@ -47,7 +47,7 @@ class SockstatCollector final : public Collector {
   }
   std::string_view Name() const override { return "sockstat"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto v4 = sockstat_.Read(max_);
     if (!v4.ok()) return v4.error();
     auto values = ParseSockstat(*v4);

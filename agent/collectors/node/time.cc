@@ -20,7 +20,7 @@ class TimeCollector final : public Collector {
       : paths_(cfg.paths), clock_(std::move(clock)) {}
   std::string_view Name() const override { return "time"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     const auto now = clock_->Now();
     const double secs = std::chrono::duration<double>(now.time_since_epoch()).count();
     AddSample(AddFamily(out, "node_time_seconds", "System time in seconds since epoch (1970).",

@@ -12,7 +12,7 @@ class UnameCollector final : public Collector {
  public:
   std::string_view Name() const override { return "uname"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     struct utsname u {};
     if (::uname(&u) != 0) return MakeError("syscall", "uname failed");
     AddSample(AddFamily(out, "node_uname_info",

@@ -13,7 +13,7 @@ class VmstatCollector final : public Collector {
       : paths_(cfg.paths), max_(cfg.max_file_bytes), fields_(cfg.vmstat_fields) {}
   std::string_view Name() const override { return "vmstat"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) return text.error();
     std::vector<std::string_view> f;

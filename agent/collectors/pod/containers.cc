@@ -134,7 +134,7 @@ class ContainersCollector final : public Collector {
 
   std::string_view Name() const override { return "containers"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto layout = layout_.Get();
     if (!layout.ok()) return layout.error();
     const std::vector<std::string> kubepods = FindKubepodsCgroups(*layout, kubepods_config_);

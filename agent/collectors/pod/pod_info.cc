@@ -12,7 +12,7 @@ class PodInfoCollector final : public Collector {
   explicit PodInfoCollector(std::shared_ptr<PodIndex> index) : index_(std::move(index)) {}
   std::string_view Name() const override { return "pod_info"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     const auto snapshot = index_->Snapshot();
     MetricFamily f{"lookout_pod_info",
                    "Pods on this node as the pod metadata source lists them; value 1.",

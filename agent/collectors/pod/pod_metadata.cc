@@ -12,7 +12,7 @@ class PodMetadataCollector final : public Collector {
  public:
   explicit PodMetadataCollector(std::shared_ptr<KubePodIndex> index) : index_(std::move(index)) {}
   std::string_view Name() const override { return "pod_metadata"; }
-  Status Collect(std::vector<MetricFamily>&) noexcept override { return index_->LastStatus(); }
+  Status Collect(std::vector<MetricFamily>&) override { return index_->LastStatus(); }
 
  private:
   const std::shared_ptr<KubePodIndex> index_;

@@ -60,7 +60,7 @@ class PodNetworkCollector final : public Collector {
 
   std::string_view Name() const override { return "pod_network"; }
 
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     auto layout = layout_.Get();
     if (!layout.ok()) return layout.error();
     const auto snapshot = index_->Snapshot();

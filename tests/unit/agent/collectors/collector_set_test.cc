@@ -1,7 +1,9 @@
 #include "agent/collectors/collector_set.h"
 
 #include <filesystem>
+#include <new>
 #include <random>
+#include <stdexcept>
 
 #include "agent/collectors/node/node_collectors.h"
 #include "tests/unit/test_util.h"
@@ -15,21 +17,30 @@ class FailingCollector final : public Collector {
  public:
   explicit FailingCollector(bool throws) : throws_(throws) {}
   std::string_view Name() const override { return throws_ ? "thrower" : "failer"; }
-  Status Collect(std::vector<MetricFamily>& out) noexcept override {
+  Status Collect(std::vector<MetricFamily>& out) override {
     out.push_back(
         MetricFamily{"partial_data", "must not leak", MetricType::kGauge, "", {Sample{}}});
-    if (throws_) {
-      try {
-        throw std::runtime_error("boom");
-      } catch (...) {
-        return MakeError("exception", "boom");
-      }
-    }
+    if (throws_) throw std::runtime_error("boom");
     return MakeError("parse", "bad input");
   }
 
  private:
   bool throws_;
+};
+
+// Throws what a library or the allocator might: really, through the real CollectorSet.
+class ThrowingCollector final : public Collector {
+ public:
+  explicit ThrowingCollector(int what) : what_(what) {}
+  std::string_view Name() const override { return what_ == 0 ? "bad_alloc" : "odd_throw"; }
+  Status Collect(std::vector<MetricFamily>& out) override {
+    out.push_back(MetricFamily{"half_built", "", MetricType::kGauge, "", {Sample{}}});
+    if (what_ == 0) throw std::bad_alloc();
+    throw 42;  // not even a std::exception
+  }
+
+ private:
+  int what_;
 };
 
 double Success(const std::vector<MetricFamily>& fams, const std::string& collector) {
@@ -66,6 +77,27 @@ TEST(CollectorSet, FailingCollectorDropsItsOutputAndCountsReason) {
   EXPECT_EQ(errors->samples[0].labels[0].value, "failer");
   EXPECT_EQ(errors->samples[0].labels[1].value, "parse");
   EXPECT_EQ(errors->samples[0].value, 1);
+}
+
+TEST(CollectorSet, ACollectorThatThrowsFailsAloneAndTheScrapeGoesOn) {
+  std::vector<std::unique_ptr<Collector>> cs;
+  cs.push_back(std::make_unique<FailingCollector>(true));
+  cs.push_back(std::make_unique<ThrowingCollector>(0));
+  cs.push_back(std::make_unique<ThrowingCollector>(1));
+  cs.push_back(NewLoadavgCollector(testing::FixtureNodeConfig()));
+  CollectorSet set(std::move(cs));
+  std::vector<MetricFamily> out;
+  set.Collect(out);  // a noexcept interface made this std::terminate
+  for (const char* name : {"thrower", "bad_alloc", "odd_throw"}) {
+    EXPECT_EQ(Success(out, name), 0) << name;
+  }
+  EXPECT_EQ(Success(out, "loadavg"), 1);
+  EXPECT_NE(Find(out, "node_load1"), nullptr);
+  for (const auto& f : out) EXPECT_TRUE(f.name != "partial_data" && f.name != "half_built");
+  const MetricFamily* errors = Find(out, "lookout_collector_errors_total");
+  ASSERT_NE(errors, nullptr);
+  ASSERT_EQ(errors->samples.size(), 3u);
+  for (const auto& s : errors->samples) EXPECT_EQ(s.labels[1].value, "exception");
 }
 
 TEST(CollectorSet, ErrorsCountNFailuresAfterNScrapes) {
