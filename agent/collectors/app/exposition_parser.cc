@@ -475,6 +475,7 @@ class Parser {
     const std::string_view name = line.substr(0, i);
     nlabels_ = 0;
     has_le_ = has_quantile_ = false;
+    emptied_.clear();
     SkipBlanks(line, i);
     if (i < line.size() && line[i] == '{') {
       ++i;
@@ -568,6 +569,7 @@ class Parser {
     const std::string_view name = line.substr(0, i);
     nlabels_ = 0;
     has_le_ = has_quantile_ = false;
+    emptied_.clear();
     if (i < line.size() && line[i] == '{') {
       ++i;
       if (Status st = OmLabels(line, i, nullptr); !st.ok()) return st;
@@ -710,12 +712,18 @@ class Parser {
         value += c;
       }
     }
-    if (value.empty()) return Ok{};
+    // Any __name__ label fails in Prometheus: a second name (the TSDB refuses it), or an empty
+    // one, which removes the metric name itself (errNameLabelMandatory).
+    if (lname == "__name__") return Fail("parse", "a __name__ label");
+    if (value.empty()) {
+      // labels.Builder deletes every label of a name that has an empty value.
+      emptied_.emplace_back(lname);
+      return Ok{};
+    }
     if (value.size() > opt_.limits.max_label_value_length) {
       return Fail("label_length",
                   "label value longer than " + std::to_string(opt_.limits.max_label_value_length));
     }
-    if (lname == "__name__") return Fail("parse", "a __name__ label");
     if (lname == "le" && !has_le_) {
       le_.assign(value);
       has_le_ = true;
@@ -749,6 +757,21 @@ class Parser {
   // there (the target label replaces both, the first value becomes exported_<name>), so the
   // later ones are dropped.
   Status SortAndCheckLabels(std::string_view name) {
+    if (!emptied_.empty()) {
+      auto emptied = [&](std::string_view n) {
+        return std::find(emptied_.begin(), emptied_.end(), n) != emptied_.end();
+      };
+      if (has_le_ && emptied("le")) has_le_ = false;
+      if (has_quantile_ && emptied("quantile")) has_quantile_ = false;
+      size_t w = 0;
+      for (size_t r = 0; r < nlabels_; ++r) {
+        if (emptied(labels_[r].name)) continue;
+        if (w != r) std::swap(labels_[w], labels_[r]);
+        ++w;
+      }
+      nlabels_ = w;
+      emptied_.clear();
+    }
     for (size_t a = 1; a < nlabels_; ++a) {
       for (size_t b = a; b > 0 && labels_[b].name < labels_[b - 1].name; --b) {
         std::swap(labels_[b], labels_[b - 1]);
@@ -1231,6 +1254,7 @@ class Parser {
   lookout::Labels labels_;  // the first nlabels_ are this line's; the rest are spare slots
   size_t nlabels_ = 0;
   std::string value_;
+  std::vector<std::string> emptied_;  // names given an empty value on this line
   std::string le_;
   std::string quantile_;
   bool has_le_ = false;
