@@ -29,6 +29,7 @@ void AppendDouble(std::string& out, double v, bool om_canonical) {
   // Integral values (the common case: counters of events and bytes) print as integers; 2^53 is
   // where doubles stop representing every integer.
   if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
+    if (v == 0 && std::signbit(v)) out += '-';  // -0 is a value of its own for Prometheus
     AppendInt(out, static_cast<int64_t>(v));
     if (om_canonical) out += ".0";
     return;

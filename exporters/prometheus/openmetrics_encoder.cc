@@ -1,5 +1,7 @@
 #include "exporters/prometheus/openmetrics_encoder.h"
 
+#include <cmath>
+
 #include "exporters/prometheus/encode_util.h"
 
 namespace lookout::prometheus {
@@ -34,10 +36,18 @@ std::string_view FamilyName(const MetricFamily& f) {
   return n;
 }
 
+// Seconds that Prometheus reads back as the same milliseconds: it computes int64(seconds *
+// 1000), truncating, so ms / 1000.0 can come back one millisecond short (1700000000.123 *
+// 1000 = 1700000000122.99...). The next doubles up are tried until the product is right.
 void AppendTimestamp(std::string& out, const Sample& s) {
   if (!s.timestamp_ms) return;
   out += ' ';
-  AppendDouble(out, static_cast<double>(*s.timestamp_ms) / 1000.0);
+  const int64_t ms = *s.timestamp_ms;
+  double seconds = static_cast<double>(ms) / 1000.0;
+  for (int i = 0; i < 4 && static_cast<int64_t>(seconds * 1000.0) != ms; ++i) {
+    seconds = std::nextafter(seconds, ms > 0 ? HUGE_VAL : -HUGE_VAL);
+  }
+  AppendDouble(out, seconds);
 }
 
 void AppendExemplar(std::string& out, const std::optional<Exemplar>& e) {
@@ -131,9 +141,9 @@ void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& o
         case MetricType::kHistogram:
           for (const auto& b : s.buckets) {
             bound.clear();
-            AppendDouble(bound, b.upper_bound, /*om_canonical=*/true);
+            if (b.le.empty()) AppendDouble(bound, b.upper_bound, /*om_canonical=*/true);
             AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count), b.exemplar,
-                       "le", bound);
+                       "le", b.le.empty() ? std::string_view(bound) : std::string_view(b.le));
           }
           AppendLine(out, name, "_count", s, static_cast<double>(s.count));
           AppendLine(out, name, "_sum", s, s.sum);
@@ -142,8 +152,9 @@ void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& o
         case MetricType::kSummary:
           for (const auto& q : s.quantiles) {
             bound.clear();
-            AppendDouble(bound, q.quantile, /*om_canonical=*/true);
-            AppendLine(out, name, "", s, q.value, {}, "quantile", bound);
+            if (q.text.empty()) AppendDouble(bound, q.quantile, /*om_canonical=*/true);
+            AppendLine(out, name, "", s, q.value, {}, "quantile",
+                       q.text.empty() ? std::string_view(bound) : std::string_view(q.text));
           }
           AppendLine(out, name, "_count", s, static_cast<double>(s.count));
           AppendLine(out, name, "_sum", s, s.sum);

@@ -63,9 +63,10 @@ void EncodeText(const std::vector<MetricFamily>& families, std::string& out) {
         case MetricType::kHistogram:
           for (const auto& b : s.buckets) {
             bound.clear();
-            AppendDouble(bound, b.upper_bound);
+            if (b.le.empty()) AppendDouble(bound, b.upper_bound);
             AppendSampleLine(out, f.name, "_bucket", s.labels,
-                             static_cast<double>(b.cumulative_count), s, "le", bound);
+                             static_cast<double>(b.cumulative_count), s, "le",
+                             b.le.empty() ? std::string_view(bound) : std::string_view(b.le));
           }
           AppendSampleLine(out, f.name, "_sum", s.labels, s.sum, s);
           AppendSampleLine(out, f.name, "_count", s.labels, static_cast<double>(s.count), s);
@@ -73,8 +74,9 @@ void EncodeText(const std::vector<MetricFamily>& families, std::string& out) {
         case MetricType::kSummary:
           for (const auto& q : s.quantiles) {
             bound.clear();
-            AppendDouble(bound, q.quantile);
-            AppendSampleLine(out, f.name, "", s.labels, q.value, s, "quantile", bound);
+            if (q.text.empty()) AppendDouble(bound, q.quantile);
+            AppendSampleLine(out, f.name, "", s.labels, q.value, s, "quantile",
+                             q.text.empty() ? std::string_view(bound) : std::string_view(q.text));
           }
           AppendSampleLine(out, f.name, "_sum", s.labels, s.sum, s);
           AppendSampleLine(out, f.name, "_count", s.labels, static_cast<double>(s.count), s);

@@ -38,7 +38,9 @@ class Faulty(BaseHTTPRequestHandler):
         elif self.path == "/huge":
             body = b"".join(b"big{i=\"%d\"} 1\n" % i for i in range(20000))
         elif self.path == "/garbage":
-            body = b"\x00\xff{{{ not metrics }}}\n"
+            # Not "\x00...": Prometheus's text lexer takes a NUL at a line start for the end of
+            # the input (an empty, successful scrape), and lookout now does the same.
+            body = b"{{{ not metrics }}}\x00\xff\n"
         elif self.path == "/500":
             self.send_response(500)
             self.end_headers()

@@ -1,11 +1,16 @@
 #include "agent/collectors/app/exposition_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "agent/common/hash.h"
 #include "agent/common/utf8.h"
@@ -15,9 +20,6 @@ namespace {
 
 // What a sample line's name means for the family it belongs to.
 enum class Role : uint8_t { kValue, kCreated, kBucket, kSum, kCount, kQuantile };
-
-// Parts seen for a histogram/summary series, to fill or drop incomplete ones at the end.
-enum Part : uint8_t { kHasSum = 1, kHasCount = 2, kHasInf = 4 };
 
 // Heterogeneous lookup: find by string_view without building a std::string per line.
 struct StringHash {
@@ -82,38 +84,89 @@ uint64_t Mix(uint64_t h, std::string_view s) {
   return h * 0xff51afd7ed558ccdULL;
 }
 
+// Parts seen for a grouped series (histogram, summary, OpenMetrics counter).
+enum Part : uint8_t { kHasValue = 1, kHasSum = 2, kHasCount = 4, kHasInf = 8, kHasCreated = 16 };
+
 struct FamilyState {
-  bool typed = false;  // a TYPE line was seen
-  bool om_counter = false;
+  bool typed = false;    // a TYPE line was taken (a later one changes nothing, as in Prometheus)
+  bool grouped = false;  // samples are label sets with parts: histogram, summary, OM counter
+  // The sample names it owns and what each is to it; a family turned raw hands them on.
+  std::vector<std::pair<std::string, Role>> names;
   SeriesIndex series;
-  std::vector<uint8_t> parts;  // per sample, histogram/summary only
+  std::vector<uint8_t> parts;         // per sample, grouped only
+  std::vector<uint64_t> series_keys;  // per sample, grouped only: its identity without le/quantile
 };
 
 bool IsNameStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+bool IsLabelStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsLabelChar(char c) { return IsLabelStart(c) || (c >= '0' && c <= '9'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Go's ParseFloat spellings Prometheus accepts: [+-]digits, exponents, Inf/Infinity, NaN.
-bool ParseDouble(std::string_view s, double& out) {
+bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((s[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
+// Prometheus's parseFloat (model/textparse): Go's strconv.ParseFloat(s, 64) with 'p', 'P' and
+// '_' refused. So: [+-]decimal with an optional exponent; [+-]inf / infinity and nan in any
+// case (no sign on nan); out of range (1e400) is an error, underflow (1e-400) is 0; no hex, no
+// nan(...).
+bool ParseGoFloat(std::string_view s, double& out) {
   if (s.empty()) return false;
   bool neg = false;
+  size_t i = 0;
   if (s[0] == '+' || s[0] == '-') {
     neg = s[0] == '-';
-    s.remove_prefix(1);
-    if (s.empty() || s[0] == '+' || s[0] == '-') return false;
+    i = 1;
   }
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || p != s.data() + s.size()) {
-    // from_chars reports out-of-range for 1e999; Go gives ±Inf, so do we.
-    if (ec == std::errc::result_out_of_range && p == s.data() + s.size()) {
-      out = std::numeric_limits<double>::infinity();
-    } else {
-      return false;
-    }
+  const std::string_view r = s.substr(i);
+  if (r.empty()) return false;
+  if ((r[0] | 0x20) == 'i') {
+    if (!EqualsIgnoreCase(r, "inf") && !EqualsIgnoreCase(r, "infinity")) return false;
+    out = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if ((r[0] | 0x20) == 'n') {
+    if (i != 0 || !EqualsIgnoreCase(r, "nan")) return false;
+    out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  // from_chars also reads "inf", "nan(x)" and a sign we have already taken: only decimal
+  // characters go to it.
+  for (char c : r) {
+    if (!IsDigit(c) && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-') return false;
+  }
+  if (r[0] == '+' || r[0] == '-') return false;
+  const auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), out);
+  if (p != r.data() + r.size()) return false;
+  if (ec == std::errc::result_out_of_range) {
+    // Overflow is an error in Go; underflow gives 0 or a subnormal, as strtod does.
+    const std::string copy(r);
+    const double v = std::strtod(copy.c_str(), nullptr);
+    if (std::isinf(v)) return false;
+    out = v;
+  } else if (ec != std::errc()) {
+    return false;
   }
   if (neg) out = -out;
   return true;
+}
+
+// A value that a histogram's cumulative count (uint64) holds and renders back unchanged.
+bool IsCount(double v) {
+  return v >= 0 && v <= 9007199254740992.0 && v == std::trunc(v) && !std::signbit(v);
+}
+
+// The identity of a series' le or quantile label, combined by xor so a series' key does not
+// depend on which of the two is mixed in first.
+uint64_t SpecialKey(std::string_view name, std::string_view value) {
+  return MixBits(Mix(Mix(0x243f6a8885a308d3ULL, name), value));
 }
 
 class Parser {
@@ -135,17 +188,31 @@ class Parser {
       std::string_view line = body_.substr(pos, end - pos);
       pos = end + 1;
       ++line_no_;
-      if (eof_seen) return Fail("parse", "content after # EOF");
-      if (!om_) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-          line.remove_suffix(1);
-        while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
-          line.remove_prefix(1);
-        if (line.empty()) continue;
-      } else if (line.empty()) {
-        return Fail("parse", "empty line");
+      Status st = Ok{};
+      if (om_) {
+        // OpenMetrics: nothing after "# EOF" (one newline at most), no empty lines, single
+        // spaces only (openmetricslex.l has no whitespace rule).
+        if (eof_seen) return Fail("parse", "content after # EOF");
+        if (line.empty()) return Fail("parse", "empty line");
+        st = line[0] == '#' ? OmComment(line, eof_seen) : OmSample(line);
+      } else {
+        // Text (promlex.l): blank and whitespace-only lines are skipped, whitespace may come
+        // before a comment but not before a sample (Prometheus then reads it as part of the
+        // metric name, which fails), and a NUL where a line starts ends the input.
+        size_t i = 0;
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        if (i == line.size()) continue;
+        if (line[i] == '\0') break;
+        if (line[i] == '#') {
+          st = TextComment(line.substr(i + 1));
+        } else if (i > 0) {
+          return Fail("parse", "whitespace before a metric name");
+        } else {
+          st = TextSample(line);
+          // A label value may have run over newlines: go on after the line it ended on.
+          pos = static_cast<size_t>(line.data() - body_.data()) + line.size() + 1;
+        }
       }
-      Status st = line[0] == '#' ? Comment(line, eof_seen) : SampleLine(line);
       if (!st.ok()) return st.error();
     }
     if (om_ && !eof_seen) return MakeError("truncated", "OpenMetrics body without # EOF");
@@ -160,154 +227,207 @@ class Parser {
                      "line " + std::to_string(line_no_) + ": " + std::string(what));
   }
 
-  // "# HELP", "# TYPE", "# UNIT", "# EOF"; other comments are ignored.
-  Status Comment(std::string_view line, bool& eof_seen) {
-    std::string_view rest = line.substr(1);
-    if (om_ && rest == " EOF") {
+  // Text "#..." (after the '#'): `# HELP name text` and `# TYPE name type` with spaces or tabs;
+  // anything else is a comment. The text is what follows the name minus its first character
+  // (PromParser.Next takes buf()[1:]), so `# TYPE x\tgauge` and even `# TYPE x-gauge` are
+  // gauges, and a text of blanks only is empty.
+  Status TextComment(std::string_view rest) {
+    size_t i = 0;
+    while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) ++i;
+    if (i == 0) return Ok{};
+    rest.remove_prefix(i);
+    const bool help = rest.starts_with("HELP");
+    if (!help && !rest.starts_with("TYPE")) return Ok{};
+    i = 4;
+    while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) ++i;
+    if (i == 4) return Ok{};  // "HELPx": a comment
+    rest.remove_prefix(i);
+    size_t n = 0;
+    while (n < rest.size() && IsNameChar(rest[n])) ++n;
+    if (n == 0 || !IsNameStart(rest[0])) {
+      return Fail("parse", std::string("expected a metric name after ") + (help ? "HELP" : "TYPE"));
+    }
+    const std::string_view name = rest.substr(0, n);
+    std::string_view text = rest.substr(n);
+    const bool blank = text.find_first_not_of(" \t") == std::string_view::npos;
+    text = blank || text.size() <= 1 ? std::string_view() : text.substr(1);
+    if (help) return Help(name, text);
+    MetricType type;
+    if (text == "counter") {
+      type = MetricType::kCounter;
+    } else if (text == "gauge") {
+      type = MetricType::kGauge;
+    } else if (text == "histogram") {
+      type = MetricType::kHistogram;
+    } else if (text == "summary") {
+      type = MetricType::kSummary;
+    } else if (text == "untyped") {
+      type = MetricType::kUntyped;
+    } else {
+      return Fail("parse", "invalid metric type \"" + std::string(text) + "\"");
+    }
+    Type(name, type, false);
+    return Ok{};
+  }
+
+  // OpenMetrics "# ...": exactly `# HELP name text`, `# TYPE name type`, `# UNIT name unit` (one
+  // space each, the text may be empty) or `# EOF`; any other comment is an error there.
+  Status OmComment(std::string_view line, bool& eof_seen) {
+    if (line == "# EOF") {
       eof_seen = true;
       return Ok{};
     }
-    while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
     std::string_view keyword;
-    if (rest.starts_with("HELP ") || rest.starts_with("TYPE ") || rest.starts_with("UNIT ")) {
-      keyword = rest.substr(0, 4);
-      rest.remove_prefix(5);
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ") || line.starts_with("# UNIT ")) {
+      keyword = line.substr(2, 4);
     } else {
-      return Ok{};  // a plain comment
+      return Fail("parse", "expected a valid start token");
     }
-    while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
+    std::string_view rest = line.substr(7);
     size_t n = 0;
     while (n < rest.size() && IsNameChar(rest[n])) ++n;
-    const std::string_view name = rest.substr(0, n);
-    if (name.empty() || !IsNameStart(name[0])) return Fail("parse", "bad metric name in comment");
-    rest.remove_prefix(n);
-    if (!rest.empty() && rest[0] != ' ' && rest[0] != '\t') {
-      return Fail("parse", "bad metric name in comment");
+    if (n == 0 || !IsNameStart(rest[0])) {
+      return Fail("parse", "expected a metric name after " + std::string(keyword));
     }
-    if (!rest.empty()) rest.remove_prefix(1);
-    if (keyword == "HELP") return Help(name, rest);
+    const std::string_view name = rest.substr(0, n);
+    if (n == rest.size() || rest[n] != ' ') {
+      return Fail("parse", "expected text in " + std::string(keyword));
+    }
+    const std::string_view text = rest.substr(n + 1);
+    if (keyword == "HELP") return Help(name, text);
     if (keyword == "UNIT") {
-      const size_t idx = FamilyFor(name);
-      families_[idx].unit = std::string(rest);
+      if (!text.empty() && !(name.size() > text.size() && name.ends_with(text) &&
+                             name[name.size() - text.size() - 1] == '_')) {
+        return Fail("parse", "unit \"" + std::string(text) + "\" not a suffix of metric \"" +
+                                 std::string(name) + "\"");
+      }
+      families_[FamilyFor(name)].unit = std::string(text);
       return Ok{};
     }
-    return Type(name, rest);
+    MetricType type;
+    bool gauge_histogram = false;
+    if (text == "counter") {
+      type = MetricType::kCounter;
+    } else if (text == "gauge" || text == "stateset") {
+      type = MetricType::kGauge;
+    } else if (text == "histogram") {
+      type = MetricType::kHistogram;
+    } else if (text == "summary") {
+      type = MetricType::kSummary;
+    } else if (text == "unknown") {
+      type = MetricType::kUntyped;
+    } else if (text == "info") {
+      type = MetricType::kInfo;
+    } else if (text == "gaugehistogram") {
+      // No such type in the model: its _bucket/_gcount/_gsum lines pass through as untyped.
+      type = MetricType::kUntyped;
+      gauge_histogram = true;
+    } else {
+      return Fail("parse", "invalid metric type \"" + std::string(text) + "\"");
+    }
+    Type(name, type, gauge_histogram);
+    return Ok{};
   }
 
+  // HELP text must be valid UTF-8 as written; text format unescapes \\ and \n, OpenMetrics also
+  // \" (Prometheus's helpReplacer / lvalReplacer); any other backslash stays as it is.
   Status Help(std::string_view name, std::string_view text) {
+    if (!ValidUtf8(text)) return Fail("parse", "HELP is not UTF-8");
     std::string help;
     help.reserve(text.size());
     for (size_t i = 0; i < text.size(); ++i) {
       if (text[i] == '\\' && i + 1 < text.size()) {
         const char e = text[i + 1];
-        if (e == 'n') {
-          help += '\n';
-          ++i;
-          continue;
-        }
-        if (e == '\\' || (om_ && e == '"')) {
-          help += e;
+        if (e == 'n' || e == '\\' || (om_ && e == '"')) {
+          help += e == 'n' ? '\n' : e;
           ++i;
           continue;
         }
       }
       help += text[i];
     }
-    if (!ValidUtf8(help)) return Fail("parse", "HELP is not UTF-8");
     families_[FamilyFor(name)].help = std::move(help);
     return Ok{};
   }
 
-  Status Type(std::string_view name, std::string_view type_text) {
-    while (!type_text.empty() && (type_text.back() == ' ' || type_text.back() == '\t'))
-      type_text.remove_suffix(1);
-    MetricType type;
-    bool gauge_histogram = false;
-    if (type_text == "counter") {
-      type = MetricType::kCounter;
-    } else if (type_text == "gauge" || (om_ && type_text == "stateset")) {
-      type = MetricType::kGauge;
-    } else if (type_text == "histogram") {
-      type = MetricType::kHistogram;
-    } else if (type_text == "summary") {
-      type = MetricType::kSummary;
-    } else if (type_text == "untyped" || (om_ && type_text == "unknown")) {
-      type = MetricType::kUntyped;
-    } else if (om_ && type_text == "info") {
-      type = MetricType::kInfo;
-    } else if (om_ && type_text == "gaugehistogram") {
-      // No such type in the model: its _bucket/_gcount/_gsum lines pass through as untyped.
-      type = MetricType::kUntyped;
-      gauge_histogram = true;
-    } else {
-      return Fail("parse", "unknown TYPE \"" + std::string(type_text) + "\"");
-    }
+  // Prometheus keeps no family for a TYPE: it only names the metadata, and every sample line is
+  // a series under its own name whatever TYPE came before. The model groups a family's series
+  // (a histogram's buckets, sum and count) when its lines fit the type; when they do not, the
+  // family turns raw (ConvertToRaw) and each sample name becomes an untyped family, so the
+  // series stay exactly what Prometheus has. A TYPE for a name already typed, or after its
+  // samples, changes nothing.
+  void Type(std::string_view name, MetricType type, bool gauge_histogram) {
     const size_t idx = FamilyFor(name);
     FamilyState& st = states_[idx];
     MetricFamily& f = families_[idx];
-    if (st.typed) {
-      if (f.type != type) return Fail("parse", "second TYPE line for " + std::string(name));
-      return Ok{};
-    }
-    if (!f.samples.empty()) return Fail("parse", "TYPE after samples of " + std::string(name));
+    if (st.typed || !f.samples.empty()) return;
     st.typed = true;
     f.type = type;
-    if (gauge_histogram) {
-      Unregister(name);
-      return Ok{};
-    }
     const std::string base(name);
-    bool ok = true;
+    if (gauge_histogram) {
+      Disown(base, idx);
+      return;
+    }
     switch (type) {
       case MetricType::kCounter:
         if (om_) {
           // OpenMetrics names the family without _total; the model keeps the sample name.
-          Unregister(name);
-          ok = Register(base + "_total", idx, Role::kValue) &&
-               Register(base + "_created", idx, Role::kCreated);
+          Disown(base, idx);
+          Own(base + "_total", idx, Role::kValue);
+          Own(base + "_created", idx, Role::kCreated);
           f.name = base + "_total";
-          st.om_counter = true;
+          states_[idx].grouped = true;
         }
         break;
       case MetricType::kInfo:
-        Unregister(name);
-        ok = Register(base + "_info", idx, Role::kValue);
+        Disown(base, idx);
+        Own(base + "_info", idx, Role::kValue);
         f.name = base + "_info";
         break;
       case MetricType::kHistogram:
-        Unregister(name);
-        ok = Register(base + "_bucket", idx, Role::kBucket) &&
-             Register(base + "_sum", idx, Role::kSum) &&
-             Register(base + "_count", idx, Role::kCount) &&
-             (!om_ || Register(base + "_created", idx, Role::kCreated));
+        Disown(base, idx);
+        Own(base + "_bucket", idx, Role::kBucket);
+        Own(base + "_sum", idx, Role::kSum);
+        Own(base + "_count", idx, Role::kCount);
+        if (om_) Own(base + "_created", idx, Role::kCreated);
+        states_[idx].grouped = true;
         break;
       case MetricType::kSummary:
-        ok = Register(base, idx, Role::kQuantile) && Register(base + "_sum", idx, Role::kSum) &&
-             Register(base + "_count", idx, Role::kCount) &&
-             (!om_ || Register(base + "_created", idx, Role::kCreated));
+        Own(base, idx, Role::kQuantile);
+        Own(base + "_sum", idx, Role::kSum);
+        Own(base + "_count", idx, Role::kCount);
+        if (om_) Own(base + "_created", idx, Role::kCreated);
+        states_[idx].grouped = true;
         break;
       default:
         break;
     }
-    if (!ok) return Fail("parse", "TYPE of " + base + " conflicts with earlier samples");
-    return Ok{};
   }
 
-  // False if the name already belongs to another family (e.g. `i_info` seen as a sample before
-  // `# TYPE i info`): two families with one name would make the re-exposure invalid.
-  bool Register(std::string sample_name, size_t idx, Role role) {
+  // Gives the sample name to the family, unless another family has it already (its first
+  // owner keeps it: e.g. `i_info` seen as a sample before `# TYPE i info`).
+  bool Own(std::string sample_name, size_t idx, Role role) {
     last_name_ = {};
     auto [it, inserted] =
         by_sample_.try_emplace(std::move(sample_name), static_cast<uint32_t>(idx), role);
     if (!inserted && it->second.first != idx) return false;
     it->second = {static_cast<uint32_t>(idx), role};
+    auto& names = states_[idx].names;
+    for (auto& [n, r] : names) {
+      if (n == it->first) {
+        r = role;
+        return true;
+      }
+    }
+    names.emplace_back(it->first, role);
     return true;
   }
-  void Unregister(std::string_view sample_name) {
+  void Disown(const std::string& sample_name, size_t idx) {
     last_name_ = {};
-    if (auto it = by_sample_.find(sample_name); it != by_sample_.end()) {
-      by_sample_.erase(it);
-    }
+    auto it = by_sample_.find(sample_name);
+    if (it == by_sample_.end() || it->second.first != idx) return;
+    by_sample_.erase(it);
+    std::erase_if(states_[idx].names, [&](const auto& n) { return n.first == sample_name; });
   }
 
   // The family a HELP/TYPE/UNIT line names, created untyped on first mention.
@@ -317,7 +437,7 @@ class Parser {
     }
     const size_t idx = NewFamily(name);
     by_comment_name_.emplace(std::string(name), idx);
-    Register(std::string(name), idx, Role::kValue);
+    Own(std::string(name), idx, Role::kValue);
     return idx;
   }
 
@@ -338,328 +458,631 @@ class Parser {
     return idx;
   }
 
-  Status SampleLine(std::string_view line) {
+  static void SkipBlanks(std::string_view line, size_t& i) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  }
+
+  // A text sample line (promlex.l): name, optional blanks, optional {labels}, optional blanks,
+  // value (up to a blank or '{'), optional blanks, optional timestamp (digits only), blanks.
+  Status TextSample(std::string_view& line) {
     if (++stats_.samples > opt_.limits.max_samples) {
       return Fail("sample_limit",
                   "more than " + std::to_string(opt_.limits.max_samples) + " samples");
     }
     size_t i = 0;
     while (i < line.size() && IsNameChar(line[i])) ++i;
+    if (i == 0 || !IsNameStart(line[0])) return Fail("parse", "bad metric name");
     const std::string_view name = line.substr(0, i);
-    if (name.empty() || !IsNameStart(name[0])) return Fail("parse", "bad metric name");
     nlabels_ = 0;
-    has_special_ = false;
+    has_le_ = has_quantile_ = false;
+    emptied_.clear();
+    SkipBlanks(line, i);
     if (i < line.size() && line[i] == '{') {
       ++i;
-      if (Status st = Labels(line, i, labels_, /*exemplar=*/false, nlabels_); !st.ok()) return st;
+      if (Status st = TextLabels(line, i); !st.ok()) return st;
+      SkipBlanks(line, i);
     }
-    // value
-    if (i >= line.size() || (line[i] != ' ' && line[i] != '\t')) {
-      return Fail("parse", "expected a value after the series");
-    }
-    SkipSpace(line, i);
-    std::string_view value_text = Token(line, i);
+    const size_t vstart = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '{') ++i;
     double value = 0;
-    if (!ParseDouble(value_text, value)) return Fail("parse", "bad value");
+    if (i == vstart) return Fail("parse", "expected a value after the series");
+    if (!ParseGoFloat(line.substr(vstart, i - vstart), value)) return Fail("parse", "bad value");
+    SkipBlanks(line, i);
     std::optional<int64_t> ts_ms;
-    SkipSpace(line, i);
-    if (i < line.size() && line[i] != '#') {
-      std::string_view ts_text = Token(line, i);
-      if (om_) {
-        double ts = 0;
-        if (!ParseDouble(ts_text, ts) || !std::isfinite(ts)) return Fail("parse", "bad timestamp");
-        ts_ms = static_cast<int64_t>(std::llround(ts * 1000.0));
-      } else {
-        int64_t t = 0;
-        const auto [p, ec] = std::from_chars(ts_text.data(), ts_text.data() + ts_text.size(), t);
-        if (ec != std::errc() || p != ts_text.data() + ts_text.size()) {
-          return Fail("parse", "bad timestamp");
-        }
-        ts_ms = t;
+    if (i < line.size()) {
+      const size_t tstart = i;
+      while (i < line.size() && IsDigit(line[i])) ++i;
+      int64_t t = 0;
+      const auto [p, ec] = std::from_chars(line.data() + tstart, line.data() + i, t);
+      if (i == tstart || ec != std::errc() || p != line.data() + i) {
+        return Fail("parse", "bad timestamp");
       }
-      SkipSpace(line, i);
+      ts_ms = t;
+      SkipBlanks(line, i);
+      if (i < line.size()) return Fail("parse", "unexpected text after the timestamp");
     }
-    std::optional<Exemplar> exemplar;
-    if (i < line.size()) {
-      if (!om_ || line[i] != '#') return Fail("parse", "unexpected text after the value");
-      if (Status st = ParseExemplar(line, i, exemplar); !st.ok()) return st;
-    }
-    return Store(name, value, ts_ms, std::move(exemplar));
+    return Store(name, value, ts_ms, std::nullopt);
   }
 
-  static void SkipSpace(std::string_view line, size_t& i) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-  }
-  static std::string_view Token(std::string_view line, size_t& i) {
-    const size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    return line.substr(start, i - start);
-  }
-
-  // `# {a="b"} 1.5 [ts]` after a sample's value (OpenMetrics).
-  Status ParseExemplar(std::string_view line, size_t& i, std::optional<Exemplar>& out) {
-    ++i;  // '#'
-    SkipSpace(line, i);
-    if (i >= line.size() || line[i] != '{') return Fail("parse", "bad exemplar");
-    ++i;
-    Exemplar e;
-    size_t n = 0;
-    if (Status st = Labels(line, i, e.labels, /*exemplar=*/true, n); !st.ok()) return st;
-    e.labels.resize(n);
-    size_t runes = 0;
-    for (const auto& l : e.labels) runes += l.name.size() + l.value.size();
-    if (runes > 128) return Fail("parse", "exemplar labels longer than 128 characters");
-    SkipSpace(line, i);
-    if (!ParseDouble(Token(line, i), e.value)) return Fail("parse", "bad exemplar value");
-    SkipSpace(line, i);
-    if (i < line.size()) {
-      double ts = 0;
-      if (!ParseDouble(Token(line, i), ts)) return Fail("parse", "bad exemplar timestamp");
-      e.timestamp = ts;
-      SkipSpace(line, i);
-    }
-    if (i < line.size()) return Fail("parse", "unexpected text after the exemplar");
-    out = std::move(e);
-    return Ok{};
-  }
-
-  // Parses `a="x",b="y"}` starting after '{'. `le` and `quantile` go to special_ for
-  // samples; exemplars keep every label.
-  Status Labels(std::string_view line, size_t& i, lookout::Labels& out, bool exemplar,
-                size_t& count) {
+  // Text labels after '{': blanks allowed around names, '=' and values; a comma between labels
+  // is optional and one may trail (PromParser.parseLVals). A value may hold raw newlines: the
+  // line is extended up to the one the value ends on.
+  Status TextLabels(std::string_view& line, size_t& i) {
     while (true) {
-      SkipSpace(line, i);
+      SkipBlanks(line, i);
       if (i >= line.size()) return Fail("parse", "unterminated label set");
       if (line[i] == '}') {
         ++i;
         return Ok{};
       }
       const size_t start = i;
-      while (i < line.size() && IsNameChar(line[i])) ++i;
+      if (!IsLabelStart(line[i])) return Fail("parse", "expected a label name");
+      while (i < line.size() && IsLabelChar(line[i])) ++i;
       const std::string_view lname = line.substr(start, i - start);
-      if (lname.empty() || (lname[0] >= '0' && lname[0] <= '9') || lname.find(':') != lname.npos) {
-        return Fail("parse", "bad label name");
-      }
-      if (lname.size() > opt_.limits.max_label_name_length) {
-        return Fail("label_length",
-                    "label name longer than " + std::to_string(opt_.limits.max_label_name_length));
-      }
-      SkipSpace(line, i);
+      SkipBlanks(line, i);
       if (i >= line.size() || line[i] != '=') return Fail("parse", "expected '=' after label");
       ++i;
-      SkipSpace(line, i);
+      SkipBlanks(line, i);
       if (i >= line.size() || line[i] != '"') return Fail("parse", "expected '\"'");
       ++i;
-      // Fast path: no escapes until the closing quote.
       const size_t vstart = i;
       bool escaped = false;
-      while (i < line.size() && line[i] != '"') {
+      while (true) {
+        if (i >= line.size()) {
+          const size_t line_end = static_cast<size_t>(line.data() - body_.data()) + line.size();
+          if (line_end >= body_.size()) return Fail("parse", "unterminated label value");
+          size_t next = body_.find('\n', line_end + 1);
+          if (next == std::string_view::npos) next = body_.size();
+          line =
+              std::string_view(line.data(), next - static_cast<size_t>(line.data() - body_.data()));
+          ++line_no_;
+          continue;  // the newline is part of the value
+        }
+        if (line[i] == '"') break;
         if (line[i] == '\\') {
+          // "\\." in the lexer: any character but a newline may follow.
+          if (i + 1 >= line.size()) return Fail("parse", "unterminated label value");
           escaped = true;
           i += 2;
           continue;
         }
         ++i;
       }
+      const std::string_view raw = line.substr(vstart, i - vstart);
+      ++i;  // closing quote
+      if (Status st = AddLabel(lname, raw, escaped); !st.ok()) return st;
+      SkipBlanks(line, i);
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+  }
+
+  // An OpenMetrics sample line: name, optional {labels}, one space, value, optionally one
+  // space and a timestamp (a float, seconds), optionally " # {labels} value [timestamp]".
+  Status OmSample(std::string_view line) {
+    if (++stats_.samples > opt_.limits.max_samples) {
+      return Fail("sample_limit",
+                  "more than " + std::to_string(opt_.limits.max_samples) + " samples");
+    }
+    size_t i = 0;
+    while (i < line.size() && IsNameChar(line[i])) ++i;
+    if (i == 0 || !IsNameStart(line[0])) return Fail("parse", "expected a valid start token");
+    const std::string_view name = line.substr(0, i);
+    nlabels_ = 0;
+    has_le_ = has_quantile_ = false;
+    emptied_.clear();
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      if (Status st = OmLabels(line, i, nullptr); !st.ok()) return st;
+    }
+    if (i >= line.size() || line[i] != ' ') return Fail("parse", "expected a value");
+    ++i;
+    const std::string_view value_text = Token(line, i);
+    double value = 0;
+    if (!ParseGoFloat(value_text, value)) return Fail("parse", "bad value");
+    std::optional<int64_t> ts_ms;
+    std::optional<Exemplar> exemplar;
+    if (i < line.size() && !line.substr(i).starts_with(" # {")) {
+      ++i;
+      double ts = 0;
+      if (!ParseGoFloat(Token(line, i), ts) || !std::isfinite(ts)) {
+        return Fail("parse", "bad timestamp");
+      }
+      // As Prometheus: int64(ts * 1000), truncated.
+      ts_ms = static_cast<int64_t>(ts * 1000.0);
+    }
+    if (i < line.size()) {
+      if (!line.substr(i).starts_with(" # {")) return Fail("parse", "unexpected text");
+      // Prometheus 2.42 takes exemplars only on _total and _bucket samples.
+      if (!name.ends_with("_total") && !name.ends_with("_bucket")) {
+        return Fail("parse", "exemplar on a sample that is neither _total nor _bucket");
+      }
+      i += 4;
+      if (Status st = OmExemplar(line, i, exemplar); !st.ok()) return st;
+    }
+    return Store(name, value, ts_ms, std::move(exemplar));
+  }
+
+  // A token up to the next space (or the end), which must not be empty.
+  static std::string_view Token(std::string_view line, size_t& i) {
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    return line.substr(start, i - start);
+  }
+
+  // `{a="b"} 1.5 [ts]` after " # {".
+  Status OmExemplar(std::string_view line, size_t& i, std::optional<Exemplar>& out) {
+    Exemplar e;
+    if (Status st = OmLabels(line, i, &e.labels); !st.ok()) return st;
+    if (i >= line.size() || line[i] != ' ') return Fail("parse", "expected an exemplar value");
+    ++i;
+    if (!ParseGoFloat(Token(line, i), e.value)) return Fail("parse", "bad exemplar value");
+    if (i < line.size()) {
+      ++i;
+      double ts = 0;
+      if (!ParseGoFloat(Token(line, i), ts) || !std::isfinite(ts)) {
+        return Fail("parse", "bad exemplar timestamp");
+      }
+      e.timestamp = ts;
+      if (i < line.size()) return Fail("parse", "unexpected text after the exemplar");
+    }
+    // Longer than OpenMetrics allows: Prometheus does not store it but keeps the sample.
+    size_t runes = 0;
+    for (const auto& l : e.labels) runes += Utf8Length(l.name) + Utf8Length(l.value);
+    if (runes <= 128) out = std::move(e);
+    return Ok{};
+  }
+
+  static size_t Utf8Length(std::string_view s) {
+    size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return n;
+  }
+
+  // OpenMetrics labels after '{': name="value" pairs separated by single commas, nothing else
+  // (no blanks, no trailing comma). `exemplar`: its labels, kept as written.
+  Status OmLabels(std::string_view line, size_t& i, lookout::Labels* exemplar) {
+    if (i < line.size() && line[i] == '}') {
+      ++i;
+      return Ok{};
+    }
+    while (true) {
+      const size_t start = i;
+      if (i >= line.size() || !IsLabelStart(line[i])) return Fail("parse", "expected label name");
+      while (i < line.size() && IsLabelChar(line[i])) ++i;
+      const std::string_view lname = line.substr(start, i - start);
+      if (i >= line.size() || line[i] != '=') return Fail("parse", "expected '=' after label");
+      ++i;
+      if (i >= line.size() || line[i] != '"') return Fail("parse", "expected '\"'");
+      ++i;
+      const size_t vstart = i;
+      bool escaped = false;
+      while (i < line.size() && line[i] != '"') {
+        if (line[i] == '\\') {
+          escaped = true;
+          ++i;
+        }
+        ++i;
+      }
       if (i >= line.size()) return Fail("parse", "unterminated label value");
-      std::string_view raw = line.substr(vstart, i - vstart);
-      ++i;                          // closing quote
-      std::string& value = value_;  // scratch: keeps its capacity from line to line
-      value.clear();
-      if (!escaped) {
-        value.assign(raw);
-      } else {
-        for (size_t k = 0; k < raw.size(); ++k) {
-          if (raw[k] != '\\') {
-            value += raw[k];
-            continue;
-          }
-          const char e = raw[++k];
-          if (e == 'n') {
-            value += '\n';
-          } else if (e == '\\' || e == '"') {
-            value += e;
-          } else {
-            return Fail("parse", "bad escape in label value");
-          }
-        }
+      const std::string_view raw = line.substr(vstart, i - vstart);
+      ++i;
+      if (exemplar != nullptr) {
+        if (!ValidUtf8(raw)) return Fail("parse", "invalid UTF-8 label value");
+        exemplar->push_back({std::string(lname), std::string(raw)});
+      } else if (Status st = AddLabel(lname, raw, escaped); !st.ok()) {
+        return st;
       }
-      if (value.size() > opt_.limits.max_label_value_length) {
-        return Fail("label_length", "label value longer than " +
-                                        std::to_string(opt_.limits.max_label_value_length));
-      }
-      if (!ValidUtf8(value)) return Fail("parse", "label value is not UTF-8");
-      if (!exemplar && !has_special_ && (lname == "le" || lname == "quantile")) {
-        // Kept aside: it only becomes a bucket/quantile when the family says so.
-        special_name_.assign(lname);
-        special_.assign(value);
-        has_special_ = true;
-      } else {
-        if (count + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
-          return Fail("label_limit",
-                      "more than " + std::to_string(opt_.limits.max_labels) + " labels");
-        }
-        // Slots past `count` are left from earlier lines: assigning reuses their capacity.
-        Label& slot = count < out.size() ? out[count] : out.emplace_back();
-        slot.name.assign(lname);
-        slot.value.assign(value);
-        ++count;
-      }
-      SkipSpace(line, i);
       if (i < line.size() && line[i] == ',') {
         ++i;
-      } else if (i >= line.size() || line[i] != '}') {
-        return Fail("parse", "expected ',' or '}' in label set");
+        continue;
       }
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        return Ok{};
+      }
+      return Fail("parse", "expected ',' or '}' in label set");
+    }
+  }
+
+  // One label of a sample line. The value must be valid UTF-8 as written; \" \\ \n are
+  // unescaped, any other backslash stays (lvalReplacer). An empty value is no label (the TSDB
+  // drops it), a __name__ label is refused (Prometheus fails the scrape on it), le and quantile
+  // are kept aside until the family says whether they are its bucket/quantile.
+  Status AddLabel(std::string_view lname, std::string_view raw, bool escaped) {
+    if (lname.size() > opt_.limits.max_label_name_length) {
+      return Fail("label_length",
+                  "label name longer than " + std::to_string(opt_.limits.max_label_name_length));
+    }
+    if (!ValidUtf8(raw)) return Fail("parse", "label value is not UTF-8");
+    std::string& value = value_;  // scratch: keeps its capacity from line to line
+    value.clear();
+    if (!escaped) {
+      value.assign(raw);
+    } else {
+      for (size_t k = 0; k < raw.size(); ++k) {
+        const char c = raw[k];
+        if (c == '\\' && k + 1 < raw.size()) {
+          const char e = raw[k + 1];
+          if (e == 'n' || e == '\\' || e == '"') {
+            value += e == 'n' ? '\n' : e;
+            ++k;
+            continue;
+          }
+        }
+        value += c;
+      }
+    }
+    // Any __name__ label fails in Prometheus: a second name (the TSDB refuses it), or an empty
+    // one, which removes the metric name itself (errNameLabelMandatory).
+    if (lname == "__name__") return Fail("parse", "a __name__ label");
+    if (value.empty()) {
+      // labels.Builder deletes every label of a name that has an empty value.
+      emptied_.emplace_back(lname);
+      return Ok{};
+    }
+    if (value.size() > opt_.limits.max_label_value_length) {
+      return Fail("label_length",
+                  "label value longer than " + std::to_string(opt_.limits.max_label_value_length));
+    }
+    if (lname == "le" && !has_le_) {
+      le_.assign(value);
+      has_le_ = true;
+      return Ok{};
+    }
+    if (lname == "quantile" && !has_quantile_) {
+      quantile_.assign(value);
+      has_quantile_ = true;
+      return Ok{};
+    }
+    if (nlabels_ + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
+      return Fail("label_limit", "more than " + std::to_string(opt_.limits.max_labels) + " labels");
+    }
+    // Slots past nlabels_ are left from earlier lines: assigning reuses their capacity.
+    Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
+    slot.name.assign(lname);
+    slot.value.assign(value);
+    ++nlabels_;
+    return Ok{};
+  }
+
+  bool IsTargetLabel(std::string_view name) const {
+    for (const auto& t : opt_.target_labels) {
+      if (t.name == name) return true;
+    }
+    return false;
+  }
+
+  // Sorts the line's labels (stable: of two labels with one name the first stays first) and
+  // refuses a name twice, as the TSDB does; a name twice that is a target label's is no error
+  // there (the target label replaces both, the first value becomes exported_<name>), so the
+  // later ones are dropped.
+  Status SortAndCheckLabels(std::string_view name) {
+    if (!emptied_.empty()) {
+      auto emptied = [&](std::string_view n) {
+        return std::find(emptied_.begin(), emptied_.end(), n) != emptied_.end();
+      };
+      if (has_le_ && emptied("le")) has_le_ = false;
+      if (has_quantile_ && emptied("quantile")) has_quantile_ = false;
+      size_t w = 0;
+      for (size_t r = 0; r < nlabels_; ++r) {
+        if (emptied(labels_[r].name)) continue;
+        if (w != r) std::swap(labels_[w], labels_[r]);
+        ++w;
+      }
+      nlabels_ = w;
+      emptied_.clear();
+    }
+    for (size_t a = 1; a < nlabels_; ++a) {
+      for (size_t b = a; b > 0 && labels_[b].name < labels_[b - 1].name; --b) {
+        std::swap(labels_[b], labels_[b - 1]);
+      }
+    }
+    size_t w = 0;
+    for (size_t r = 0; r < nlabels_; ++r) {
+      const std::string& n = labels_[r].name;
+      const bool dup_le = (has_le_ && n == "le") || (has_quantile_ && n == "quantile");
+      if ((w > 0 && labels_[w - 1].name == n) || dup_le) {
+        if (dup_le || !IsTargetLabel(n)) {
+          return Fail("parse", std::string(name) + " has the label " + n + " twice");
+        }
+        continue;
+      }
+      if (w != r) std::swap(labels_[w], labels_[r]);
+      ++w;
+    }
+    nlabels_ = w;
+    return Ok{};
+  }
+
+  // The line's le/quantile as ordinary labels (the family has no use for them as such).
+  void AppendSpecial(bool le, bool quantile) {
+    if (le && has_le_) {
+      Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
+      slot.name.assign("le");
+      slot.value.assign(le_);
+      ++nlabels_;
+    }
+    if (quantile && has_quantile_) {
+      Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
+      slot.name.assign("quantile");
+      slot.value.assign(quantile_);
+      ++nlabels_;
     }
   }
 
   Status Store(std::string_view name, double value, std::optional<int64_t> ts_ms,
                std::optional<Exemplar> exemplar) {
+    if (Status st = SortAndCheckLabels(name); !st.ok()) return st;
+    uint64_t key = 0x84222325cbf29ce4ULL;
+    for (size_t k = 0; k < nlabels_; ++k) {
+      key = Mix(key, labels_[k].name);
+      key = Mix(key, labels_[k].value);
+    }
+    const uint64_t le_key = has_le_ ? SpecialKey("le", le_) : 0;
+    const uint64_t q_key = has_quantile_ ? SpecialKey("quantile", quantile_) : 0;
+    auto [idx, role] = Resolve(name);
+    if (states_[idx].grouped) {
+      const MetricType type = families_[idx].type;
+      const bool hist = type == MetricType::kHistogram;
+      const bool summ = type == MetricType::kSummary;
+      const uint64_t series_key = key ^ (hist ? 0 : le_key) ^ (summ ? 0 : q_key);
+      const Fit fit = StoreGrouped(idx, role, series_key, value, ts_ms, exemplar);
+      if (fit == Fit::kStored) return Ok{};
+      // The line does not fit the family: it and its series so far become untyped families.
+      ConvertToRaw(idx);
+      std::tie(idx, role) = Resolve(name);
+    }
+    return StoreValue(idx, key ^ le_key ^ q_key, value, ts_ms, std::move(exemplar));
+  }
+
+  // The family and role of a sample name; a name no family owns starts an untyped family of its
+  // own (a sample without TYPE, or one its family's type has no place for, as Prometheus keeps
+  // every sample line as a series).
+  std::pair<uint32_t, Role> Resolve(std::string_view name) {
+    if (!last_name_.empty() && name == last_name_) return {last_idx_, last_role_};
     uint32_t idx;
     Role role;
-    if (!last_name_.empty() && name == last_name_) {
-      // Lines of one series name come in runs: skip the hash lookup.
-      idx = last_idx_;
-      role = last_role_;
-    } else if (auto it = by_sample_.find(name); it != by_sample_.end()) {
+    if (auto it = by_sample_.find(name); it != by_sample_.end()) {
       idx = it->second.first;
       role = it->second.second;
-      last_name_ = name;
-      last_idx_ = idx;
-      last_role_ = role;
-    } else if (by_comment_name_.contains(name)) {
-      // e.g. a bare `foo` line under `# TYPE foo histogram`: it fits no part of the family.
-      return Fail("parse", std::string(name) + " does not fit the type of its family");
     } else {
-      // A sample without TYPE: an untyped family of its own (Prometheus does the same).
       idx = static_cast<uint32_t>(NewFamily(name));
       role = Role::kValue;
-      Register(std::string(name), idx, role);
-      by_comment_name_.emplace(std::string(name), idx);
+      Own(std::string(name), idx, role);
+      by_comment_name_.try_emplace(std::string(name), idx);
+    }
+    last_name_ = name;
+    last_idx_ = idx;
+    last_role_ = role;
+    return {idx, role};
+  }
+
+  // A new Sample at the end of the family's samples, reusing a recycled one when there is one.
+  Sample& AppendSample(size_t idx) {
+    MetricFamily& f = families_[idx];
+    FamilyState& st = states_[idx];
+    if (f.samples.size() == 1024 && f.samples.capacity() <= 1024) {
+      // A big family: reserve for every line left rather than doubling (and moving) its
+      // samples ten more times; Finish() gives back what other families' lines did not use.
+      const size_t expect = 1024 + (total_lines_ - std::min(total_lines_, line_no_));
+      f.samples.reserve(expect);
+      st.series.Reserve(expect);
+    }
+    std::vector<Sample>& pool = sample_pools_[idx];
+    if (f.samples.size() < pool.size()) {
+      // A Sample of this target's scrape before last, at the same position: its strings and
+      // vectors keep their capacity, so a steady scrape allocates (almost) nothing.
+      f.samples.push_back(std::move(pool[f.samples.size()]));
+      ResetSample(f.samples.back());
+    } else {
+      f.samples.emplace_back();
+    }
+    return f.samples.back();
+  }
+
+  // A one-value series (counter in text, gauge, untyped, info, or a raw family's).
+  Status StoreValue(size_t idx, uint64_t key, double value, std::optional<int64_t> ts_ms,
+                    std::optional<Exemplar> exemplar) {
+    MetricFamily& f = families_[idx];
+    if (f.type == MetricType::kInfo && value != 1) {
+      // The encoders write an info sample as 1: one that is not stays a plain series.
+      f.type = MetricType::kUntyped;
+    }
+    const auto [si, inserted] =
+        states_[idx].series.FindOrInsert(key, static_cast<uint32_t>(f.samples.size()));
+    if (!inserted) {
+      ++stats_.duplicates;
+      // The first one stays (the TSDB refuses a second sample at its timestamp), unless the
+      // later one is later in time: that is the one a query at now sees.
+      Sample& s = families_[idx].samples[si];
+      if (s.timestamp_ms && (!ts_ms || *ts_ms > *s.timestamp_ms)) {
+        s.value = value;
+        s.timestamp_ms = ts_ms;
+      }
+      return Ok{};
+    }
+    AppendSpecial(true, true);
+    Sample& s = AppendSample(idx);
+    FillLabels(s);
+    s.value = value;
+    s.timestamp_ms = ts_ms;
+    if (exemplar) s.exemplar = std::move(exemplar);
+    return Ok{};
+  }
+
+  enum class Fit { kStored, kNoFit };
+
+  // A line of a histogram, summary or OpenMetrics counter, into its series' parts. kNoFit when
+  // the model cannot hold it as written: a bucket without le or with one that is no number, a
+  // count that is no whole number, an le/quantile on a _sum, parts with different timestamps,
+  // two spellings of one bound.
+  Fit StoreGrouped(size_t idx, Role role, uint64_t series_key, double value,
+                   std::optional<int64_t> ts_ms, std::optional<Exemplar>& exemplar) {
+    const MetricType type = families_[idx].type;
+    const bool hist = type == MetricType::kHistogram;
+    const bool summ = type == MetricType::kSummary;
+    const bool special = hist ? has_le_ : summ ? has_quantile_ : false;
+    double bound = 0;
+    switch (role) {
+      case Role::kBucket:
+        if (!has_le_ || !ParseGoFloat(le_, bound) || std::isnan(bound) || !IsCount(value)) {
+          return Fit::kNoFit;
+        }
+        break;
+      case Role::kQuantile:
+        if (!has_quantile_ || !ParseGoFloat(quantile_, bound)) return Fit::kNoFit;
+        break;
+      case Role::kCount:
+        if (special || !IsCount(value)) return Fit::kNoFit;
+        break;
+      default:
+        if (special) return Fit::kNoFit;
     }
     MetricFamily& f = families_[idx];
     FamilyState& st = states_[idx];
-    // le/quantile is a real label unless this line is a bucket/quantile.
-    const bool wants_special = (role == Role::kBucket && f.type == MetricType::kHistogram) ||
-                               (role == Role::kQuantile && f.type == MetricType::kSummary);
-    if (has_special_ && !wants_special &&
-        ((f.type == MetricType::kHistogram && special_name_ == "le") ||
-         (f.type == MetricType::kSummary && special_name_ == "quantile"))) {
-      // e.g. h_count{le="1"}: the family's own special label on a line that has none.
-      return Fail("parse", std::string(name) + " has a " + special_name_ + " label");
-    }
-    if (has_special_ && !wants_special) {
-      Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
-      slot.name.assign(special_name_);
-      slot.value.assign(special_);
-      ++nlabels_;
-      has_special_ = false;
-    }
-    if (wants_special &&
-        (!has_special_ || special_name_ != (role == Role::kBucket ? "le" : "quantile"))) {
-      return Fail("parse", std::string(name) + " without its " +
-                               (role == Role::kBucket ? "le" : "quantile") + " label");
-    }
-    const auto labels_end = labels_.begin() + static_cast<ptrdiff_t>(nlabels_);
-    std::sort(labels_.begin(), labels_end,
-              [](const Label& a, const Label& b) { return a.name < b.name; });
-    // Duplicate label names are invalid (Prometheus refuses them too); a second le/quantile
-    // would otherwise become an ordinary label and re-expose as h_sum{le=...}.
-    for (auto it = labels_.begin(); it != labels_end; ++it) {
-      if ((it + 1 != labels_end && it->name == (it + 1)->name) ||
-          (has_special_ && it->name == special_name_)) {
-        return Fail("parse", std::string(name) + " has the label " + it->name + " twice");
-      }
-    }
-    uint64_t hash = 0x84222325cbf29ce4ULL;
-    for (auto it = labels_.begin(); it != labels_end; ++it) {
-      const Label& l = *it;
-      hash = Mix(hash, l.name);
-      hash = Mix(hash, l.value);
-    }
-    const bool grouped = f.type == MetricType::kHistogram || f.type == MetricType::kSummary;
     const auto [si, inserted] =
-        st.series.FindOrInsert(hash, static_cast<uint32_t>(f.samples.size()));
+        st.series.FindOrInsert(series_key, static_cast<uint32_t>(f.samples.size()));
     if (inserted) {
-      if (f.samples.size() == 1024 && f.samples.capacity() <= 1024) {
-        // A big family: reserve for every line left rather than doubling (and moving) its
-        // samples ten more times; Finish() gives back what other families' lines did not use.
-        const size_t expect = 1024 + (total_lines_ - std::min(total_lines_, line_no_));
-        f.samples.reserve(expect);
-        st.series.Reserve(expect);
-      }
-      std::vector<Sample>& pool = sample_pools_[idx];
-      if (f.samples.size() < pool.size()) {
-        // A Sample of this target's scrape before last, at the same position: its strings and
-        // vectors keep their capacity, so a steady scrape allocates (almost) nothing.
-        f.samples.push_back(std::move(pool[f.samples.size()]));
-        ResetSample(f.samples.back());
-      } else {
-        f.samples.emplace_back();
-      }
-      FillLabels(f.samples.back());
-      if (grouped) {
-        st.parts.push_back(0);
-        f.samples.back().sum = std::numeric_limits<double>::quiet_NaN();
-      }
-    } else if (!grouped && role == Role::kValue) {
-      ++stats_.duplicates;
-      return Ok{};
+      AppendSpecial(!hist, !summ);
+      Sample& s = AppendSample(idx);
+      FillLabels(s);
+      s.sum = std::numeric_limits<double>::quiet_NaN();
+      s.timestamp_ms = ts_ms;
+      st.parts.push_back(0);
+      st.series_keys.push_back(series_key);
     }
-    Sample& s = f.samples[si];
+    Sample& s = families_[idx].samples[si];
+    if (s.timestamp_ms != ts_ms) return Fit::kNoFit;
+    uint8_t& parts = st.parts[si];
     switch (role) {
       case Role::kValue:
+        if (parts & kHasValue) break;  // a repeated series: the first one stays
         s.value = value;
-        s.timestamp_ms = ts_ms;
         if (exemplar) s.exemplar = std::move(exemplar);
-        if (grouped) {
-          ++stats_.invalid;  // cannot happen: kValue is never registered for these types
-        }
-        break;
+        parts |= kHasValue;
+        return Fit::kStored;
       case Role::kCreated:
+        if (parts & kHasCreated) break;
         s.created = value;
-        break;
+        parts |= kHasCreated;
+        return Fit::kStored;
       case Role::kSum:
+        if (parts & kHasSum) break;
         s.sum = value;
-        st.parts[si] |= kHasSum;
-        break;
+        parts |= kHasSum;
+        return Fit::kStored;
       case Role::kCount:
-        s.count = value > 0 ? static_cast<uint64_t>(std::llround(value)) : 0;
-        s.timestamp_ms = ts_ms;
-        st.parts[si] |= kHasCount;
-        break;
+        if (parts & kHasCount) break;
+        s.count = static_cast<uint64_t>(value);
+        parts |= kHasCount;
+        return Fit::kStored;
       case Role::kBucket: {
-        double le = 0;
-        if (!ParseDouble(special_, le) || std::isnan(le)) return Fail("parse", "bad le value");
         for (const auto& b : s.buckets) {
-          if (b.upper_bound == le) {
+          if (b.le == le_) {
             ++stats_.duplicates;
-            return Ok{};
+            return Fit::kStored;
           }
+          if (b.upper_bound == bound) return Fit::kNoFit;  // "1" and "1.0": two series
         }
-        Bucket b;
-        b.upper_bound = le;
-        b.cumulative_count = value > 0 ? static_cast<uint64_t>(std::llround(value)) : 0;
+        Bucket& b = s.buckets.emplace_back();
+        b.upper_bound = bound;
+        b.le = le_;
+        b.cumulative_count = static_cast<uint64_t>(value);
         b.exemplar = std::move(exemplar);
-        s.buckets.push_back(std::move(b));
-        if (std::isinf(le) && le > 0) st.parts[si] |= kHasInf;
-        break;
+        if (std::isinf(bound) && bound > 0) parts |= kHasInf;
+        return Fit::kStored;
       }
       case Role::kQuantile: {
-        double q = 0;
-        if (!ParseDouble(special_, q)) return Fail("parse", "bad quantile value");
-        for (const auto& e : s.quantiles) {
-          if (e.quantile == q) {
+        for (const auto& q : s.quantiles) {
+          if (q.text == quantile_) {
             ++stats_.duplicates;
-            return Ok{};
+            return Fit::kStored;
+          }
+          if (q.quantile == bound || (std::isnan(q.quantile) && std::isnan(bound))) {
+            return Fit::kNoFit;
           }
         }
-        s.quantiles.push_back(Quantile{q, value});
-        break;
+        s.quantiles.push_back(Quantile{bound, value, quantile_});
+        return Fit::kStored;
       }
     }
-    return Ok{};
+    ++stats_.duplicates;
+    return Fit::kStored;
+  }
+
+  // Turns a family raw: each sample name it owned becomes an untyped family, and each part of
+  // its series so far a series there (le/quantile as labels), with the same identity a later
+  // line of that name gets.
+  void ConvertToRaw(size_t idx) {
+    last_name_ = {};
+    if (!states_[idx].grouped) {
+      // One sample name, one value per series: only the type goes.
+      families_[idx].type = MetricType::kUntyped;
+      return;
+    }
+    constexpr size_t kRoles = 6;
+    std::array<size_t, kRoles> to{};
+    to.fill(SIZE_MAX);
+    const auto names = std::move(states_[idx].names);
+    states_[idx].names.clear();
+    for (const auto& [n, r] : names) {
+      by_sample_.erase(n);
+      const size_t raw = NewFamily(n);
+      Own(n, raw, Role::kValue);
+      by_comment_name_.try_emplace(n, raw);
+      to[static_cast<size_t>(r)] = raw;
+    }
+    FamilyState& st = states_[idx];
+    st.grouped = false;
+    std::vector<Sample> samples = std::move(families_[idx].samples);
+    families_[idx].samples.clear();
+    const std::vector<uint8_t> parts = std::move(st.parts);
+    const std::vector<uint64_t> keys = std::move(st.series_keys);
+    st.parts.clear();
+    st.series_keys.clear();
+    st.series = SeriesIndex();
+    auto add = [&](Role r, uint64_t key, const Labels& labels, const char* extra_name,
+                   const std::string& extra_value, double v, std::optional<int64_t> ts,
+                   std::optional<Exemplar> ex) {
+      const size_t raw = to[static_cast<size_t>(r)];
+      if (raw == SIZE_MAX) return;
+      MetricFamily& rf = families_[raw];
+      const auto [si, inserted] =
+          states_[raw].series.FindOrInsert(key, static_cast<uint32_t>(rf.samples.size()));
+      if (!inserted) return;
+      Sample& s = rf.samples.emplace_back();
+      s.labels = labels;
+      if (extra_name != nullptr) s.labels.push_back({extra_name, extra_value});
+      s.value = v;
+      s.timestamp_ms = ts;
+      s.exemplar = std::move(ex);
+    };
+    for (size_t k = 0; k < samples.size(); ++k) {
+      Sample& s = samples[k];
+      const uint8_t p = parts[k];
+      const uint64_t key = keys[k];
+      for (auto& b : s.buckets) {
+        add(Role::kBucket, key ^ SpecialKey("le", b.le), s.labels, "le", b.le,
+            static_cast<double>(b.cumulative_count), s.timestamp_ms, std::move(b.exemplar));
+      }
+      for (const auto& q : s.quantiles) {
+        add(Role::kQuantile, key ^ SpecialKey("quantile", q.text), s.labels, "quantile", q.text,
+            q.value, s.timestamp_ms, std::nullopt);
+      }
+      static const std::string kNone;
+      if (p & kHasValue) {
+        add(Role::kValue, key, s.labels, nullptr, kNone, s.value, s.timestamp_ms,
+            std::move(s.exemplar));
+      }
+      if (p & kHasSum) add(Role::kSum, key, s.labels, nullptr, kNone, s.sum, s.timestamp_ms, {});
+      if (p & kHasCount) {
+        add(Role::kCount, key, s.labels, nullptr, kNone, static_cast<double>(s.count),
+            s.timestamp_ms, {});
+      }
+      if (p & kHasCreated) {
+        add(Role::kCreated, key, s.labels, nullptr, kNone, *s.created, s.timestamp_ms, {});
+      }
+    }
   }
 
   static void ResetSample(Sample& s) {
@@ -703,45 +1126,103 @@ class Parser {
     }
   }
 
-  // Completes histograms and summaries (+Inf bucket from _count and back), drops series that
-  // cannot be completed, and removes families left without samples.
-  void Finish() {
-    for (size_t fi = 0; fi < families_.size(); ++fi) {
-      MetricFamily& f = families_[fi];
-      FamilyState& st = states_[fi];
-      if (f.type == MetricType::kHistogram) {
-        size_t w = 0;
-        for (size_t si = 0; si < f.samples.size(); ++si) {
-          Sample& s = f.samples[si];
-          const uint8_t parts = st.parts[si];
+  // Whether every series of a grouped family is whole as the model writes it: a histogram with
+  // +Inf, _sum, _count equal to +Inf and buckets that never decrease; a summary with _sum and
+  // _count; a counter with its _total. The encoders would otherwise write series the body did
+  // not have (or an invalid histogram).
+  bool Whole(size_t idx) {
+    MetricFamily& f = families_[idx];
+    const FamilyState& st = states_[idx];
+    for (size_t si = 0; si < f.samples.size(); ++si) {
+      Sample& s = f.samples[si];
+      const uint8_t p = st.parts[si];
+      switch (f.type) {
+        case MetricType::kHistogram: {
+          if ((p & (kHasSum | kHasCount | kHasInf)) != (kHasSum | kHasCount | kHasInf)) {
+            return false;
+          }
           std::sort(s.buckets.begin(), s.buckets.end(),
                     [](const Bucket& a, const Bucket& b) { return a.upper_bound < b.upper_bound; });
-          if (!(parts & kHasInf) && (parts & kHasCount)) {
-            Bucket inf;
-            inf.upper_bound = std::numeric_limits<double>::infinity();
-            inf.cumulative_count = s.count;
-            s.buckets.push_back(std::move(inf));
-          } else if ((parts & kHasInf) && !(parts & kHasCount)) {
-            s.count = s.buckets.back().cumulative_count;
-          } else if (!(parts & kHasInf)) {
-            ++stats_.invalid;
-            continue;
+          for (size_t k = 1; k < s.buckets.size(); ++k) {
+            if (s.buckets[k].cumulative_count < s.buckets[k - 1].cumulative_count) return false;
           }
-          if (w != si) f.samples[w] = std::move(s);
-          ++w;
+          if (s.buckets.back().cumulative_count != s.count) return false;
+          break;
         }
-        f.samples.resize(w);
-      } else if (f.type == MetricType::kSummary) {
-        size_t w = 0;
-        for (size_t si = 0; si < f.samples.size(); ++si) {
-          if (!(st.parts[si] & kHasCount)) {
-            ++stats_.invalid;
-            continue;
-          }
-          if (w != si) f.samples[w] = std::move(f.samples[si]);
-          ++w;
+        case MetricType::kSummary:
+          if ((p & (kHasSum | kHasCount)) != (kHasSum | kHasCount)) return false;
+          break;
+        default:
+          if (!(p & kHasValue)) return false;
+      }
+    }
+    return true;
+  }
+
+  // The names a family takes in either exposition: its own and, for a typed family, every
+  // sample name its OpenMetrics family may use (OpenMetrics forbids a clash of those).
+  static void ReservedNames(const MetricFamily& f, std::vector<std::string>& out) {
+    out.clear();
+    const std::string& n = f.name;
+    auto add_om = [&](std::string_view base, std::initializer_list<const char*> suffixes) {
+      out.emplace_back(base);
+      for (const char* s : suffixes) out.push_back(std::string(base) + s);
+    };
+    switch (f.type) {
+      case MetricType::kCounter:
+        if (n.ends_with("_total")) {
+          add_om(std::string_view(n).substr(0, n.size() - 6), {"_total", "_created"});
+        } else {
+          out.push_back(n);
         }
-        f.samples.resize(w);
+        break;
+      case MetricType::kInfo:
+        if (n.ends_with("_info")) {
+          add_om(std::string_view(n).substr(0, n.size() - 5), {"_info"});
+        } else {
+          out.push_back(n);
+        }
+        break;
+      case MetricType::kHistogram:
+        add_om(n, {"_bucket", "_sum", "_count", "_created"});
+        break;
+      case MetricType::kSummary:
+        add_om(n, {"_sum", "_count", "_created"});
+        break;
+      default:
+        out.push_back(n);
+    }
+  }
+
+  // Families that cannot be written as they are turn raw: grouped ones with a series that is
+  // not whole, then typed ones whose names clash with another family's (e.g. a counter `c`,
+  // whose OpenMetrics family owns c_total and c_created, and a plain sample `c_created`, as
+  // the python client writes them in text). Then families without samples go.
+  void Finish() {
+    const size_t n = families_.size();
+    for (size_t fi = 0; fi < n; ++fi) {
+      if (states_[fi].grouped && !Whole(fi)) ConvertToRaw(fi);
+    }
+    auto plain = [](const MetricFamily& f) {
+      return f.type == MetricType::kUntyped || f.type == MetricType::kGauge;
+    };
+    std::vector<std::string> reserved;
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::unordered_set<std::string> taken;
+      for (const auto& f : families_) {
+        if (!f.samples.empty() && plain(f)) taken.insert(f.name);
+      }
+      for (size_t fi = 0; fi < families_.size() && !changed; ++fi) {
+        const MetricFamily& f = families_[fi];
+        if (f.samples.empty() || plain(f)) continue;
+        ReservedNames(f, reserved);
+        if (std::any_of(reserved.begin(), reserved.end(),
+                        [&](const std::string& r) { return taken.contains(r); })) {
+          ConvertToRaw(fi);  // appends families: start over
+          changed = true;
+        }
+        for (auto& r : reserved) taken.insert(std::move(r));
       }
     }
     std::erase_if(families_, [](const MetricFamily& f) { return f.samples.empty(); });
@@ -773,9 +1254,11 @@ class Parser {
   lookout::Labels labels_;  // the first nlabels_ are this line's; the rest are spare slots
   size_t nlabels_ = 0;
   std::string value_;
-  std::string special_name_;
-  std::string special_;
-  bool has_special_ = false;
+  std::vector<std::string> emptied_;  // names given an empty value on this line
+  std::string le_;
+  std::string quantile_;
+  bool has_le_ = false;
+  bool has_quantile_ = false;
 };
 
 }  // namespace

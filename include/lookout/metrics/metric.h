@@ -32,11 +32,15 @@ struct Bucket {
   double upper_bound = 0;  // `le`; the last bucket must be +Inf
   uint64_t cumulative_count = 0;
   std::optional<Exemplar> exemplar;
+  // `le` as a scraped target wrote it ("1", "1.0", "0.10" are three series for Prometheus):
+  // written back as it was. Empty: formatted from upper_bound.
+  std::string le{};
 };
 
 struct Quantile {
   double quantile = 0;
   double value = 0;
+  std::string text{};  // `quantile` as a scraped target wrote it (empty: formatted)
 };
 
 // One series of a family. Which fields matter depends on the family's type:

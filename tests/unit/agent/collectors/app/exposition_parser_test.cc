@@ -157,21 +157,67 @@ TEST(ExpositionParser, DuplicateSeriesKeepTheFirst) {
   EXPECT_EQ(stats.samples, 3u);
 }
 
-TEST(ExpositionParser, HistogramCompletedOrDropped) {
-  ParseStats stats;
+// Prometheus stores what each line says and nothing more: a histogram without +Inf, _count or
+// _sum was completed (a series the target never served) or dropped (series it did serve).
+TEST(ExpositionParser, IncompleteHistogramKeepsItsSeriesAsWritten) {
   const auto fs = MustParse(
       "# TYPE h histogram\n"
       "h_bucket{k=\"no_inf\",le=\"1\"} 1\n"
       "h_count{k=\"no_inf\"} 3\n"
       "h_bucket{k=\"no_count\",le=\"+Inf\"} 4\n"
-      "h_bucket{k=\"broken\",le=\"1\"} 1\n",
-      ExpositionFormat::kText, {}, &stats);
+      "h_bucket{k=\"broken\",le=\"1\"} 1\n");
+  EXPECT_EQ(Find(fs, "h"), nullptr);
+  const auto* b = Find(fs, "h_bucket");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->type, MetricType::kUntyped);
+  ASSERT_EQ(b->samples.size(), 3u);
+  EXPECT_EQ(LabelOf(b->samples[0], "le"), "1");
+  EXPECT_EQ(b->samples[1].value, 4);
+  ASSERT_NE(Find(fs, "h_count"), nullptr);
+  EXPECT_EQ(Find(fs, "h_count")->samples.size(), 1u);
+  EXPECT_EQ(Find(fs, "h_count")->samples[0].value, 3);
+  EXPECT_EQ(Find(fs, "h_sum"), nullptr);
+  // Fractional counts, _count other than +Inf, decreasing buckets: the same.
+  for (const char* body : {"# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\nh_sum 1\nh_count 1.5\n",
+                           "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 4\nh_sum 1\nh_count 5\n",
+                           "# TYPE h histogram\nh_bucket{le=\"1\"} 5\nh_bucket{le=\"+Inf\"} 4\n"
+                           "h_sum 1\nh_count 4\n"}) {
+    const auto raw = MustParse(body);
+    EXPECT_EQ(Find(raw, "h"), nullptr) << body;
+    ASSERT_NE(Find(raw, "h_count"), nullptr) << body;
+    EXPECT_EQ(Find(raw, "h_count")->samples[0].value, Find(raw, "h_count")->samples[0].value);
+  }
+  EXPECT_EQ(Find(MustParse("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\nh_sum 1\n"
+                           "h_count 1.5\n"),
+                 "h_count")
+                ->samples[0]
+                .value,
+            1.5);
+}
+
+// le is a label value: "1", "1.0" and "0.10" are kept as written (three series to Prometheus).
+TEST(ExpositionParser, BucketBoundsKeepTheirSpelling) {
+  const auto fs = MustParse(
+      "# TYPE h histogram\nh_bucket{le=\"0.10\"} 0\nh_bucket{le=\"1.0\"} 1\n"
+      "h_bucket{le=\"+inf\"} 2\nh_sum 3\nh_count 2\n");
   const auto* h = Find(fs, "h");
   ASSERT_NE(h, nullptr);
-  ASSERT_EQ(h->samples.size(), 2u);
-  EXPECT_EQ(h->samples[0].buckets.back().cumulative_count, 3u);  // +Inf from _count
-  EXPECT_EQ(h->samples[1].count, 4u);                            // _count from +Inf
-  EXPECT_EQ(stats.invalid, 1u);
+  ASSERT_EQ(h->samples[0].buckets.size(), 3u);
+  EXPECT_EQ(h->samples[0].buckets[0].le, "0.10");
+  EXPECT_EQ(h->samples[0].buckets[1].le, "1.0");
+  EXPECT_EQ(h->samples[0].buckets[2].le, "+inf");
+  std::string om;
+  prometheus::EncodeOpenMetrics(fs, om);
+  EXPECT_NE(om.find("h_bucket{le=\"0.10\"} 0"), std::string::npos) << om;
+  std::string text;
+  prometheus::EncodeText(fs, text);
+  EXPECT_NE(text.find("h_bucket{le=\"1.0\"} 1"), std::string::npos) << text;
+  // Two spellings of one bound are two series: no longer one histogram.
+  const auto two = MustParse(
+      "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1\n"
+      "h_bucket{le=\"+Inf\"} 1\nh_sum 0\nh_count 1\n");
+  ASSERT_NE(Find(two, "h_bucket"), nullptr);
+  EXPECT_EQ(Find(two, "h_bucket")->samples.size(), 3u);
 }
 
 TEST(ExpositionParser, OpenMetricsWithExemplarsCreatedAndUnits) {
@@ -180,7 +226,7 @@ TEST(ExpositionParser, OpenMetricsWithExemplarsCreatedAndUnits) {
       "# UNIT req \n"
       "# HELP req Requests with a \\\"quote\\\".\n"
       "req_total{code=\"200\"} 10 1700000000.5 # {trace_id=\"abc\"} 1 1700000000.1\n"
-      "req_created{code=\"200\"} 1699999000\n"
+      "req_created{code=\"200\"} 1699999000 1700000000.5\n"
       "# TYPE dur_seconds histogram\n"
       "# UNIT dur_seconds seconds\n"
       "dur_seconds_bucket{le=\"0.5\"} 1 # {trace_id=\"t1\",span_id=\"s1\"} 0.2\n"
@@ -228,31 +274,138 @@ TEST(ExpositionParser, OpenMetricsStrictness) {
   EXPECT_EQ(MustFail("a 1\n\n# EOF\n", ExpositionFormat::kOpenMetrics).reason, "parse");
   // Exemplars do not exist in text 0.0.4.
   EXPECT_EQ(MustFail("a 1 # {x=\"y\"} 1\n").reason, "parse");
-  // Exemplar labels are capped at 128 characters.
+  // Exemplar labels over 128 characters: Prometheus drops the exemplar, keeps the sample.
+  const auto long_ex =
+      MustParse("# TYPE a counter\na_total 1 # {x=\"" + std::string(130, 'y') + "\"} 1\n# EOF\n",
+                ExpositionFormat::kOpenMetrics);
+  ASSERT_EQ(long_ex.size(), 1u);
+  EXPECT_FALSE(long_ex[0].samples[0].exemplar.has_value());
+  // Exemplars only on _total and _bucket samples (as Prometheus 2.42).
   EXPECT_EQ(
-      MustFail("# TYPE a counter\na_total 1 # {x=\"" + std::string(130, 'y') + "\"} 1\n# EOF\n",
-               ExpositionFormat::kOpenMetrics)
-          .reason,
+      MustFail("# TYPE g gauge\ng 1 # {a=\"b\"} 2\n# EOF\n", ExpositionFormat::kOpenMetrics).reason,
       "parse");
+  for (const char* bad :
+       {"a  1\n# EOF\n", "a 1 \n# EOF\n", " a 1\n# EOF\n", "a{x=\"1\",} 1\n# EOF\n",
+        "a{x=\"1\", y=\"2\"} 1\n# EOF\n", "# comment\na 1\n# EOF\n", "a 1\n# EOF\n\n",
+        "# TYPE a untyped\na 1\n# EOF\n", "# UNIT a seconds\na 1\n# EOF\n", "# HELP a\n# EOF\n",
+        "a\t1\n# EOF\n", "a 1 NaN\n# EOF\n"}) {
+    EXPECT_EQ(MustFail(bad, ExpositionFormat::kOpenMetrics).reason, "parse") << bad;
+  }
+  MustParse("a 1\n# EOF", ExpositionFormat::kOpenMetrics);
+  MustParse("# HELP a \n# UNIT a \na 1 -1.5\n# EOF\n", ExpositionFormat::kOpenMetrics);
 }
 
 // Found by fuzz.exposition: a sample named i_info before `# TYPE i info` made two families
-// named i_info, an exposition no parser accepts.
-TEST(ExpositionParser, TypeConflictingWithEarlierSamplesIsAnError) {
-  EXPECT_EQ(MustFail("i_info{v=\"1\"} 1\n# TYPE i info\ni_info{v=\"1\"} 1\n# EOF\n",
-                     ExpositionFormat::kOpenMetrics)
-                .reason,
-            "parse");
-  EXPECT_EQ(MustFail("c_total 1\n# TYPE c counter\n# EOF\n", ExpositionFormat::kOpenMetrics).reason,
-            "parse");
-  EXPECT_EQ(MustFail("h_sum 1\n# TYPE h histogram\n").reason, "parse");
-  // Found by fuzz.exposition: `le` on a histogram's _count line became a series label, and the
-  // re-exposed buckets then carried two `le` labels.
-  EXPECT_EQ(MustFail("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count{le=\"0y\"} 2\n").reason,
-            "parse");
-  EXPECT_EQ(MustFail("# TYPE s summary\ns_sum{quantile=\"1\"} 2\n").reason, "parse");
+// named i_info. Prometheus takes every one of these bodies (a TYPE only names metadata); the
+// sample names keep their first family, so each name is exposed once, with its first value.
+TEST(ExpositionParser, TypeAfterItsSamplesKeepsTheSeries) {
+  const auto i = MustParse("i_info{v=\"1\"} 1\n# TYPE i info\ni_info{v=\"1\"} 2\n# EOF\n",
+                           ExpositionFormat::kOpenMetrics);
+  ASSERT_EQ(i.size(), 1u);
+  EXPECT_EQ(i[0].name, "i_info");
+  EXPECT_EQ(i[0].samples.size(), 1u);
+  EXPECT_EQ(i[0].samples[0].value, 1);
+  const auto c = MustParse("c_total 1\n# TYPE c counter\n# EOF\n", ExpositionFormat::kOpenMetrics);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].name, "c_total");
+  EXPECT_EQ(c[0].samples[0].value, 1);
+  const auto h = MustParse("h_sum 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n");
+  ASSERT_NE(Find(h, "h_sum"), nullptr);
+  ASSERT_NE(Find(h, "h_bucket"), nullptr);
+  ASSERT_NE(Find(h, "h_count"), nullptr);
+  EXPECT_EQ(Find(h, "h"), nullptr);
+  // Found by fuzz.exposition: `le` on a histogram's _count line became a series label of the
+  // histogram, and the re-exposed buckets carried two `le` labels. Now the family goes raw.
+  const auto le = MustParse("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count{le=\"0y\"} 2\n");
+  ASSERT_NE(Find(le, "h_count"), nullptr);
+  EXPECT_EQ(LabelOf(Find(le, "h_count")->samples[0], "le"), "0y");
+  EXPECT_EQ(LabelOf(Find(le, "h_bucket")->samples[0], "le"), "+Inf");
+  const auto q = MustParse("# TYPE s summary\ns_sum{quantile=\"1\"} 2\n");
+  ASSERT_NE(Find(q, "s_sum"), nullptr);
+  EXPECT_EQ(LabelOf(Find(q, "s_sum")->samples[0], "quantile"), "1");
   // On other types le/quantile are ordinary labels.
-  MustParse("# TYPE g gauge\ng{le=\"1\"} 2\n");
+  EXPECT_EQ(LabelOf(MustParse("# TYPE g gauge\ng{le=\"1\"} 2\n")[0].samples[0], "le"), "1");
+}
+
+// The filed issue: prometheus-net #477 (two TYPEs, one name) and OpenMetrics #282 (a counter's
+// sample without _total) failed the whole target; Prometheus keeps every series.
+TEST(ExpositionParser, IssueInputsKeepEverySeries) {
+  const auto a = MustParse(
+      "# TYPE http_requests_started gauge\nhttp_requests_started 4.0\n"
+      "# TYPE http_requests_started counter\nhttp_requests_started_total 3.0\n"
+      "# TYPE app_up gauge\napp_up 1.0\n# EOF\n",
+      ExpositionFormat::kOpenMetrics);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(Find(a, "http_requests_started")->type, MetricType::kGauge);
+  EXPECT_EQ(Find(a, "http_requests_started")->samples[0].value, 4);
+  EXPECT_EQ(Find(a, "http_requests_started_total")->type, MetricType::kUntyped);
+  EXPECT_EQ(Find(a, "http_requests_started_total")->samples[0].value, 3);
+  EXPECT_EQ(Find(a, "app_up")->samples[0].value, 1);
+  std::string om;
+  prometheus::EncodeOpenMetrics(a, om);
+  EXPECT_EQ(om,
+            "# TYPE http_requests_started gauge\nhttp_requests_started 4\n"
+            "# TYPE http_requests_started_total unknown\nhttp_requests_started_total 3\n"
+            "# TYPE app_up gauge\napp_up 1\n# EOF\n");
+  const auto b = MustParse("# TYPE jobs_failed counter\njobs_failed 2.0\n# EOF\n",
+                           ExpositionFormat::kOpenMetrics);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].name, "jobs_failed");
+  EXPECT_EQ(b[0].type, MetricType::kUntyped);
+  EXPECT_EQ(b[0].samples[0].value, 2);
+  // A counter whose OpenMetrics names clash with a plain sample (c_created in text, as the
+  // python client writes it) is exposed as plain series: both names, both values.
+  const auto c = MustParse("# TYPE c_total counter\nc_total 3\nc_created 1.7e9\n");
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(Find(c, "c_total")->type, MetricType::kUntyped);
+  EXPECT_EQ(Find(c, "c_created")->samples[0].value, 1.7e9);
+}
+
+// Text-format leniencies of Prometheus's lexer, each with the value it reads.
+TEST(ExpositionParser, TextAcceptsWhatPrometheusAccepts) {
+  const auto fs = MustParse(
+      "a {x=\"1\"} 1\n"               // blank before the label set
+      "b{x=\"1\"}2\n"                 // no blank before the value
+      "c{ x = \"1\" y=\"2\" , } 3\n"  // blanks, a missing and a trailing comma
+      "d{x=\"a\\qb\"} 4\n"            // an unknown escape stays as written
+      "e{x=\"two\nlines\"} 5\n"       // a raw newline inside a label value
+      "f{x=\"\",y=\"1\"} 6\n"         // an empty value is no label
+      "g 1e-400\n"                    // underflow is 0
+      "h -Infinity 0012\n"            // timestamps are digits; leading zeros fine
+      "#\tTYPE i\tgauge\n"
+      "i 7\n"
+      "# TYPE j-gauge\n"  // the type is what follows the name's first character
+      "j 8\n"
+      "\t# comment after a blank\n");
+  EXPECT_EQ(LabelOf(Find(fs, "a")->samples[0], "x"), "1");
+  EXPECT_EQ(Find(fs, "b")->samples[0].value, 2);
+  EXPECT_EQ(LabelOf(Find(fs, "c")->samples[0], "y"), "2");
+  EXPECT_EQ(LabelOf(Find(fs, "d")->samples[0], "x"), "a\\qb");
+  EXPECT_EQ(LabelOf(Find(fs, "e")->samples[0], "x"), "two\nlines");
+  EXPECT_EQ(Find(fs, "f")->samples[0].labels.size(), 1u);
+  EXPECT_EQ(Find(fs, "g")->samples[0].value, 0);
+  EXPECT_EQ(Find(fs, "h")->samples[0].timestamp_ms, 12);
+  EXPECT_EQ(Find(fs, "i")->type, MetricType::kGauge);
+  EXPECT_EQ(Find(fs, "j")->type, MetricType::kGauge);
+  // A NUL where a line starts ends the input, as the lexer's \0 rule does.
+  EXPECT_EQ(MustParse(std::string("a 1\n\0b 2\n", 10)).size(), 1u);
+}
+
+TEST(ExpositionParser, GoFloatSpellings) {
+  const auto fs = MustParse(
+      "m{k=\"a\"} nan\nm{k=\"b\"} +inf\nm{k=\"c\"} -INFINITY\nm{k=\"d\"} .5\nm{k=\"e\"} 5.\n"
+      "m{k=\"f\"} +.5e1\nm{k=\"g\"} -0\n");
+  const auto& s = Find(fs, "m")->samples;
+  EXPECT_TRUE(std::isnan(s[0].value));
+  EXPECT_TRUE(std::isinf(s[1].value) && s[1].value > 0);
+  EXPECT_TRUE(std::isinf(s[2].value) && s[2].value < 0);
+  EXPECT_EQ(s[3].value, 0.5);
+  EXPECT_EQ(s[4].value, 5);
+  EXPECT_EQ(s[5].value, 5);
+  EXPECT_TRUE(s[6].value == 0 && std::signbit(s[6].value));
+  for (const char* bad : {"+NaN", "1_000", "0x1p3", "0x10", "1e400", "nan(1)", "infin", "1e"}) {
+    EXPECT_EQ(MustFail(std::string("m ") + bad + "\n").reason, "parse") << bad;
+  }
 }
 
 TEST(ExpositionParser, MalformedLinesNameTheLine) {
@@ -260,7 +413,6 @@ TEST(ExpositionParser, MalformedLinesNameTheLine) {
       "m{a=\"1\" 1\n",
       "m{a=1} 1\n",
       "m{1a=\"x\"} 1\n",
-      "m{a=\"x\\q\"} 1\n",
       "m 1 2 3\n",
       "m one\n",
       "m\n",
@@ -268,9 +420,14 @@ TEST(ExpositionParser, MalformedLinesNameTheLine) {
       "m 1 12.5\n",
       "# TYPE m bogus\nm 1\n",
       "m{a=\"\xff\"} 1\n",
-      "# TYPE m gauge\n# TYPE m counter\n",
-      "m 1\n# TYPE m gauge\n",
-      "# TYPE h histogram\nh 1\n",
+      "m 1\r\n",
+      " m 1\n",
+      "m 1 -5\n",
+      "m{a:b=\"1\"} 1\n",
+      "m{,a=\"1\"} 1\n",
+      "m{__name__=\"\"} 1\n",
+      "# TYPE m gauge \nm 1\n",
+      "# HELP m \xff\nm 1\n",
   };
   for (const auto& b : bad) {
     const Error e = MustFail("ok 1\n" + b);
@@ -386,7 +543,7 @@ TEST(ExpositionParser, TruncatedAndGarbageBodiesNeverCrash) {
     (void)ParseExposition(good.substr(0, n), ExpositionFormat::kText, {});
   }
   std::string garbage;
-  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919) % 256);
+  for (int i = 1; i < 4096; ++i) garbage += static_cast<char>((i * 7919) % 256);
   EXPECT_FALSE(ParseExposition(garbage, ExpositionFormat::kText, {}).ok());
 }
 
