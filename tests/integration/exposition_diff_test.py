@@ -327,15 +327,17 @@ def prometheus_config(scrape_lines, honor_labels=False):
 
 
 def series_by_job(port, selector):
-    """{job: {(name, frozenset(labels minus job/instance)): value string}} from an instant query
-    (values compared as Prometheus formats them: exact for every float, NaN included)."""
+    """{job: {(name, frozenset(labels minus job/instance)): value string}}: each series' latest
+    sample over the last 20 s (a range selector: one scrape of a loaded agent that timed out
+    ends series at "now" with a stale marker; the bodies never change, so the latest sample is
+    the value). Values compared as Prometheus formats them: exact for every float, NaN too."""
     out = {}
-    for r in prom_query(port, selector):
+    for r in prom_query(port, selector + "[20s]"):
         m = dict(r["metric"])
         name = m.pop("__name__")
         job = m.pop("job")
         m.pop("instance", None)
-        out.setdefault(job, {})[(name, frozenset(m.items()))] = r["value"][1]
+        out.setdefault(job, {})[(name, frozenset(m.items()))] = r["values"][-1][1]
     return out
 
 
