@@ -68,6 +68,7 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"sockstat", true, "socket statistics from /proc/net/sockstat{,6} (node_sockstat_*)"},
       {"netstat", true, "selected /proc/net/{netstat,snmp,snmp6} fields (node_netstat_*)"},
       {"os", true, "os-release information (node_os_info, node_os_version)"},
+      {"timex", true, "kernel clock discipline state from adjtimex(2) (node_timex_*)"},
   };
   return kInfos;
 }

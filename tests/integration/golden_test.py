@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden test: the lookout binary on the committed fixture tree; its /metrics (text and
 OpenMetrics) must equal tests/golden/*.txt after masking values that depend on the machine
-running the test (clock, uname, statfs of the fixture directory, timings).
+running the test (clock, uname, adjtimex, statfs of the fixture directory, timings).
 
 Run with --update to rewrite the golden files after an intended change (review the diff!).
 """
@@ -17,7 +17,7 @@ VOLATILE_VALUE = re.compile(
     r"^(lookout_collector_duration_seconds|lookout_http_|node_time_seconds|"
     r"lookout_slo_tick_duration_seconds|lookout_slo_ticks_total|lookout_slo_memory_bytes|"
     r"node_time_zone_offset_seconds|node_filesystem_(size|free|avail)_bytes|"
-    r"node_filesystem_files(_free)?)")
+    r"node_filesystem_files(_free)?|node_timex_)")
 # Series whose labels depend on the build or host.
 VOLATILE_LABELS = re.compile(r"^(lookout_build_info|node_uname_info|node_time_zone_offset_seconds)")
 

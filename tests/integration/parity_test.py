@@ -12,7 +12,7 @@ import time
 from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
-              "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os"]
+              "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex"]
 
 # Same filters on both sides (Debian's node_exporter build patches some defaults).
 MOUNT_EXCLUDE = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -29,6 +29,11 @@ STATIC = ("node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boo
           "node_time_clocksource_current_info", "node_time_zone_offset_seconds",
           "node_memory_Hugepagesize_bytes", "node_memory_VmallocTotal_bytes",
           "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding")
+
+# The kernel clock discipline moves all the time (maxerror grows by 500 ppm of elapsed time until
+# it is capped, offset and frequency follow NTP): lookout's read must lie between node_exporter's
+# two reads around it, with room for float rounding only.
+TIMEX_PREFIX = "node_timex_"
 
 # Families exposed by only one side, with the reason (mirrored in README).
 KNOWN_DIFFERENCES = {
@@ -65,6 +70,10 @@ def compare(ne0, ours, ne1, types):
             a, b, v = ne0[(fam, labels)], ne1.get((fam, labels), ne0[(fam, labels)]), ours[(fam, labels)]
             if fam.startswith(STATIC):
                 ok = v == a == b or (fam.startswith("node_filesystem_") and abs(v - a) <= 0.001 * abs(a))
+            elif fam.startswith(TIMEX_PREFIX):
+                lo, hi = min(a, b), max(a, b)
+                tol = 1e-9 + 1e-9 * max(abs(lo), abs(hi))
+                ok = lo - tol <= v <= hi + tol
             else:
                 lo, hi = min(a, b), max(a, b)
                 tol = max(0.02 * max(abs(lo), abs(hi)), 2.0)

@@ -27,6 +27,7 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
       {"sockstat", NewSockstatCollector},
       {"netstat", NewNetstatCollector},
       {"os", NewOsCollector},
+      {"timex", NewTimexCollector},
   };
   std::vector<std::unique_ptr<Collector>> out;
   for (const auto& info : NodeCollectorInfos()) {
