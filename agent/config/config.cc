@@ -69,6 +69,7 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"netstat", true, "selected /proc/net/{netstat,snmp,snmp6} fields (node_netstat_*)"},
       {"os", true, "os-release information (node_os_info, node_os_version)"},
       {"timex", true, "kernel clock discipline state from adjtimex(2) (node_timex_*)"},
+      {"conntrack", true, "connection tracking table use and statistics (node_nf_conntrack_*)"},
   };
   return kInfos;
 }

@@ -12,7 +12,8 @@ import time
 from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
-              "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex"]
+              "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
+              "conntrack"]
 
 # Same filters on both sides (Debian's node_exporter build patches some defaults).
 MOUNT_EXCLUDE = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -28,7 +29,8 @@ STATIC = ("node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boo
           "node_os_version", "node_disk_info", "node_time_clocksource_available_info",
           "node_time_clocksource_current_info", "node_time_zone_offset_seconds",
           "node_memory_Hugepagesize_bytes", "node_memory_VmallocTotal_bytes",
-          "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding")
+          "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding",
+          "node_nf_conntrack_entries_limit")
 
 # The kernel clock discipline moves all the time (maxerror grows by 500 ppm of elapsed time until
 # it is capped, offset and frequency follow NTP): lookout's read must lie between node_exporter's

@@ -28,6 +28,7 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
       {"netstat", NewNetstatCollector},
       {"os", NewOsCollector},
       {"timex", NewTimexCollector},
+      {"conntrack", NewConntrackCollector},
   };
   std::vector<std::unique_ptr<Collector>> out;
   for (const auto& info : NodeCollectorInfos()) {
