@@ -70,6 +70,7 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"os", true, "os-release information (node_os_info, node_os_version)"},
       {"timex", true, "kernel clock discipline state from adjtimex(2) (node_timex_*)"},
       {"conntrack", true, "connection tracking table use and statistics (node_nf_conntrack_*)"},
+      {"mdadm", true, "md RAID arrays from /proc/mdstat (node_md_*)"},
   };
   return kInfos;
 }
