@@ -70,6 +70,7 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"os", true, "os-release information (node_os_info, node_os_version)"},
       {"timex", true, "kernel clock discipline state from adjtimex(2) (node_timex_*)"},
       {"conntrack", true, "connection tracking table use and statistics (node_nf_conntrack_*)"},
+      {"netclass", true, "network interface attributes from /sys/class/net (node_network_*)"},
       {"mdadm", true, "md RAID arrays from /proc/mdstat (node_md_*)"},
   };
   return kInfos;
@@ -228,6 +229,9 @@ void ApplyCollector(MapReader r, std::string_view name, NodeConfig& c) {
     ApplyDeviceFilter(r, c.diskstats);
   } else if (name == "netdev") {
     ApplyDeviceFilter(r, c.netdev);
+  } else if (name == "netclass") {
+    ApplyDeviceFilter(r, c.netclass);
+    r.Bool("ignore_invalid_speed", &c.netclass_ignore_invalid_speed);
   } else if (name == "netstat") {
     r.Regex("fields", &c.netstat_fields);
   } else if (name == "vmstat") {

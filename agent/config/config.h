@@ -75,6 +75,8 @@ struct NodeConfig {
   FilesystemOptions filesystem;
   DeviceFilter diskstats;
   DeviceFilter netdev;
+  DeviceFilter netclass;
+  bool netclass_ignore_invalid_speed = false;  // drop speed_bytes when speed is negative
   Pattern netstat_fields;
   Pattern vmstat_fields;
 };

@@ -13,7 +13,7 @@ from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
               "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
-              "conntrack", "mdadm"]
+              "conntrack", "netclass", "mdadm"]
 # mdadm finds nothing on a host without md arrays: both sides must then
 # expose no node_md_* series (tests/integration/fixture_parity_test.py compares
 # them on fixtures).
@@ -33,7 +33,12 @@ STATIC = ("node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boo
           "node_time_clocksource_current_info", "node_time_zone_offset_seconds",
           "node_memory_Hugepagesize_bytes", "node_memory_VmallocTotal_bytes",
           "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding",
-          "node_nf_conntrack_entries_limit")
+          "node_nf_conntrack_entries_limit",
+          "node_network_info", "node_network_up", "node_network_mtu_bytes",
+          "node_network_speed_bytes", "node_network_flags", "node_network_iface_",
+          "node_network_address_assign_type", "node_network_device_id", "node_network_dormant",
+          "node_network_name_assign_type", "node_network_net_dev_group",
+          "node_network_protocol_type", "node_network_transmit_queue_length")
 
 # The kernel clock discipline moves all the time (maxerror grows by 500 ppm of elapsed time until
 # it is capped, offset and frequency follow NTP): lookout's read must lie between node_exporter's

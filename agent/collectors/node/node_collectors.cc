@@ -29,6 +29,7 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
       {"os", NewOsCollector},
       {"timex", NewTimexCollector},
       {"conntrack", NewConntrackCollector},
+      {"netclass", NewNetclassCollector},
       {"mdadm", NewMdadmCollector},
   };
   std::vector<std::unique_ptr<Collector>> out;

@@ -31,6 +31,7 @@ std::unique_ptr<Collector> NewNetstatCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewOsCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewTimexCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewConntrackCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewNetclassCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewMdadmCollector(const NodeConfig& cfg);
 
 // The enabled collectors, in NodeCollectorInfos() order.
