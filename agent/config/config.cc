@@ -72,6 +72,7 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"conntrack", true, "connection tracking table use and statistics (node_nf_conntrack_*)"},
       {"netclass", true, "network interface attributes from /sys/class/net (node_network_*)"},
       {"mdadm", true, "md RAID arrays from /proc/mdstat (node_md_*)"},
+      {"bonding", true, "bonding interfaces and their slaves (node_bonding_*)"},
   };
   return kInfos;
 }

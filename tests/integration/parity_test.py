@@ -13,9 +13,9 @@ from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
               "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
-              "conntrack", "netclass", "mdadm"]
-# mdadm finds nothing on a host without md arrays: both sides must then
-# expose no node_md_* series (tests/integration/fixture_parity_test.py compares
+              "conntrack", "netclass", "mdadm", "bonding"]
+# mdadm and bonding find nothing on a host without md arrays or bonds: both sides must then
+# expose no node_md_*/node_bonding_* series (tests/integration/fixture_parity_test.py compares
 # them on fixtures).
 
 # Same filters on both sides (Debian's node_exporter build patches some defaults).

@@ -31,6 +31,7 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
       {"conntrack", NewConntrackCollector},
       {"netclass", NewNetclassCollector},
       {"mdadm", NewMdadmCollector},
+      {"bonding", NewBondingCollector},
   };
   std::vector<std::unique_ptr<Collector>> out;
   for (const auto& info : NodeCollectorInfos()) {

@@ -33,6 +33,7 @@ std::unique_ptr<Collector> NewTimexCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewConntrackCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewNetclassCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewMdadmCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewBondingCollector(const NodeConfig& cfg);
 
 // The enabled collectors, in NodeCollectorInfos() order.
 std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg);
