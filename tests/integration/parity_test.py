@@ -6,6 +6,7 @@ reads taken just before and just after ours (plus a small tolerance).
 
 Families only one side exposes must be listed in KNOWN_DIFFERENCES (documented in README).
 """
+import os
 import sys
 import time
 
@@ -13,7 +14,7 @@ from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
               "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
-              "conntrack", "netclass", "mdadm", "bonding"]
+              "conntrack", "netclass", "textfile", "mdadm", "bonding"]
 # mdadm and bonding find nothing on a host without md arrays or bonds: both sides must then
 # expose no node_md_*/node_bonding_* series (tests/integration/fixture_parity_test.py compares
 # them on fixtures).
@@ -38,12 +39,22 @@ STATIC = ("node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boo
           "node_network_speed_bytes", "node_network_flags", "node_network_iface_",
           "node_network_address_assign_type", "node_network_device_id", "node_network_dormant",
           "node_network_name_assign_type", "node_network_net_dev_group",
-          "node_network_protocol_type", "node_network_transmit_queue_length")
+          "node_network_protocol_type", "node_network_transmit_queue_length",
+          "node_textfile_", "textfile_parity_")
 
 # The kernel clock discipline moves all the time (maxerror grows by 500 ppm of elapsed time until
 # it is capped, offset and frequency follow NTP): lookout's read must lie between node_exporter's
 # two reads around it, with room for float rounding only.
 TIMEX_PREFIX = "node_timex_"
+
+# A textfile directory both read (Debian's node_exporter defaults to its own directory, lookout to
+# none).
+TEXTFILE = """# HELP textfile_parity_jobs_total Jobs run by a cron task.
+# TYPE textfile_parity_jobs_total counter
+textfile_parity_jobs_total{job="backup"} 12
+textfile_parity_jobs_total{job="rotate"} 3
+textfile_parity_last_run_timestamp_seconds 1.7e+09
+"""
 
 # Families exposed by only one side, with the reason (mirrored in README).
 KNOWN_DIFFERENCES = {
@@ -101,6 +112,10 @@ def compare(ne0, ours, ne1, types):
 def start_matched_pair(h, lookout):
     """Starts lookout and node_exporter with the same collectors and filters.
     Returns (lookout_proc, lookout_port, node_exporter_proc, node_exporter_port)."""
+    textfile_dir = h.path("textfile")
+    os.makedirs(textfile_dir, exist_ok=True)
+    with open(os.path.join(textfile_dir, "cron.prom"), "w") as f:
+        f.write(TEXTFILE)
     cfg = h.path("lookout.yaml")
     with open(cfg, "w") as f:
         f.write(f"""node:
@@ -110,12 +125,15 @@ def start_matched_pair(h, lookout):
       fs_types_exclude: '{FS_TYPES_EXCLUDE}'
     netdev:
       device_exclude: '{NETDEV_EXCLUDE}'
+    textfile:
+      directory: '{textfile_dir}'
 """)
     lk, lk_port = h.start_lookout(lookout, [f"--config={cfg}"])
     ne, ne_port = h.start_node_exporter(COLLECTORS, [
         f"--collector.filesystem.mount-points-exclude={MOUNT_EXCLUDE}",
         f"--collector.filesystem.fs-types-exclude={FS_TYPES_EXCLUDE}",
-        f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}"])
+        f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}",
+        f"--collector.textfile.directory={textfile_dir}"])
     return lk, lk_port, ne, ne_port
 
 

@@ -30,6 +30,7 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
       {"timex", NewTimexCollector},
       {"conntrack", NewConntrackCollector},
       {"netclass", NewNetclassCollector},
+      {"textfile", NewTextfileCollector},
       {"mdadm", NewMdadmCollector},
       {"bonding", NewBondingCollector},
   };

@@ -32,6 +32,7 @@ std::unique_ptr<Collector> NewOsCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewTimexCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewConntrackCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewNetclassCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewTextfileCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewMdadmCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewBondingCollector(const NodeConfig& cfg);
 
