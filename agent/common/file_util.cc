@@ -1,12 +1,16 @@
 #include "agent/common/file_util.h"
 
 #include <fcntl.h>
+#include <locale.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <clocale>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace lookout {
 
@@ -114,6 +118,271 @@ std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() &&
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
+  }
+  return s;
+}
+
+namespace {
+
+bool IsGoSpace(uint32_t cp) {
+  switch (cp) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+      return true;
+    default:
+      return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+// The code point of the well-formed 1-3 byte UTF-8 sequence s[i, i+len), or UINT32_MAX. (Every
+// Go space is below U+10000, so 4-byte sequences never matter here.)
+uint32_t DecodeAt(std::string_view s, size_t i, size_t len) {
+  if (i + len > s.size()) return UINT32_MAX;
+  const auto b = [&](size_t k) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(s[i + k]));
+  };
+  if (len == 1) return b(0) < 0x80 ? b(0) : UINT32_MAX;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return UINT32_MAX;
+  }
+  if (len == 2 && (b(0) & 0xE0) == 0xC0) {
+    const uint32_t cp = ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    return cp >= 0x80 ? cp : UINT32_MAX;
+  }
+  if (len == 3 && (b(0) & 0xF0) == 0xE0) {
+    const uint32_t cp = ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    return cp >= 0x800 ? cp : UINT32_MAX;
+  }
+  return UINT32_MAX;
+}
+
+// Bytes of the Go white space starting at s[i], or 0.
+size_t GoSpaceAt(std::string_view s, size_t i) {
+  for (size_t len = 1; len <= 3; ++len) {
+    if (IsGoSpace(DecodeAt(s, i, len))) return len;
+  }
+  return 0;
+}
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// strconv's underscoreOK: '_' only between digits, or between a base prefix and a digit.
+bool UnderscoreOk(std::string_view s) {
+  char saw = '^';
+  size_t i = 0;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  bool hex = false;
+  if (s.size() >= 2 && s[0] == '0' &&
+      (Lower(s[1]) == 'b' || Lower(s[1]) == 'o' || Lower(s[1]) == 'x')) {
+    i = 2;
+    saw = '0';
+    hex = Lower(s[1]) == 'x';
+  }
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c >= '0' && c <= '9') || (hex && Lower(c) >= 'a' && Lower(c) <= 'f')) {
+      saw = '0';
+      continue;
+    }
+    if (c == '_') {
+      if (saw != '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw == '_') return false;
+    saw = '!';
+  }
+  return saw != '_';
+}
+
+locale_t CLocale() {
+  static const locale_t loc = ::newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
+  return loc;
+}
+
+}  // namespace
+
+void SplitGoFields(std::string_view s, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t start = std::string_view::npos;
+  for (size_t i = 0; i < s.size();) {
+    const size_t sp = GoSpaceAt(s, i);
+    if (sp != 0) {
+      if (start != std::string_view::npos) out.push_back(s.substr(start, i - start));
+      start = std::string_view::npos;
+      i += sp;
+    } else {
+      if (start == std::string_view::npos) start = i;
+      ++i;
+    }
+  }
+  if (start != std::string_view::npos) out.push_back(s.substr(start));
+}
+
+std::optional<int64_t> ParseGoInt(std::string_view s, int base) {
+  if (s.empty() || (base != 0 && (base < 2 || base > 36))) return std::nullopt;
+  const std::string_view s0 = s;
+  bool neg = false;
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  const bool base0 = base == 0;
+  if (base0) {
+    base = 10;
+    if (s[0] == '0') {
+      if (s.size() >= 3 && Lower(s[1]) == 'b') {
+        base = 2;
+        s.remove_prefix(2);
+      } else if (s.size() >= 3 && Lower(s[1]) == 'o') {
+        base = 8;
+        s.remove_prefix(2);
+      } else if (s.size() >= 3 && Lower(s[1]) == 'x') {
+        base = 16;
+        s.remove_prefix(2);
+      } else {
+        base = 8;
+        s.remove_prefix(1);
+      }
+    }
+  }
+  uint64_t n = 0;
+  bool underscores = false;
+  const uint64_t cutoff = UINT64_MAX / static_cast<uint64_t>(base) + 1;
+  for (const char c : s) {
+    int d = 0;
+    if (c == '_' && base0) {
+      underscores = true;
+      continue;
+    }
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (Lower(c) >= 'a' && Lower(c) <= 'z') {
+      d = Lower(c) - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    if (d >= base) return std::nullopt;
+    if (n >= cutoff) return std::nullopt;
+    n *= static_cast<uint64_t>(base);
+    const uint64_t n1 = n + static_cast<uint64_t>(d);
+    if (n1 < n) return std::nullopt;
+    n = n1;
+  }
+  if (underscores && !UnderscoreOk(s0)) return std::nullopt;
+  constexpr uint64_t kLimit = uint64_t{1} << 63;
+  if (!neg && n >= kLimit) return std::nullopt;
+  if (neg && n > kLimit) return std::nullopt;
+  if (neg) return n == kLimit ? INT64_MIN : -static_cast<int64_t>(n);
+  return static_cast<int64_t>(n);
+}
+
+std::optional<double> ParseGoFloat(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  // Special values: [+-]inf, [+-]infinity, nan (no sign), any case.
+  {
+    std::string_view t = s;
+    double sign = 1;
+    const bool signed_ = t[0] == '+' || t[0] == '-';
+    if (signed_) {
+      sign = t[0] == '-' ? -1 : 1;
+      t.remove_prefix(1);
+    }
+    std::string lower;
+    for (char c : t.substr(0, 9)) lower += Lower(c);
+    if (t.size() <= 8 && (lower == "inf" || lower == "infinity")) {
+      return sign * std::numeric_limits<double>::infinity();
+    }
+    if (!signed_ && lower == "nan") return std::numeric_limits<double>::quiet_NaN();
+  }
+  // Validate against Go's grammar (readFloat), collecting the digits without '_'.
+  std::string clean;
+  clean.reserve(s.size() + 1);
+  size_t i = 0;
+  if (s[i] == '+' || s[i] == '-') clean += s[i++];
+  bool hex = false;
+  if (i + 2 < s.size() && s[i] == '0' && Lower(s[i + 1]) == 'x') {
+    hex = true;
+    clean += "0x";
+    i += 2;
+  }
+  bool underscores = false, sawdot = false, sawdigits = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '_') {
+      underscores = true;
+      continue;
+    }
+    if (c == '.') {
+      if (sawdot) break;
+      sawdot = true;
+      clean += c;
+      continue;
+    }
+    if ((c >= '0' && c <= '9') || (hex && Lower(c) >= 'a' && Lower(c) <= 'f')) {
+      sawdigits = true;
+      clean += c;
+      continue;
+    }
+    break;
+  }
+  if (!sawdigits) return std::nullopt;
+  const char exp_char = hex ? 'p' : 'e';
+  if (i < s.size() && Lower(s[i]) == exp_char) {
+    clean += exp_char;
+    ++i;
+    if (i >= s.size()) return std::nullopt;
+    if (s[i] == '+' || s[i] == '-') clean += s[i++];
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return std::nullopt;
+    for (; i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); ++i) {
+      if (s[i] == '_') {
+        underscores = true;
+        continue;
+      }
+      clean += s[i];
+    }
+  } else if (hex) {
+    return std::nullopt;  // a hexadecimal float needs its p exponent
+  }
+  if (i != s.size()) return std::nullopt;
+  if (underscores && !UnderscoreOk(s)) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const double v = ::strtod_l(clean.c_str(), &end, CLocale());
+  if (end != clean.c_str() + clean.size()) return std::nullopt;
+  if (errno == ERANGE && std::isinf(v)) return std::nullopt;  // overflow: Go's ErrRange
+  return v;
+}
+
+std::string_view TrimGoSpace(std::string_view s) {
+  while (!s.empty()) {
+    size_t n = 0;
+    for (size_t len = 1; len <= 3 && n == 0; ++len) {
+      if (IsGoSpace(DecodeAt(s, 0, len))) n = len;
+    }
+    if (n == 0) break;
+    s.remove_prefix(n);
+  }
+  while (!s.empty()) {
+    size_t n = 0;
+    for (size_t len = 1; len <= 3 && len <= s.size() && n == 0; ++len) {
+      if (IsGoSpace(DecodeAt(s, s.size() - len, len))) n = len;
+    }
+    if (n == 0) break;
+    s.remove_suffix(n);
   }
   return s;
 }

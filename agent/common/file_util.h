@@ -57,4 +57,21 @@ std::optional<double> ParseDouble(std::string_view s);
 
 std::string_view TrimSpace(std::string_view s);
 
+// Go's strings.TrimSpace: strips Unicode white space (ASCII \t \n \v \f \r and space, U+0085,
+// U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000) from both ends. For
+// values node_exporter reads that way, so both agree on what a file holds.
+std::string_view TrimGoSpace(std::string_view s);
+
+// Go's strings.Fields: splits on runs of that same white space; `out` is cleared first.
+void SplitGoFields(std::string_view s, std::vector<std::string_view>& out);
+
+// Go's strconv.ParseInt(s, base, 64) for base 0 (sign, 0x/0o/0b/0 prefixes, '_' separators) or
+// a plain base from 2 to 36 (sign, digits only). nullopt on a syntax or range error.
+std::optional<int64_t> ParseGoInt(std::string_view s, int base);
+
+// Go's strconv.ParseFloat(s, 64): decimal and hexadecimal (with a p exponent) forms, '_'
+// separators where Go allows them, inf/infinity (signed) and nan in any case. nullopt on a
+// syntax error and on overflow (Go returns an error with ±Inf there); underflow gives 0.
+std::optional<double> ParseGoFloat(std::string_view s);
+
 }  // namespace lookout

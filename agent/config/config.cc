@@ -68,6 +68,12 @@ const std::vector<CollectorInfo>& NodeCollectorInfos() {
       {"sockstat", true, "socket statistics from /proc/net/sockstat{,6} (node_sockstat_*)"},
       {"netstat", true, "selected /proc/net/{netstat,snmp,snmp6} fields (node_netstat_*)"},
       {"os", true, "os-release information (node_os_info, node_os_version)"},
+      {"timex", true, "kernel clock discipline state from adjtimex(2) (node_timex_*)"},
+      {"conntrack", true, "connection tracking table use and statistics (node_nf_conntrack_*)"},
+      {"netclass", true, "network interface attributes from /sys/class/net (node_network_*)"},
+      {"textfile", true, "metrics from *.prom files in a directory (node_textfile_*)"},
+      {"mdadm", true, "md RAID arrays from /proc/mdstat (node_md_*)"},
+      {"bonding", true, "bonding interfaces and their slaves (node_bonding_*)"},
   };
   return kInfos;
 }
@@ -225,6 +231,12 @@ void ApplyCollector(MapReader r, std::string_view name, NodeConfig& c) {
     ApplyDeviceFilter(r, c.diskstats);
   } else if (name == "netdev") {
     ApplyDeviceFilter(r, c.netdev);
+  } else if (name == "netclass") {
+    ApplyDeviceFilter(r, c.netclass);
+    r.Bool("ignore_invalid_speed", &c.netclass_ignore_invalid_speed);
+  } else if (name == "textfile") {
+    r.Str("directory", &c.textfile.directory);
+    r.Int("max_file_bytes", &c.textfile.max_file_bytes, 1024, int64_t{1} << 30);
   } else if (name == "netstat") {
     r.Regex("fields", &c.netstat_fields);
   } else if (name == "vmstat") {

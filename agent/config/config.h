@@ -68,6 +68,11 @@ struct DeviceFilter {
   bool Ignored(std::string_view device) const;
 };
 
+struct TextfileOptions {
+  std::string directory;      // "" = none (node_exporter's upstream default); a Go glob allowed
+  size_t max_file_bytes = 0;  // a larger .prom file is skipped (node_textfile_scrape_error 1)
+};
+
 struct NodeConfig {
   HostPaths paths;
   size_t max_file_bytes = 0;
@@ -75,8 +80,11 @@ struct NodeConfig {
   FilesystemOptions filesystem;
   DeviceFilter diskstats;
   DeviceFilter netdev;
+  DeviceFilter netclass;
+  bool netclass_ignore_invalid_speed = false;  // drop speed_bytes when speed is negative
   Pattern netstat_fields;
   Pattern vmstat_fields;
+  TextfileOptions textfile;
 };
 
 // Where pod metadata comes from. String fields may hold ${VAR} or ${VAR:-default}, expanded from

@@ -1,27 +1,39 @@
-// Fuzzes every /proc, /sys and /etc parser of the node collectors. The first byte picks the
-// parser, the rest is the file content. Parsers must return a value or an error, never crash,
-// hang or read out of bounds (ASan/UBSan run with it).
+// Fuzzes every /proc, /sys, /etc and textfile parser of the node collectors (and the Go-compatible
+// number and path helpers they use). The first byte picks the parser, the rest is the input.
+// Parsers must return a value or an error, never crash, hang or read out of bounds (ASan/UBSan run
+// with it).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string_view>
 
+#include "agent/collectors/node/bonding.h"
+#include "agent/collectors/node/conntrack.h"
 #include "agent/collectors/node/cpu.h"
 #include "agent/collectors/node/diskstats.h"
 #include "agent/collectors/node/filesystem.h"
 #include "agent/collectors/node/loadavg.h"
+#include "agent/collectors/node/mdadm.h"
 #include "agent/collectors/node/meminfo.h"
+#include "agent/collectors/node/netclass.h"
 #include "agent/collectors/node/netdev.h"
 #include "agent/collectors/node/netstat.h"
 #include "agent/collectors/node/os_release.h"
 #include "agent/collectors/node/pressure.h"
 #include "agent/collectors/node/sockstat.h"
 #include "agent/collectors/node/stat.h"
+#include "agent/collectors/node/textfile.h"
+#include "agent/collectors/node/timex.h"
+#include "agent/common/file_util.h"
+#include "agent/common/go_path.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace lookout;
-  switch (data[0] % 13) {
+  switch (data[0] % 22) {
     case 0:
       (void)ParseProcStatCpus(in, 100);
       break;
@@ -61,6 +73,67 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 12:
       (void)ParseOsRelease(in);
       break;
+    case 13:
+      (void)ParseConntrackStat(in);
+      break;
+    case 14:
+      (void)ParseConntrackValue(in);
+      break;
+    case 15:
+      (void)ParseMdstat(in);
+      break;
+    case 16:
+      (void)ParseBondingList(in);
+      (void)BondingSlaveUp(in);
+      break;
+    case 17: {
+      // Parse, then merge the file with itself (repeated families, series, help conflicts).
+      auto r = ParseTextfile(in);
+      if (r.ok()) {
+        auto f = std::make_shared<const std::vector<TextfileFamily>>(std::move(*r));
+        (void)MergeTextfiles({{"/a.prom", f}, {"/b.prom", f}}, {});
+      }
+      break;
+    }
+    case 18: {
+      // One interface: the attribute files' contents, NUL-separated in kNetClassAttrs order; an
+      // empty piece is an absent file.
+      NetClassRaw raw;
+      std::string_view rest = in;
+      for (size_t i = 0; i < raw.size() && !rest.empty(); ++i) {
+        const size_t nul = rest.find('\0');
+        const std::string_view piece = rest.substr(0, nul);
+        if (!piece.empty()) raw[i] = piece;
+        rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
+      }
+      auto n = ParseNetClassIface("eth0", raw);
+      if (n.ok()) {
+        (void)NetClassFamilies({*n}, false);
+        (void)NetClassFamilies({*n}, true);
+      }
+      break;
+    }
+    case 19: {
+      const size_t nl = in.find('\n');
+      (void)GoPathMatch(in.substr(0, nl), nl == std::string_view::npos ? "" : in.substr(nl + 1));
+      (void)GoCleanPath(in);
+      break;
+    }
+    case 20: {
+      (void)ParseGoFloat(in);
+      (void)ParseGoInt(in, 0);
+      (void)ParseGoInt(in, 10);
+      (void)TrimGoSpace(in);
+      std::vector<std::string_view> fields;
+      SplitGoFields(in, fields);
+      break;
+    }
+    case 21: {
+      struct timex tx {};
+      std::memcpy(&tx, in.data(), std::min(in.size(), sizeof tx));
+      (void)TimexFamilies(tx, in.empty() ? 0 : in[0]);
+      break;
+    }
   }
   return 0;
 }

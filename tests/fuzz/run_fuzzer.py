@@ -16,7 +16,15 @@ PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc
               (4, "proc/diskstats"), (5, "root/run/udev/data/b8:0"), (6, "proc/1/mounts"),
               (7, "proc/net/dev"), (8, "proc/pressure/io"), (9, "proc/net/sockstat"),
               (10, "proc/net/netstat"), (10, "proc/net/snmp"), (11, "proc/net/snmp6"),
-              (12, "root/etc/os-release")]
+              (12, "root/etc/os-release"), (13, "proc/net/stat/nf_conntrack"),
+              (14, "proc/sys/net/netfilter/nf_conntrack_max"), (15, "proc/mdstat"),
+              (16, "sys/class/net/bonding_masters"), (16, "sys/class/net/bond0/bonding/slaves"),
+              (17, "textfile/good.prom"), (17, "textfile/second.prom"), (17, "textfile/bad.prom")]
+# Attribute files of sysfs/class/net/<iface>, in kNetClassAttrs order (netclass.h), for selector 18.
+NETCLASS_ATTRS = ["addr_assign_type", "address", "broadcast", "carrier", "carrier_changes",
+                  "carrier_up_count", "carrier_down_count", "dev_id", "dormant", "duplex", "flags",
+                  "ifalias", "ifindex", "iflink", "link_mode", "mtu", "name_assign_type",
+                  "netdev_group", "operstate", "speed", "tx_queue_len", "type"]
 
 
 def otlp_protobuf_seed():
@@ -56,6 +64,15 @@ def seeds(name):
         for sel, rel in PROC_SEEDS:
             with open(os.path.join(NODE, rel), "rb") as f:
                 yield bytes([sel]) + f.read()
+        for iface in ("eth0", "dummy0", "lo"):
+            pieces = []
+            for attr in NETCLASS_ATTRS:
+                path = os.path.join(NODE, "sys", "class", "net", iface, attr)
+                pieces.append(open(path, "rb").read() if os.path.exists(path) else b"")
+            yield b"\x12" + b"\x00".join(pieces)
+        yield b"\x13" + b"*.prom\nnode.prom"
+        yield b"\x14" + b"0x1003"
+        yield b"\x15" + bytes(200)
     elif name == "pod_parsers":
         pods = os.path.join(REPO, "tests", "fixtures", "pods", "v2_systemd_containerd")
         pod = os.path.join(pods, "cgroup", "kubepods.slice", "kubepods-burstable.slice",

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Golden test: the lookout binary on the committed fixture tree; its /metrics (text and
-OpenMetrics) must equal tests/golden/*.txt after masking values that depend on the machine
-running the test (clock, uname, statfs of the fixture directory, timings).
+"""Golden test: the lookout binary on the committed fixture tree (and its textfile directory);
+its /metrics (text and OpenMetrics) must equal tests/golden/*.txt after masking values that
+depend on the machine running the test (clock, uname, adjtimex, statfs of the fixture directory,
+file mtimes of the checkout, timings) and writing the checkout's fixture path as <fixtures>.
 
 Run with --update to rewrite the golden files after an intended change (review the diff!).
 """
@@ -17,13 +18,14 @@ VOLATILE_VALUE = re.compile(
     r"^(lookout_collector_duration_seconds|lookout_http_|node_time_seconds|"
     r"lookout_slo_tick_duration_seconds|lookout_slo_ticks_total|lookout_slo_memory_bytes|"
     r"node_time_zone_offset_seconds|node_filesystem_(size|free|avail)_bytes|"
-    r"node_filesystem_files(_free)?)")
+    r"node_filesystem_files(_free)?|node_timex_|node_textfile_mtime_seconds)")
 # Series whose labels depend on the build or host.
 VOLATILE_LABELS = re.compile(r"^(lookout_build_info|node_exporter_build_info|node_uname_info|node_time_zone_offset_seconds)")
 
 
 def normalize(body):
     out = []
+    body = body.replace(FIXTURES, "<fixtures>")
     for line in body.splitlines():
         if line.startswith("#"):
             if re.match(r"# (HELP|TYPE|UNIT) (lookout_http_|lookout_metrics_scrapes)", line):
@@ -50,8 +52,12 @@ def main():
     update = "--update" in sys.argv
     node = os.path.join(FIXTURES, "node")
     with Harness() as h:
+        cfg = h.path("lookout.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"node:\n  collectors:\n    textfile: {{directory: '{node}/textfile'}}\n")
         _, port = h.start_lookout(lookout, [
-            f"--path.procfs={node}/proc", f"--path.sysfs={node}/sys", f"--path.rootfs={node}/root"])
+            f"--config={cfg}", f"--path.procfs={node}/proc", f"--path.sysfs={node}/sys",
+            f"--path.rootfs={node}/root"])
         url = f"http://127.0.0.1:{port}/metrics"
         for fmt, headers in (("text", {}),
                              ("openmetrics", {"Accept": "application/openmetrics-text; version=1.0.0"})):

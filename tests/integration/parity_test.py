@@ -6,13 +6,18 @@ reads taken just before and just after ours (plus a small tolerance).
 
 Families only one side exposes must be listed in KNOWN_DIFFERENCES (documented in README).
 """
+import os
 import sys
 import time
 
 from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
-              "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os"]
+              "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
+              "conntrack", "netclass", "textfile", "mdadm", "bonding"]
+# mdadm and bonding find nothing on a host without md arrays or bonds: both sides must then
+# expose no node_md_*/node_bonding_* series (tests/integration/fixture_parity_test.py compares
+# them on fixtures).
 
 # Same filters on both sides (Debian's node_exporter build patches some defaults).
 MOUNT_EXCLUDE = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -28,7 +33,28 @@ STATIC = ("node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boo
           "node_os_version", "node_disk_info", "node_time_clocksource_available_info",
           "node_time_clocksource_current_info", "node_time_zone_offset_seconds",
           "node_memory_Hugepagesize_bytes", "node_memory_VmallocTotal_bytes",
-          "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding")
+          "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding",
+          "node_nf_conntrack_entries_limit",
+          "node_network_info", "node_network_up", "node_network_mtu_bytes",
+          "node_network_speed_bytes", "node_network_flags", "node_network_iface_",
+          "node_network_address_assign_type", "node_network_device_id", "node_network_dormant",
+          "node_network_name_assign_type", "node_network_net_dev_group",
+          "node_network_protocol_type", "node_network_transmit_queue_length",
+          "node_textfile_", "textfile_parity_")
+
+# The kernel clock discipline moves all the time (maxerror grows by 500 ppm of elapsed time until
+# it is capped, offset and frequency follow NTP): lookout's read must lie between node_exporter's
+# two reads around it, with room for float rounding only.
+TIMEX_PREFIX = "node_timex_"
+
+# A textfile directory both read (Debian's node_exporter defaults to its own directory, lookout to
+# none).
+TEXTFILE = """# HELP textfile_parity_jobs_total Jobs run by a cron task.
+# TYPE textfile_parity_jobs_total counter
+textfile_parity_jobs_total{job="backup"} 12
+textfile_parity_jobs_total{job="rotate"} 3
+textfile_parity_last_run_timestamp_seconds 1.7e+09
+"""
 
 # Families exposed by only one side, with the reason (mirrored in README).
 KNOWN_DIFFERENCES = {
@@ -65,6 +91,10 @@ def compare(ne0, ours, ne1, types):
             a, b, v = ne0[(fam, labels)], ne1.get((fam, labels), ne0[(fam, labels)]), ours[(fam, labels)]
             if fam.startswith(STATIC):
                 ok = v == a == b or (fam.startswith("node_filesystem_") and abs(v - a) <= 0.001 * abs(a))
+            elif fam.startswith(TIMEX_PREFIX):
+                lo, hi = min(a, b), max(a, b)
+                tol = 1e-9 + 1e-9 * max(abs(lo), abs(hi))
+                ok = lo - tol <= v <= hi + tol
             else:
                 lo, hi = min(a, b), max(a, b)
                 tol = max(0.02 * max(abs(lo), abs(hi)), 2.0)
@@ -82,6 +112,10 @@ def compare(ne0, ours, ne1, types):
 def start_matched_pair(h, lookout):
     """Starts lookout and node_exporter with the same collectors and filters.
     Returns (lookout_proc, lookout_port, node_exporter_proc, node_exporter_port)."""
+    textfile_dir = h.path("textfile")
+    os.makedirs(textfile_dir, exist_ok=True)
+    with open(os.path.join(textfile_dir, "cron.prom"), "w") as f:
+        f.write(TEXTFILE)
     cfg = h.path("lookout.yaml")
     with open(cfg, "w") as f:
         f.write(f"""node:
@@ -91,12 +125,15 @@ def start_matched_pair(h, lookout):
       fs_types_exclude: '{FS_TYPES_EXCLUDE}'
     netdev:
       device_exclude: '{NETDEV_EXCLUDE}'
+    textfile:
+      directory: '{textfile_dir}'
 """)
     lk, lk_port = h.start_lookout(lookout, [f"--config={cfg}"])
     ne, ne_port = h.start_node_exporter(COLLECTORS, [
         f"--collector.filesystem.mount-points-exclude={MOUNT_EXCLUDE}",
         f"--collector.filesystem.fs-types-exclude={FS_TYPES_EXCLUDE}",
-        f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}"])
+        f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}",
+        f"--collector.textfile.directory={textfile_dir}"])
     return lk, lk_port, ne, ne_port
 
 

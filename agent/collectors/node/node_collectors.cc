@@ -27,6 +27,12 @@ std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg
       {"sockstat", NewSockstatCollector},
       {"netstat", NewNetstatCollector},
       {"os", NewOsCollector},
+      {"timex", NewTimexCollector},
+      {"conntrack", NewConntrackCollector},
+      {"netclass", NewNetclassCollector},
+      {"textfile", NewTextfileCollector},
+      {"mdadm", NewMdadmCollector},
+      {"bonding", NewBondingCollector},
   };
   std::vector<std::unique_ptr<Collector>> out;
   for (const auto& info : NodeCollectorInfos()) {

@@ -29,6 +29,12 @@ std::unique_ptr<Collector> NewFilefdCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewSockstatCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewNetstatCollector(const NodeConfig& cfg);
 std::unique_ptr<Collector> NewOsCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewTimexCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewConntrackCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewNetclassCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewTextfileCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewMdadmCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewBondingCollector(const NodeConfig& cfg);
 
 // The enabled collectors, in NodeCollectorInfos() order.
 std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg);

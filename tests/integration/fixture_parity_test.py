@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""node_exporter parity on committed fixtures: Debian's prometheus-node-exporter 1.5 and lookout
+read the same files and must expose the same series, value for value.
+
+1. The node fixture tree (tests/fixtures/node: proc, sys, textfile) with the conntrack, netclass,
+   textfile, mdadm and bonding collectors. (timex reads the kernel, not a file: parity_test.py
+   compares it on the live host.)
+2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
+   refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
+3. Hosts without conntrack, md or bonding: no series on either side; lookout reports success
+   where node_exporter reports failure (a deliberate difference, README).
+
+Families of the exporters themselves (go_, process_, promhttp_, node_scrape_, node_exporter_,
+lookout_) are not compared. A case where lookout deliberately differs is listed in
+DELIBERATE_DIFFERENCES with its reason (mirrored in README) and lookout's own behaviour is
+checked instead; node_exporter must still differ there, so the list cannot go stale.
+"""
+import math
+import os
+import sys
+import urllib.error
+
+from harness import FIXTURES, Harness, fail, free_port, http_get, parse_text, wait_http
+
+NODE = os.path.join(FIXTURES, "node")
+CASES = os.path.join(FIXTURES, "textfile_cases")
+FILE_COLLECTORS = ["conntrack", "netclass", "textfile", "mdadm", "bonding"]
+ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
+               "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
+               "conntrack", "netclass", "textfile", "mdadm", "bonding"]
+IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
+
+# case -> (reason, lookout's own settings, what lookout must show)
+DELIBERATE_DIFFERENCES = {
+    "label_reserved_prefix": (
+        "a label named __* makes node_exporter 1.5 panic (client_golang refuses the label name in "
+        "MustNewConstMetric) and the whole exporter dies; lookout refuses that file",
+        {}, {"node_textfile_scrape_error": 1.0, "ok": 1.0}),
+    "help_not_utf8": (
+        "node_exporter 1.5 exposes a HELP text that is not UTF-8 as is, an exposition parsers "
+        "refuse; lookout refuses that file",
+        {}, {"node_textfile_scrape_error": 1.0, "ok": 1.0}),
+    "gauge_histogram_samples": (
+        "node_exporter 1.5 accepts TYPE gauge_histogram but panics on its samples; lookout refuses "
+        "that file",
+        {}, {"node_textfile_scrape_error": 1.0, "ok": 1.0}),
+    "over_size_cap": (
+        "lookout skips a file larger than node.collectors.textfile.max_file_bytes (here 1024) "
+        "with node_textfile_scrape_error 1; node_exporter reads files of any size",
+        {"max_file_bytes": 1024}, {"node_textfile_scrape_error": 1.0, "ok": 1.0}),
+}
+
+
+def scrape(port):
+    """Our own series only, parsed; None when the exporter is gone or its answer is not valid."""
+    try:
+        body = http_get(f"http://127.0.0.1:{port}/metrics")[2].decode()
+        samples, _ = parse_text(body)
+    except (urllib.error.URLError, ConnectionError, OSError, UnicodeDecodeError, ValueError):
+        return None
+    return {k: v for k, v in samples.items() if not k[0].startswith(IGNORED_PREFIXES)}
+
+
+def same(a, b):
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def compare(what, ne, ours):
+    """Problems, series by series: families, label sets, values."""
+    problems = []
+    ne_fams = {n for (n, _) in ne}
+    our_fams = {n for (n, _) in ours}
+    if ne_fams != our_fams:
+        problems.append(f"{what}: families only node_exporter has: {sorted(ne_fams - our_fams)}; "
+                        f"only lookout has: {sorted(our_fams - ne_fams)}")
+    for key in sorted(set(ne) | set(ours), key=str):
+        if key[0] not in ne_fams & our_fams:
+            continue
+        if key not in ne or key not in ours:
+            side = "node_exporter" if key in ne else "lookout"
+            problems.append(f"{what}: {key[0]}{dict(key[1])} only in {side}")
+        elif not same(ne[key], ours[key]):
+            problems.append(f"{what}: {key[0]}{dict(key[1])}: lookout {ours[key]}, "
+                            f"node_exporter {ne[key]}")
+    return problems
+
+
+def lookout_config(h, name, enabled, textfile_dir=None, textfile_opts=None):
+    path = h.path(name + ".yaml")
+    lines = ["node:", "  collectors:"]
+    for c in ALL_LOOKOUT:
+        if c == "textfile" and c in enabled:
+            opts = {"directory": f"'{textfile_dir}'", **(textfile_opts or {})}
+            lines.append("    textfile: {" + ", ".join(f"{k}: {v}" for k, v in opts.items()) + "}")
+        else:
+            lines.append(f"    {c}: {{enabled: {'true' if c in enabled else 'false'}}}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def run_pair(h, lookout, name, collectors, procfs, sysfs, textfile_dir, textfile_opts=None):
+    """Starts both exporters on the same paths, scrapes each once, stops them."""
+    ne_flags = [f"--path.procfs={procfs}", f"--path.sysfs={sysfs}"]
+    if "textfile" in collectors:
+        ne_flags.append(f"--collector.textfile.directory={textfile_dir}")
+    # Not h.start_node_exporter: it waits for /metrics, and some cases crash node_exporter there.
+    ne_port = free_port()
+    ne_proc = h.start(["/usr/bin/prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{ne_port}",
+                       "--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors] +
+                      ne_flags, name + "-ne")
+    wait_http(f"http://127.0.0.1:{ne_port}/", proc=ne_proc)
+    cfg = lookout_config(h, name, collectors, textfile_dir, textfile_opts)
+    lk_proc, lk_port = h.start_lookout(
+        lookout, [f"--config={cfg}", f"--path.procfs={procfs}", f"--path.sysfs={sysfs}",
+                    "--otlp.http.listen-address=off", "--otlp.grpc.listen-address=off"],
+        name=name + "-lk")
+    ne, ours = scrape(ne_port), scrape(lk_port)
+    lk_all = parse_text(http_get(f"http://127.0.0.1:{lk_port}/metrics")[2].decode())[0]
+    for p in (ne_proc, lk_proc):
+        if p.poll() is None:
+            p.terminate()
+        p.wait(timeout=10)
+    return ne, ours, lk_all
+
+
+def main():
+    lookout = sys.argv[1]
+    problems = []
+    counts = {"series": 0, "cases": 0, "differences": 0}
+    with Harness() as h:
+        # 1. The node fixture tree.
+        ne, ours, _ = run_pair(h, lookout, "tree", FILE_COLLECTORS, f"{NODE}/proc", f"{NODE}/sys",
+                               f"{NODE}/textfile")
+        if ne is None or ours is None:
+            fail("an exporter did not answer on the node fixture tree")
+        if len(ne) < 250:
+            fail(f"only {len(ne)} series from node_exporter on the fixture tree: fixtures missing?")
+        problems += compare("fixture tree", ne, ours)
+        counts["series"] += len(ne)
+
+        # 2. Textfile edge cases.
+        for case in sorted(os.listdir(CASES)):
+            d = os.path.join(CASES, case)
+            if not os.path.isdir(d):
+                continue
+            diff = DELIBERATE_DIFFERENCES.get(case)
+            ne, ours, _ = run_pair(h, lookout, "case-" + case, ["textfile"], f"{NODE}/proc",
+                                   f"{NODE}/sys", d, diff[1] if diff else None)
+            counts["cases"] += 1
+            if ours is None:
+                problems.append(f"{case}: lookout did not answer")
+                continue
+            if diff:
+                counts["differences"] += 1
+                for name, want in diff[2].items():
+                    if ours.get((name, frozenset())) != want:
+                        problems.append(f"{case}: lookout {name} = {ours.get((name, frozenset()))}, "
+                                        f"want {want} ({diff[0]})")
+                refused = [k for k in ours if k[0] not in diff[2] and
+                           k[0] != "node_textfile_mtime_seconds"]
+                if refused:
+                    problems.append(f"{case}: lookout kept series of the refused file: {refused}")
+                if ne is not None and not compare(case, ne, ours):
+                    problems.append(f"{case}: node_exporter now behaves like lookout; remove it "
+                                    "from DELIBERATE_DIFFERENCES (and README)")
+                continue
+            if ne is None:
+                problems.append(f"{case}: node_exporter did not answer (crashed?)")
+                continue
+            problems += compare(case, ne, ours)
+            counts["series"] += len(ne)
+
+        # 3. A host without conntrack, md and bonding (a sysfs with only lo).
+        empty_proc = h.path("empty-proc")
+        os.makedirs(empty_proc)
+        bare_sys = h.path("bare-sys")
+        os.makedirs(os.path.join(bare_sys, "class/net/lo"))
+        with open(os.path.join(bare_sys, "class/net/lo/operstate"), "w") as f:
+            f.write("unknown\n")
+        ne, ours, lk_all = run_pair(h, lookout, "absent", ["conntrack", "mdadm", "bonding", "netclass"],
+                                    empty_proc, bare_sys, None)
+        problems += compare("no conntrack/md/bonding", ne, ours)
+        counts["series"] += len(ne)
+        for c in ("conntrack", "mdadm", "bonding"):
+            if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
+                problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
+                                "is not a failure, README)")
+
+    if problems:
+        fail("fixture parity problems:\n" + "\n".join(problems))
+    print(f"fixture parity: {counts['series']} series equal on the fixture tree and "
+          f"{counts['cases']} textfile cases ({counts['differences']} deliberate differences "
+          "checked)")
+    print(f"fixture parity: {counts['cases'] + 2} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
