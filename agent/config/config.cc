@@ -554,7 +554,7 @@ void ApplySlo(MapReader r, SloConfig& c, const std::string& file) {
       a.Bool("enabled", &p.availability_slo);
       a.Str("name", &p.availability_name);
       double percent = p.availability_objective * 100;
-      a.Double("objective", &percent, 0.001, 99.9999);
+      a.DoubleBetween("objective", &percent, 0, 100);
       p.availability_objective = std::round(percent * 1e10) / 1e12;  // 99.9 -> 0.999 exactly
       a.Done();
       if (p.availability_slo && p.errors.metric.empty()) {

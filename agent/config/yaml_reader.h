@@ -116,6 +116,19 @@ class YamlMapReader {
     *out = *d;
   }
 
+  // A number strictly between `lo` and `hi` (an objective of 0 or 100% has no error budget).
+  // The error says so: "a number greater than 0 and less than 100".
+  void DoubleBetween(std::string_view key, double* out, double lo, double hi) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined()) return;
+    const auto d = v.IsScalar() ? ParseDouble(v.Scalar()) : std::nullopt;
+    if (!d || !(*d > lo && *d < hi)) {
+      Fail(v, Key(key),
+           "a number greater than " + YamlNumber(lo) + " and less than " + YamlNumber(hi));
+    }
+    *out = *d;
+  }
+
   // A PromQL instant-vector selector (`metric{label="v"}`). False when the key is absent; an
   // empty string sets an empty Selector (callers decide whether that is allowed).
   bool SelectorValue(std::string_view key, Selector* out) {

@@ -117,6 +117,7 @@ void OtlpHttpReceiver::HandleTraces(const HttpRequest& req, std::string_view bod
     google::protobuf::Arena arena;
     auto* request = google::protobuf::Arena::CreateMessage<pbt::ExportTraceServiceRequest>(&arena);
     if (Status st = Decode(body, enc, request); !st.ok()) {
+      if (auto spans = CountJsonSpans(body)) traces_->CountRefused(*spans, "http");
       Fail(resp, 400, kInvalidArgument, st.error().detail, enc);
       return;
     }

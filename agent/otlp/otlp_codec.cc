@@ -155,4 +155,24 @@ std::string Encode(const google::protobuf::Message& msg, Encoding encoding) {
   return out;
 }
 
+std::optional<int64_t> CountJsonSpans(std::string_view body) {
+  auto tree = json::Parse(body, {.max_depth = 64});
+  if (!tree.ok() || !tree->is_object()) return std::nullopt;
+  int64_t spans = 0;
+  if (const json::Value* rs = tree->Find("resourceSpans")) {
+    for (const auto& r : rs->array()) {
+      for (const char* scopes : {"scopeSpans", "instrumentationLibrarySpans"}) {
+        if (const json::Value* ss = r.Find(scopes)) {
+          for (const auto& s : ss->array()) {
+            if (const json::Value* sp = s.Find("spans")) {
+              spans += static_cast<int64_t>(sp->array().size());
+            }
+          }
+        }
+      }
+    }
+  }
+  return spans;
+}
+
 }  // namespace lookout::otlp

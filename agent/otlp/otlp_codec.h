@@ -23,6 +23,10 @@ std::string_view ContentTypeOf(Encoding e);
 
 // Errors (reason): "protobuf" or "json", with what was wrong in detail.
 Status Decode(std::string_view body, Encoding encoding, google::protobuf::Message* out);
+// The spans of an OTLP/JSON ExportTraceServiceRequest that Decode refused (its IDs, types or
+// values are wrong) but that is a JSON object: resourceSpans[].scopeSpans[].spans[] (and the
+// older instrumentationLibrarySpans). nullopt when the body is not JSON at all.
+std::optional<int64_t> CountJsonSpans(std::string_view body);
 std::string Encode(const google::protobuf::Message& msg, Encoding encoding);
 
 }  // namespace lookout::otlp

@@ -250,7 +250,7 @@ class SpecCollector {
     if (s.service.empty()) s.service = s.name;
     r.Str("description", &s.description);
     double percent = 0;
-    r.Double("objective", &percent, 1e-9, 99.999999);
+    r.DoubleBetween("objective", &percent, 0, 100);
     if (percent == 0) r.Fail(r.Get("objective"), r.Key("objective"), "a percentage like 99.9");
     s.objective = PercentToRatio(percent);
     s.period = hours(24 * 30);
@@ -538,10 +538,12 @@ class SpecCollector {
                "(composite SLOs are not supported)");
       }
       double target = 0, percent = 0;
-      o.Double("target", &target, 1e-11, 0.99999999);
-      o.Double("targetPercent", &percent, 1e-9, 99.999999);
+      o.DoubleBetween("target", &target, 0, 1);
+      o.DoubleBetween("targetPercent", &percent, 0, 100);
       if ((target == 0) == (percent == 0)) {
-        o.Fail(objectives[0], o.path(), "target (0-1) or targetPercent (0-100)");
+        o.Fail(objectives[0], o.path(),
+               "target (greater than 0 and less than 1) or "
+               "targetPercent (greater than 0 and less than 100)");
       }
       s.objective = target != 0 ? target : PercentToRatio(percent);
     }

@@ -38,6 +38,11 @@ TracePipeline::TracePipeline(std::unique_ptr<ResourceEnricher> enricher,
   }
 }
 
+void TracePipeline::CountRefused(int64_t spans, std::string_view protocol) {
+  received_.WithLabels({std::string(protocol)}).Inc(static_cast<double>(spans));
+  refused_.WithLabels({"malformed"}).Inc(static_cast<double>(spans));
+}
+
 AcceptResult TracePipeline::Accept(std::string_view request, std::string_view peer_ip,
                                    std::string_view protocol) noexcept {
   AcceptResult result;

@@ -42,6 +42,10 @@ class TracePipeline {
   // `request`: a serialized ExportTraceServiceRequest; `protocol`: "http" or "grpc" (a label).
   AcceptResult Accept(std::string_view request, std::string_view peer_ip,
                       std::string_view protocol) noexcept;
+  // A request refused before it reached Accept (an OTLP/JSON body that does not decode, e.g.
+  // base64 instead of hex IDs) whose spans could still be counted: received and refused as
+  // "malformed", as Accept counts the protobuf bodies it cannot read.
+  void CountRefused(int64_t spans, std::string_view protocol);
 
  private:
   const std::unique_ptr<ResourceEnricher> enricher_;

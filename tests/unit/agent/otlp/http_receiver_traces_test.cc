@@ -97,6 +97,32 @@ TEST(OtlpHttpTraces, AcceptsGzipAndJsonWithHexIds) {
   EXPECT_EQ(span.status().code(), 2);
 }
 
+// A JSON request with base64 IDs (protobuf's JSON mapping, not OTLP/JSON's hex) is refused
+// with 400, and its spans are counted as received and refused (malformed): they were not,
+// although lookout_otlp_requests_total{code="400"} counted the request.
+TEST(OtlpHttpTraces, SpansOfARefusedJsonRequestAreCounted) {
+  Fixture f;
+  const std::string json =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[)"
+      R"({"traceId":"W47/95gDgQPSabYzgT/GDA==","spanId":"7uGbfsPBsXQ=","name":"a"},)"
+      R"({"traceId":"W47/95gDgQPSabYzgT/GDA==","spanId":"7uGbfsPBsXU=","name":"b"}]}]},)"
+      R"({"instrumentationLibrarySpans":[{"spans":[{"traceId":"x","name":"c"}]}]}]})";
+  EXPECT_EQ(f.Post(json, "application/json").status, 400);
+  EXPECT_EQ(f.Post("{not json", "application/json").status, 400);  // nothing to count
+  std::vector<MetricFamily> out;
+  f.registry.Collect(out);
+  const MetricFamily* refused = testing::FindFamily(out, "lookout_trace_spans_refused_total");
+  ASSERT_NE(refused, nullptr);
+  double malformed = -1;
+  for (const auto& smp : refused->samples) {
+    if (testing::LabelValue(smp, "reason") == "malformed") malformed = smp.value;
+  }
+  EXPECT_EQ(malformed, 3);
+  const MetricFamily* received = testing::FindFamily(out, "lookout_trace_spans_received_total");
+  ASSERT_NE(received, nullptr);
+  EXPECT_EQ(received->samples.at(0).value, 3);
+}
+
 TEST(OtlpHttpTraces, AnswersErrorsAsTheSpecificationSays) {
   Fixture f(3000);
   auto st = f.Post("\x0a\xff\x01garbage");

@@ -227,6 +227,15 @@ TEST(SloSpecParserTest, ErrorsSayWhereAndWhat) {
        "  objectives: [{target: 0.9}]\n",
        "Prometheus (the only source lookout reads)"},
       {"apiVersion: openslo/v2alpha\nkind: SLO\n", "apiVersion: expected openslo/v1"},
+      // Objectives are exclusive ranges: the error says so (it said "from 0 to 1" and refused 1).
+      {"apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  indicatorRef: x\n"
+       "  objectives: [{target: 1.0}]\n",
+       "target: expected a number greater than 0 and less than 1, got \"1.0\""},
+      {"apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  indicatorRef: x\n"
+       "  objectives: [{targetPercent: 0}]\n",
+       "targetPercent: expected a number greater than 0 and less than 100, got \"0\""},
+      {"slos:\n  - {name: a, objective: 100, sli: {ratio: {good: x, total: y}}}\n",
+       "objective: expected a number greater than 0 and less than 100, got \"100\""},
       {"slos: [\n", "invalid YAML"},
       {"- just a list\n", "expected a mapping"},
       // An SLI without spec (fuzz.slo_specs: a const lookup's invalid node threw InvalidNode).
