@@ -1,6 +1,7 @@
 #include "agent/slo/event_set.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string_view>
 
@@ -19,8 +20,6 @@ EventSet::EventSet(std::vector<EventColumn> columns, std::vector<std::string> gr
       derive_(std::move(derive)),
       tick_(start_tick),
       last_expire_tick_(start_tick) {
-  hints_.resize(columns_.size());
-  next_hints_.resize(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
     const std::string& m = columns_[c].selector.metric;
     if (m.empty()) continue;  // derived
@@ -29,6 +28,8 @@ EventSet::EventSet(std::vector<EventColumn> columns, std::vector<std::string> gr
     if (it == by_metric_.end()) it = by_metric_.insert(by_metric_.end(), {m, {}});
     it->second.push_back(c);
   }
+  hints_.resize(by_metric_.size());
+  next_hints_.resize(by_metric_.size());
 }
 
 size_t EventSet::HeapBytes() const {
@@ -113,23 +114,29 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
   touched_.clear();
 
   // One walk per metric name, shared by the columns reading it (an SLO's bad and total often
-  // read one counter), so each series' labels are hashed once.
-  for (const auto& entry : by_metric_) {
-    const std::string& metric = entry.first;  // not a structured binding: the lambda uses them
-    const std::vector<size_t>& cols = entry.second;
-    for (size_t c : cols) next_hints_[c].clear();
+  // read one counter), and one state per series, whatever number of columns count it: its labels
+  // are hashed once, its increase computed once, its resets counted once.
+  for (size_t w = 0; w < by_metric_.size(); ++w) {
+    const std::string& metric = by_metric_[w].first;  // the lambda cannot capture bindings
+    const std::vector<size_t>& cols = by_metric_[w].second;
+    const uint64_t salt = MixBits(w + 1);
+    next_hints_[w].clear();
     view.ForEach(metric, {}, [&](const SeriesRef& r) {
       if (!(r.value >= 0)) return;  // NaN or negative: not a counter reading
-      uint64_t hash = 0;
-      for (size_t c : cols) {
-        const EventColumn& col = columns_[c];
+      uint32_t mask = 0;            // which of the walk's columns count this series
+      for (size_t i = 0; i < cols.size(); ++i) {
+        const EventColumn& col = columns_[cols[i]];
         if (col.le && r.le != *col.le) continue;
         if (!MetricView::Matches(metric, col.selector.matchers, r)) continue;
-        if (hash == 0) hash = HashLabels(r.labels, 0) | 1;
-        Observe(c, hash + MixBits(c + 1), r, tick, now_unix);
+        mask |= 1u << i;
       }
+      if (mask == 0) return;
+      // A bucket's bound is part of its identity (NaN, the same for all, on other series).
+      const uint64_t hash =
+          (HashLabels(r.labels, 0) + salt + MixBits(std::bit_cast<uint64_t>(r.le))) | 1;
+      Observe(w, mask, hash, r, tick, now_unix);
     });
-    for (size_t c : cols) hints_[c].swap(next_hints_[c]);
+    hints_[w].swap(next_hints_[w]);
   }
   for (uint32_t gi : touched_) {  // Observe sized pending_ for every group it touched
     double* p = &pending_[gi * k];
@@ -151,13 +158,14 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
   }
 }
 
-void EventSet::Observe(size_t c, uint64_t hash, const SeriesRef& r, int64_t tick, double now_unix) {
+void EventSet::Observe(size_t walk, uint32_t columns, uint64_t hash, const SeriesRef& r,
+                       int64_t tick, double now_unix) {
   const size_t k = columns_.size();
-  const std::vector<uint32_t>& hints = hints_[c];
-  const size_t pos = next_hints_[c].size();
+  const std::vector<uint32_t>& hints = hints_[walk];
+  const size_t pos = next_hints_[walk].size();
   const auto [idx, inserted] =
       series_.FindOrInsert(hash, pos < hints.size() ? hints[pos] : SeriesTable::kNone);
-  next_hints_[c].push_back(idx);
+  next_hints_[walk].push_back(idx);
   const double created = r.created.value_or(0);
   double delta = 0;
   if (inserted) {
@@ -190,7 +198,10 @@ void EventSet::Observe(size_t c, uint64_t hash, const SeriesRef& r, int64_t tick
   bool fresh = true;
   for (size_t j = 0; j < k; ++j) fresh = fresh && p[j] == 0;
   if (fresh) (spread ? spread_touched_ : touched_).push_back(st.group);
-  p[c] += delta;
+  const std::vector<size_t>& cols = by_metric_[walk].second;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (columns & (1u << i)) p[cols[i]] += delta;
+  }
 }
 
 void EventSet::Expire(int64_t tick) {

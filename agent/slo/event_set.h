@@ -101,8 +101,10 @@ class EventSet {
 
   void AdvanceTo(int64_t tick);
   uint32_t GroupFor(const Labels& labels, int64_t tick, double now_unix);
-  // One reading of column c's series `hash`: its increase goes to its group's pending events.
-  void Observe(size_t c, uint64_t hash, const SeriesRef& r, int64_t tick, double now_unix);
+  // One reading of series `hash` in metric walk `walk`: its increase goes to its group's
+  // pending events, in each of the walk's columns whose bit is set in `columns`.
+  void Observe(size_t walk, uint32_t columns, uint64_t hash, const SeriesRef& r, int64_t tick,
+               double now_unix);
   void Expire(int64_t tick);
 
   std::vector<EventColumn> columns_;
@@ -115,7 +117,7 @@ class EventSet {
   std::vector<uint32_t> free_;
   std::unordered_map<std::string, uint32_t> group_index_;  // group_by values joined by \xff
   SeriesTable series_;                                     // by hash of column + labels
-  // Series state found at each position of each column's walk, last tick and this tick.
+  // Series state found at each position of each metric walk, last tick and this tick.
   std::vector<std::vector<uint32_t>> hints_, next_hints_;
   std::vector<std::pair<std::string, std::vector<size_t>>> by_metric_;  // metric -> columns
   std::vector<double> pending_;    // [group][column], this tick

@@ -1,7 +1,7 @@
 // The SLO engine at the scale: 10,000 SLO groups x 8 windows (5m, 30m, 1h, 2h, 6h, 1d,
 // 3d, 30d), as 10 SLOs of 1,000 groups each (group_by pod), every group fed by two counter
-// series (code 200 and 500): 20,000 series, 30,000 series reads per tick (the bad column reads
-// the 500s, the total column all of them). Target: under 2 ms per tick and 4 KiB per group.
+// series (code 200 and 500): 20,000 series, each read once per tick (one state per series; the
+// 500s count as bad and as total). Target: under 2 ms per tick and 4 KiB per group.
 //
 // BM_TickUpdate: the engine's own work per tick (select, diff, add, rotate) on a prebuilt
 //   metric view; values move every tick, so every group takes events.

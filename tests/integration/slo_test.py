@@ -232,7 +232,7 @@ scrape_configs:
         expect(checks, "checkout budget", get(m, "lookout_slo_error_budget_remaining_ratio", **ck), 1 - 20 / 1100 / 0.001)
         expect(checks, "checkout page", get(m, "lookout_slo_alert_firing", severity="page", **ck), 1)
         expect(checks, "checkout ticket", get(m, "lookout_slo_alert_firing", severity="ticket", **ck), 1)
-        expect(checks, "checkout resets", get(m, "lookout_slo_input_resets_total", slo="checkout"), 3)
+        expect(checks, "checkout resets", get(m, "lookout_slo_input_resets_total", slo="checkout"), 2)
         expect(checks, "checkout info", get(m, "lookout_slo_info", team="payments", **ck), 1)
         lat = {"slo": "checkout-latency", "service": "shop"}
         expect(checks, "latency events", get(m, "lookout_slo_window_events", window="5m", **lat), 100)
