@@ -556,6 +556,7 @@ void ApplySlo(MapReader r, SloConfig& c, const std::string& file) {
       double percent = p.availability_objective * 100;
       a.DoubleBetween("objective", &percent, 0, 100);
       p.availability_objective = std::round(percent * 1e10) / 1e12;  // 99.9 -> 0.999 exactly
+      a.Int("min_bad_events", &p.availability_min_bad_events, 0, int64_t{1} << 40);
       a.Done();
       if (p.availability_slo && p.errors.metric.empty()) {
         m.Fail(m.Get("errors"), m.Key("errors"),

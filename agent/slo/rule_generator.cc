@@ -142,7 +142,14 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
                Sel("lookout:slo_burn_rate", s.name, FormatSloDuration(w)) + ") > " + f;
       };
       if (i > 0) expr += "\nor\n";
-      expr += "(\n  " + burn(c.long_window) + "\nand\n  " + burn(c.short_window) + "\n)";
+      expr += "(\n  " + burn(c.long_window) + "\nand\n  " + burn(c.short_window);
+      if (s.min_bad_events > 0) {  // the engine's low-traffic guard, on the long window
+        const std::string lw = FormatSloDuration(c.long_window);
+        expr += "\nand\n  max without (window) (" + Sel("lookout:slo_events:increase", s.name, lw) +
+                " - " + Sel("lookout:slo_good_events:increase", s.name, lw) +
+                ") >= " + std::to_string(s.min_bad_events);
+      }
+      expr += "\n)";
       if (i > 0) windows_text += ", ";
       windows_text += FormatSloDuration(c.long_window) + " and " +
                       FormatSloDuration(c.short_window) + " above " + f + "x";
@@ -157,10 +164,14 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
         {"summary",
          "SLO {{ $labels.slo }} of {{ $labels.service }} is burning its error budget "
          "({{ $value | printf \"%.1f\" }}x)"},
-        {"description", "Burn rate over " + windows_text + " (objective " +
-                            FormatNumber(std::round(s.objective * 1e12) / 1e10) + "% over " +
-                            FormatSloDuration(s.period) + "). " +
-                            (s.description.empty() ? s.sli.description : s.description)},
+        {"description",
+         "Burn rate over " + windows_text +
+             (s.min_bad_events > 0 ? ", with at least " + std::to_string(s.min_bad_events) +
+                                         " bad events in the long window"
+                                   : std::string()) +
+             " (objective " + FormatNumber(std::round(s.objective * 1e12) / 1e10) + "% over " +
+             FormatSloDuration(s.period) + "). " +
+             (s.description.empty() ? s.sli.description : s.description)},
         // The same runbook as the rules in alerts/ (alerts/runbook.md).
         {"runbook_url",
          "https://github.com/lookout/lookout/blob/main/alerts/"

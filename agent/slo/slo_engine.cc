@@ -490,7 +490,11 @@ void SloEngine::CollectSlos(std::vector<MetricFamily>& out) const {
         for (size_t i = 0; i < conds->size(); ++i) {
           const auto [lw, sw] = (*conds)[i];
           const double factor = (conds == &s.page ? spec.page : spec.ticket)[i].burn_rate;
-          firing = firing || (burn[lw] && burn[sw] && *burn[lw] > factor && *burn[sw] > factor);
+          // The low-traffic guard: enough bad events in the long window to mean something.
+          const double total = g.windows.Sum(lw, 1);
+          const double bad = total - good_of(g.windows.Sum(lw, 0), total);
+          firing = firing || (burn[lw] && burn[sw] && *burn[lw] > factor && *burn[sw] > factor &&
+                              bad >= static_cast<double>(spec.min_bad_events));
         }
         f.Add("lookout_slo_alert_firing", kGauge,
               "1 when a multi-window burn-rate condition of the severity holds on this node "

@@ -45,6 +45,7 @@ SloSpec PaymentsSpec::AvailabilitySlo() const {
   s.sli.description = "payments: errors / attempts";
   s.page = page;
   s.ticket = ticket;
+  s.min_bad_events = availability_min_bad_events;
   s.source = "slo.payments";
   return s;
 }

@@ -271,6 +271,7 @@ class SpecCollector {
     YamlMapReader a(r.Get("alerting"), r.Key("alerting"), file);
     s.page = ReadWindows(a, "page", DefaultPageWindows(), file);
     s.ticket = ReadWindows(a, "ticket", DefaultTicketWindows(), file);
+    a.Int("min_bad_events", &s.min_bad_events, 0, int64_t{1} << 40);
     a.Done();
     r.Done();
     return s;

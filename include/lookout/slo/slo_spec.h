@@ -56,6 +56,10 @@ struct SloSpec {
   SliSpec sli;
   std::vector<BurnRateWindow> page;
   std::vector<BurnRateWindow> ticket;
+  // A burn-rate condition holds only when its long window also has at least this many bad
+  // events: with little traffic one failure is a huge burn (the SRE workbook's low-traffic
+  // caveat), and a fresh agent's first minutes are little traffic. 0 = no guard.
+  int64_t min_bad_events = 10;
   std::string source;  // file:line where it was defined
 
   // Every window the engine keeps for this SLO: the alert windows (long and short) and the
@@ -80,6 +84,7 @@ struct PaymentsSpec {
   SloDuration period{};
   std::vector<BurnRateWindow> page;
   std::vector<BurnRateWindow> ticket;
+  int64_t availability_min_bad_events = 10;
 
   SloSpec AvailabilitySlo() const;
   std::vector<SloDuration> Windows() const { return AvailabilitySlo().Windows(); }

@@ -193,5 +193,15 @@ TEST(Config, Traces) {
             std::string::npos);
 }
 
+TEST(Config, PaymentAvailabilityMinBadEvents) {
+  EXPECT_EQ(DefaultConfig().slo.payments.AvailabilitySlo().min_bad_events, 10);
+  Config c =
+      ParseConfig("slo:\n  payments:\n    availability_slo: {min_bad_events: 0}\n", "x.yaml");
+  EXPECT_EQ(c.slo.payments.AvailabilitySlo().min_bad_events, 0);  // the guard off
+  EXPECT_NE(ErrorOf("slo:\n  payments:\n    availability_slo: {min_bad_events: -5}\n")
+                .find("slo.payments.availability_slo.min_bad_events"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace lookout

@@ -406,5 +406,35 @@ TEST(SloEngineTest, SeriesAndResetsAreCountedOncePerSeries) {
   EXPECT_EQ(c.Value("lookout_slo_window_good_events", W("5m")), 0);
 }
 
+// The low-traffic guard (alerting.min_bad_events, default 10): a fresh agent's first minutes
+// with a few errors burn far above every factor, but page and ticket hold until the long window
+// has enough bad events (the shipped payment SLO's 1x ticket fired within minutes of start).
+TEST(SloEngineTest, AlertsWaitForEnoughBadEventsInTheLongWindow) {
+  for (int64_t guard : {10, 0}) {
+    std::string specs = kCheckout;
+    specs += "    alerting: {min_bad_events: " + std::to_string(guard) + "}\n";
+    Fixture f(specs);
+    double ok = 0, bad = 0;
+    auto step = [&](double o, double b) {
+      ok += o, bad += b;
+      f.app->Set("requests_total", L({{"code", "200"}}), ok);
+      f.app->Set("requests_total", L({{"code", "500"}}), bad);
+      f.Step();
+    };
+    step(0, 0);                               // baseline
+    for (int i = 0; i < 6; ++i) step(19, 1);  // 5% errors, 50x burn: 6 bad events
+    const Labels page = L({{"slo", "checkout"}, {"service", "shop"}, {"severity", "page"}});
+    const Labels ticket = L({{"slo", "checkout"}, {"service", "shop"}, {"severity", "ticket"}});
+    auto c = f.Collect();
+    EXPECT_NEAR(c.Value("lookout_slo_burn_rate", W("5m")), 50, 1e-9);
+    EXPECT_EQ(c.Value("lookout_slo_alert_firing", page), guard == 0 ? 1 : 0) << guard;
+    EXPECT_EQ(c.Value("lookout_slo_alert_firing", ticket), guard == 0 ? 1 : 0) << guard;
+    for (int i = 0; i < 4; ++i) step(19, 1);  // 10 bad events now
+    c = f.Collect();
+    EXPECT_EQ(c.Value("lookout_slo_alert_firing", page), 1) << guard;
+    EXPECT_EQ(c.Value("lookout_slo_alert_firing", ticket), 1) << guard;
+  }
+}
+
 }  // namespace
 }  // namespace lookout::slo

@@ -43,6 +43,7 @@ slos:
     alerting:
       page: [{long: 2h, short: 10m, burn_rate: 10}]
       ticket: []
+      min_bad_events: 3
 )",
                                    "slos.yaml");
   ASSERT_EQ(specs.size(), 2u);
@@ -61,6 +62,7 @@ slos:
   EXPECT_EQ(a.page[0].short_window, minutes(5));
   EXPECT_EQ(a.page[0].burn_rate, 14.4);
   EXPECT_EQ(a.ticket[1].long_window, hours(72));
+  EXPECT_EQ(a.min_bad_events, 10);  // the low-traffic guard's default
   EXPECT_EQ(a.source, "slos.yaml:3:5");
   // The issue's windows: 5m, 30m, 1h, 2h, 6h, 1d, 3d and the period.
   const std::vector<SloDuration> expected = {minutes(5), minutes(30), hours(1),  hours(2),
@@ -75,6 +77,7 @@ slos:
   EXPECT_EQ(b.sli.le, 0.3);
   EXPECT_EQ(b.page.size(), 1u);
   EXPECT_TRUE(b.ticket.empty());
+  EXPECT_EQ(b.min_bad_events, 3);
   EXPECT_EQ(b.Windows(), (std::vector<SloDuration>{minutes(10), hours(2), hours(24 * 7)}));
 }
 
@@ -208,6 +211,9 @@ TEST(SloSpecParserTest, ErrorsSayWhereAndWhat) {
       {"slos:\n  - name: a\n    objective: 99\n    sli: {ratio: {good: x, total: y}}\n"
        "    alerting: {page: [{long: 5m, short: 1h, burn_rate: 2}]}\n",
        "a window shorter than long"},
+      {"slos:\n  - name: a\n    objective: 99\n    sli: {ratio: {good: x, total: y}}\n"
+       "    alerting: {min_bad_events: -1}\n",
+       "min_bad_events"},
       {"apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  indicatorRef: nope\n"
        "  objectives: [{target: 0.9}]\n",
        "\"nope\" is not defined"},
