@@ -1,5 +1,6 @@
 #include "lookout/metrics/metric_view.h"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -128,29 +129,65 @@ Result<Selector> ParseSelector(std::string_view t) {
   return s;
 }
 
-MetricView::MetricView(std::vector<MetricFamily> families) : families_(std::move(families)) {
-  for (size_t i = 0; i < families_.size(); ++i) {
-    const MetricFamily& f = families_[i];
-    auto add = [&](const std::string& n, Part p) { by_name_[n].emplace_back(i, p); };
-    switch (f.type) {
-      case MetricType::kHistogram:
-        add(f.name + "_bucket", Part::kBucket);
-        add(f.name + "_sum", Part::kSum);
-        add(f.name + "_count", Part::kCount);
-        break;
-      case MetricType::kSummary:
-        add(f.name, Part::kQuantile);
-        add(f.name + "_sum", Part::kSum);
-        add(f.name + "_count", Part::kCount);
-        break;
-      default:
-        add(f.name, Part::kValue);
+MetricView::MetricView(std::vector<MetricFamily> families)
+    : MetricView(
+          {{std::make_shared<const std::vector<MetricFamily>>(std::move(families)), nullptr}},
+          [](std::string_view) { return true; }) {}
+
+MetricView::MetricView(std::vector<SharedFamilies> shared,
+                       const std::function<bool(std::string_view)>& wanted)
+    : shared_(std::move(shared)) {
+  // The SLO tick builds one of these over every scraped target's families (10,000 families
+  // for 1,000 pods of 10 counters): each distinct name is judged once (wanted, its type, its
+  // by_name_ entries); its other families then cost one lookup and an append per entry.
+  struct Name {
+    bool wanted = false;
+    MetricType type = MetricType::kUntyped;
+    int n = 0;  // entries filled: 1 (value) or 3 (_bucket/_sum/_count, quantile/_sum/_count)
+    std::array<std::vector<std::pair<size_t, Part>>*, 3> entries{};
+    std::array<Part, 3> parts{};
+  };
+  std::unordered_map<std::string_view, Name> names;
+  for (const SharedFamilies& s : shared_) {
+    if (!s.families) continue;
+    for (const MetricFamily& f : *s.families) {
+      auto [it, inserted] = names.try_emplace(f.name);
+      Name& n = it->second;
+      if (inserted) {
+        n.wanted = wanted(f.name);
+        n.type = f.type;
+        if (!n.wanted) continue;
+        auto add = [&](std::string series, Part p) {
+          n.entries[n.n] = &by_name_[std::move(series)];  // nodes: the address is stable
+          n.parts[n.n++] = p;
+        };
+        switch (f.type) {
+          case MetricType::kHistogram:
+            add(f.name + "_bucket", Part::kBucket);
+            add(f.name + "_sum", Part::kSum);
+            add(f.name + "_count", Part::kCount);
+            break;
+          case MetricType::kSummary:
+            add(f.name, Part::kQuantile);
+            add(f.name + "_sum", Part::kSum);
+            add(f.name + "_count", Part::kCount);
+            break;
+          default:
+            add(f.name, Part::kValue);
+        }
+      }
+      // One name, one type (as in an exposition): a family of another type is left out.
+      if (!n.wanted || n.type != f.type) continue;
+      const size_t i = families_.size();
+      families_.push_back({&f, s.target_labels.get()});
+      for (int k = 0; k < n.n; ++k) n.entries[k]->emplace_back(i, n.parts[k]);
     }
   }
 }
 
 bool MetricView::Matches(std::string_view metric, const std::vector<LabelMatcher>& matchers,
-                         const Labels& labels, std::string_view extra_name, double extra_value) {
+                         const Labels& labels, const Labels* target_labels,
+                         std::string_view extra_name, double extra_value) {
   std::string extra;  // the le / quantile value as exposed (0.1, +Inf), formatted only if asked
   for (const auto& m : matchers) {
     std::string_view v;
@@ -160,9 +197,7 @@ bool MetricView::Matches(std::string_view metric, const std::vector<LabelMatcher
       if (extra.empty()) prometheus::detail::AppendDouble(extra, extra_value);
       v = extra;
     } else {
-      for (const auto& l : labels) {
-        if (l.name == m.name()) v = l.value;
-      }
+      v = SeriesRef{labels, 0, std::nullopt, 0, 0, target_labels}.Label(m.name());
     }
     if (!m.Matches(v)) return false;
   }
@@ -175,6 +210,9 @@ std::vector<SeriesPoint> MetricView::Select(std::string_view metric,
   std::string bound;
   ForEach(metric, matchers, [&](const SeriesRef& r) {
     SeriesPoint p{r.labels, r.value};
+    if (r.target_labels) {
+      p.labels.insert(p.labels.end(), r.target_labels->begin(), r.target_labels->end());
+    }
     if (!std::isnan(r.le) || !std::isnan(r.quantile)) {
       bound.clear();
       prometheus::detail::AppendDouble(bound, std::isnan(r.le) ? r.quantile : r.le);
@@ -203,9 +241,9 @@ MetricView MetricStore::View(const std::vector<std::string>& series_names) const
     }
   }
   auto wanted = [&](std::string_view name) { return families.count(name) > 0; };
-  std::vector<MetricFamily> out;
-  for (const auto& c : Live()) c->CollectSome(wanted, out);
-  return MetricView(std::move(out));
+  std::vector<SharedFamilies> shared;
+  for (const auto& c : Live()) c->ShareSome(wanted, shared);
+  return MetricView(std::move(shared), wanted);
 }
 
 MetricView MetricStore::View() const {

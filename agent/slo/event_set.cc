@@ -47,13 +47,6 @@ size_t EventSet::HeapBytes() const {
 
 namespace {
 
-std::string_view ValueOf(const Labels& labels, const std::string& name) {
-  for (const auto& l : labels) {
-    if (l.name == name) return l.value;
-  }
-  return {};  // a missing label groups as ""
-}
-
 // The group index key: values joined by \xff (not valid UTF-8, so no label value contains it).
 void AppendKey(std::string& key, std::string_view value) {
   key += value;
@@ -62,13 +55,14 @@ void AppendKey(std::string& key, std::string_view value) {
 
 }  // namespace
 
-uint32_t EventSet::GroupFor(const Labels& labels, int64_t tick, double now_unix) {
+uint32_t EventSet::GroupFor(const SeriesRef& r, int64_t tick, double now_unix) {
   key_scratch_.clear();
-  for (const auto& name : group_by_) AppendKey(key_scratch_, ValueOf(labels, name));
+  // A missing label groups as "".
+  for (const auto& name : group_by_) AppendKey(key_scratch_, r.Label(name));
   if (auto it = group_index_.find(key_scratch_); it != group_index_.end()) return it->second;
   if (group_count() >= options_.max_groups) return kNoGroup;
   std::optional<Group> g(std::in_place, *layout_, columns(), tick);
-  for (const auto& name : group_by_) g->values.emplace_back(ValueOf(labels, name));
+  for (const auto& name : group_by_) g->values.emplace_back(r.Label(name));
   g->created_unix = now_unix;
   uint32_t idx;
   if (!free_.empty()) {
@@ -132,8 +126,9 @@ void EventSet::Update(const MetricView& view, int64_t tick, double now_unix) {
       }
       if (mask == 0) return;
       // A bucket's bound is part of its identity (NaN, the same for all, on other series).
-      const uint64_t hash =
-          (HashLabels(r.labels, 0) + salt + MixBits(std::bit_cast<uint64_t>(r.le))) | 1;
+      const uint64_t hash = (HashLabels(r.labels, 0, r.target_labels) + salt +
+                             MixBits(std::bit_cast<uint64_t>(r.le))) |
+                            1;
       Observe(w, mask, hash, r, tick, now_unix);
     });
     hints_[w].swap(next_hints_[w]);
@@ -169,7 +164,7 @@ void EventSet::Observe(size_t walk, uint32_t columns, uint64_t hash, const Serie
   const double created = r.created.value_or(0);
   double delta = 0;
   if (inserted) {
-    const uint32_t group = GroupFor(r.labels, tick, now_unix);
+    const uint32_t group = GroupFor(r, tick, now_unix);
     series_.at(idx).group = group;
     if (group == kNoGroup) {
       ++stats_.refused_series;

@@ -100,7 +100,7 @@ class EventSet {
   static constexpr uint32_t kNoGroup = SeriesTable::kNone;
 
   void AdvanceTo(int64_t tick);
-  uint32_t GroupFor(const Labels& labels, int64_t tick, double now_unix);
+  uint32_t GroupFor(const SeriesRef& r, int64_t tick, double now_unix);
   // One reading of series `hash` in metric walk `walk`: its increase goes to its group's
   // pending events, in each of the walk's columns whose bit is set in `columns`.
   void Observe(size_t walk, uint32_t columns, uint64_t hash, const SeriesRef& r, int64_t tick,

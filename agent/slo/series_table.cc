@@ -43,11 +43,14 @@ uint64_t HashBytes(std::string_view s, uint64_t seed) {
 
 }  // namespace
 
-uint64_t HashLabels(const Labels& labels, uint64_t salt) {
+uint64_t HashLabels(const Labels& labels, uint64_t salt, const Labels* more) {
   // A sum of per-label hashes does not depend on label order. 64 bits: two series of one event
   // set colliding has odds of about n^2 / 2^65 (3e-10 for 100k series).
   uint64_t h = MixBits(salt + kMul);
   for (const auto& l : labels) h += MixBits(HashBytes(l.value, HashBytes(l.name, 0x51ed27)));
+  if (more) {
+    for (const auto& l : *more) h += MixBits(HashBytes(l.value, HashBytes(l.name, 0x51ed27)));
+  }
   return h;
 }
 

@@ -73,7 +73,8 @@ void SeriesTable::EraseIf(Pred pred, OnErase on_erase) {
   if (erased) Rebuild(slots_.size());  // linear probing has no cheap delete: re-index
 }
 
-// Order-independent 64-bit hash of a label set (plus a salt, e.g. the column).
-uint64_t HashLabels(const Labels& labels, uint64_t salt);
+// Order-independent 64-bit hash of a label set (plus a salt, e.g. the column). With `more`
+// (may be null), of labels and more together: the same as of one set holding both.
+uint64_t HashLabels(const Labels& labels, uint64_t salt, const Labels* more = nullptr);
 
 }  // namespace lookout::slo

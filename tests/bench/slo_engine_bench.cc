@@ -5,9 +5,11 @@
 //
 // BM_TickUpdate: the engine's own work per tick (select, diff, add, rotate) on a prebuilt
 //   metric view; values move every tick, so every group takes events.
-// BM_TickWithRead: the same plus building the view from a collectable, as the agent's tick
-//   does (the scraper and OTLP store copy their families out).
-// Both report bytes_per_group: heap the engine holds (malloc's own count, before and after).
+// BM_TickWithRead: the same plus building the view from the metric store, as the agent's tick
+//   does, over 1,000 scraped pods whose last results are shared, not copied (ScrapeManager's
+//   ShareSome). BM_TickWithCopiedRead: the same read from a source that copies its families
+//   out with the target labels appended (the OTLP store, or the scraper before ShareSome).
+// All three report bytes_per_group: heap the engine holds (malloc's own count, before and after).
 // BM_StateSave / BM_StateRestore: the state file (slo.state.directory) at this scale: a save
 //   (encode under the engine's lock, write, fdatasync, rename) and a restore (read, check,
 //   decode into a new engine); file_bytes is the file's size. Target: a save's CPU under one
@@ -63,14 +65,58 @@ std::vector<MetricFamily> Families(double base) {
   return out;
 }
 
-// Hands out the families as the scraper does: a copy per read; `step` moves the values.
+// One scraped pod's families (all ten SLOs' counters, codes 200 and 500) and its target labels.
+SharedFamilies Target(int g, double base) {
+  auto families = std::make_shared<std::vector<MetricFamily>>();
+  for (int i = 0; i < kSlos; ++i) {
+    MetricFamily f;
+    f.name = "app" + std::to_string(i) + "_requests_total";
+    f.type = MetricType::kCounter;
+    for (const char* code : {"200", "500"}) {
+      Sample s;
+      s.labels = {{"container", "cart"}, {"code", code}};
+      s.value = base + (code[0] == '2' ? 1000 : 1) * (g + 1);
+      f.samples.push_back(std::move(s));
+    }
+    families->push_back(std::move(f));
+  }
+  auto labels = std::make_shared<const Labels>(
+      Labels{{"namespace", "shop"}, {"pod", "cart-7d9f8b6c4-" + std::to_string(g)}});
+  return {std::move(families), std::move(labels)};
+}
+
+// Hands out 1,000 pods' scrapes as the scraper does: `shared`, each target's last result as
+// parsed, with its target labels (ShareSome); otherwise copies with the target labels appended,
+// as a source without snapshots does (the default ShareSome over Collect). `Step` moves the
+// values.
 class Source final : public Collectable {
  public:
+  explicit Source(bool shared) : shared_(shared) {
+    for (int g = 0; g < kGroupsPerSlo; ++g) {
+      targets_[0].push_back(Target(g, 0));
+      targets_[1].push_back(Target(g, 1e6));
+    }
+  }
   void Collect(std::vector<MetricFamily>& out) override {
-    for (const auto& f : families_[flip_]) out.push_back(f);
+    for (const auto& t : targets_[flip_]) {
+      for (const auto& f : *t.families) {
+        out.push_back(f);
+        for (Sample& s : out.back().samples) {
+          s.labels.insert(s.labels.end(), t.target_labels->begin(), t.target_labels->end());
+        }
+      }
+    }
+  }
+  void ShareSome(const std::function<bool(std::string_view)>& wanted,
+                 std::vector<SharedFamilies>& out) override {
+    if (!shared_) return Collectable::ShareSome(wanted, out);
+    out.insert(out.end(), targets_[flip_].begin(), targets_[flip_].end());
   }
   void Step() { flip_ ^= 1; }
-  std::vector<MetricFamily> families_[2] = {Families(0), Families(1e6)};
+
+ private:
+  const bool shared_;
+  std::vector<SharedFamilies> targets_[2];
   int flip_ = 0;
 };
 
@@ -88,12 +134,13 @@ class StepClock final : public Clock {
 
 struct Setup {
   StepClock clock;
-  std::shared_ptr<Source> source = std::make_shared<Source>();
+  std::shared_ptr<Source> source;
   std::shared_ptr<MetricStore> store = std::make_shared<MetricStore>();
   std::unique_ptr<slo::SloEngine> engine;
   double bytes_per_group = 0;
 
-  explicit Setup(const std::string& state_dir = "") {
+  explicit Setup(const std::string& state_dir = "", bool shared = true)
+      : source(std::make_shared<Source>(shared)) {
     store->Add(source);
     const auto specs = slo::ParseSloSpecs(Specs(), "bench.yaml");
     const size_t before = mallinfo2().uordblks;
@@ -170,8 +217,8 @@ void BM_TickUpdate(benchmark::State& state) {
 }
 BENCHMARK(BM_TickUpdate)->Unit(benchmark::kMillisecond);
 
-void BM_TickWithRead(benchmark::State& state) {
-  Setup s;
+void TickWithRead(benchmark::State& state, bool shared) {
+  Setup s("", shared);
   for (auto _ : state) {
     s.clock.Advance();
     s.source->Step();
@@ -179,7 +226,10 @@ void BM_TickWithRead(benchmark::State& state) {
   }
   Report(state, s);
 }
+void BM_TickWithRead(benchmark::State& state) { TickWithRead(state, true); }
 BENCHMARK(BM_TickWithRead)->Unit(benchmark::kMillisecond);
+void BM_TickWithCopiedRead(benchmark::State& state) { TickWithRead(state, false); }
+BENCHMARK(BM_TickWithCopiedRead)->Unit(benchmark::kMillisecond);
 
 // Exposing it all: 10,000 groups x (8 windows x 4 + 5) series.
 void BM_Collect(benchmark::State& state) {

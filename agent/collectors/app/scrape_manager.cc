@@ -36,6 +36,9 @@ struct ScrapeManager::TargetState {
   // recycler's own mutex, so no reader can still be looking at what the parser overwrites.
   std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
   std::map<std::string, uint64_t> failures;  // by reason
+  // ExposedTargetLabels(target), shared with readers (ShareSome); made on first use, dropped
+  // when the target's labels change.
+  std::shared_ptr<const Labels> shared_labels;
 };
 
 namespace {
@@ -133,6 +136,7 @@ void ScrapeManager::RefreshTargetsLocked(Steady::time_point now) {
     auto it = targets_.find(t.key);
     if (it != targets_.end() && !it->second->in_flight) {
       it->second->target = std::move(t);  // labels may have changed (e.g. a pod relabelled)
+      it->second->shared_labels.reset();
       next.emplace(it->first, std::move(it->second));
       targets_.erase(it);
       continue;
@@ -325,6 +329,20 @@ void ScrapeManager::CollectSome(const std::function<bool(std::string_view)>& wan
         sample.labels.insert(sample.labels.end(), target_labels.begin(), target_labels.end());
       }
     }
+  }
+}
+
+void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& /*wanted*/,
+                              std::vector<SharedFamilies>& out) {
+  // Every target: the reader skips unwanted families (judging each name once), cheaper than
+  // asking `wanted` here of every family of every target.
+  std::lock_guard lock(mu_);
+  for (const auto& [k, st] : targets_) {
+    if (st->target.key.empty() || !st->last.families) continue;
+    if (!st->shared_labels) {
+      st->shared_labels = std::make_shared<const Labels>(ExposedTargetLabels(st->target));
+    }
+    out.push_back({st->last.families, st->shared_labels});
   }
 }
 

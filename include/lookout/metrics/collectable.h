@@ -4,12 +4,21 @@
 // appearing. Implementations must be safe to call from several scrapes at once.
 
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 #include "lookout/metrics/metric.h"
 
 namespace lookout {
+
+// Families handed over without copying: shared, immutable, and `target_labels` (may be null)
+// belong to every series of them as if appended to each sample's labels (a scrape target's
+// job, instance, namespace, pod; names that never clash with the samples' own).
+struct SharedFamilies {
+  std::shared_ptr<const std::vector<MetricFamily>> families;
+  std::shared_ptr<const Labels> target_labels;
+};
 
 class Collectable {
  public:
@@ -24,6 +33,15 @@ class Collectable {
     for (auto& f : all) {
       if (wanted(f.name)) out.push_back(std::move(f));
     }
+  }
+  // The SLO engine's read (MetricStore::View): sources that already hold their families as
+  // shared snapshots (scraped targets) hand those over instead of copying them, and may hand
+  // over families `wanted` refuses: the reader skips those. The default copies CollectSome's.
+  virtual void ShareSome(const std::function<bool(std::string_view)>& wanted,
+                         std::vector<SharedFamilies>& out) {
+    auto copy = std::make_shared<std::vector<MetricFamily>>();
+    CollectSome(wanted, *copy);
+    if (!copy->empty()) out.push_back({std::move(copy), nullptr});
   }
 };
 

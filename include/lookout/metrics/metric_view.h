@@ -10,6 +10,7 @@
 // MetricView is immutable once built: safe to read from several threads.
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -57,21 +58,40 @@ struct SeriesPoint {
   double value = 0;
 };
 
-// One series as ForEach hands it over, without copying: `labels` are the sample's own (for a
+// One series as ForEach hands it over, without copying: its labels are the sample's own
+// `labels` followed by `target_labels` (its source's, may be null; see SharedFamilies); for a
 // `_bucket` or quantile series the `le` / `quantile` label is not in them but in `le` /
-// `quantile`, as numbers; NaN otherwise).
+// `quantile`, as numbers (NaN otherwise).
 struct SeriesRef {
   const Labels& labels;
   double value;
   std::optional<double> created;  // unix seconds, when the source knows it
   double le;
   double quantile;
+  const Labels* target_labels;
+  // The value of label `name` ("" when absent): the first of labels, then target_labels.
+  std::string_view Label(std::string_view name) const {
+    for (const auto& l : labels) {
+      if (l.name == name) return l.value;
+    }
+    if (target_labels) {
+      for (const auto& l : *target_labels) {
+        if (l.name == name) return l.value;
+      }
+    }
+    return {};
+  }
 };
 
 class MetricView {
  public:
   MetricView() = default;
   explicit MetricView(std::vector<MetricFamily> families);
+  // A view over shared snapshots, without copying them: only the families `wanted` accepts are
+  // indexed, and of families sharing a name, those of the first one's type (one name, one type,
+  // as in an exposition).
+  MetricView(std::vector<SharedFamilies> shared,
+             const std::function<bool(std::string_view)>& wanted);
   std::vector<SeriesPoint> Select(std::string_view metric,
                                   const std::vector<LabelMatcher>& matchers) const;
   std::vector<SeriesPoint> Select(const Selector& s) const { return Select(s.metric, s.matchers); }
@@ -83,16 +103,24 @@ class MetricView {
   static bool Matches(std::string_view metric, const std::vector<LabelMatcher>& matchers,
                       const SeriesRef& r) {
     if (matchers.empty()) return true;
-    if (!std::isnan(r.le)) return Matches(metric, matchers, r.labels, "le", r.le);
-    if (!std::isnan(r.quantile)) return Matches(metric, matchers, r.labels, "quantile", r.quantile);
-    return Matches(metric, matchers, r.labels, {}, 0);
+    if (!std::isnan(r.le)) return Matches(metric, matchers, r.labels, r.target_labels, "le", r.le);
+    if (!std::isnan(r.quantile)) {
+      return Matches(metric, matchers, r.labels, r.target_labels, "quantile", r.quantile);
+    }
+    return Matches(metric, matchers, r.labels, r.target_labels, {}, 0);
   }
 
  private:
   enum class Part : uint8_t { kValue, kBucket, kSum, kCount, kQuantile };
+  struct FamilyRef {
+    const MetricFamily* family;
+    const Labels* target_labels;  // null: none
+  };
   static bool Matches(std::string_view metric, const std::vector<LabelMatcher>& matchers,
-                      const Labels& labels, std::string_view extra_name, double extra_value);
-  std::vector<MetricFamily> families_;
+                      const Labels& labels, const Labels* target_labels,
+                      std::string_view extra_name, double extra_value);
+  std::vector<SharedFamilies> shared_;  // keeps what families_ points into alive
+  std::vector<FamilyRef> families_;
   std::unordered_map<std::string, std::vector<std::pair<size_t, Part>>> by_name_;
 };
 
@@ -103,33 +131,34 @@ void MetricView::ForEach(std::string_view metric, const std::vector<LabelMatcher
   if (it == by_name_.end()) return;
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   for (const auto& [fi, part] : it->second) {
-    for (const Sample& s : families_[fi].samples) {
+    const Labels* t = families_[fi].target_labels;
+    for (const Sample& s : families_[fi].family->samples) {
       switch (part) {
         case Part::kValue:
-          if (Matches(metric, matchers, s.labels, {}, 0))
-            fn(SeriesRef{s.labels, s.value, s.created, kNaN, kNaN});
+          if (Matches(metric, matchers, s.labels, t, {}, 0))
+            fn(SeriesRef{s.labels, s.value, s.created, kNaN, kNaN, t});
           break;
         case Part::kSum:
-          if (Matches(metric, matchers, s.labels, {}, 0))
-            fn(SeriesRef{s.labels, s.sum, s.created, kNaN, kNaN});
+          if (Matches(metric, matchers, s.labels, t, {}, 0))
+            fn(SeriesRef{s.labels, s.sum, s.created, kNaN, kNaN, t});
           break;
         case Part::kCount:
-          if (Matches(metric, matchers, s.labels, {}, 0)) {
-            fn(SeriesRef{s.labels, static_cast<double>(s.count), s.created, kNaN, kNaN});
+          if (Matches(metric, matchers, s.labels, t, {}, 0)) {
+            fn(SeriesRef{s.labels, static_cast<double>(s.count), s.created, kNaN, kNaN, t});
           }
           break;
         case Part::kBucket:
           for (const auto& b : s.buckets) {
-            if (Matches(metric, matchers, s.labels, "le", b.upper_bound)) {
+            if (Matches(metric, matchers, s.labels, t, "le", b.upper_bound)) {
               fn(SeriesRef{s.labels, static_cast<double>(b.cumulative_count), s.created,
-                           b.upper_bound, kNaN});
+                           b.upper_bound, kNaN, t});
             }
           }
           break;
         case Part::kQuantile:
           for (const auto& q : s.quantiles) {
-            if (Matches(metric, matchers, s.labels, "quantile", q.quantile)) {
-              fn(SeriesRef{s.labels, q.value, s.created, kNaN, q.quantile});
+            if (Matches(metric, matchers, s.labels, t, "quantile", q.quantile)) {
+              fn(SeriesRef{s.labels, q.value, s.created, kNaN, q.quantile, t});
             }
           }
           break;
@@ -145,7 +174,7 @@ class MetricStore {
   void Add(std::weak_ptr<Collectable> c);
   MetricView View() const;
   // A view of only the families that can hold these series names (`foo_total`, `foo_bucket`,
-  // ... as in Select): sources skip copying the rest.
+  // ... as in Select): sources share their snapshots or copy only those (ShareSome).
   MetricView View(const std::vector<std::string>& series_names) const;
 
  private:

@@ -79,6 +79,35 @@ TEST(MetricStore, ViewOfNamedSeriesCopiesOnlyTheirFamilies) {
   EXPECT_EQ(Sum(store.View().Select(Sel("payment_attempts_total"))), 155);
 }
 
+// Shared families: target labels belong to every series, for matching, grouping and Select.
+TEST(MetricView, SharedFamiliesCarryTheirTargetLabels) {
+  auto fs = app::ParseExposition(kText, app::ExpositionFormat::kText, {});
+  ASSERT_TRUE(fs.ok());
+  auto families = std::make_shared<const std::vector<MetricFamily>>(std::move(fs).value());
+  auto pod_a = std::make_shared<const Labels>(Labels{{"pod", "a"}, {"namespace", "shop"}});
+  auto pod_b = std::make_shared<const Labels>(Labels{{"pod", "b"}, {"namespace", "shop"}});
+  const MetricView v({{families, pod_a}, {families, pod_b}},
+                     [](std::string_view n) { return n != "rpc"; });
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total"))), 310);
+  EXPECT_EQ(Sum(v.Select(Sel("payment_attempts_total{pod=\"b\",provider=\"adyen\"}"))), 55);
+  const auto le = v.Select(Sel("lat_bucket{pod=\"a\",le=\"+Inf\"}"));
+  ASSERT_EQ(le.size(), 1u);
+  EXPECT_EQ(le[0].value, 9);
+  Sample bucket;
+  bucket.labels = le[0].labels;
+  EXPECT_EQ(testing::LabelValue(bucket, "namespace"), "shop");
+  EXPECT_EQ(le[0].labels.back().name, "le");        // after the target labels, as Select appends
+  EXPECT_TRUE(v.Select(Sel("rpc_count")).empty());  // not wanted
+  int seen = 0;
+  v.ForEach("payment_attempts_total", {}, [&](const SeriesRef& r) {
+    EXPECT_EQ(r.Label("namespace"), "shop");
+    EXPECT_FALSE(r.Label("provider").empty());
+    EXPECT_TRUE(r.Label("absent").empty());
+    ++seen;
+  });
+  EXPECT_EQ(seen, 6);
+}
+
 TEST(ParseSelector, SyntaxAndErrors) {
   const Selector s = Sel(" a:b_c { x = \"1\" , y !~ 'z\\\\d' , } ");
   EXPECT_EQ(s.metric, "a:b_c");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "agent/slo/series_table.h"
 #include "agent/slo/spec_parser.h"
 #include "tests/unit/agent/slo/fake_app.h"
 #include "tests/unit/test_util.h"
@@ -162,6 +163,17 @@ TEST(SloEngineTest, BurnRatesAndAlertStatesFollowAKnownHistory) {
            {"2h", 12}, {"6h", 36}, {"1d", 144}, {"3d", 432}, {"30d", 4320}}) {
     EXPECT_NEAR(c.Value("lookout_slo_burn_rate", W(window)), burn(p, 60), 1e-9) << window;
   }
+}
+
+// A scraped series read with its target labels apart (shared, not copied) is the same series
+// as when they were appended: state files and hints keyed by the hash stay valid.
+TEST(SloEngineTest, SeriesHashIsTheSameWithTargetLabelsApart) {
+  const Labels own = {{"code", "500"}, {"container", "cart"}};
+  const Labels target = {{"namespace", "shop"}, {"pod", "cart-1"}};
+  Labels joined = own;
+  joined.insert(joined.end(), target.begin(), target.end());
+  EXPECT_EQ(slo::HashLabels(own, 7, &target), slo::HashLabels(joined, 7));
+  EXPECT_NE(slo::HashLabels(own, 7, &target), slo::HashLabels(own, 7));
 }
 
 TEST(SloEngineTest, ResetsGapsAndNoTrafficLoseNothingAndInventNothing) {

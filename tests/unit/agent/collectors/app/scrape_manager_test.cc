@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
 
 #include "exporters/prometheus/text_encoder.h"
+#include "lookout/metrics/metric_view.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout::app {
@@ -275,6 +277,47 @@ TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
   size_t n = 0;
   for (const auto& f : out) n += f.name == "x";
   EXPECT_EQ(n, 1u);
+}
+
+// The SLO engine's read shares each target's last result (ShareSome) instead of copying it:
+// what it selects is what the copying read selects, target labels and type rule included.
+TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelects) {
+  AppsConfig c = Apps();
+  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
+  c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
+  c.static_targets.push_back({"http://c:1/m", "c", {}, {}, {}});
+  UrlHttpClient http;
+  http.Answer("http://a:1/m",
+              "# TYPE orders_total counter\norders_total{code=\"200\",job=\"app\"} 7\n"
+              "orders_total{code=\"500\"} 1\n# TYPE other gauge\nother 3\n");
+  http.Answer("http://b:1/m", "# TYPE orders_total counter\norders_total{code=\"200\"} 5\n");
+  http.Answer("http://c:1/m", "# TYPE orders gauge\norders_total 100\n");  // another type
+  auto m = std::make_shared<ScrapeManager>(c, nullptr, nullptr);
+  m->ScrapeAllOnce(http);
+  MetricStore store;
+  store.Add(m);
+  const MetricView shared = store.View({"orders_total"});
+  std::vector<MetricFamily> copied_families;
+  m->CollectSome([](std::string_view n) { return n == "orders_total"; }, copied_families);
+  const MetricView copied(std::move(copied_families));
+  auto select = [](const MetricView& v, std::string_view text) {
+    std::multiset<std::pair<std::string, double>> got;
+    for (auto& p : v.Select(*ParseSelector(text))) {
+      std::sort(p.labels.begin(), p.labels.end(),
+                [](const Label& a, const Label& b) { return a.name < b.name; });
+      std::string key;
+      for (const auto& l : p.labels) key += l.name + "=" + l.value + ",";
+      got.emplace(key, p.value);
+    }
+    return got;
+  };
+  for (const char* sel : {"orders_total", "orders_total{job=\"b\"}", "orders_total{code=\"500\"}",
+                          "orders_total{exported_job=\"app\",instance=~\"a:.*\"}", "other"}) {
+    EXPECT_EQ(select(shared, sel), select(copied, sel)) << sel;
+  }
+  EXPECT_EQ(select(shared, "orders_total").size(), 3u);  // a's two and b's: c's gauge left out
+  EXPECT_EQ(select(shared, "orders_total{job=\"b\"}").size(), 1u);
+  EXPECT_TRUE(select(shared, "other").empty());  // not asked for
 }
 
 TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
