@@ -11,7 +11,14 @@
     of its groups passes `promtool check rules`;
   - the kustomization lists files that exist, the agent config passes `lookout --config.check`;
   - the DaemonSet has what the design asks (tolerations, host mounts read-only, downward API,
-    probes, resources, non-root, read-only root, no capabilities, RuntimeDefault seccomp).
+    probes, resources, non-root, read-only root, no capabilities, RuntimeDefault seccomp);
+  - deploy/autoscaling/ (opt-in examples, not in the kustomization): the HPA strictly against the
+    client's autoscaling/v2beta2 models (autoscaling/v2 is v2beta2 promoted unchanged; Debian's
+    python3-kubernetes has no v2 models) and against kubernetes-models' autoscaling/v2 schema;
+    the KEDA ScaledObject against @kubernetes-models/keda's CRD schema and the Prometheus
+    trigger's documented metadata keys; the adapter rules' fields, and every query they and the
+    ScaledObject hold load in `promtool check rules` and read alerts/autoscaling.rules.yml's
+    series.
 The validator is proven on a broken copy first: a misspelt field must be rejected.
 Usage: deploy_test.py /path/to/lookout
 """
@@ -37,6 +44,8 @@ def model_class(api_version, kind):
     import kubernetes.client as k
     group_version = api_version.split("/")
     version = group_version[-1]
+    if api_version == "autoscaling/v2" and not hasattr(k, "V2" + kind):
+        version = "v2beta2"  # the same schema, promoted to v2 in Kubernetes 1.23
     name = version[0].upper() + version[1:] + kind
     return getattr(k, name, None), name
 
@@ -286,6 +295,7 @@ def main(lookout):
     if len(check_image(broken, kust)) != 2:
         fail("check_image accepted a user and ports the image does not have")
     overlay_docs = check_kube_prometheus_overlay(docs)
+    autoscaling_docs = check_autoscaling()
 
     # PrometheusRule == alerts/, and its groups load in Prometheus.
     r = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen-prometheusrule.py")],
@@ -316,6 +326,9 @@ def main(lookout):
                      "run scripts/gen-dashboards.py")
     print(f"deploy/kube-prometheus: {len(overlay_docs)} manifests valid; its scrape_configs "
           "file matches scripts/gen-scrape-configs.py")
+    print(f"deploy/autoscaling: {len(autoscaling_docs)} examples valid (HPA strictly and against "
+          "autoscaling/v2's schema, ScaledObject against KEDA's CRD schema); adapter rules and "
+          "queries load in promtool and read the recorded series")
     print(f"deploy: {len(docs)} manifests valid ({len(core)} core, strictly; {len(crds)} "
           "prometheus-operator); PrometheusRule matches alerts/; dashboard ConfigMaps match "
           "dashboards/; DaemonSet meets the design")
@@ -361,6 +374,114 @@ def check_kube_prometheus_overlay(base_docs):
         if r.returncode != 0:
             fail(f"prometheus-scrape-configs.yaml: promtool check config:\n{r.stdout}{r.stderr}")
     return docs + patched
+
+
+# The Prometheus trigger's metadata keys (KEDA's documentation of the prometheus scaler): the CRD
+# types `metadata` as a free string map, so a misspelt key passes its schema and is ignored.
+KEDA_PROMETHEUS_KEYS = {"serverAddress", "query", "threshold", "activationThreshold", "namespace",
+                        "customHeaders", "ignoreNullValues", "queryParameters", "unsafeSsl",
+                        "timeout", "authModes"}
+KEDA_PROMETHEUS_REQUIRED = {"serverAddress", "query", "threshold"}
+
+
+def promtool_exprs(exprs):
+    """Problems `promtool check rules` finds in the PromQL expressions `exprs` ({name: expr})."""
+    rules = [{"record": f"check:{i}", "expr": e} for i, e in enumerate(exprs.values())]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+        yaml.safe_dump({"groups": [{"name": "check", "rules": rules}]}, f)
+        f.flush()
+        r = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
+    return [] if r.returncode == 0 else [f"{', '.join(exprs)}: {r.stdout}{r.stderr}"]
+
+
+def adapter_query(template, series, matchers, group_by):
+    """prometheus-adapter's expansion of a metricsQuery template (pkg/naming/metrics_query.go):
+    <<.Series>>, <<.LabelMatchers>> (comma-joined matchers), <<.GroupBy>> (comma-joined)."""
+    return (template.replace("<<.Series>>", series).replace("<<.LabelMatchers>>", matchers)
+            .replace("<<.GroupBy>>", group_by))
+
+
+def check_autoscaling():
+    """deploy/autoscaling/: examples a user applies by hand, each valid; none in the
+    kustomization (they need prometheus-adapter or KEDA, which deploy/ does not install)."""
+    directory = os.path.join(DEPLOY, "autoscaling")
+    with open(os.path.join(DEPLOY, "kustomization.yaml")) as f:
+        if any(r.startswith("autoscaling") for r in yaml.safe_load(f)["resources"]):
+            fail("deploy/kustomization.yaml lists autoscaling/: the examples are opt-in")
+    docs = {}
+    for path in sorted(glob.glob(os.path.join(directory, "*.yaml"))):
+        with open(path) as f:
+            docs[os.path.basename(path)] = yaml.safe_load(f)
+    hpa, scaled, adapter = (docs.get("hpa.yaml"), docs.get("keda-scaledobject.yaml"),
+                            docs.get("prometheus-adapter-rules.yaml"))
+    if not hpa or not scaled or not adapter:
+        fail(f"deploy/autoscaling/ holds {sorted(docs)}: want hpa.yaml, keda-scaledobject.yaml, "
+             "prometheus-adapter-rules.yaml")
+
+    # The validators must catch a mistake first.
+    broken = copy.deepcopy(hpa)
+    target = broken["spec"]["metrics"][0]["pods"]["target"]
+    target["avergeValue"] = target.pop("averageValue")
+    if not any("avergeValue: unknown field" in e for e in validate_core(broken)):
+        fail("the HPA validator accepted a misspelt field")
+    broken = copy.deepcopy(hpa)
+    del broken["spec"]["metrics"][0]["pods"]["target"]["type"]
+    if not validate_crds([broken]):
+        fail("the autoscaling/v2 schema accepted a target without a type")
+    broken = copy.deepcopy(scaled)
+    broken["spec"]["triggers"][0]["metadata"]["threshold"] = 100
+    if not validate_crds([broken]):
+        fail("the KEDA schema accepted a number for a trigger's metadata")
+    errors = validate_core(hpa) + validate_crds([hpa, scaled])
+
+    metric = hpa["spec"]["metrics"][0]
+    if (hpa["apiVersion"], metric["type"], metric["pods"]["target"]) != (
+            "autoscaling/v2", "Pods", {"type": "AverageValue", "averageValue": "100"}):
+        errors.append("hpa.yaml: want an autoscaling/v2 Pods metric with AverageValue 100")
+    with open(os.path.join(REPO, "alerts", "autoscaling.rules.yml")) as f:
+        recorded = {(r["record"], r.get("labels", {}).get("source"))
+                    for g in yaml.safe_load(f)["groups"] for r in g["rules"]}
+    name = metric["pods"]["metric"]["name"]
+    source = metric["pods"]["metric"].get("selector", {}).get("matchLabels", {}).get("source")
+    if (name, source) not in recorded:
+        errors.append(f"hpa.yaml reads {name}{{source={source!r}}}, which "
+                      f"alerts/autoscaling.rules.yml does not record ({sorted(recorded)})")
+
+    rules = adapter.get("rules", [])
+    if len(rules) != 1:
+        errors.append("prometheus-adapter-rules.yaml: want one rule")
+    rule = rules[0] if rules else {}
+    if rule.get("resources", {}).get("overrides") != {"namespace": {"resource": "namespace"},
+                                                      "pod": {"resource": "pod"}}:
+        errors.append("prometheus-adapter-rules.yaml: resources must map namespace and pod")
+    if rule.get("name", {}).get("as") != name:
+        errors.append(f"prometheus-adapter-rules.yaml exposes {rule.get('name')}, the HPA "
+                      f"reads {name}")
+    template = rule.get("metricsQuery", "")
+    for field in ("<<.Series>>", "<<.LabelMatchers>>", "<<.GroupBy>>"):
+        if field not in template:
+            errors.append(f"prometheus-adapter-rules.yaml: metricsQuery lacks {field}")
+
+    trigger = scaled["spec"]["triggers"][0]
+    keys = set(trigger.get("metadata", {}))
+    if trigger.get("type") != "prometheus" or not KEDA_PROMETHEUS_REQUIRED <= keys or \
+            keys - KEDA_PROMETHEUS_KEYS:
+        errors.append(f"keda-scaledobject.yaml: a prometheus trigger needs "
+                      f"{sorted(KEDA_PROMETHEUS_REQUIRED)} and knows no "
+                      f"{sorted(keys - KEDA_PROMETHEUS_KEYS)}")
+    query = trigger["metadata"].get("query", "")
+    if not query.startswith("sum(") or name not in query:
+        errors.append(f"keda-scaledobject.yaml: the query must add up {name}: {query}")
+    if trigger["metadata"].get("threshold") != metric["pods"]["target"]["averageValue"] or \
+            trigger.get("metricType", "AverageValue") != "AverageValue":
+        errors.append("keda-scaledobject.yaml: want threshold 100 as an AverageValue, as hpa.yaml")
+    errors += promtool_exprs({
+        "seriesQuery": rule.get("seriesQuery", ""),
+        "metricsQuery": adapter_query(template, name, 'namespace="x",pod=~"a|b"', "pod"),
+        "the ScaledObject's query": query})
+    if errors:
+        fail("invalid autoscaling examples:\n  " + "\n  ".join(errors))
+    return list(docs.values())
 
 
 def load_script(name):
