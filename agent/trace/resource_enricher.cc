@@ -21,12 +21,14 @@ ResourceEnricher::ResourceEnricher(std::shared_ptr<PodIndex> pods, std::string n
     : pods_(std::move(pods)), node_name_(std::move(node_name)), static_(std::move(static_attrs)) {}
 
 int ResourceEnricher::AppendExtra(const std::vector<ResourceAttr>& existing,
-                                  std::string_view peer_ip, std::string& out) const {
-  int added = 0;
+                                  std::string_view peer_ip, std::string& out,
+                                  std::vector<std::pair<std::string, std::string>>* added) const {
+  int n = 0;
   auto add = [&](std::string_view key, std::string_view value) {
     if (value.empty() || Find(existing, key) != nullptr) return;
     PutStringKeyValue(out, 1, key, value);
-    ++added;
+    if (added) added->emplace_back(key, value);
+    ++n;
   };
   const Pod* pod = nullptr;
   std::shared_ptr<const PodSnapshot> snap;
@@ -58,7 +60,7 @@ int ResourceEnricher::AppendExtra(const std::vector<ResourceAttr>& existing,
     add("k8s.node.name", node_name_);
   }
   for (const auto& [k, v] : static_) add(k, v);
-  return added;
+  return n;
 }
 
 }  // namespace lookout::trace

@@ -28,9 +28,11 @@ class ResourceEnricher {
                    std::vector<std::pair<std::string, std::string>> static_attributes);
 
   // Appends the missing attributes to `out` as Resource.attributes fields (KeyValue, field 1).
-  // Returns how many were added.
+  // Returns how many were added. With `added`, also their keys and values, in order (span
+  // metrics' dimensions read the enriched resource).
   int AppendExtra(const std::vector<ResourceAttr>& existing, std::string_view peer_ip,
-                  std::string& out) const;
+                  std::string& out,
+                  std::vector<std::pair<std::string, std::string>>* added = nullptr) const;
 
   bool active() const { return pods_ != nullptr || !node_name_.empty() || !static_.empty(); }
 

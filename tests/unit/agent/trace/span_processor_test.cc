@@ -205,6 +205,29 @@ TEST(SpanProcessor, DimensionsComeFromSpanThenResourceAttributes) {
   EXPECT_EQ(out.dimension_values[5], "201");
 }
 
+// Dimensions read the resource as forwarded: the attributes lookout adds (pod, namespace from
+// the pod index) count, after the sender's own (which win).
+TEST(SpanProcessor, DimensionsSeeTheAttributesLookoutAdds) {
+  auto pods = std::make_shared<FixedPods>(std::vector<Pod>{MakePod("checkout-1", "10.0.0.7", 1)});
+  ResourceEnricher enricher(pods, "node-a", {});
+  std::mt19937_64 rng(7);
+  TraceRequest req;
+  AddResource(req, "checkout", 1, rng);
+  auto* named = AddResource(req, "cart", 1, rng);
+  testing::SetStringAttr(named->mutable_resource()->mutable_attributes(), "k8s.pod.name",
+                         "set-by-sdk");
+  SpanProcessor p(&enricher, {"k8s.namespace.name", "k8s.pod.name", "k8s.node.name"}, 1.0, true);
+  ProcessedRequest out;
+  const std::string body = req.SerializeAsString();
+  ASSERT_TRUE(p.Process(body, "10.0.0.7", out).ok());
+  ASSERT_EQ(out.dimension_values.size(), 6u);
+  EXPECT_EQ(out.dimension_values[0], "shop");
+  EXPECT_EQ(out.dimension_values[1], "checkout-1");
+  EXPECT_EQ(out.dimension_values[2], "node-a");
+  EXPECT_EQ(out.dimension_values[3], "shop");        // added: the sender named no namespace
+  EXPECT_EQ(out.dimension_values[4], "set-by-sdk");  // the sender's own wins
+}
+
 TEST(SpanProcessor, MalformedAndTruncatedBodiesAreRefusedCleanly) {
   std::mt19937_64 rng(7);
   TraceRequest req;
