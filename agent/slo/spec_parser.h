@@ -27,6 +27,8 @@
 //       alerting:                            # default: the SRE workbook's four windows
 //         page: [{long: 1h, short: 5m, burn_rate: 14.4}, {long: 6h, short: 30m, burn_rate: 6}]
 //         ticket: [{long: 1d, short: 2h, burn_rate: 3}, {long: 3d, short: 6h, burn_rate: 1}]
+//         min_bad_events: 10                 # a burn alert also needs this many bad events in
+//                                            # its long window (low traffic); 0 = off
 
 #include <string>
 #include <vector>
