@@ -332,7 +332,9 @@ def series_by_job(port, selector):
     ends series at "now" with a stale marker; the bodies never change, so the latest sample is
     the value). Values compared as Prometheus formats them: exact for every float, NaN too."""
     out = {}
-    for r in prom_query(port, selector + "[20s]"):
+    # Every series of 198 targets over 20 s: under ASan on a loaded 2-core machine Prometheus took
+    # over the harness's default 10 s to answer once; its own query timeout is 2m.
+    for r in prom_query(port, selector + "[20s]", timeout=120):
         m = dict(r["metric"])
         name = m.pop("__name__")
         job = m.pop("job")

@@ -119,16 +119,16 @@ class Harness:
         return p, port
 
 
-def prom_query(port, expr, time=None):
+def prom_query(port, expr, time=None, timeout=10):
     """A PromQL instant query against Prometheus on `port` (at `time`, unix seconds, if given);
-    returns the result vector. A failed query fails the test."""
+    returns the result vector. A failed query fails the test; `timeout` is the client's, in s."""
     import json
     import urllib.parse
     params = {"query": expr}
     if time is not None:
         params["time"] = time
     url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode(params)
-    data = json.loads(http_get(url)[2])
+    data = json.loads(http_get(url, timeout=timeout)[2])
     if data.get("status") != "success":
         fail(f"query {expr}: {data}")
     return data["data"]["result"]
