@@ -8,7 +8,7 @@ SUDO=""
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libyaml-cpp-dev zlib1g-dev libcurl4-openssl-dev openssl
-  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libre2-dev
 )
 TEST_PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks

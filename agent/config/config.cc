@@ -1,5 +1,6 @@
 #include "agent/config/config.h"
 
+#include <re2/re2.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "agent/common/file_util.h"
@@ -20,30 +22,18 @@
 namespace lookout {
 
 struct Pattern::Compiled {
-  explicit Compiled(const std::string& src) : re(src, std::regex::ECMAScript) {}
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  const std::regex re;
-  std::mutex mu;
-  // Heterogeneous lookup: a hit costs no allocation. Guarded by mu.
-  std::unordered_map<std::string, bool, Hash, std::equal_to<>> memo;
+  explicit Compiled(const std::string& src) : re(src, RE2::Quiet) {}
+  const RE2 re;
 };
 
 Pattern::Pattern(std::string source) : source_(std::move(source)) {
-  if (!source_.empty()) re_ = std::make_shared<Compiled>(source_);
+  if (source_.empty()) return;
+  re_ = std::make_shared<Compiled>(source_);
+  if (!re_->re.ok()) throw std::invalid_argument(re_->re.error());
 }
 
 bool Pattern::Matches(std::string_view s) const {
-  if (!re_) return false;
-  constexpr size_t kMaxMemo = 8192;  // bounded: device names can churn (veth pairs)
-  std::lock_guard lock(re_->mu);
-  if (auto it = re_->memo.find(s); it != re_->memo.end()) return it->second;
-  const bool m = std::regex_search(s.begin(), s.end(), re_->re);
-  if (re_->memo.size() >= kMaxMemo) re_->memo.clear();
-  re_->memo.emplace(std::string(s), m);
-  return m;
+  return re_ && RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), re_->re);
 }
 
 bool DeviceFilter::Ignored(std::string_view device) const {

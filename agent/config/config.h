@@ -5,7 +5,6 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,14 +18,13 @@ namespace lookout {
 
 using Duration = std::chrono::milliseconds;
 
-// A regular expression from config, searched like node_exporter's flags (the user writes ^...$
-// where wanted). Empty source = matches nothing. std::regex is slow and the same few names
-// (devices, mount points, fields) come back every scrape, so results are memoised.
-// Thread-safety: Matches() is safe from any thread.
+// A regular expression from config in RE2 syntax, Go's and so node_exporter's and Prometheus's,
+// searched like node_exporter's flags (regexp.MatchString: the user writes ^...$ where wanted).
+// Empty source = matches nothing. Thread-safety: Matches() is safe from any thread (RE2 is).
 class Pattern {
  public:
   Pattern() = default;
-  explicit Pattern(std::string source);  // throws std::regex_error
+  explicit Pattern(std::string source);  // throws std::invalid_argument (RE2's message)
   bool Matches(std::string_view s) const;
   bool empty() const { return source_.empty(); }
   const std::string& source() const { return source_; }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -193,7 +194,7 @@ class YamlMapReader {
     if (!v.IsScalar()) Fail(v, Key(key), "a regular expression string");
     try {
       *out = Pattern(v.Scalar());
-    } catch (const std::regex_error& e) {
+    } catch (const std::invalid_argument& e) {
       Fail(v, Key(key), std::string("a valid regular expression (") + e.what() + ")");
     }
   }

@@ -1,5 +1,7 @@
 #include "lookout/metrics/metric_view.h"
 
+#include <re2/re2.h>
+
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -18,13 +20,12 @@ Result<LabelMatcher> LabelMatcher::Make(std::string name, Op op, std::string val
   m.name_ = std::move(name);
   m.op_ = op;
   if (op == Op::kRegexMatch || op == Op::kRegexNoMatch) {
-    try {
-      // Anchored like PromQL: the whole value must match.
-      m.re_ = std::make_shared<const std::regex>("^(?:" + value + ")$",
-                                                 std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return MakeError("selector", "invalid regular expression \"" + value + "\": " + e.what());
+    // Anchored like PromQL (Prometheus 2.42: "^(?:" + value + ")$"): the whole value must match.
+    auto re = std::make_shared<const RE2>("^(?:" + value + ")$", RE2::Quiet);
+    if (!re->ok()) {
+      return MakeError("selector", "invalid regular expression \"" + value + "\": " + re->error());
     }
+    m.re_ = std::move(re);
   }
   m.value_ = std::move(value);
   return m;
@@ -37,9 +38,9 @@ bool LabelMatcher::Matches(std::string_view v) const {
     case Op::kNotEqual:
       return v != value_;
     case Op::kRegexMatch:
-      return std::regex_match(v.begin(), v.end(), *re_);
+      return RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
     case Op::kRegexNoMatch:
-      return !std::regex_match(v.begin(), v.end(), *re_);
+      return !RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
   }
   return false;
 }

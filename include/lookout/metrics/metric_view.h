@@ -15,7 +15,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,8 +24,14 @@
 #include "lookout/metrics/metric.h"
 #include "lookout/result.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace lookout {
 
+// A PromQL label matcher. Regular expressions are RE2's syntax, as Prometheus's (Go's regexp),
+// fully anchored. Thread-safety: const methods are safe from any thread (RE2 is).
 class LabelMatcher {
  public:
   enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
@@ -41,7 +46,7 @@ class LabelMatcher {
   std::string name_;
   Op op_ = Op::kEqual;
   std::string value_;
-  std::shared_ptr<const std::regex> re_;
+  std::shared_ptr<const re2::RE2> re_;
 };
 
 // A selector: metric name plus matchers, e.g. `payment_attempts_total{provider=~"stripe|adyen"}`.

@@ -203,5 +203,18 @@ TEST(Config, PaymentAvailabilityMinBadEvents) {
             std::string::npos);
 }
 
+// Config patterns are node_exporter's flags: Go's RE2 syntax, searched (MatchString).
+TEST(Config, PatternsAreGoSyntaxAndSearched) {
+  Config c = ParseConfig(
+      "node:\n  collectors:\n    diskstats: {device_exclude: '(?i)^LOOP\\d+$'}\n", "x.yaml");
+  EXPECT_TRUE(c.node.diskstats.Ignored("loop7"));
+  EXPECT_FALSE(c.node.diskstats.Ignored("sda"));
+  EXPECT_TRUE(Pattern("da").Matches("sda1"));  // unanchored unless the user anchors it
+  EXPECT_FALSE(Pattern("").Matches(""));       // empty: matches nothing
+  const std::string e =
+      ErrorOf("node:\n  collectors:\n    diskstats: {device_exclude: 'a(?=b)'}\n");
+  EXPECT_NE(e.find("device_exclude: expected a valid regular expression"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace lookout

@@ -108,6 +108,37 @@ TEST(MetricView, SharedFamiliesCarryTheirTargetLabels) {
   EXPECT_EQ(seen, 6);
 }
 
+// Regular expressions are Prometheus's (Go's RE2 syntax), fully anchored: what PromQL accepts
+// the SLO engine accepts, and what it refuses (backreferences, lookaround) is refused here too.
+TEST(LabelMatcher, RegexesArePrometheusSyntaxFullyAnchored) {
+  auto re = [](std::string v) {
+    return LabelMatcher::Make("l", LabelMatcher::Op::kRegexMatch, std::move(v));
+  };
+  auto ci = re("(?i)post|put");  // std::regex (ECMAScript) refused (?i)
+  ASSERT_TRUE(ci.ok());
+  EXPECT_TRUE(ci->Matches("POST"));
+  EXPECT_TRUE(ci->Matches("Put"));
+  EXPECT_FALSE(ci->Matches("GET"));
+  EXPECT_FALSE(ci->Matches("POSTS"));  // anchored: the whole value
+  auto classes = re("[[:digit:]]\\pL+");
+  ASSERT_TRUE(classes.ok());
+  EXPECT_TRUE(classes->Matches("5é"));
+  auto alt = re("a|b");  // anchored around the whole alternation, not its first branch
+  EXPECT_FALSE(alt->Matches("ab"));
+  EXPECT_TRUE(re("").value().Matches(""));  // =~"" matches the empty (or missing) value
+  EXPECT_FALSE(re("").value().Matches("x"));
+  for (const char* bad : {"(a)\\1", "a(?=b)", "(?<!a)b", "(", "a{2,1}"}) {
+    auto r = re(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.error().detail.find("invalid regular expression"), std::string::npos);
+    }
+  }
+  auto no = LabelMatcher::Make("l", LabelMatcher::Op::kRegexNoMatch, "(?i)get");
+  EXPECT_FALSE(no->Matches("Get"));
+  EXPECT_TRUE(no->Matches("POST"));
+}
+
 TEST(ParseSelector, SyntaxAndErrors) {
   const Selector s = Sel(" a:b_c { x = \"1\" , y !~ 'z\\\\d' , } ");
   EXPECT_EQ(s.metric, "a:b_c");
