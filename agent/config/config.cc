@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "agent/common/file_util.h"
+#include "agent/common/utf8.h"
 #include "agent/config/yaml_reader.h"
 #include "agent/slo/spec_parser.h"
 #include "lookout/metrics/metric.h"
@@ -22,7 +23,12 @@
 namespace lookout {
 
 struct Pattern::Compiled {
-  explicit Compiled(const std::string& src) : re(src, RE2::Quiet) {}
+  explicit Compiled(const std::string& src) : re(src, Options()) {}
+  static RE2::Options Options() {
+    RE2::Options o(RE2::Quiet);
+    o.set_max_mem(int64_t{64} << 20);  // RE2's 8 MiB refuses long alternations Go accepts
+    return o;
+  }
   const RE2 re;
 };
 
@@ -33,7 +39,15 @@ Pattern::Pattern(std::string source) : source_(std::move(source)) {
 }
 
 bool Pattern::Matches(std::string_view s) const {
-  return re_ && RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), re_->re);
+  if (!re_) return false;
+  // Go's regexp reads an invalid byte as U+FFFD, so `.` matches it; RE2 would not match a lone
+  // invalid byte at all (a mount point with a 0xff byte would escape node_exporter's default
+  // exclude). Kernel names are rarely invalid, so the repair costs nothing in the usual case.
+  if (!ValidUtf8(s)) {
+    const std::string repaired = ToValidUtf8(s);
+    return RE2::PartialMatch(repaired, re_->re);
+  }
+  return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), re_->re);
 }
 
 bool DeviceFilter::Ignored(std::string_view device) const {

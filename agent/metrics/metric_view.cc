@@ -12,6 +12,11 @@
 
 namespace lookout {
 
+namespace {
+// RE2's default (8 MiB) refuses some long alternations Prometheus (Go, no such limit) accepts.
+constexpr int64_t kRegexMaxMem = int64_t{64} << 20;
+}  // namespace
+
 Result<LabelMatcher> LabelMatcher::Make(std::string name, Op op, std::string value) {
   if (!IsValidLabelName(name) && name != "__name__") {
     return MakeError("selector", "invalid label name \"" + name + "\"");
@@ -21,7 +26,9 @@ Result<LabelMatcher> LabelMatcher::Make(std::string name, Op op, std::string val
   m.op_ = op;
   if (op == Op::kRegexMatch || op == Op::kRegexNoMatch) {
     // Anchored like PromQL (Prometheus 2.42: "^(?:" + value + ")$"): the whole value must match.
-    auto re = std::make_shared<const RE2>("^(?:" + value + ")$", RE2::Quiet);
+    RE2::Options options(RE2::Quiet);
+    options.set_max_mem(kRegexMaxMem);
+    auto re = std::make_shared<const RE2>("^(?:" + value + ")$", options);
     if (!re->ok()) {
       return MakeError("selector", "invalid regular expression \"" + value + "\": " + re->error());
     }
@@ -139,24 +146,34 @@ MetricView::MetricView(std::vector<SharedFamilies> shared,
                        const std::function<bool(std::string_view)>& wanted)
     : shared_(std::move(shared)) {
   // The SLO tick builds one of these over every scraped target's families (10,000 families
-  // for 1,000 pods of 10 counters): each distinct name is judged once (wanted, its type, its
+  // for 1,000 pods of 10 counters): each distinct name and type is judged once (wanted, its
   // by_name_ entries); its other families then cost one lookup and an append per entry.
+  // Families of one name with different types (an untyped scrape and an OTLP counter) are all
+  // indexed, each by its own type's series names: PromQL selects series whatever their TYPE.
   struct Name {
     bool wanted = false;
-    MetricType type = MetricType::kUntyped;
     int n = 0;  // entries filled: 1 (value) or 3 (_bucket/_sum/_count, quantile/_sum/_count)
     std::array<std::vector<std::pair<size_t, Part>>*, 3> entries{};
     std::array<Part, 3> parts{};
   };
-  std::unordered_map<std::string_view, Name> names;
+  struct Key {
+    std::string_view name;
+    MetricType type;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<std::string_view>{}(k.name) ^ static_cast<size_t>(k.type);
+    }
+  };
+  std::unordered_map<Key, Name, KeyHash> names;
   for (const SharedFamilies& s : shared_) {
     if (!s.families) continue;
     for (const MetricFamily& f : *s.families) {
-      auto [it, inserted] = names.try_emplace(f.name);
+      auto [it, inserted] = names.try_emplace(Key{f.name, f.type});
       Name& n = it->second;
       if (inserted) {
         n.wanted = wanted(f.name);
-        n.type = f.type;
         if (!n.wanted) continue;
         auto add = [&](std::string series, Part p) {
           n.entries[n.n] = &by_name_[std::move(series)];  // nodes: the address is stable
@@ -177,8 +194,7 @@ MetricView::MetricView(std::vector<SharedFamilies> shared,
             add(f.name, Part::kValue);
         }
       }
-      // One name, one type (as in an exposition): a family of another type is left out.
-      if (!n.wanted || n.type != f.type) continue;
+      if (!n.wanted) continue;
       const size_t i = families_.size();
       families_.push_back({&f, s.target_labels.get()});
       for (int k = 0; k < n.n; ++k) n.entries[k]->emplace_back(i, n.parts[k]);

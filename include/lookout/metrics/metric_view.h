@@ -93,8 +93,8 @@ class MetricView {
   MetricView() = default;
   explicit MetricView(std::vector<MetricFamily> families);
   // A view over shared snapshots, without copying them: only the families `wanted` accepts are
-  // indexed, and of families sharing a name, those of the first one's type (one name, one type,
-  // as in an exposition).
+  // indexed, each by its own type's series names (families sharing a name with different types
+  // are all kept: PromQL selects series whatever their TYPE).
   MetricView(std::vector<SharedFamilies> shared,
              const std::function<bool(std::string_view)>& wanted);
   std::vector<SeriesPoint> Select(std::string_view metric,

@@ -211,6 +211,11 @@ TEST(Config, PatternsAreGoSyntaxAndSearched) {
   EXPECT_FALSE(c.node.diskstats.Ignored("sda"));
   EXPECT_TRUE(Pattern("da").Matches("sda1"));  // unanchored unless the user anchors it
   EXPECT_FALSE(Pattern("").Matches(""));       // empty: matches nothing
+  // An invalid byte reads as U+FFFD, as in Go: `.+` matches it (node_exporter's default
+  // mount_points_exclude excludes /var/lib/docker/<0xff>).
+  EXPECT_TRUE(Pattern("^/var/lib/docker/.+$").Matches("/var/lib/docker/\xff"));
+  EXPECT_TRUE(Pattern("^a.b$").Matches("a\xff" "b"));
+  EXPECT_FALSE(Pattern("^a.b$").Matches("a\xff\xfe" "b"));  // two bytes: two U+FFFD
   const std::string e =
       ErrorOf("node:\n  collectors:\n    diskstats: {device_exclude: 'a(?=b)'}\n");
   EXPECT_NE(e.find("device_exclude: expected a valid regular expression"), std::string::npos) << e;

@@ -108,6 +108,25 @@ TEST(MetricView, SharedFamiliesCarryTheirTargetLabels) {
   EXPECT_EQ(seen, 6);
 }
 
+// One name in two sources with different types (an untyped scrape, an OTLP counter): both are
+// selected, as PromQL selects series whatever their TYPE.
+TEST(MetricView, FamiliesOfOneNameWithDifferentTypesAreAllSelected) {
+  auto counter = std::make_shared<std::vector<MetricFamily>>(1);
+  (*counter)[0].name = "jobs_total";
+  (*counter)[0].type = MetricType::kCounter;
+  (*counter)[0].samples.resize(1);
+  (*counter)[0].samples[0].labels = {{"src", "otlp"}};
+  (*counter)[0].samples[0].value = 3;
+  auto untyped = std::make_shared<std::vector<MetricFamily>>(*counter);
+  (*untyped)[0].type = MetricType::kUntyped;
+  (*untyped)[0].samples[0].labels = {{"src", "scrape"}};
+  (*untyped)[0].samples[0].value = 4;
+  const MetricView v({{counter, nullptr}, {untyped, nullptr}, {counter, nullptr}},
+                     [](std::string_view) { return true; });
+  EXPECT_EQ(Sum(v.Select(Sel("jobs_total"))), 10);
+  EXPECT_EQ(Sum(v.Select(Sel("jobs_total{src=\"scrape\"}"))), 4);
+}
+
 // Regular expressions are Prometheus's (Go's RE2 syntax), fully anchored: what PromQL accepts
 // the SLO engine accepts, and what it refuses (backreferences, lookaround) is refused here too.
 TEST(LabelMatcher, RegexesArePrometheusSyntaxFullyAnchored) {

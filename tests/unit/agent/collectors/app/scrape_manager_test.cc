@@ -280,8 +280,9 @@ TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
 }
 
 // The SLO engine's read shares each target's last result (ShareSome) instead of copying it:
-// what it selects is what the copying read selects, target labels and type rule included.
-TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelects) {
+// what it selects is what the copying read selects, target labels included, plus the series
+// the exposition leaves out for their TYPE (one name, one type there; PromQL ignores TYPE).
+TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelectsAndOtherTypes) {
   AppsConfig c = Apps();
   c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
   c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
@@ -291,7 +292,7 @@ TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelects) {
               "# TYPE orders_total counter\norders_total{code=\"200\",job=\"app\"} 7\n"
               "orders_total{code=\"500\"} 1\n# TYPE other gauge\nother 3\n");
   http.Answer("http://b:1/m", "# TYPE orders_total counter\norders_total{code=\"200\"} 5\n");
-  http.Answer("http://c:1/m", "# TYPE orders gauge\norders_total 100\n");  // another type
+  http.Answer("http://c:1/m", "# TYPE orders_total gauge\norders_total 100\n");  // a gauge
   auto m = std::make_shared<ScrapeManager>(c, nullptr, nullptr);
   m->ScrapeAllOnce(http);
   MetricStore store;
@@ -311,11 +312,14 @@ TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelects) {
     }
     return got;
   };
-  for (const char* sel : {"orders_total", "orders_total{job=\"b\"}", "orders_total{code=\"500\"}",
-                          "orders_total{exported_job=\"app\",instance=~\"a:.*\"}", "other"}) {
+  for (const char* sel :
+       {"orders_total{job=~\"a|b\"}", "orders_total{job=\"b\"}", "orders_total{code=\"500\"}",
+        "orders_total{exported_job=\"app\",instance=~\"a:.*\"}", "other"}) {
     EXPECT_EQ(select(shared, sel), select(copied, sel)) << sel;
   }
-  EXPECT_EQ(select(shared, "orders_total").size(), 3u);  // a's two and b's: c's gauge left out
+  EXPECT_EQ(select(copied, "orders_total").size(), 3u);  // the exposition drops c's gauge
+  EXPECT_EQ(select(shared, "orders_total").size(), 4u);  // a's two, b's and c's gauge
+  EXPECT_EQ(select(shared, "orders_total{job=\"c\"}").size(), 1u);
   EXPECT_EQ(select(shared, "orders_total{job=\"b\"}").size(), 1u);
   EXPECT_TRUE(select(shared, "other").empty());  // not asked for
 }
