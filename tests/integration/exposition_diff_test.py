@@ -328,13 +328,16 @@ def prometheus_config(scrape_lines, honor_labels=False):
 
 def series_by_job(port, selector):
     """{job: {(name, frozenset(labels minus job/instance)): value string}}: each series' latest
-    sample over the last 20 s (a range selector: one scrape of a loaded agent that timed out
-    ends series at "now" with a stale marker; the bodies never change, so the latest sample is
-    the value). Values compared as Prometheus formats them: exact for every float, NaN too."""
+    sample over the run (a range selector: one scrape of a loaded agent that timed out ends
+    series at "now" with a stale marker; the bodies never change, so the latest sample is the
+    value). The range reaches back to the bodies' explicit timestamps (RECENT_MS, written at
+    start-up: under ASan the run outlasted a fixed 20 s and both sides read nothing for them).
+    Values compared as Prometheus formats them: exact for every float, NaN too."""
     out = {}
-    # Every series of 198 targets over 20 s: under ASan on a loaded 2-core machine Prometheus took
-    # over the harness's default 10 s to answer once; its own query timeout is 2m.
-    for r in prom_query(port, selector + "[20s]", timeout=120):
+    window = max(20, int(time.time() - NOW) + 10)
+    # Every series of 198 targets: under ASan on a loaded 2-core machine Prometheus took over the
+    # harness's default 10 s to answer once; its own query timeout is 2m.
+    for r in prom_query(port, selector + f"[{window}s]", timeout=120):
         m = dict(r["metric"])
         name = m.pop("__name__")
         job = m.pop("job")
