@@ -134,15 +134,16 @@ void ScrapeManager::RefreshTargetsLocked(Steady::time_point now) {
   for (auto& t : wanted) {
     if (next.contains(t.key)) continue;
     auto it = targets_.find(t.key);
-    if (it != targets_.end() && !it->second->in_flight) {
-      it->second->target = std::move(t);  // labels may have changed (e.g. a pod relabelled)
+    if (it != targets_.end()) {
+      // Kept, in flight or not: a worker scraping it holds a pointer to this state (it was
+      // erased here when in flight, and the worker wrote to freed memory: ASan in
+      // integration.autoscaling, where pod lists refresh during scrapes). The worker scrapes a
+      // copy of the target, so its labels may change now (e.g. a pod relabelled).
+      it->second->target = std::move(t);
       it->second->shared_labels.reset();
       next.emplace(it->first, std::move(it->second));
       targets_.erase(it);
       continue;
-    }
-    if (it != targets_.end()) {  // in flight: its worker finishes with it; start afresh
-      targets_.erase(it);
     }
     auto st = std::make_unique<TargetState>();
     st->next_due = now + Offset(t);

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "exporters/prometheus/text_encoder.h"
 #include "lookout/metrics/metric_view.h"
@@ -322,6 +324,69 @@ TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelectsAndOtherTypes) {
   EXPECT_EQ(select(shared, "orders_total{job=\"c\"}").size(), 1u);
   EXPECT_EQ(select(shared, "orders_total{job=\"b\"}").size(), 1u);
   EXPECT_TRUE(select(shared, "other").empty());  // not asked for
+}
+
+// A pod list refresh while a target's scrape is in flight keeps the target's state: the worker
+// records into it (it used to be erased and freed under the worker: a use-after-free ASan found).
+TEST(ScrapeManager, PodRefreshDuringAScrapeKeepsTheTargetItsWorkerHolds) {
+  AppsConfig c = Apps();
+  c.scrape_interval = std::chrono::milliseconds(2000);
+  c.scrape_timeout = std::chrono::milliseconds(2000);
+  c.max_concurrent_scrapes = 2;  // the other worker refreshes the pod list meanwhile
+  auto index = std::make_shared<SwappablePodIndex>();
+  const auto pods = [] {
+    return std::vector<Pod>{MakePod(
+        "cart-1", "10.0.0.1", {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}},
+        {Container("cart", {8080})})};
+  };
+  index->Set(pods());
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false, released = false, first = true;
+  };
+  auto gate = std::make_shared<Gate>();
+  struct Blocking final : HttpClient {
+    std::shared_ptr<Gate> g;
+    Result<HttpClientResponse> Do(const HttpClientRequest&) noexcept override {
+      std::unique_lock lock(g->mu);
+      if (g->first) {  // the first scrape waits until the test lets it go
+        g->first = false;
+        g->entered = true;
+        g->cv.notify_all();
+        g->cv.wait(lock, [&] { return g->released; });
+      }
+      return HttpClientResponse{200, "text/plain; version=0.0.4",
+                                "# TYPE orders_total counter\norders_total 7\n", std::nullopt};
+    }
+  };
+  ScrapeManager m(c, index, [gate] {
+    auto b = std::make_unique<Blocking>();
+    b->g = gate;
+    return b;
+  });
+  m.Start();
+  {
+    std::unique_lock lock(gate->mu);
+    ASSERT_TRUE(gate->cv.wait_for(lock, std::chrono::seconds(5), [&] { return gate->entered; }));
+  }
+  index->Set(pods());  // a new snapshot: the next refresh rebuilds the target map
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // > one refresh period (1 s)
+  {
+    std::lock_guard lock(gate->mu);
+    gate->released = true;
+  }
+  gate->cv.notify_all();
+  bool recorded = false;
+  for (int i = 0; i < 40 && !recorded; ++i) {
+    std::vector<MetricFamily> out;
+    m.Collect(out);
+    const auto* orders = Find(out, "orders_total");
+    recorded = orders != nullptr && orders->samples.size() == 1;
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  m.Stop();
+  EXPECT_TRUE(recorded);
 }
 
 TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
