@@ -214,8 +214,8 @@ TEST(Config, PatternsAreGoSyntaxAndSearched) {
   // An invalid byte reads as U+FFFD, as in Go: `.+` matches it (node_exporter's default
   // mount_points_exclude excludes /var/lib/docker/<0xff>).
   EXPECT_TRUE(Pattern("^/var/lib/docker/.+$").Matches("/var/lib/docker/\xff"));
-  EXPECT_TRUE(Pattern("^a.b$").Matches("a\xff" "b"));
-  EXPECT_FALSE(Pattern("^a.b$").Matches("a\xff\xfe" "b"));  // two bytes: two U+FFFD
+  EXPECT_TRUE(Pattern("^a.b$").Matches(std::string("a\xff") + "b"));
+  EXPECT_FALSE(Pattern("^a.b$").Matches(std::string("a\xff\xfe") + "b"));  // two U+FFFD
   const std::string e =
       ErrorOf("node:\n  collectors:\n    diskstats: {device_exclude: 'a(?=b)'}\n");
   EXPECT_NE(e.find("device_exclude: expected a valid regular expression"), std::string::npos) << e;
