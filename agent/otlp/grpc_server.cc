@@ -5,8 +5,6 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "agent/otlp/metric_store.h"
-#include "agent/trace/trace_pipeline.h"
 #include "exporters/otlp/otlp_response.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
@@ -34,27 +32,48 @@ std::string PeerIp(const std::string& peer) {
 }
 }  // namespace
 
-class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackService {
+// Service is the generated synchronous base; WithRawCallbackMethod_Export turns its one method
+// into a callback method on grpc::ByteBuffer.
+class OtlpGrpcServer::TraceService final
+    : public pbt::TraceService::WithRawCallbackMethod_Export<pbt::TraceService::Service> {
  public:
-  TraceService(std::shared_ptr<trace::TracePipeline> pipeline, Family<Counter>& requests)
-      : pipeline_(std::move(pipeline)), requests_(requests) {}
+  TraceService(std::shared_ptr<trace::TraceConsumer> consumer, Family<Counter>& requests)
+      : consumer_(std::move(consumer)), requests_(requests) {}
 
-  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
-                                   const pbt::ExportTraceServiceRequest* req,
-                                   pbt::ExportTraceServiceResponse* resp) override {
-    // gRPC has parsed the request already; its bytes go through the same scanner as HTTP's.
-    std::string bytes;
-    req->SerializeToString(&bytes);
-    const trace::AcceptResult r = pipeline_->Accept(bytes, PeerIp(ctx->peer()), "grpc");
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req,
+                                   grpc::ByteBuffer* resp) override {
+    // A message arrives in as many slices as it took HTTP/2 frames; one slice is read in place,
+    // more are joined once (a copy, where a typed method would parse and re-serialise).
+    std::vector<grpc::Slice> slices;
+    std::string joined;
+    std::string_view bytes;
+    if (!req->Dump(&slices).ok())
+      return Finish(ctx, grpc::Status(grpc::StatusCode::INTERNAL, "unreadable request buffer"));
+    {
+      if (slices.size() == 1) {
+        bytes = {reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()};
+      } else {
+        joined.reserve(req->Length());
+        for (const auto& sl : slices)
+          joined.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+        bytes = joined;
+      }
+    }
+    const trace::AcceptResult r = consumer_->Accept(bytes, PeerIp(ctx->peer()), "grpc");
     grpc::Status status;
     using Kind = trace::AcceptResult::Kind;
     switch (r.kind) {
-      case Kind::kAccepted:
+      case Kind::kAccepted: {
+        pbt::ExportTraceServiceResponse out;
         if (r.rejected_spans > 0) {
-          resp->mutable_partial_success()->set_rejected_spans(r.rejected_spans);
-          resp->mutable_partial_success()->set_error_message(r.message);
+          out.mutable_partial_success()->set_rejected_spans(r.rejected_spans);
+          out.mutable_partial_success()->set_error_message(r.message);
         }
+        // Always a valid buffer, even when empty: gRPC sends no message for an invalid one.
+        grpc::Slice body(out.SerializeAsString());
+        *resp = grpc::ByteBuffer(&body, 1);
         break;
+      }
       case Kind::kBadRequest:
         status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, r.message);
         break;
@@ -72,13 +91,16 @@ class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackSer
             MakeRetryInfoStatus(grpc::StatusCode::UNAVAILABLE, r.message, r.retry_after));
         break;
     }
+    return Finish(ctx, status);
+  }
+
+ private:
+  grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
     requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Inc();
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(status);
     return reactor;
   }
-
- private:
   static const char* CodeName(grpc::StatusCode c) {
     switch (c) {
       case grpc::StatusCode::OK:
@@ -93,13 +115,13 @@ class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackSer
         return "OTHER";
     }
   }
-  const std::shared_ptr<trace::TracePipeline> pipeline_;
+  const std::shared_ptr<trace::TraceConsumer> consumer_;
   Family<Counter>& requests_;
 };
 
 class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::CallbackService {
  public:
-  MetricsService(std::shared_ptr<OtlpMetricStore> store, Family<Counter>& requests)
+  MetricsService(std::shared_ptr<MetricsConsumer> store, Family<Counter>& requests)
       : store_(std::move(store)), requests_(requests) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
@@ -117,13 +139,13 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
   }
 
  private:
-  const std::shared_ptr<OtlpMetricStore> store_;
+  const std::shared_ptr<MetricsConsumer> store_;
   Family<Counter>& requests_;
 };
 
 OtlpGrpcServer::OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
-                               std::shared_ptr<OtlpMetricStore> metrics,
-                               std::shared_ptr<trace::TracePipeline> traces,
+                               std::shared_ptr<MetricsConsumer> metrics,
+                               std::shared_ptr<trace::TraceConsumer> traces,
                                Family<Counter>& requests)
     : listen_address_(std::move(listen_address)), max_request_bytes_(max_request_bytes) {
   if (metrics) metrics_service_ = std::make_unique<MetricsService>(std::move(metrics), requests);

@@ -5,12 +5,19 @@
 // gRPC runs its own completion-queue threads; messages over otlp.max_request_bytes are refused
 // by gRPC itself (RESOURCE_EXHAUSTED); gzip request compression is handled by gRPC.
 //
+// TraceService/Export is registered as a raw method: its request reaches the TraceConsumer as
+// the bytes gRPC received (decompressed), the same bytes OTLP/HTTP hands it, so spans are never
+// parsed into objects and serialised again. MetricsService/Export is a typed method: metrics
+// are stored as samples, so the request is decoded anyway.
+//
 // Thread-safety: Start()/Stop() from one thread; the service is called on gRPC's threads.
 
 #include <memory>
 #include <string>
 
 #include "lookout/metrics/registry.h"
+#include "lookout/otlp/metrics_consumer.h"
+#include "lookout/trace/trace_consumer.h"
 
 namespace grpc {
 class Server;
@@ -18,18 +25,11 @@ class Server;
 
 namespace lookout::otlp {
 
-class OtlpMetricStore;
-}  // namespace lookout::otlp
-namespace lookout::trace {
-class TracePipeline;
-}
-namespace lookout::otlp {
-
 class OtlpGrpcServer {
  public:
   OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
-                 std::shared_ptr<OtlpMetricStore> metrics,
-                 std::shared_ptr<trace::TracePipeline> traces, Family<Counter>& requests);
+                 std::shared_ptr<MetricsConsumer> metrics,
+                 std::shared_ptr<trace::TraceConsumer> traces, Family<Counter>& requests);
   ~OtlpGrpcServer();
   // Throws std::runtime_error when the address cannot be bound.
   void Start();

@@ -3,9 +3,7 @@
 #include <google/protobuf/arena.h>
 
 #include "agent/common/compression.h"
-#include "agent/otlp/metric_store.h"
 #include "agent/otlp/otlp_codec.h"
-#include "agent/trace/trace_pipeline.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -34,8 +32,8 @@ void Fail(HttpResponse& resp, int status, int code, const std::string& message, 
 
 }  // namespace
 
-OtlpHttpReceiver::OtlpHttpReceiver(std::shared_ptr<OtlpMetricStore> metrics,
-                                   std::shared_ptr<trace::TracePipeline> traces,
+OtlpHttpReceiver::OtlpHttpReceiver(std::shared_ptr<MetricsConsumer> metrics,
+                                   std::shared_ptr<trace::TraceConsumer> traces,
                                    size_t max_request_bytes, Family<Counter>& requests)
     : metrics_(std::move(metrics)),
       traces_(std::move(traces)),

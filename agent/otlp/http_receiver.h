@@ -16,30 +16,25 @@
 #include "agent/otlp/otlp_codec.h"
 #include "agent/server/http_server.h"
 #include "lookout/metrics/registry.h"
+#include "lookout/otlp/metrics_consumer.h"
+#include "lookout/trace/trace_consumer.h"
 
-namespace lookout::otlp {
-
-class OtlpMetricStore;
-}  // namespace lookout::otlp
-namespace lookout::trace {
-class TracePipeline;
-}
 namespace lookout::otlp {
 
 class OtlpHttpReceiver {
  public:
   // `metrics` / `traces` may be null (that signal off): its path then answers 404.
   // `requests`: lookout_otlp_requests_total{signal,protocol,code}, shared with the gRPC server.
-  OtlpHttpReceiver(std::shared_ptr<OtlpMetricStore> metrics,
-                   std::shared_ptr<trace::TracePipeline> traces, size_t max_request_bytes,
+  OtlpHttpReceiver(std::shared_ptr<MetricsConsumer> metrics,
+                   std::shared_ptr<trace::TraceConsumer> traces, size_t max_request_bytes,
                    Family<Counter>& requests);
   void Handle(const HttpRequest& req, HttpResponse& resp);
 
  private:
   void HandleTraces(const HttpRequest& req, std::string_view body, Encoding enc,
                     HttpResponse& resp);
-  const std::shared_ptr<OtlpMetricStore> metrics_;
-  const std::shared_ptr<trace::TracePipeline> traces_;
+  const std::shared_ptr<MetricsConsumer> metrics_;
+  const std::shared_ptr<trace::TraceConsumer> traces_;
   const size_t max_request_bytes_;
   Family<Counter>& requests_;
 };

@@ -24,6 +24,7 @@
 #include "agent/config/config.h"
 #include "lookout/clock.h"
 #include "lookout/metrics/collectable.h"
+#include "lookout/otlp/metrics_consumer.h"
 
 namespace opentelemetry::proto::collector::metrics::v1 {
 class ExportMetricsServiceRequest;
@@ -34,12 +35,6 @@ class HistogramDataPoint;
 
 namespace lookout::otlp {
 
-struct IngestResult {
-  int64_t accepted = 0;  // data points
-  int64_t rejected = 0;
-  std::string error_message;  // for partial_success when rejected > 0
-};
-
 // The Prometheus buckets of an OTLP explicit-bucket histogram point, translated as the
 // OpenTelemetry Collector's Prometheus exporter does (duplicate bounds keep their first bucket,
 // unsorted bounds are sorted, one +Inf bucket equal to the count); empty with `why` set when no
@@ -47,12 +42,13 @@ struct IngestResult {
 std::vector<Bucket> HistogramBuckets(const opentelemetry::proto::metrics::v1::HistogramDataPoint& p,
                                      std::string* why);
 
-class OtlpMetricStore final : public Collectable {
+class OtlpMetricStore final : public Collectable, public MetricsConsumer {
  public:
   OtlpMetricStore(const OtlpConfig& cfg, const Clock& clock);
 
   IngestResult Ingest(
-      const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req);
+      const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req)
+      override;
   void Collect(std::vector<MetricFamily>& out) override;
   // Only the scraped/pushed families `wanted` accepts (the SLO engine's read), no copies of
   // the rest.

@@ -38,7 +38,7 @@ TracePipeline::TracePipeline(std::unique_ptr<ResourceEnricher> enricher,
   }
 }
 
-void TracePipeline::CountRefused(int64_t spans, std::string_view protocol) {
+void TracePipeline::CountRefused(int64_t spans, std::string_view protocol) noexcept {
   received_.WithLabels({std::string(protocol)}).Inc(static_cast<double>(spans));
   refused_.WithLabels({"malformed"}).Inc(static_cast<double>(spans));
 }

@@ -15,37 +15,22 @@
 #include "agent/trace/span_processor.h"
 #include "lookout/metrics/registry.h"
 #include "lookout/trace/span_queue.h"
+#include "lookout/trace/trace_consumer.h"
 
 namespace lookout::trace {
 
-struct AcceptResult {
-  enum class Kind {
-    kAccepted,     // 200 / OK (rejected_spans > 0 means partial success)
-    kBadRequest,   // 400 / INVALID_ARGUMENT: not an ExportTraceServiceRequest
-    kFull,         // 429 / RESOURCE_EXHAUSTED with retry_after: try again later
-    kTooLarge,     // 413: can never fit the queue
-    kUnavailable,  // 503 / UNAVAILABLE: the queue cannot store (disk error)
-  };
-  Kind kind = Kind::kAccepted;
-  std::string message;
-  int64_t rejected_spans = 0;
-  std::chrono::seconds retry_after{0};
-};
-
-class TracePipeline {
+class TracePipeline final : public TraceConsumer {
  public:
   // `metrics` may be null (span metrics off).
   TracePipeline(std::unique_ptr<ResourceEnricher> enricher, std::shared_ptr<SpanMetrics> metrics,
                 double sampling_ratio, std::chrono::seconds retry_after,
                 std::shared_ptr<SpanQueue> queue, Registry& registry);
 
-  // `request`: a serialized ExportTraceServiceRequest; `protocol`: "http" or "grpc" (a label).
   AcceptResult Accept(std::string_view request, std::string_view peer_ip,
-                      std::string_view protocol) noexcept;
-  // A request refused before it reached Accept (an OTLP/JSON body that does not decode, e.g.
-  // base64 instead of hex IDs) whose spans could still be counted: received and refused as
-  // "malformed", as Accept counts the protobuf bodies it cannot read.
-  void CountRefused(int64_t spans, std::string_view protocol);
+                      std::string_view protocol) noexcept override;
+  // Counted as received and refused as "malformed", as Accept counts the protobuf bodies it
+  // cannot read.
+  void CountRefused(int64_t spans, std::string_view protocol) noexcept override;
 
  private:
   const std::unique_ptr<ResourceEnricher> enricher_;

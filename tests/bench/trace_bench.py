@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Trace throughput benchmark: spans per second through lookout on ONE core (taskset -c 0) from
-OTLP/HTTP protobuf in, through enrichment and span metrics, to an OTLP/HTTP exporter posting to
-a discarding receiver, and lookout's RSS at that rate. The load generator and the discarding
+OTLP/HTTP protobuf or OTLP/gRPC in, through enrichment and span metrics, to an OTLP/HTTP
+exporter posting to a discarding receiver, and lookout's RSS at that rate. The load generator and the discarding
 receiver (trace_load, C++) run on the other core.
 
 Requests: 512 spans each, ~10 attributes per span, 32 span names across 4 services, unique
 trace/span IDs per request. lookout's own counters give the rates: spans accepted and spans
 exported per second over the measured interval; CPU from /proc/<pid>/stat.
 
-Two runs: flat out (the most one core sustains), and paced at the target rate (500,000 spans/s)
-for the RSS at that rate.
+For each receive protocol (HTTP, then gRPC, unless --protocol picks one), two runs: flat out (the
+most one core sustains), and paced at the target rate (500,000 spans/s) for the RSS at that rate.
+The last line compares gRPC's flat-out spans per CPU-second with HTTP's (issue 23: within 15%).
 
 usage: trace_bench.py LOOKOUT TRACE_LOAD [--seconds S] [--compression none|gzip] [--rate SPANS/S]
+                      [--protocol http|grpc|both]
 """
 import argparse
 import os
@@ -71,7 +73,7 @@ def counter(port, name):
     return sum(v for (n, _), v in samples.items() if n == name)
 
 
-def run(lookout, trace_load, seconds, compression, spans_per_second=0):
+def run(lookout, trace_load, seconds, compression, spans_per_second=0, protocol="http"):
     with Harness() as h:
         sink_port = free_port()
         h.start(["taskset", "-c", "1", trace_load, "sink", str(sink_port)], "sink")
@@ -86,24 +88,25 @@ traces:
 """)
         time.sleep(0.3)
         port = free_port()
-        otlp = free_port()
+        otlp_http, otlp_grpc = free_port(), free_port()
         agent = h.start(["taskset", "-c", "0", lookout, "--config", cfg,
                          f"--web.listen-address=127.0.0.1:{port}",
-                         f"--otlp.http.listen-address=127.0.0.1:{otlp}",
-                         f"--otlp.grpc.listen-address=127.0.0.1:{free_port()}"], "lookout")
+                         f"--otlp.http.listen-address=127.0.0.1:{otlp_http}",
+                         f"--otlp.grpc.listen-address=127.0.0.1:{otlp_grpc}"], "lookout")
+        mode, otlp = ("grpc-load", otlp_grpc) if protocol == "grpc" else ("load", otlp_http)
         wait_http(f"http://127.0.0.1:{port}/healthz", proc=agent)
         rng = random.Random(7)
         body_file = h.path("request.bin")
         with open(body_file, "wb") as f:
             f.write(build_request(rng))
         # Warm up, then measure.
-        subprocess.run(["taskset", "-c", "1", trace_load, "load", str(otlp), body_file, "4", "2"],
+        subprocess.run(["taskset", "-c", "1", trace_load, mode, str(otlp), body_file, "4", "2"],
                        check=True, capture_output=True)
         time.sleep(0.5)
         acc0, exp0 = (counter(port, "lookout_trace_spans_accepted_total"),
                       counter(port, "lookout_trace_spans_exported_total"))
         cpu0, t0 = cpu_seconds(agent.pid), time.time()
-        argv = ["taskset", "-c", "1", trace_load, "load", str(otlp), body_file, "4", str(seconds)]
+        argv = ["taskset", "-c", "1", trace_load, mode, str(otlp), body_file, "4", str(seconds)]
         if spans_per_second:
             argv.append(str(spans_per_second / 512))
         load = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
@@ -129,17 +132,25 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--compression", default="none")
     ap.add_argument("--rate", type=float, default=500_000)
+    ap.add_argument("--protocol", choices=("http", "grpc", "both"), default="both")
     a = ap.parse_args()
-    for rate in (0, a.rate):
-        report(run(a.lookout, a.trace_load, a.seconds, a.compression, rate), a.compression, rate)
+    flat = {}
+    for protocol in (("http", "grpc") if a.protocol == "both" else (a.protocol,)):
+        for rate in (0, a.rate):
+            r = run(a.lookout, a.trace_load, a.seconds, a.compression, rate, protocol)
+            report(r, a.compression, rate, protocol)
+            if not rate:
+                flat[protocol] = r["spans_per_cpu_second"]
+    if len(flat) == 2 and flat["http"]:
+        print(f"gRPC / HTTP spans per CPU-second, flat out: {flat['grpc'] / flat['http']:.2f}")
 
 
-def report(r, compression, rate):
+def report(r, compression, rate, protocol):
     # Published OpenTelemetry Collector figure for scale (not measured here; no collector binary
     # is installable on this machine): ~160,000 spans/s per core at best (6.2% of a core at
     # 10,000 spans/s over OTLP/gRPC, from its load-test results).
     collector = 160_000
-    print(f"trace pipeline, 1 core, export compression {compression}, "
+    print(f"trace pipeline, 1 core, OTLP/{protocol.upper()} in, export compression {compression}, "
           f"{'flat out' if not rate else f'paced at {rate:,.0f} spans/s'}:")
     print(f"  spans accepted/s    {r['accepted_per_s']:>12,.0f}")
     print(f"  spans exported/s    {r['exported_per_s']:>12,.0f}")

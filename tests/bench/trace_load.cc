@@ -7,8 +7,13 @@
 //       POSTs BODY_FILE (an ExportTraceServiceRequest) to 127.0.0.1:PORT/v1/traces over
 //       CONNECTIONS keep-alive connections as fast as answers come back (or paced to
 //       REQUESTS_PER_SECOND in total), for SECONDS, then prints
-//       {"requests": N, "ok": N, "r429": N, "other": N, "seconds": S}.
+//       {"requests": N, "ok": N, "r429": N, "other": N, "seconds": S};
+//   trace_load grpc-load PORT BODY_FILE CONNECTIONS SECONDS [REQUESTS_PER_SECOND]
+//       the same over OTLP/gRPC (TraceService/Export, one channel per connection, the body sent
+//       as raw bytes through gRPC's generic stub); RESOURCE_EXHAUSTED counts as r429.
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -16,10 +21,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -108,23 +116,30 @@ int Sink(int port) {
   }
 }
 
-int Load(int port, const std::string& body_file, int connections, double seconds, double rate) {
-  std::ifstream in(body_file, std::ios::binary);
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string body = ss.str();
-  const std::string request =
-      "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-      "Content-Type: application/x-protobuf\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
+  return ss.str();
+}
+
+// What one request got back: 200/OK, 429/RESOURCE_EXHAUSTED, or anything else (the connection
+// is then replaced).
+enum class Outcome { kOk, kRetryLater, kOther };
+
+// One connection's sender: sends one request and waits for its answer.
+using Sender = std::function<Outcome()>;
+
+// Drives `connections` senders (made by `make`) for `seconds`, flat out or paced to `rate`
+// requests per second in total, and prints the counts.
+int Drive(const std::function<Sender()>& make, int connections, double seconds, double rate) {
   std::atomic<long> ok{0}, r429{0}, other{0};
   const auto start = std::chrono::steady_clock::now();
   const auto until = start + std::chrono::duration<double>(seconds);
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&] {
-      int fd = Connect(port);
-      std::string buf;
+      Sender send = make();
       const auto period = std::chrono::duration<double>(rate > 0 ? connections / rate : 0);
       auto next = std::chrono::steady_clock::now();
       while (std::chrono::steady_clock::now() < until) {
@@ -132,21 +147,20 @@ int Load(int port, const std::string& body_file, int connections, double seconds
           next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
           std::this_thread::sleep_until(next);
         }
-        if (!WriteAll(fd, request.data(), request.size())) break;
-        const int status = ReadMessage(fd, buf);
-        if (status == 200) {
-          ++ok;
-        } else if (status == 429) {
-          ++r429;
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        } else {
-          ++other;
-          ::close(fd);
-          fd = Connect(port);
-          buf.clear();
+        switch (send()) {
+          case Outcome::kOk:
+            ++ok;
+            break;
+          case Outcome::kRetryLater:
+            ++r429;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            break;
+          case Outcome::kOther:
+            ++other;
+            send = make();
+            break;
         }
       }
-      ::close(fd);
     });
   }
   for (auto& t : threads) t.join();
@@ -158,6 +172,65 @@ int Load(int port, const std::string& body_file, int connections, double seconds
   return 0;
 }
 
+int Load(int port, const std::string& body_file, int connections, double seconds, double rate) {
+  const std::string body = ReadFile(body_file);
+  const auto request = std::make_shared<const std::string>(
+      "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/x-protobuf\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto make = [port, request]() -> Sender {
+    struct Conn {
+      int fd = -1;
+      std::string buf;
+      ~Conn() { ::close(fd); }
+    };
+    auto conn = std::make_shared<Conn>();
+    conn->fd = Connect(port);
+    return [conn, request] {
+      if (!WriteAll(conn->fd, request->data(), request->size())) return Outcome::kOther;
+      const int status = ReadMessage(conn->fd, conn->buf);
+      return status == 200 ? Outcome::kOk : status == 429 ? Outcome::kRetryLater : Outcome::kOther;
+    };
+  };
+  return Drive(make, connections, seconds, rate);
+}
+
+int GrpcLoad(int port, const std::string& body_file, int connections, double seconds, double rate) {
+  const auto body = std::make_shared<const std::string>(ReadFile(body_file));
+  std::atomic<int> channel_id{0};
+  auto make = [port, body, &channel_id]() -> Sender {
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(-1);
+    // A distinct argument gives each channel its own TCP connection, as separate clients have.
+    args.SetInt("lookout.bench.channel", ++channel_id);
+    auto stub = std::make_shared<grpc::GenericStub>(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
+    return [stub, body] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      grpc::Slice slice(*body);
+      grpc::ByteBuffer req(&slice, 1), resp;
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      grpc::Status status;
+      stub->UnaryCall(&ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                      grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
+                        std::lock_guard lock(mu);
+                        status = std::move(s);
+                        done = true;
+                        cv.notify_one();
+                      });
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return done; });
+      if (status.ok()) return Outcome::kOk;
+      return status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ? Outcome::kRetryLater
+                                                                         : Outcome::kOther;
+    };
+  };
+  return Drive(make, connections, seconds, rate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,6 +239,12 @@ int main(int argc, char** argv) {
     return Load(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]),
                 argc == 7 ? std::atof(argv[6]) : 0);
   }
-  std::fprintf(stderr, "usage: trace_load sink PORT | load PORT BODY CONNECTIONS SECONDS\n");
+  if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "grpc-load") == 0) {
+    return GrpcLoad(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]),
+                    argc == 7 ? std::atof(argv[6]) : 0);
+  }
+  std::fprintf(stderr,
+               "usage: trace_load sink PORT | {load|grpc-load} PORT BODY CONNECTIONS SECONDS "
+               "[REQUESTS_PER_SECOND]\n");
   return 2;
 }
