@@ -36,7 +36,8 @@ std::string PeerIp(const std::string& peer) {
 
 class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackService {
  public:
-  TraceService(std::shared_ptr<trace::TracePipeline> pipeline, Family<Counter>& requests)
+  TraceService(std::shared_ptr<trace::TracePipeline> pipeline,
+               Family<::prometheus::Counter>& requests)
       : pipeline_(std::move(pipeline)), requests_(requests) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
@@ -72,7 +73,7 @@ class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackSer
             MakeRetryInfoStatus(grpc::StatusCode::UNAVAILABLE, r.message, r.retry_after));
         break;
     }
-    requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Inc();
+    requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Increment();
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(status);
     return reactor;
@@ -94,12 +95,12 @@ class OtlpGrpcServer::TraceService final : public pbt::TraceService::CallbackSer
     }
   }
   const std::shared_ptr<trace::TracePipeline> pipeline_;
-  Family<Counter>& requests_;
+  Family<::prometheus::Counter>& requests_;
 };
 
 class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::CallbackService {
  public:
-  MetricsService(std::shared_ptr<OtlpMetricStore> store, Family<Counter>& requests)
+  MetricsService(std::shared_ptr<OtlpMetricStore> store, Family<::prometheus::Counter>& requests)
       : store_(std::move(store)), requests_(requests) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
@@ -110,7 +111,7 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
       resp->mutable_partial_success()->set_rejected_data_points(r.rejected);
       resp->mutable_partial_success()->set_error_message(r.error_message);
     }
-    requests_.WithLabels({"metrics", "grpc", "OK"}).Inc();
+    requests_.WithLabels({"metrics", "grpc", "OK"}).Increment();
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -118,13 +119,13 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
 
  private:
   const std::shared_ptr<OtlpMetricStore> store_;
-  Family<Counter>& requests_;
+  Family<::prometheus::Counter>& requests_;
 };
 
 OtlpGrpcServer::OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
                                std::shared_ptr<OtlpMetricStore> metrics,
                                std::shared_ptr<trace::TracePipeline> traces,
-                               Family<Counter>& requests)
+                               Family<::prometheus::Counter>& requests)
     : listen_address_(std::move(listen_address)), max_request_bytes_(max_request_bytes) {
   if (metrics) metrics_service_ = std::make_unique<MetricsService>(std::move(metrics), requests);
   if (traces) trace_service_ = std::make_unique<TraceService>(std::move(traces), requests);

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 
 namespace grpc {
 class Server;
@@ -29,7 +29,8 @@ class OtlpGrpcServer {
  public:
   OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
                  std::shared_ptr<OtlpMetricStore> metrics,
-                 std::shared_ptr<trace::TracePipeline> traces, Family<Counter>& requests);
+                 std::shared_ptr<trace::TracePipeline> traces,
+                 Family<::prometheus::Counter>& requests);
   ~OtlpGrpcServer();
   // Throws std::runtime_error when the address cannot be bound.
   void Start();

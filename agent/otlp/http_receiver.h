@@ -15,7 +15,7 @@
 
 #include "agent/otlp/otlp_codec.h"
 #include "agent/server/http_server.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 
 namespace lookout::otlp {
 
@@ -32,7 +32,7 @@ class OtlpHttpReceiver {
   // `requests`: lookout_otlp_requests_total{signal,protocol,code}, shared with the gRPC server.
   OtlpHttpReceiver(std::shared_ptr<OtlpMetricStore> metrics,
                    std::shared_ptr<trace::TracePipeline> traces, size_t max_request_bytes,
-                   Family<Counter>& requests);
+                   Family<::prometheus::Counter>& requests);
   void Handle(const HttpRequest& req, HttpResponse& resp);
 
  private:
@@ -41,7 +41,7 @@ class OtlpHttpReceiver {
   const std::shared_ptr<OtlpMetricStore> metrics_;
   const std::shared_ptr<trace::TracePipeline> traces_;
   const size_t max_request_bytes_;
-  Family<Counter>& requests_;
+  Family<::prometheus::Counter>& requests_;
 };
 
 }  // namespace lookout::otlp
