@@ -23,7 +23,7 @@
 #include "exporters/otlp/span_senders.h"
 #include "exporters/prometheus/metrics_handler.h"
 #include "lookout/metrics/metric_view.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 
 namespace lookout {
 namespace {
@@ -86,26 +86,31 @@ std::string LandingPage(const Config& cfg, size_t node_collectors, size_t pod_co
 Agent::Agent(Config cfg)
     : cfg_(std::move(cfg)),
       ioc_(std::make_unique<boost::asio::io_context>(cfg_.server.threads)),
-      registry_(std::make_shared<Registry>()),
+      registry_(std::make_shared<SelfMetrics>()),
       metrics_(std::make_unique<prometheus::MetricsHandler>()) {
   const auto& b = GetBuildInfo();
   registry_
-      ->AddGauge("lookout_build_info",
-                 "A metric with a constant '1' value labeled by version, revision and compiler "
-                 "from which lookout was built.",
-                 {"version", "revision", "compiler"})
+      ->AddGauge(
+          ::prometheus::BuildGauge()
+              .Name("lookout_build_info")
+              .Help("A metric with a constant '1' value labeled by version, revision and compiler "
+                    "from which lookout was built."),
+          {"version", "revision", "compiler"})
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
   for (auto& h : source_metrics_) h = std::make_unique<prometheus::MetricsHandler>();
   Expose(Source::kLookout, registry_);
   // node-mixin's node USE dashboard lists instances by node_exporter_build_info: lookout's node
   // endpoint has one, labelled as lookout's (README "Endpoints").
-  node_registry_ = std::make_shared<Registry>();
+  node_registry_ = std::make_shared<SelfMetrics>();
   node_registry_
-      ->AddGauge("node_exporter_build_info",
-                 "A metric with a constant '1' value: node metrics served by lookout (exporter), "
-                 "with its version and revision.",
-                 {"exporter", "version", "revision"})
+      ->AddGauge(
+          ::prometheus::BuildGauge()
+              .Name("node_exporter_build_info")
+              .Help(
+                  "A metric with a constant '1' value: node metrics served by lookout (exporter), "
+                  "with its version and revision."),
+          {"exporter", "version", "revision"})
       .WithLabels({"lookout", std::string(b.version), std::string(b.revision)})
       .Set(1);
   Expose(Source::kNode, node_registry_);
@@ -163,8 +168,9 @@ Agent::Agent(Config cfg)
          {"tick", FormatSloDuration(cfg_.slo.tick)}});
   }
   auto& otlp_requests = registry_->AddCounter(
-      "lookout_otlp_requests_total",
-      "OTLP export requests answered, by signal, protocol (http, grpc) and status code.",
+      ::prometheus::BuildCounter()
+          .Name("lookout_otlp_requests_total")
+          .Help("OTLP export requests answered, by signal, protocol (http, grpc) and status code."),
       {"signal", "protocol", "code"});
   if (otlp.http_enabled) {
     otlp_http_receiver_ = std::make_unique<otlp::OtlpHttpReceiver>(
@@ -185,16 +191,21 @@ Agent::Agent(Config cfg)
                                                otlp_metrics_, trace_pipeline_, otlp_requests);
   }
 
-  auto& requests = registry_->AddCounter("lookout_http_requests_total",
-                                         "HTTP requests answered, by handler and status code.",
-                                         {"handler", "code"});
+  auto& requests =
+      registry_->AddCounter(::prometheus::BuildCounter()
+                                .Name("lookout_http_requests_total")
+                                .Help("HTTP requests answered, by handler and status code."),
+                            {"handler", "code"});
   auto& scrape_duration = registry_->AddHistogram(
-      "lookout_http_request_duration_seconds", "Time to answer HTTP requests, by handler.",
+      ::prometheus::BuildHistogram()
+          .Name("lookout_http_request_duration_seconds")
+          .Help("Time to answer HTTP requests, by handler."),
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}, {"handler"},
       "seconds");
   auto& scrapes = registry_->AddCounter(
-      "lookout_metrics_scrapes_total",
-      "Scrapes of /metrics answered, by exposition format and content encoding.",
+      ::prometheus::BuildCounter()
+          .Name("lookout_metrics_scrapes_total")
+          .Help("Scrapes of /metrics answered, by exposition format and content encoding."),
       {"format", "encoding"});
   const std::string landing =
       LandingPage(cfg_, node_collectors_->size(), pod_collectors_ ? pod_collectors_->size() : 0);
@@ -231,7 +242,7 @@ Agent::Agent(Config cfg)
       scrapes
           .WithLabels({r.format == prometheus::Format::kOpenMetrics100 ? "openmetrics" : "text",
                        r.gzip ? "gzip" : "identity"})
-          .Inc();
+          .Increment();
       resp.headers.emplace_back("Vary", "Accept, Accept-Encoding");
     } else if (req.path == "/healthz") {
       handler_label = "healthz";
@@ -249,7 +260,7 @@ Agent::Agent(Config cfg)
       resp.status = 404;
       resp.body = "not found\n";
     }
-    requests.WithLabels({handler_label, std::to_string(resp.status)}).Inc();
+    requests.WithLabels({handler_label, std::to_string(resp.status)}).Increment();
     scrape_duration.WithLabels({handler_label})
         .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };

@@ -22,7 +22,7 @@ class io_context;
 
 namespace lookout {
 
-class Registry;
+class SelfMetrics;
 class HttpServer;
 class CollectorSet;
 class KubePodIndex;
@@ -83,9 +83,9 @@ class Agent {
   Config cfg_;
   SystemClock clock_;
   std::unique_ptr<boost::asio::io_context> ioc_;
-  std::shared_ptr<Registry> registry_;
+  std::shared_ptr<SelfMetrics> registry_;
   std::shared_ptr<KubePodIndex> pod_index_;
-  std::shared_ptr<Registry> node_registry_;  // node_exporter_build_info for /metrics/node
+  std::shared_ptr<SelfMetrics> node_registry_;  // node_exporter_build_info for /metrics/node
   std::shared_ptr<CollectorSet> node_collectors_;
   std::shared_ptr<CollectorSet> pod_collectors_;         // null when Kubernetes metadata is off
   std::shared_ptr<app::ScrapeManager> scraper_;          // null when apps are off

@@ -9,9 +9,11 @@ namespace lookout {
 
 CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors)
     : collectors_(std::move(collectors)),
-      errors_(errors_registry_.AddCounter("lookout_collector_errors_total",
-                                          "Collector runs that failed, by collector and reason.",
-                                          {"collector", "reason"})) {}
+      errors_(errors_registry_.AddCounter(
+          ::prometheus::BuildCounter()
+              .Name("lookout_collector_errors_total")
+              .Help("Collector runs that failed, by collector and reason."),
+          {"collector", "reason"})) {}
 
 void CollectorSet::Collect(std::vector<MetricFamily>& out) {
   MetricFamily duration{"lookout_collector_duration_seconds",
@@ -40,7 +42,7 @@ void CollectorSet::Collect(std::vector<MetricFamily>& out) {
     const std::string name(c->Name());
     if (!st.ok()) {
       out.resize(mark);  // a failed collector shows no partial data
-      errors_.WithLabels({name, st.error().reason}).Inc();
+      errors_.WithLabels({name, st.error().reason}).Increment();
       uint64_t suppressed = 0;
       if (log_limiter_.Allow(name + "/" + st.error().reason, &suppressed)) {
         Log(LogLevel::kWarn, "collector failed",

@@ -18,7 +18,7 @@
 #include "agent/common/log.h"
 #include "lookout/collector.h"
 #include "lookout/metrics/collectable.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 
 namespace lookout {
 
@@ -32,8 +32,8 @@ class CollectorSet final : public Collectable {
   std::vector<std::unique_ptr<Collector>> collectors_;
   // lookout_collector_errors_total, rendered after the collectors ran so a failure shows in the
   // scrape it happened in.
-  Registry errors_registry_;
-  Family<Counter>& errors_;
+  SelfMetrics errors_registry_;
+  Family<::prometheus::Counter>& errors_;
   LogRateLimiter log_limiter_{std::chrono::minutes(1)};
 };
 

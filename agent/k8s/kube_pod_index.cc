@@ -18,23 +18,27 @@ const std::shared_ptr<const PodSnapshot>& EmptySnapshot() {
 }  // namespace
 
 KubePodIndex::KubePodIndex(KubernetesConfig config, std::unique_ptr<HttpClient> client,
-                           const Clock& clock, Registry& registry)
+                           const Clock& clock, SelfMetrics& registry)
     : config_(std::move(config)),
       client_(std::move(client)),
       clock_(clock),
-      refreshes_(registry.AddCounter(
-          "lookout_pod_index_refreshes_total",
-          "Pod metadata refreshes from the kubelet or API server, by result (success or the "
-          "error reason).",
-          {"result"})),
-      pods_gauge_(
-          registry.AddGauge("lookout_pod_index_pods", "Pods in the pod index (this node's pods).")
+      refreshes_(registry.AddCounter(::prometheus::BuildCounter()
+                                         .Name("lookout_pod_index_refreshes_total")
+                                         .Help("Pod metadata refreshes from the kubelet or API "
+                                               "server, by result (success or the error reason)."),
+                                     {"result"})),
+      pods_gauge_(registry
+                      .AddGauge(::prometheus::BuildGauge()
+                                    .Name("lookout_pod_index_pods")
+                                    .Help("Pods in the pod index (this node's pods)."))
+                      .Get()),
+      last_success_gauge_(
+          registry
+              .AddGauge(::prometheus::BuildGauge()
+                            .Name("lookout_pod_index_last_success_timestamp_seconds")
+                            .Help("Unix time of the last successful pod metadata refresh."),
+                        {}, "seconds")
               .Get()),
-      last_success_gauge_(registry
-                              .AddGauge("lookout_pod_index_last_success_timestamp_seconds",
-                                        "Unix time of the last successful pod metadata refresh.",
-                                        {}, "seconds")
-                              .Get()),
       snapshot_(EmptySnapshot()),
       last_status_(MakeError("not_ready", "no refresh yet")) {}
 
@@ -82,7 +86,7 @@ Status KubePodIndex::RefreshNow() {
     refresh_requested_ = false;
   }
   const auto fail = [&](Error e) -> Status {
-    refreshes_.WithLabels({e.reason}).Inc();
+    refreshes_.WithLabels({e.reason}).Increment();
     std::lock_guard<std::mutex> lock(mu_);
     last_status_ = e;
     return e;
@@ -127,7 +131,7 @@ Status KubePodIndex::RefreshNow() {
     last_good_ = clock_.Monotonic();
     last_status_ = Ok{};
   }
-  refreshes_.WithLabels({"success"}).Inc();
+  refreshes_.WithLabels({"success"}).Increment();
   pods_gauge_.Set(count);
   last_success_gauge_.Set(std::chrono::duration<double>(clock_.Now().time_since_epoch()).count());
   return Ok{};

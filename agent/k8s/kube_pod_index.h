@@ -21,14 +21,14 @@
 #include "lookout/clock.h"
 #include "lookout/http_client.h"
 #include "lookout/k8s/pod_index.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 
 namespace lookout {
 
 class KubePodIndex final : public PodIndex {
  public:
   KubePodIndex(KubernetesConfig config, std::unique_ptr<HttpClient> client, const Clock& clock,
-               Registry& registry);
+               SelfMetrics& registry);
   ~KubePodIndex() override;
   KubePodIndex(const KubePodIndex&) = delete;
   KubePodIndex& operator=(const KubePodIndex&) = delete;
@@ -52,9 +52,9 @@ class KubePodIndex final : public PodIndex {
   const KubernetesConfig config_;
   const std::unique_ptr<HttpClient> client_;
   const Clock& clock_;
-  Family<Counter>& refreshes_;
-  Gauge& pods_gauge_;
-  Gauge& last_success_gauge_;
+  Family<::prometheus::Counter>& refreshes_;
+  ::prometheus::Gauge& pods_gauge_;
+  ::prometheus::Gauge& last_success_gauge_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -37,7 +37,8 @@ std::string PeerIp(const std::string& peer) {
 class OtlpGrpcServer::TraceService final
     : public pbt::TraceService::WithRawCallbackMethod_Export<pbt::TraceService::Service> {
  public:
-  TraceService(std::shared_ptr<trace::TraceConsumer> consumer, Family<Counter>& requests)
+  TraceService(std::shared_ptr<trace::TraceConsumer> consumer,
+               Family<::prometheus::Counter>& requests)
       : consumer_(std::move(consumer)), requests_(requests) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req,
@@ -96,7 +97,7 @@ class OtlpGrpcServer::TraceService final
 
  private:
   grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
-    requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Inc();
+    requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Increment();
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(status);
     return reactor;
@@ -116,12 +117,12 @@ class OtlpGrpcServer::TraceService final
     }
   }
   const std::shared_ptr<trace::TraceConsumer> consumer_;
-  Family<Counter>& requests_;
+  Family<::prometheus::Counter>& requests_;
 };
 
 class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::CallbackService {
  public:
-  MetricsService(std::shared_ptr<MetricsConsumer> store, Family<Counter>& requests)
+  MetricsService(std::shared_ptr<MetricsConsumer> store, Family<::prometheus::Counter>& requests)
       : store_(std::move(store)), requests_(requests) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
@@ -132,7 +133,7 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
       resp->mutable_partial_success()->set_rejected_data_points(r.rejected);
       resp->mutable_partial_success()->set_error_message(r.error_message);
     }
-    requests_.WithLabels({"metrics", "grpc", "OK"}).Inc();
+    requests_.WithLabels({"metrics", "grpc", "OK"}).Increment();
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -140,13 +141,13 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
 
  private:
   const std::shared_ptr<MetricsConsumer> store_;
-  Family<Counter>& requests_;
+  Family<::prometheus::Counter>& requests_;
 };
 
 OtlpGrpcServer::OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
                                std::shared_ptr<MetricsConsumer> metrics,
                                std::shared_ptr<trace::TraceConsumer> traces,
-                               Family<Counter>& requests)
+                               Family<::prometheus::Counter>& requests)
     : listen_address_(std::move(listen_address)), max_request_bytes_(max_request_bytes) {
   if (metrics) metrics_service_ = std::make_unique<MetricsService>(std::move(metrics), requests);
   if (traces) trace_service_ = std::make_unique<TraceService>(std::move(traces), requests);

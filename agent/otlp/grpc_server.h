@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 #include "lookout/otlp/metrics_consumer.h"
 #include "lookout/trace/trace_consumer.h"
 
@@ -29,7 +29,8 @@ class OtlpGrpcServer {
  public:
   OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
                  std::shared_ptr<MetricsConsumer> metrics,
-                 std::shared_ptr<trace::TraceConsumer> traces, Family<Counter>& requests);
+                 std::shared_ptr<trace::TraceConsumer> traces,
+                 Family<::prometheus::Counter>& requests);
   ~OtlpGrpcServer();
   // Throws std::runtime_error when the address cannot be bound.
   void Start();

@@ -34,7 +34,8 @@ void Fail(HttpResponse& resp, int status, int code, const std::string& message, 
 
 OtlpHttpReceiver::OtlpHttpReceiver(std::shared_ptr<MetricsConsumer> metrics,
                                    std::shared_ptr<trace::TraceConsumer> traces,
-                                   size_t max_request_bytes, Family<Counter>& requests)
+                                   size_t max_request_bytes,
+                                   Family<::prometheus::Counter>& requests)
     : metrics_(std::move(metrics)),
       traces_(std::move(traces)),
       max_request_bytes_(max_request_bytes),
@@ -44,7 +45,9 @@ void OtlpHttpReceiver::Handle(const HttpRequest& req, HttpResponse& resp) {
   const auto enc_opt = EncodingFromContentType(req.Header("content-type"));
   const Encoding reply_enc = enc_opt.value_or(Encoding::kProtobuf);
   std::string signal = "other";
-  auto done = [&] { requests_.WithLabels({signal, "http", std::to_string(resp.status)}).Inc(); };
+  auto done = [&] {
+    requests_.WithLabels({signal, "http", std::to_string(resp.status)}).Increment();
+  };
   if (req.path == "/v1/metrics" && metrics_ != nullptr) {
     signal = "metrics";
   } else if (req.path == "/v1/traces" && traces_ != nullptr) {

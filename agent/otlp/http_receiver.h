@@ -15,7 +15,7 @@
 
 #include "agent/otlp/otlp_codec.h"
 #include "agent/server/http_server.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 #include "lookout/otlp/metrics_consumer.h"
 #include "lookout/trace/trace_consumer.h"
 
@@ -27,7 +27,7 @@ class OtlpHttpReceiver {
   // `requests`: lookout_otlp_requests_total{signal,protocol,code}, shared with the gRPC server.
   OtlpHttpReceiver(std::shared_ptr<MetricsConsumer> metrics,
                    std::shared_ptr<trace::TraceConsumer> traces, size_t max_request_bytes,
-                   Family<Counter>& requests);
+                   Family<::prometheus::Counter>& requests);
   void Handle(const HttpRequest& req, HttpResponse& resp);
 
  private:
@@ -36,7 +36,7 @@ class OtlpHttpReceiver {
   const std::shared_ptr<MetricsConsumer> metrics_;
   const std::shared_ptr<trace::TraceConsumer> traces_;
   const size_t max_request_bytes_;
-  Family<Counter>& requests_;
+  Family<::prometheus::Counter>& requests_;
 };
 
 }  // namespace lookout::otlp

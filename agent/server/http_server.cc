@@ -28,7 +28,7 @@ class Session;
 }
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, std::shared_ptr<Registry> reg,
+  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, std::shared_ptr<SelfMetrics> reg,
        const std::string& prefix)
       : ioc(io),
         cfg(c),
@@ -36,16 +36,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         acceptor(io),
         registry(std::move(reg)),
         connections(registry
-                        ->AddGauge(prefix + "_connections",
-                                   "Open HTTP connections to the agent's endpoint.")
+                        ->AddGauge(::prometheus::BuildGauge()
+                                       .Name(prefix + "_connections")
+                                       .Help("Open HTTP connections to the agent's endpoint."))
                         .Get()),
-        rejected(registry
-                     ->AddCounter(prefix + "_connections_rejected_total",
-                                  "Connections closed at once because max_connections was reached.")
-                     .Get()),
+        rejected(
+            registry
+                ->AddCounter(
+                    ::prometheus::BuildCounter()
+                        .Name(prefix + "_connections_rejected_total")
+                        .Help("Connections closed at once because max_connections was reached."))
+                .Get()),
         errors(registry->AddCounter(
-            prefix + "_errors_total",
-            "HTTP requests that failed before reaching a handler, by reason.", {"reason"})) {}
+            ::prometheus::BuildCounter()
+                .Name(prefix + "_errors_total")
+                .Help("HTTP requests that failed before reaching a handler, by reason."),
+            {"reason"})) {}
 
   void Accept();
   void Register(const std::shared_ptr<Session>& s) {
@@ -63,10 +69,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::atomic<int> open{0};
   std::atomic<bool> stopping{false};
-  std::shared_ptr<Registry> registry;  // keeps the instruments below alive
-  Gauge& connections;
-  Counter& rejected;
-  Family<Counter>& errors;
+  std::shared_ptr<SelfMetrics> registry;  // keeps the instruments below alive
+  ::prometheus::Gauge& connections;
+  ::prometheus::Counter& rejected;
+  Family<::prometheus::Counter>& errors;
   std::mutex mu;
   // Weak: a session is owned only by its pending I/O, so a stopped io_context frees it (a
   // strong set here would form a cycle with Session::server_ and leak).
@@ -106,7 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() {
     server_->Unregister(this);
     server_->open.fetch_sub(1);
-    server_->connections.Add(-1);
+    server_->connections.Increment(-1);
   }
 
  private:
@@ -142,7 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == beast::error::timeout) {
-      server_->errors.WithLabels({"timeout"}).Inc();
+      server_->errors.WithLabels({"timeout"}).Increment();
       return Close();
     }
     if (ec == http::error::header_limit) return SendError(431, "header_too_large");
@@ -173,7 +179,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void SendError(int status, const char* reason) {
-    server_->errors.WithLabels({reason}).Inc();
+    server_->errors.WithLabels({reason}).Increment();
     HttpResponse resp{status, "text/plain; charset=utf-8", std::string(reason) + "\n", {}};
     Send(std::move(resp), /*keep_alive=*/false, 11, false);
   }
@@ -224,12 +230,12 @@ void HttpServer::Impl::Accept() {
                             return;
                           }
                           if (self->open.load() >= self->cfg.max_connections) {
-                            self->rejected.Inc();
+                            self->rejected.Increment();
                             beast::error_code ignored;
                             socket.close(ignored);
                           } else {
                             self->open.fetch_add(1);
-                            self->connections.Add(1);
+                            self->connections.Increment(1);
                             std::make_shared<Session>(std::move(socket), self)->Start();
                           }
                           self->Accept();
@@ -237,7 +243,7 @@ void HttpServer::Impl::Accept() {
 }
 
 HttpServer::HttpServer(asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
-                       std::shared_ptr<Registry> registry, const std::string& metric_prefix)
+                       std::shared_ptr<SelfMetrics> registry, const std::string& metric_prefix)
     : impl_(std::make_shared<Impl>(ioc, cfg, std::move(handler), std::move(registry),
                                    metric_prefix)) {}
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 
 namespace boost::asio {
 class io_context;
@@ -50,7 +50,8 @@ class HttpServer {
   // Its own metrics are <metric_prefix>_connections, _connections_rejected_total and
   // _errors_total (a second listener, e.g. OTLP/HTTP, uses another prefix).
   HttpServer(boost::asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
-             std::shared_ptr<Registry> registry, const std::string& metric_prefix = "lookout_http");
+             std::shared_ptr<SelfMetrics> registry,
+             const std::string& metric_prefix = "lookout_http");
   ~HttpServer();
   // Binds and starts accepting. Throws std::runtime_error when the address cannot be bound.
   void Start();

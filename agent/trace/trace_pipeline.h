@@ -13,7 +13,7 @@
 #include "agent/trace/resource_enricher.h"
 #include "agent/trace/span_metrics.h"
 #include "agent/trace/span_processor.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 #include "lookout/trace/span_queue.h"
 #include "lookout/trace/trace_consumer.h"
 
@@ -24,7 +24,7 @@ class TracePipeline final : public TraceConsumer {
   // `metrics` may be null (span metrics off).
   TracePipeline(std::unique_ptr<ResourceEnricher> enricher, std::shared_ptr<SpanMetrics> metrics,
                 double sampling_ratio, std::chrono::seconds retry_after,
-                std::shared_ptr<SpanQueue> queue, Registry& registry);
+                std::shared_ptr<SpanQueue> queue, SelfMetrics& registry);
 
   AcceptResult Accept(std::string_view request, std::string_view peer_ip,
                       std::string_view protocol) noexcept override;
@@ -38,10 +38,10 @@ class TracePipeline final : public TraceConsumer {
   const SpanProcessor processor_;
   const std::chrono::seconds retry_after_;
   const std::shared_ptr<SpanQueue> queue_;
-  Family<Counter>& received_;
-  Counter& accepted_;
-  Family<Counter>& refused_;
-  Counter& sampled_out_;
+  Family<::prometheus::Counter>& received_;
+  ::prometheus::Counter& accepted_;
+  Family<::prometheus::Counter>& refused_;
+  ::prometheus::Counter& sampled_out_;
 };
 
 }  // namespace lookout::trace

@@ -8,35 +8,46 @@
 namespace lookout::otlp {
 
 SpanExporter::SpanExporter(SpanExporterOptions options, std::shared_ptr<SpanQueue> queue,
-                           std::unique_ptr<SpanSender> sender, Registry& registry)
+                           std::unique_ptr<SpanSender> sender, SelfMetrics& registry)
     : o_(std::move(options)),
       queue_(std::move(queue)),
       sender_(std::move(sender)),
       exported_(registry
-                    .AddCounter("lookout_trace_spans_exported_total",
-                                "Spans delivered to the trace backend (and not rejected by it).",
-                                {})
+                    .AddCounter(
+                        ::prometheus::BuildCounter()
+                            .Name("lookout_trace_spans_exported_total")
+                            .Help("Spans delivered to the trace backend (and not rejected by it)."),
+                        {})
                     .Get()),
-      dropped_(registry.AddCounter(
-          "lookout_trace_spans_dropped_total",
-          "Accepted spans that will never be delivered, by reason (permanent backend error, "
-          "rejected by the backend, retry time exhausted, shutdown, corrupt on disk).",
-          {"reason"})),
+      dropped_(
+          registry.AddCounter(::prometheus::BuildCounter()
+                                  .Name("lookout_trace_spans_dropped_total")
+                                  .Help("Accepted spans that will never be delivered, by reason "
+                                        "(permanent backend error, rejected by the backend, retry "
+                                        "time exhausted, shutdown, corrupt on disk)."),
+                              {"reason"})),
       failures_(registry.AddCounter(
-          "lookout_trace_export_failures_total",
-          "Failed export attempts, by reason (http_503, grpc_unavailable, connect, ...).",
+          ::prometheus::BuildCounter()
+              .Name("lookout_trace_export_failures_total")
+              .Help(
+                  "Failed export attempts, by reason (http_503, grpc_unavailable, connect, ...)."),
           {"reason"})),
       retries_(registry
-                   .AddCounter("lookout_trace_export_retries_total",
-                               "Export attempts that were retries of a failed batch.", {})
+                   .AddCounter(::prometheus::BuildCounter()
+                                   .Name("lookout_trace_export_retries_total")
+                                   .Help("Export attempts that were retries of a failed batch."),
+                               {})
                    .Get()),
-      requests_(registry.AddCounter("lookout_trace_export_requests_total",
-                                    "Export attempts, by result (ok, retryable, permanent).",
-                                    {"result"})),
+      requests_(
+          registry.AddCounter(::prometheus::BuildCounter()
+                                  .Name("lookout_trace_export_requests_total")
+                                  .Help("Export attempts, by result (ok, retryable, permanent)."),
+                              {"result"})),
       duration_(registry
                     .AddHistogram(
-                        "lookout_trace_export_duration_seconds",
-                        "Time of one export attempt to the trace backend.",
+                        ::prometheus::BuildHistogram()
+                            .Name("lookout_trace_export_duration_seconds")
+                            .Help("Time of one export attempt to the trace backend."),
                         {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
                         {}, "seconds")
                     .Get()) {
@@ -107,7 +118,7 @@ void SpanExporter::Run() {
       Log(LogLevel::kInfo, "span exporter stopped; undelivered spans stay on disk",
           {{"spans", std::to_string(left.spans)}});
     } else {
-      dropped_.WithLabels({"shutdown"}).Inc(static_cast<double>(left.spans));
+      dropped_.WithLabels({"shutdown"}).Increment(static_cast<double>(left.spans));
       Log(LogLevel::kWarn, "span exporter stopped at the shutdown deadline; spans dropped",
           {{"spans", std::to_string(left.spans)}});
     }
@@ -118,40 +129,40 @@ SpanExporter::Outcome SpanExporter::Deliver(const SpanBatch& batch) {
   const auto first = std::chrono::steady_clock::now();
   double backoff_ms = static_cast<double>(o_.initial_backoff.count());
   for (int attempt = 0;; ++attempt) {
-    if (attempt > 0) retries_.Inc();
+    if (attempt > 0) retries_.Increment();
     const auto start = std::chrono::steady_clock::now();
     const SendResult r = sender_->Send(batch.payload);
     duration_.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     switch (r.kind) {
       case SendResult::Kind::kOk: {
-        requests_.WithLabels({"ok"}).Inc();
+        requests_.WithLabels({"ok"}).Increment();
         const auto rejected = std::min<uint64_t>(
             batch.spans, static_cast<uint64_t>(std::max<int64_t>(0, r.rejected_spans)));
-        exported_.Inc(static_cast<double>(batch.spans - rejected));
+        exported_.Increment(static_cast<double>(batch.spans - rejected));
         if (rejected > 0) {
           // Partial success is final: the backend refused these spans and says so.
-          dropped_.WithLabels({"rejected_by_backend"}).Inc(static_cast<double>(rejected));
+          dropped_.WithLabels({"rejected_by_backend"}).Increment(static_cast<double>(rejected));
           Log(LogLevel::kWarn, "trace backend rejected spans",
               {{"rejected", std::to_string(rejected)}, {"message", r.message}});
         }
         return Outcome::kDelivered;
       }
       case SendResult::Kind::kPermanent:
-        requests_.WithLabels({"permanent"}).Inc();
-        failures_.WithLabels({r.reason}).Inc();
-        dropped_.WithLabels({r.reason}).Inc(static_cast<double>(batch.spans));
+        requests_.WithLabels({"permanent"}).Increment();
+        failures_.WithLabels({r.reason}).Increment();
+        dropped_.WithLabels({r.reason}).Increment(static_cast<double>(batch.spans));
         Log(LogLevel::kError, "span export failed permanently; batch dropped",
             {{"reason", r.reason}, {"spans", std::to_string(batch.spans)}, {"err", r.message}});
         return Outcome::kDropped;
       case SendResult::Kind::kRetryable:
         break;
     }
-    requests_.WithLabels({"retryable"}).Inc();
-    failures_.WithLabels({r.reason}).Inc();
+    requests_.WithLabels({"retryable"}).Increment();
+    failures_.WithLabels({r.reason}).Increment();
     const auto elapsed = std::chrono::steady_clock::now() - first;
     if (o_.max_elapsed.count() > 0 && elapsed >= o_.max_elapsed) {
-      dropped_.WithLabels({"retry_time_exhausted"}).Inc(static_cast<double>(batch.spans));
+      dropped_.WithLabels({"retry_time_exhausted"}).Increment(static_cast<double>(batch.spans));
       Log(LogLevel::kError, "span export kept failing; batch dropped after max_elapsed",
           {{"reason", r.reason}, {"spans", std::to_string(batch.spans)}});
       return Outcome::kDropped;

@@ -15,7 +15,7 @@
 #include <random>
 #include <thread>
 
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 #include "lookout/trace/span_queue.h"
 #include "lookout/trace/span_sender.h"
 
@@ -37,7 +37,7 @@ struct SpanExporterOptions {
 class SpanExporter {
  public:
   SpanExporter(SpanExporterOptions options, std::shared_ptr<SpanQueue> queue,
-               std::unique_ptr<SpanSender> sender, Registry& registry);
+               std::unique_ptr<SpanSender> sender, SelfMetrics& registry);
   ~SpanExporter();
   void Start();
   // Delivers what is queued until `deadline` passes, then stops. Spans still in a memory queue
@@ -55,12 +55,12 @@ class SpanExporter {
   const SpanExporterOptions o_;
   const std::shared_ptr<SpanQueue> queue_;
   const std::unique_ptr<SpanSender> sender_;
-  Counter& exported_;
-  Family<Counter>& dropped_;
-  Family<Counter>& failures_;
-  Counter& retries_;
-  Family<Counter>& requests_;
-  Histogram& duration_;
+  ::prometheus::Counter& exported_;
+  Family<::prometheus::Counter>& dropped_;
+  Family<::prometheus::Counter>& failures_;
+  ::prometheus::Counter& retries_;
+  Family<::prometheus::Counter>& requests_;
+  ::prometheus::Histogram& duration_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread thread_;
   std::mutex mu_;

@@ -52,7 +52,7 @@ struct Fixture {
   testing::TempDir dir;
   KubernetesConfig cfg;
   FakeClock clock;
-  Registry registry;
+  SelfMetrics registry;
   FakeHttpClient* http;
   std::unique_ptr<KubePodIndex> index;
 };

@@ -44,8 +44,9 @@ struct Fixture {
   Fixture()
       : consumer(std::make_shared<FakeConsumer>()),
         server("127.0.0.1:0", 16 << 20, nullptr, consumer,
-               registry.AddCounter("lookout_otlp_requests_total", "x",
-                                   {"signal", "protocol", "code"})) {
+               registry.AddCounter(
+                   ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
+                   {"signal", "protocol", "code"})) {
     server.Start();
     channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server.port()),
                                   grpc::InsecureChannelCredentials());
@@ -79,7 +80,7 @@ struct Fixture {
     return call;
   }
 
-  Registry registry;
+  SelfMetrics registry;
   std::shared_ptr<FakeConsumer> consumer;
   OtlpGrpcServer server;
   std::shared_ptr<grpc::Channel> channel;
@@ -173,11 +174,13 @@ TEST(OtlpGrpcTraces, AnswersAsTheSpecificationSays) {
 }
 
 TEST(OtlpGrpcTraces, MessagesOverTheLimitAreRefusedByGrpc) {
-  Registry registry;
+  SelfMetrics registry;
   auto consumer = std::make_shared<FakeConsumer>();
   OtlpGrpcServer server(
       "127.0.0.1:0", 1024, nullptr, consumer,
-      registry.AddCounter("lookout_otlp_requests_total", "x", {"signal", "protocol", "code"}));
+      registry.AddCounter(
+          ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
+          {"signal", "protocol", "code"}));
   server.Start();
   auto stub = pbt::TraceService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()));

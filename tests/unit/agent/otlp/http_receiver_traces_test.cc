@@ -23,8 +23,9 @@ struct Fixture {
                 std::vector<std::pair<std::string, std::string>>{{"k8s.cluster.name", "c1"}}),
             nullptr, 1.0, std::chrono::seconds(7), queue, registry)),
         receiver(nullptr, pipeline, 1 << 20,
-                 registry.AddCounter("lookout_otlp_requests_total", "x",
-                                     {"signal", "protocol", "code"})) {}
+                 registry.AddCounter(
+                     ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
+                     {"signal", "protocol", "code"})) {}
 
   HttpResponse Post(std::string body, std::string content_type = "application/x-protobuf",
                     std::string encoding = "") {
@@ -40,7 +41,7 @@ struct Fixture {
     return resp;
   }
 
-  Registry registry;
+  SelfMetrics registry;
   std::shared_ptr<MemorySpanQueue> queue;
   std::shared_ptr<trace::TracePipeline> pipeline;
   OtlpHttpReceiver receiver;

@@ -53,7 +53,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   boost::asio::io_context ioc_;
-  std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
+  std::shared_ptr<SelfMetrics> registry_ = std::make_shared<SelfMetrics>();
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;
   std::atomic<int> handled_{0};

@@ -7,7 +7,7 @@
 #include "exporters/otlp/memory_queue.h"
 #include "exporters/otlp/otlp_response.h"
 #include "exporters/otlp/span_senders.h"
-#include "lookout/metrics/registry.h"
+#include "lookout/metrics/self_metrics.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout::otlp {
@@ -52,7 +52,7 @@ SendResult Retryable(std::string reason, std::optional<std::chrono::milliseconds
   return r;
 }
 
-double Value(Registry& reg, const std::string& name, const Labels& labels = {}) {
+double Value(SelfMetrics& reg, const std::string& name, const Labels& labels = {}) {
   std::vector<MetricFamily> fs;
   reg.Collect(fs);
   testing::Collected c{Ok{}, fs};
@@ -76,7 +76,7 @@ TEST(SpanExporter, RetriesRetryableFailuresUntilDelivered) {
   auto sender = std::make_unique<ScriptedSender>(std::deque<SendResult>{
       Retryable("http_503"), Retryable("connect"), Retryable("grpc_unavailable", 30ms)});
   auto* s = sender.get();
-  Registry reg;
+  SelfMetrics reg;
   SpanExporter ex(FastOptions(), queue, std::move(sender), reg);
   ASSERT_EQ(queue->Push("AAAA", 3), SpanQueue::PushResult::kOk);
   ex.Start();
@@ -100,7 +100,7 @@ TEST(SpanExporter, PermanentErrorsAndPartialSuccessDropAndCount) {
   SendResult partial;
   partial.rejected_spans = 2;
   auto sender = std::make_unique<ScriptedSender>(std::deque<SendResult>{permanent, partial});
-  Registry reg;
+  SelfMetrics reg;
   SpanExporterOptions o = FastOptions();
   o.max_batch_spans = 5;
   SpanExporter ex(o, queue, std::move(sender), reg);
@@ -119,7 +119,7 @@ TEST(SpanExporter, PermanentErrorsAndPartialSuccessDropAndCount) {
 TEST(SpanExporter, GivesUpAfterMaxElapsedWhenConfigured) {
   auto queue = std::make_shared<MemorySpanQueue>(1 << 20);
   std::deque<SendResult> script(100, Retryable("http_503"));
-  Registry reg;
+  SelfMetrics reg;
   SpanExporterOptions o = FastOptions();
   o.max_elapsed = 50ms;
   SpanExporter ex(o, queue, std::make_unique<ScriptedSender>(script), reg);
@@ -137,7 +137,7 @@ TEST(SpanExporter, GivesUpAfterMaxElapsedWhenConfigured) {
 TEST(SpanExporter, ShutdownDrainsWithinTheDeadlineThenCountsWhatIsLeft) {
   auto queue = std::make_shared<MemorySpanQueue>(1 << 20);
   std::deque<SendResult> script(1000, Retryable("connect"));
-  Registry reg;
+  SelfMetrics reg;
   SpanExporter ex(FastOptions(), queue, std::make_unique<ScriptedSender>(script), reg);
   ASSERT_EQ(queue->Push("A", 7), SpanQueue::PushResult::kOk);
   ex.Start();
