@@ -13,7 +13,7 @@ BUILD_PACKAGES=(
 )
 TEST_PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
   python3 python3-prometheus-client
   prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml python3-kubernetes curl
   # the container image test (integration.image): buildah builds daemon-less as root, and

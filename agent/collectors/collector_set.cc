@@ -3,7 +3,7 @@
 #include <chrono>
 #include <string>
 
-#include "agent/collectors/collector_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

@@ -1,6 +1,5 @@
 #include "agent/config/config.h"
 
-#include <re2/re2.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -15,40 +14,12 @@
 
 #include "agent/common/file_util.h"
 #include "agent/common/utf8.h"
-#include "agent/config/yaml_reader.h"
+#include "agent/common/yaml_reader.h"
 #include "agent/slo/spec_parser.h"
 #include "lookout/metrics/metric.h"
 #include "lookout/metrics/metric_view.h"
 
 namespace lookout {
-
-struct Pattern::Compiled {
-  explicit Compiled(const std::string& src) : re(src, Options()) {}
-  static RE2::Options Options() {
-    RE2::Options o(RE2::Quiet);
-    o.set_max_mem(int64_t{64} << 20);  // RE2's 8 MiB refuses long alternations Go accepts
-    return o;
-  }
-  const RE2 re;
-};
-
-Pattern::Pattern(std::string source) : source_(std::move(source)) {
-  if (source_.empty()) return;
-  re_ = std::make_shared<Compiled>(source_);
-  if (!re_->re.ok()) throw std::invalid_argument(re_->re.error());
-}
-
-bool Pattern::Matches(std::string_view s) const {
-  if (!re_) return false;
-  // Go's regexp reads an invalid byte as U+FFFD, so `.` matches it; RE2 would not match a lone
-  // invalid byte at all (a mount point with a 0xff byte would escape node_exporter's default
-  // exclude). Kernel names are rarely invalid, so the repair costs nothing in the usual case.
-  if (!ValidUtf8(s)) {
-    const std::string repaired = ToValidUtf8(s);
-    return RE2::PartialMatch(repaired, re_->re);
-  }
-  return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), re_->re);
-}
 
 bool DeviceFilter::Ignored(std::string_view device) const {
   if (!include.empty()) return !include.Matches(device);
@@ -134,33 +105,6 @@ std::string KubernetesConfig::PodListUrl() const {
   std::string url = api_server_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url + "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node_name;
-}
-
-bool ParseDuration(std::string_view s, Duration* out) {
-  // Prometheus-style: one or more <number><unit>, units ms, s, m, h, d.
-  if (s.empty()) return false;
-  int64_t total_ms = 0;
-  while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == 0 || i > 12) return false;
-    const auto n = ParseI64(s.substr(0, i));
-    if (!n) return false;
-    s.remove_prefix(i);
-    int64_t unit_ms = 0;
-    if (s.starts_with("ms")) {
-      unit_ms = 1;
-      s.remove_prefix(2);
-    } else if (!s.empty() && (s[0] == 's' || s[0] == 'm' || s[0] == 'h' || s[0] == 'd')) {
-      unit_ms = s[0] == 's' ? 1000 : s[0] == 'm' ? 60'000 : s[0] == 'h' ? 3'600'000 : 86'400'000;
-      s.remove_prefix(1);
-    } else {
-      return false;
-    }
-    total_ms += *n * unit_ms;
-  }
-  *out = Duration(total_ms);
-  return true;
 }
 
 bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port) {

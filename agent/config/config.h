@@ -10,30 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/config_error.h"
+#include "agent/common/duration.h"
 #include "agent/common/log.h"
+#include "agent/common/pattern.h"
 #include "lookout/host_paths.h"
 #include "lookout/slo/slo_spec.h"
 
 namespace lookout {
-
-using Duration = std::chrono::milliseconds;
-
-// A regular expression from config in RE2 syntax, Go's and so node_exporter's and Prometheus's,
-// searched like node_exporter's flags (regexp.MatchString: the user writes ^...$ where wanted).
-// Empty source = matches nothing. Thread-safety: Matches() is safe from any thread (RE2 is).
-class Pattern {
- public:
-  Pattern() = default;
-  explicit Pattern(std::string source);  // throws std::invalid_argument (RE2's message)
-  bool Matches(std::string_view s) const;
-  bool empty() const { return source_.empty(); }
-  const std::string& source() const { return source_; }
-
- private:
-  struct Compiled;
-  std::string source_;
-  std::shared_ptr<Compiled> re_;  // shared by config copies
-};
 
 // Defaults live in one place, default_config.yaml (embedded); a user file is applied on top of
 // it, so these structs carry no default values of their own.
@@ -232,12 +216,6 @@ struct Config {
   std::string source_name;  // file the config came from ("<embedded default>")
 };
 
-// Config errors are programming-time for the operator: thrown at start-up, with location.
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // Parses YAML text on top of the embedded default. `source_name` is used in error messages.
 Config ParseConfig(const std::string& yaml_text, const std::string& source_name);
 Config LoadConfigFile(const std::string& path);
@@ -258,6 +236,5 @@ const std::vector<std::string_view>& PodCollectorNames();
 bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* port);
 
 // Parses "500ms", "5s", "1m30s", "2h". Returns false on anything else.
-bool ParseDuration(std::string_view s, Duration* out);
 
 }  // namespace lookout

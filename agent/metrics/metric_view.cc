@@ -8,14 +8,10 @@
 #include <mutex>
 #include <set>
 
-#include "exporters/prometheus/encode_util.h"
+#include "agent/common/number_format.h"
+#include "agent/common/pattern.h"
 
 namespace lookout {
-
-namespace {
-// RE2's default (8 MiB) refuses some long alternations Prometheus (Go, no such limit) accepts.
-constexpr int64_t kRegexMaxMem = int64_t{64} << 20;
-}  // namespace
 
 Result<LabelMatcher> LabelMatcher::Make(std::string name, Op op, std::string value) {
   if (!IsValidLabelName(name) && name != "__name__") {
@@ -26,9 +22,7 @@ Result<LabelMatcher> LabelMatcher::Make(std::string name, Op op, std::string val
   m.op_ = op;
   if (op == Op::kRegexMatch || op == Op::kRegexNoMatch) {
     // Anchored like PromQL (Prometheus 2.42: "^(?:" + value + ")$"): the whole value must match.
-    RE2::Options options(RE2::Quiet);
-    options.set_max_mem(kRegexMaxMem);
-    auto re = std::make_shared<const RE2>("^(?:" + value + ")$", options);
+    auto re = std::make_shared<const RE2>("^(?:" + value + ")$", GoRegexOptions());
     if (!re->ok()) {
       return MakeError("selector", "invalid regular expression \"" + value + "\": " + re->error());
     }
@@ -211,7 +205,7 @@ bool MetricView::Matches(std::string_view metric, const std::vector<LabelMatcher
     if (m.name() == "__name__") {
       v = metric;
     } else if (!extra_name.empty() && m.name() == extra_name) {
-      if (extra.empty()) prometheus::detail::AppendDouble(extra, extra_value);
+      if (extra.empty()) AppendBoundLabel(extra, extra_value);
       v = extra;
     } else {
       v = SeriesRef{labels, 0, std::nullopt, 0, 0, target_labels}.Label(m.name());
@@ -232,7 +226,7 @@ std::vector<SeriesPoint> MetricView::Select(std::string_view metric,
     }
     if (!std::isnan(r.le) || !std::isnan(r.quantile)) {
       bound.clear();
-      prometheus::detail::AppendDouble(bound, std::isnan(r.le) ? r.quantile : r.le);
+      AppendBoundLabel(bound, std::isnan(r.le) ? r.quantile : r.le);
       p.labels.push_back({std::isnan(r.le) ? "quantile" : "le", bound});
     }
     out.push_back(std::move(p));

@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <map>
 
+#include "agent/common/hex.h"
 #include "agent/common/json.h"
+#include "agent/common/number_format.h"
 #include "agent/otlp/prometheus_naming.h"
-#include "exporters/prometheus/encode_util.h"
 
 namespace lookout::otlp {
 namespace {
@@ -95,7 +96,7 @@ std::string AnyValueToString(const pb::AnyValue& v) {
       return std::to_string(v.int_value());
     case pb::AnyValue::kDoubleValue: {
       std::string s;
-      prometheus::detail::AppendDouble(s, v.double_value());
+      AppendDouble(s, v.double_value());
       return s;
     }
     case pb::AnyValue::kBytesValue:
@@ -162,15 +163,6 @@ ResourceIdentity IdentifyResource(const opentelemetry::proto::resource::v1::Reso
   return id;
 }
 
-std::string HexId(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
+std::string HexId(const std::string& bytes) { return Hex(bytes); }
 
 }  // namespace lookout::otlp

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "exporters/otlp/otlp_response.h"
+#include "agent/common/otlp_status.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/otlp/attributes.h"
 #include "agent/otlp/prometheus_naming.h"
+#include "lookout/metrics/family_builder.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 
 namespace lookout::otlp {

@@ -6,8 +6,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "agent/common/config_error.h"
 #include "agent/common/log.h"
-#include "agent/config/config.h"
 #include "agent/slo/state_codec.h"
 #include "agent/slo/state_file.h"
 

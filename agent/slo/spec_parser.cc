@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "agent/common/file_util.h"
-#include "agent/config/yaml_reader.h"
+#include "agent/common/yaml_reader.h"
 
 namespace lookout::slo {
 namespace {

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
-#include "agent/trace/proto_wire.h"
+#include "agent/common/proto_wire.h"
 
 namespace lookout::trace {
+
+// The hand-written protobuf wire format (agent/common/proto_wire.h) is this file's vocabulary.
+using namespace ::lookout::wire;  // NOLINT(google-build-using-namespace)
 namespace {
 
 const ResourceAttr* Find(const std::vector<ResourceAttr>& attrs, std::string_view key) {

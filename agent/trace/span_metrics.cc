@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "agent/common/hex.h"
 #include "agent/common/utf8.h"
 #include "agent/otlp/prometheus_naming.h"
 
@@ -36,22 +37,11 @@ void AppendKeyPart(std::string& key, std::string_view part) {
   key.append(part);
 }
 
-std::string Hex(const char* p, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    const auto b = static_cast<unsigned char>(p[i]);
-    out[2 * i] = kDigits[b >> 4];
-    out[2 * i + 1] = kDigits[b & 15];
-  }
-  return out;
-}
-
 std::optional<Exemplar> ToExemplar(const SpanMetrics::Series& s, size_t i, bool counter) {
   const auto& e = counter ? s.last : s.exemplars[i];
   if (!e.set) return std::nullopt;
   Exemplar ex;
-  ex.labels = {{"trace_id", Hex(e.trace_id.data(), 16)}, {"span_id", Hex(e.span_id.data(), 8)}};
+  ex.labels = {{"trace_id", Hex({e.trace_id.data(), 16})}, {"span_id", Hex({e.span_id.data(), 8})}};
   ex.value = counter ? 1 : e.value;
   ex.timestamp = e.unix_seconds;
   return ex;

@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <cstring>
 
-#include "agent/trace/proto_wire.h"
+#include "agent/common/proto_wire.h"
 #include "agent/trace/resource_enricher.h"
 
 namespace lookout::trace {
+
+// The hand-written protobuf wire format (agent/common/proto_wire.h) is this file's vocabulary.
+using namespace ::lookout::wire;  // NOLINT(google-build-using-namespace)
 namespace {
 
 // Field numbers from opentelemetry/proto/trace/v1/trace.proto and common.proto.

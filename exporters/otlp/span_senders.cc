@@ -8,8 +8,8 @@
 #include <mutex>
 #include <sstream>
 
-#include "exporters/otlp/otlp_response.h"
-#include "exporters/prometheus/gzip.h"
+#include "agent/common/compression.h"
+#include "agent/common/otlp_status.h"
 
 namespace lookout::otlp {
 namespace {
@@ -44,7 +44,7 @@ class HttpSpanSender final : public SpanSender {
     req.headers = o_.headers;
     req.headers.emplace_back("Content-Type", "application/x-protobuf");
     if (o_.gzip) {
-      auto z = prometheus::Gzip(request, 1);
+      auto z = Gzip(request, 1);
       if (!z.ok()) return Failure(SendResult::Kind::kPermanent, "gzip", z.error().detail);
       req.body = std::move(z).value();
       req.headers.emplace_back("Content-Encoding", "gzip");

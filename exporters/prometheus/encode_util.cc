@@ -5,40 +5,6 @@
 
 namespace lookout::prometheus::detail {
 
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, r.ptr);
-}
-
-void AppendUint(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, r.ptr);
-}
-
-void AppendDouble(std::string& out, double v, bool om_canonical) {
-  if (std::isnan(v)) {
-    out += "NaN";
-    return;
-  }
-  if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-    return;
-  }
-  // Integral values (the common case: counters of events and bytes) print as integers; 2^53 is
-  // where doubles stop representing every integer.
-  if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
-    if (v == 0 && std::signbit(v)) out += '-';  // -0 is a value of its own for Prometheus
-    AppendInt(out, static_cast<int64_t>(v));
-    if (om_canonical) out += ".0";
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, r.ptr);
-}
-
 void AppendLabelValue(std::string& out, std::string_view v) {
   size_t start = 0;
   for (size_t i = 0; i < v.size(); ++i) {

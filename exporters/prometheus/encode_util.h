@@ -4,16 +4,17 @@
 #include <string>
 #include <string_view>
 
+#include "agent/common/number_format.h"
 #include "lookout/metrics/metric.h"
 
 namespace lookout::prometheus::detail {
 
-// Shortest round-trip representation; integers without exponent up to 2^53; "+Inf", "-Inf",
-// "NaN". With `om_canonical`, integral values get ".0" (OpenMetrics canonical form for le and
-// quantile label values).
-void AppendDouble(std::string& out, double v, bool om_canonical = false);
-void AppendInt(std::string& out, int64_t v);
-void AppendUint(std::string& out, uint64_t v);
+// Number formatting lives in agent/common/number_format.h (the SLO read and OTLP attributes
+// format numbers too); the encoders use it through these names.
+using ::lookout::AppendBoundLabel;
+using ::lookout::AppendDouble;
+using ::lookout::AppendInt;
+using ::lookout::AppendUint;
 
 // Label value escaping (both formats): backslash, double quote, line feed.
 void AppendLabelValue(std::string& out, std::string_view v);

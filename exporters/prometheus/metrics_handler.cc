@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "exporters/prometheus/gzip.h"
+#include "agent/common/compression.h"
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
 

@@ -141,7 +141,7 @@ void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& o
         case MetricType::kHistogram:
           for (const auto& b : s.buckets) {
             bound.clear();
-            if (b.le.empty()) AppendDouble(bound, b.upper_bound, /*om_canonical=*/true);
+            if (b.le.empty()) detail::AppendBoundLabel(bound, b.upper_bound, /*om_canonical=*/true);
             AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count), b.exemplar,
                        "le", b.le.empty() ? std::string_view(bound) : std::string_view(b.le));
           }
@@ -152,7 +152,7 @@ void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& o
         case MetricType::kSummary:
           for (const auto& q : s.quantiles) {
             bound.clear();
-            if (q.text.empty()) AppendDouble(bound, q.quantile, /*om_canonical=*/true);
+            if (q.text.empty()) detail::AppendBoundLabel(bound, q.quantile, /*om_canonical=*/true);
             AppendLine(out, name, "", s, q.value, {}, "quantile",
                        q.text.empty() ? std::string_view(bound) : std::string_view(q.text));
           }

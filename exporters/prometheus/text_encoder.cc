@@ -63,7 +63,7 @@ void EncodeText(const std::vector<MetricFamily>& families, std::string& out) {
         case MetricType::kHistogram:
           for (const auto& b : s.buckets) {
             bound.clear();
-            if (b.le.empty()) AppendDouble(bound, b.upper_bound);
+            if (b.le.empty()) detail::AppendBoundLabel(bound, b.upper_bound);
             AppendSampleLine(out, f.name, "_bucket", s.labels,
                              static_cast<double>(b.cumulative_count), s, "le",
                              b.le.empty() ? std::string_view(bound) : std::string_view(b.le));
@@ -74,7 +74,7 @@ void EncodeText(const std::vector<MetricFamily>& families, std::string& out) {
         case MetricType::kSummary:
           for (const auto& q : s.quantiles) {
             bound.clear();
-            if (q.text.empty()) AppendDouble(bound, q.quantile);
+            if (q.text.empty()) detail::AppendBoundLabel(bound, q.quantile);
             AppendSampleLine(out, f.name, "", s.labels, q.value, s, "quantile",
                              q.text.empty() ? std::string_view(bound) : std::string_view(q.text));
           }

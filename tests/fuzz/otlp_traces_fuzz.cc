@@ -11,11 +11,11 @@
 #include <string_view>
 
 #include "agent/collectors/app/exposition_parser.h"
+#include "agent/common/otlp_status.h"
 #include "agent/otlp/otlp_codec.h"
 #include "agent/trace/resource_enricher.h"
 #include "agent/trace/span_metrics.h"
 #include "agent/trace/span_processor.h"
-#include "exporters/otlp/otlp_response.h"
 #include "exporters/prometheus/text_encoder.h"
 #include "lookout/clock.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"

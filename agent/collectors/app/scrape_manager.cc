@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/common/log.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout::app {
 

@@ -2,9 +2,9 @@
 // properties. Devices are filtered like node_exporter's --collector.diskstats.device-exclude.
 #include "agent/collectors/node/diskstats.h"
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

@@ -1,7 +1,7 @@
 // filefd: node_filefd_allocated and node_filefd_maximum from /proc/sys/fs/file-nr.
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

@@ -8,11 +8,11 @@
 #include <set>
 #include <tuple>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/collectors/node/statfs_runner.h"
 #include "agent/common/file_util.h"
 #include "agent/common/log.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

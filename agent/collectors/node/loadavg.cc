@@ -1,9 +1,9 @@
 // loadavg: node_load1, node_load5, node_load15 from /proc/loadavg.
 #include "agent/collectors/node/loadavg.h"
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

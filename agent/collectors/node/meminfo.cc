@@ -1,9 +1,9 @@
 // meminfo: node_memory_<Field>_bytes (and unitless node_memory_<Field>) from /proc/meminfo.
 #include "agent/collectors/node/meminfo.h"
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

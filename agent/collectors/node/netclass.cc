@@ -23,10 +23,10 @@
 #include <memory>
 #include <mutex>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/utf8.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

@@ -2,9 +2,9 @@
 // /proc/net/snmp and /proc/net/snmp6 (node_exporter's default field pattern).
 #include "agent/collectors/node/netstat.h"
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

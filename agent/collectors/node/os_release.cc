@@ -2,9 +2,9 @@
 // root filesystem, with node_exporter's label set.
 #include "agent/collectors/node/os_release.h"
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

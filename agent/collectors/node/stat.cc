@@ -2,9 +2,9 @@
 // /proc/stat, with node_exporter's names.
 #include "agent/collectors/node/stat.h"
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

@@ -30,12 +30,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
 #include "agent/common/log.h"
 #include "agent/common/utf8.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <ctime>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "lookout/clock.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

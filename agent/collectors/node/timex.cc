@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 

@@ -2,8 +2,8 @@
 // agent runs in the host's UTS namespace, which hostNetwork pods do).
 #include <sys/utsname.h>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

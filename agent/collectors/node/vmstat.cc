@@ -1,8 +1,8 @@
 // vmstat: node_vmstat_<field> for the /proc/vmstat fields matching the configured pattern
 // (node_exporter's default subset: oom_kill, pgpg*, pswp*, pg*fault).
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

@@ -10,11 +10,11 @@
 #include <mutex>
 #include <string>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/pod/cgroup_layout.h"
 #include "agent/collectors/pod/cgroup_stats.h"
 #include "agent/collectors/pod/pod_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

@@ -1,8 +1,8 @@
 // lookout_pod_info: one series per pod in the index, value 1, for joins
 // (e.g. `* on(namespace, pod) group_left(qos_class) lookout_pod_info`).
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/pod/pod_collectors.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

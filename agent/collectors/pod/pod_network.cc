@@ -7,12 +7,12 @@
 #include <optional>
 #include <string>
 
-#include "agent/collectors/collector_util.h"
 #include "agent/collectors/node/netdev.h"
 #include "agent/collectors/pod/cgroup_layout.h"
 #include "agent/collectors/pod/cgroup_stats.h"
 #include "agent/collectors/pod/pod_collectors.h"
 #include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 namespace {

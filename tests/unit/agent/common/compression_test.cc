@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include "exporters/prometheus/gzip.h"
+#include "agent/common/compression.h"
 
 namespace lookout {
 namespace {
 
 TEST(Inflate, GzipAndZlibRoundTrip) {
   const std::string text(100000, 'a');
-  auto gz = prometheus::Gzip(text);
+  auto gz = Gzip(text);
   ASSERT_TRUE(gz.ok());
   auto back = Inflate(*gz, 1 << 20);
   ASSERT_TRUE(back.ok()) << back.error().detail;
@@ -30,12 +30,12 @@ TEST(Inflate, GzipAndZlibRoundTrip) {
 }
 
 TEST(Inflate, BombsCorruptionAndTruncation) {
-  auto bomb = prometheus::Gzip(std::string(64 << 20, '\0'));
+  auto bomb = Gzip(std::string(64 << 20, '\0'));
   ASSERT_TRUE(bomb.ok());
   EXPECT_LT(bomb->size(), 1u << 20);
   EXPECT_EQ(Inflate(*bomb, 1 << 20).error().reason, "too_large");
   EXPECT_EQ(Inflate("\x1f\x8bnot gzip at all", 1 << 20).error().reason, "encoding");
-  auto gz = prometheus::Gzip(std::string(5000, 'x'));
+  auto gz = Gzip(std::string(5000, 'x'));
   EXPECT_EQ(Inflate(gz->substr(0, gz->size() / 2), 1 << 20).error().reason, "encoding");
   EXPECT_EQ(Inflate("", 1 << 20).error().reason, "encoding");
 }

@@ -9,7 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "exporters/otlp/otlp_response.h"
+#include "agent/common/otlp_status.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
 namespace lookout::otlp {

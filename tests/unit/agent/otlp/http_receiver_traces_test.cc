@@ -1,10 +1,10 @@
 // /v1/traces on the OTLP/HTTP receiver: the answers the OTLP specification asks for.
 #include <gtest/gtest.h>
 
+#include "agent/common/compression.h"
 #include "agent/otlp/http_receiver.h"
 #include "agent/trace/trace_pipeline.h"
 #include "exporters/otlp/memory_queue.h"
-#include "exporters/prometheus/gzip.h"
 #include "google/rpc/status.pb.h"
 #include "tests/unit/agent/trace/trace_test_util.h"
 #include "tests/unit/test_util.h"
@@ -72,7 +72,7 @@ TEST(OtlpHttpTraces, AcceptsProtobufAndQueuesEnrichedSpans) {
 
 TEST(OtlpHttpTraces, AcceptsGzipAndJsonWithHexIds) {
   Fixture f;
-  auto gz = prometheus::Gzip(Request(2), 6);
+  auto gz = Gzip(Request(2), 6);
   ASSERT_TRUE(gz.ok());
   EXPECT_EQ(f.Post(*gz, "application/x-protobuf", "gzip").status, 200);
   const std::string json =

@@ -4,8 +4,8 @@
 
 #include <deque>
 
+#include "agent/common/otlp_status.h"
 #include "exporters/otlp/memory_queue.h"
-#include "exporters/otlp/otlp_response.h"
 #include "exporters/otlp/span_senders.h"
 #include "lookout/metrics/self_metrics.h"
 #include "tests/unit/test_util.h"

@@ -3,8 +3,9 @@
 
 #include <cmath>
 
+#include "agent/common/compression.h"
+#include "exporters/prometheus/encode_util.h"
 #include "exporters/prometheus/format.h"
-#include "exporters/prometheus/gzip.h"
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
 
@@ -204,6 +205,70 @@ TEST(Gzip, RoundTrip) {
   back.resize(zs.total_out);
   inflateEnd(&zs);
   EXPECT_EQ(back, in);
+}
+
+}  // namespace
+}  // namespace lookout::prometheus
+
+namespace lookout::prometheus {
+namespace {
+
+// `le` and `quantile` label values as Go writes them (strconv.FormatFloat 'g', -1): every value
+// below is copied from Prometheus 2.42's own /metrics (client_golang), plus the exponent forms
+// for small numbers that Go's rule (exponent < -4) gives.
+TEST(BoundLabel, WrittenAsClientGolangWritesThem) {
+  const char* from_prometheus[] = {"0",
+                                   "0.005",
+                                   "0.01",
+                                   "0.025",
+                                   "0.05",
+                                   "0.1",
+                                   "0.25",
+                                   "0.5",
+                                   "1",
+                                   "1.6384e+06",
+                                   "10",
+                                   "100",
+                                   "102.515625",
+                                   "1024",
+                                   "102400",
+                                   "13.5",
+                                   "153.7734375",
+                                   "2.5",
+                                   "2.62144e+07",
+                                   "20.25",
+                                   "230.66015625",
+                                   "2767.921875",
+                                   "345.990234375",
+                                   "409600",
+                                   "546.75",
+                                   "6.5536e+06",
+                                   "8192",
+                                   "820.125",
+                                   "0.99",
+                                   "0.75"};
+  for (const char* text : from_prometheus) {
+    std::string out;
+    detail::AppendBoundLabel(out, std::stod(text));
+    EXPECT_EQ(out, text);
+  }
+  const std::pair<double, const char*> go[] = {
+      {0.0005, "0.0005"}, {0.0001, "0.0001"},     {0.00001, "1e-05"}, {1.5e-7, "1.5e-07"},
+      {123456, "123456"}, {999999.5, "999999.5"}, {1e6, "1e+06"},     {1234567, "1.234567e+06"},
+      {1e21, "1e+21"},    {1e100, "1e+100"},      {-0.25, "-0.25"},   {-2e-9, "-2e-09"},
+      {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}};
+  for (const auto& [v, text] : go) {
+    std::string out;
+    detail::AppendBoundLabel(out, v);
+    EXPECT_EQ(out, text) << v;
+  }
+  // OpenMetrics: ".0" where there is neither "." nor an exponent (client_golang's OM encoder).
+  for (const auto& [v, text] : std::initializer_list<std::pair<double, const char*>>{
+           {1, "1.0"}, {0, "0.0"}, {60, "60.0"}, {0.5, "0.5"}, {1e6, "1e+06"}, {1e-5, "1e-05"}}) {
+    std::string out;
+    detail::AppendBoundLabel(out, v, /*om_canonical=*/true);
+    EXPECT_EQ(out, text) << v;
+  }
 }
 
 }  // namespace

@@ -12,8 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/config_error.h"
+#include "agent/common/duration.h"
 #include "agent/common/file_util.h"
-#include "agent/config/config.h"
+#include "agent/common/pattern.h"
 #include "lookout/metrics/metric_view.h"
 
 namespace lookout {

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace lookout::trace {
+namespace lookout::wire {
 
 enum class WireType : uint8_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 
@@ -144,4 +144,4 @@ inline void PutStringKeyValue(std::string& out, uint32_t field, std::string_view
   PutBytesField(out, 1, value);
 }
 
-}  // namespace lookout::trace
+}  // namespace lookout::wire

@@ -1,12 +1,12 @@
-#include "exporters/otlp/otlp_response.h"
+#include "agent/common/otlp_status.h"
 
-#include "agent/trace/proto_wire.h"
+#include "agent/common/proto_wire.h"
 
 namespace lookout::otlp {
 
-using trace::WireField;
-using trace::WireReader;
-using trace::WireType;
+using wire::WireField;
+using wire::WireReader;
+using wire::WireType;
 
 namespace {
 constexpr std::string_view kRetryInfoType = "type.googleapis.com/google.rpc.RetryInfo";
@@ -64,22 +64,22 @@ std::optional<std::chrono::milliseconds> ParseRetryInfo(std::string_view status)
 std::string MakeRetryInfoStatus(int code, std::string_view message,
                                 std::chrono::milliseconds delay) {
   std::string duration;
-  trace::PutTag(duration, 1, WireType::kVarint);
-  trace::PutVarint(duration, static_cast<uint64_t>(delay.count() / 1000));
+  wire::PutTag(duration, 1, WireType::kVarint);
+  wire::PutVarint(duration, static_cast<uint64_t>(delay.count() / 1000));
   if (delay.count() % 1000 != 0) {
-    trace::PutTag(duration, 2, WireType::kVarint);
-    trace::PutVarint(duration, static_cast<uint64_t>(delay.count() % 1000) * 1000000);
+    wire::PutTag(duration, 2, WireType::kVarint);
+    wire::PutVarint(duration, static_cast<uint64_t>(delay.count() % 1000) * 1000000);
   }
   std::string retry_info;
-  trace::PutBytesField(retry_info, 1, duration);
+  wire::PutBytesField(retry_info, 1, duration);
   std::string any;
-  trace::PutBytesField(any, 1, kRetryInfoType);
-  trace::PutBytesField(any, 2, retry_info);
+  wire::PutBytesField(any, 1, kRetryInfoType);
+  wire::PutBytesField(any, 2, retry_info);
   std::string out;
-  trace::PutTag(out, 1, WireType::kVarint);
-  trace::PutVarint(out, static_cast<uint64_t>(code));
-  trace::PutBytesField(out, 2, message);
-  trace::PutBytesField(out, 3, any);
+  wire::PutTag(out, 1, WireType::kVarint);
+  wire::PutVarint(out, static_cast<uint64_t>(code));
+  wire::PutBytesField(out, 2, message);
+  wire::PutBytesField(out, 3, any);
   return out;
 }
 
