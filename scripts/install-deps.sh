@@ -13,6 +13,8 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  # pod_list_parse_bench compares the JSON parser with these
+  nlohmann-json3-dev libsimdjson-dev
   python3 python3-prometheus-client
   prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml python3-kubernetes curl
   # the container image test (integration.image): buildah builds daemon-less as root, and
