@@ -11,8 +11,9 @@
 // the peak growth of resident memory during the first parse of the process (VmHWM; run one variant
 // per process, --benchmark_filter=Name, for a clean figure).
 //
-// Variants: ParsePodList (the production parser), and the same extraction written with
-// nlohmann::json (DOM), simdjson On-Demand and simdjson DOM.
+// Variants: ParsePodList (the production parser: simdjson's DOM API since 2026-11-29; before, a
+// hand-written reader whose figures the README keeps), and the same extraction written with
+// nlohmann::json (DOM) and simdjson On-Demand.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <simdjson.h>
@@ -254,118 +255,6 @@ Result<std::vector<Pod>> ParsePodList(std::string_view text) {
   return pods;
 }
 }  // namespace nl
-
-// ---- simdjson DOM (runtime-dispatched kernels in libsimdjson; fully validating).
-namespace sd {
-using simdjson::dom::element;
-// E: element or simdjson_result<element> (errors propagate through the chain).
-template <typename E>
-std::string Str(E o, const char* key) {
-  std::string_view s;
-  return o[key].get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
-}
-template <typename E>
-std::map<std::string, std::string> StringMap(E o, const char* key) {
-  std::map<std::string, std::string> out;
-  simdjson::dom::object obj;
-  if (o[key].get_object().get(obj) != simdjson::SUCCESS) return out;
-  for (const auto [k, v] : obj) {
-    std::string_view s;
-    if (v.get_string().get(s) == simdjson::SUCCESS) out.emplace(std::string(k), std::string(s));
-  }
-  return out;
-}
-using Elem = simdjson::simdjson_result<element>;
-void AddContainers(Elem spec, Elem status, const char* sk, const char* tk, bool init, Pod& pod) {
-  simdjson::dom::array specs, statuses;
-  if (spec[sk].get_array().get(specs) != simdjson::SUCCESS) return;
-  const size_t first = pod.containers.size();
-  for (element c : specs) {
-    ContainerInfo info;
-    info.name = Str(c, "name");
-    if (info.name.empty()) continue;
-    info.image = Str(c, "image");
-    info.init = init;
-    simdjson::dom::array ports;
-    if (c["ports"].get_array().get(ports) == simdjson::SUCCESS) {
-      for (element p : ports) {
-        int64_t port = 0;
-        if (p["containerPort"].get_int64().get(port) != simdjson::SUCCESS) continue;
-        if (port <= 0 || port > 65535) continue;
-        ContainerPortInfo pi;
-        pi.name = Str(p, "name");
-        pi.port = static_cast<int>(port);
-        pi.protocol = Str(p, "protocol");
-        if (pi.protocol.empty()) pi.protocol = "TCP";
-        info.ports.push_back(std::move(pi));
-      }
-    }
-    pod.containers.push_back(std::move(info));
-  }
-  if (status[tk].get_array().get(statuses) != simdjson::SUCCESS) return;
-  for (element st : statuses) {
-    std::string_view name;
-    if (st["name"].get_string().get(name) != simdjson::SUCCESS) name = {};
-    for (size_t i = first; i < pod.containers.size(); ++i) {
-      ContainerInfo& c = pod.containers[i];
-      if (c.name != name) continue;
-      std::string_view cid;
-      if (st["containerID"].get_string().get(cid) != simdjson::SUCCESS) cid = {};
-      const auto [runtime, id] = SplitContainerId(cid);
-      c.runtime = std::string(runtime);
-      c.id = std::string(id);
-      std::string image = Str(st, "image");
-      if (!image.empty()) c.image = std::move(image);
-      break;
-    }
-  }
-}
-Result<std::vector<Pod>> ParsePodList(std::string_view text) {
-  simdjson::dom::parser parser(text.size() + 1);
-  if (parser.allocate(text.size(), 128) != simdjson::SUCCESS) return MakeError("json", "memory");
-  element root;
-  // The input is not padded: parse() copies it into a padded buffer.
-  if (const auto e = parser.parse(text.data(), text.size()).get(root)) {
-    return MakeError("json", simdjson::error_message(e));
-  }
-  if (!root.is_object()) return MakeError("format", "PodList: top level is not an object");
-  std::vector<Pod> pods;
-  simdjson::dom::array items;
-  if (root["items"].get_array().get(items) != simdjson::SUCCESS) return pods;
-  pods.reserve(items.size());
-  for (element item : items) {
-    element meta;
-    if (item["metadata"].get(meta) != simdjson::SUCCESS || !meta.is_object()) continue;
-    Pod pod;
-    pod.uid = Str(meta, "uid");
-    pod.name = Str(meta, "name");
-    pod.namespace_name = Str(meta, "namespace");
-    if (pod.uid.empty() || pod.name.empty() || pod.namespace_name.empty()) continue;
-    pod.labels = StringMap(meta, "labels");
-    pod.annotations = StringMap(meta, "annotations");
-    const simdjson::simdjson_result<element> spec = item["spec"], status = item["status"];
-    pod.node_name = Str(spec, "nodeName");
-    bool hn = false;
-    pod.host_network = spec["hostNetwork"].get_bool().get(hn) == simdjson::SUCCESS && hn;
-    pod.phase = Str(status, "phase");
-    pod.qos_class = Str(status, "qosClass");
-    pod.pod_ip = Str(status, "podIP");
-    pod.host_ip = Str(status, "hostIP");
-    simdjson::dom::array ips;
-    if (status["podIPs"].get_array().get(ips) == simdjson::SUCCESS) {
-      for (element ip : ips) {
-        std::string s = Str(ip, "ip");
-        if (!s.empty()) pod.pod_ips.push_back(std::move(s));
-      }
-    }
-    if (pod.pod_ips.empty() && !pod.pod_ip.empty()) pod.pod_ips.push_back(pod.pod_ip);
-    AddContainers(spec, status, "initContainers", "initContainerStatuses", true, pod);
-    AddContainers(spec, status, "containers", "containerStatuses", false, pod);
-    pods.push_back(std::move(pod));
-  }
-  return pods;
-}
-}  // namespace sd
 
 // ---- simdjson On-Demand: one forward pass; every object's fields read in document order.
 namespace od {
@@ -723,11 +612,6 @@ BENCHMARK(BM_Parse<nl::ParsePodList>)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Parse<od::ParsePodList>)
     ->Name("SimdjsonOnDemand")
-    ->Arg(110)
-    ->Arg(5000)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Parse<sd::ParsePodList>)
-    ->Name("SimdjsonDom")
     ->Arg(110)
     ->Arg(5000)
     ->Unit(benchmark::kMillisecond);
