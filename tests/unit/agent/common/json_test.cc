@@ -86,6 +86,17 @@ TEST(Json, RejectsMalformedInput) {
   }
 }
 
+// simdjson 3.0 rejects an integer literal beyond 64 bits instead of reading it as a double, as
+// the old reader did: Kubernetes never writes one, but a JavaScript OTLP/JSON exporter writes
+// doubles from 2^64 up to 1e21 without an exponent, and such a request is now refused whole.
+TEST(Json, IntegersBeyond64BitsAreAnError) {
+  simdjson::dom::parser p;
+  EXPECT_FALSE(Parse(p, "[18446744073709551616]").ok());
+  EXPECT_FALSE(Parse(p, "[-9223372036854775809]").ok());
+  EXPECT_FALSE(Parse(p, "[1e400]").ok());
+  EXPECT_TRUE(Parse(p, "[1.8446744073709552e19]").ok());
+}
+
 TEST(Json, DepthIsBounded) {
   simdjson::dom::parser p;
   const std::string deep(100000, '[');  // would overflow a recursive parser's stack
