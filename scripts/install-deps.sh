@@ -9,11 +9,13 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libyaml-cpp-dev zlib1g-dev libcurl4-openssl-dev openssl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libre2-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libsimdjson-dev
 )
 TEST_PACKAGES=(
-  # tests, fuzzers (clang's libFuzzer) and benchmarks
+  # tests, fuzzers (clang's libFuzzer) and benchmarks; clang-format for ctest lint.format
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
+  # pod_list_parse_bench compares the JSON parser (simdjson) with it
+  nlohmann-json3-dev
   python3 python3-prometheus-client
   prometheus prometheus-node-exporter prometheus-alertmanager python3-yaml python3-kubernetes curl
   # the container image test (integration.image): buildah builds daemon-less as root, and

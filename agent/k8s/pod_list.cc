@@ -8,56 +8,57 @@
 namespace lookout {
 namespace {
 
-std::string Str(const json::Value* v) {
-  return v != nullptr ? std::string(v->AsString()) : std::string();
-}
+using json::Lookup;
 
-std::map<std::string, std::string> StringMap(const json::Value* v) {
+std::map<std::string, std::string> StringMap(Lookup v) {
   std::map<std::string, std::string> out;
-  if (v == nullptr) return out;
-  for (const auto& [k, val] : v->object()) {
-    if (val.is_string()) out.emplace(k, std::string(val.AsString()));
+  simdjson::dom::object obj;
+  if (v.get_object().get(obj) != simdjson::SUCCESS) return out;
+  for (const auto [k, val] : obj) {
+    std::string_view s;
+    if (val.get_string().get(s) == simdjson::SUCCESS) out.emplace(k, s);
   }
   return out;
 }
 
 // Spec containers by name, in order; then statuses fill in the runtime ID and image.
-void AddContainers(const json::Value* specs, const json::Value* statuses, bool init, Pod& pod) {
-  if (specs == nullptr) return;
+void AddContainers(Lookup specs, Lookup statuses, bool init, Pod& pod) {
+  simdjson::dom::array spec_list;
+  if (specs.get_array().get(spec_list) != simdjson::SUCCESS) return;
   const size_t first = pod.containers.size();
-  for (const auto& c : specs->array()) {
+  for (const json::Element c : spec_list) {
     ContainerInfo info;
-    info.name = Str(c.Find("name"));
+    info.name = json::Str(c["name"]);
     if (info.name.empty()) continue;
-    info.image = Str(c.Find("image"));
+    info.image = json::Str(c["image"]);
     info.init = init;
-    if (const auto* ports = c.Find("ports")) {
-      for (const auto& p : ports->array()) {
-        const auto port =
-            p.Find("containerPort") ? p.Find("containerPort")->AsInt64() : std::nullopt;
+    simdjson::dom::array ports;
+    if (c["ports"].get_array().get(ports) == simdjson::SUCCESS) {
+      for (const json::Element p : ports) {
+        const auto port = json::Int64(p["containerPort"]);
         if (!port || *port <= 0 || *port > 65535) continue;
         ContainerPortInfo pi;
-        pi.name = Str(p.Find("name"));
+        pi.name = json::Str(p["name"]);
         pi.port = static_cast<int>(*port);
-        pi.protocol = Str(p.Find("protocol"));
+        pi.protocol = json::Str(p["protocol"]);
         if (pi.protocol.empty()) pi.protocol = "TCP";
         info.ports.push_back(std::move(pi));
       }
     }
     pod.containers.push_back(std::move(info));
   }
-  if (statuses == nullptr) return;
-  for (const auto& st : statuses->array()) {
-    const std::string_view name = st.Find("name") ? st.Find("name")->AsString() : "";
+  simdjson::dom::array status_list;
+  if (statuses.get_array().get(status_list) != simdjson::SUCCESS) return;
+  for (const json::Element st : status_list) {
+    const std::string_view name = json::Str(st["name"]);
     for (size_t i = first; i < pod.containers.size(); ++i) {
       ContainerInfo& c = pod.containers[i];
       if (c.name != name) continue;
-      const auto [runtime, id] =
-          SplitContainerId(st.Find("containerID") ? st.Find("containerID")->AsString() : "");
+      const auto [runtime, id] = SplitContainerId(json::Str(st["containerID"]));
       c.runtime = std::string(runtime);
       c.id = std::string(id);
-      const std::string image = Str(st.Find("image"));
-      if (!image.empty()) c.image = image;
+      const std::string_view image = json::Str(st["image"]);
+      if (!image.empty()) c.image = std::string(image);
       break;
     }
   }
@@ -72,55 +73,54 @@ std::pair<std::string_view, std::string_view> SplitContainerId(std::string_view 
 }
 
 Result<std::vector<Pod>> ParsePodList(std::string_view text) {
-  auto doc = json::Parse(text);
+  simdjson::dom::parser parser;
+  auto doc = json::Parse(parser, text);
   if (!doc.ok()) return doc.error();
-  const json::Value& root = *doc;
+  const json::Element root = *doc;
   if (!root.is_object()) return MakeError("format", "PodList: top level is not an object");
-  const json::Value* items = root.Find("items");
   // The kubelet omits "items" when no pod runs; "items": null is also seen.
-  if (items != nullptr && !items->is_array() && !items->is_null()) {
+  json::Element items;
+  const bool has_items = root["items"].get(items) == simdjson::SUCCESS && !items.is_null();
+  if (has_items && !items.is_array()) {
     return MakeError("format", "PodList: \"items\" is not an array");
   }
-  const json::Value* kind = root.Find("kind");
-  if (kind != nullptr && kind->AsString() != "PodList") {
-    return MakeError("format", "expected kind PodList, got " + std::string(kind->AsString()));
+  const Lookup kind = root["kind"];
+  if (kind.error() == simdjson::SUCCESS && json::Str(kind) != "PodList") {
+    return MakeError("format", "expected kind PodList, got " + std::string(json::Str(kind)));
   }
   std::vector<Pod> pods;
-  if (items == nullptr) return pods;
-  pods.reserve(items->array().size());
-  for (const auto& item : items->array()) {
+  if (!has_items) return pods;
+  const simdjson::dom::array item_list = items.get_array().value_unsafe();
+  pods.reserve(item_list.size());
+  for (const json::Element item : item_list) {
     Pod pod;
-    const json::Value* meta = item.Find("metadata");
-    if (meta == nullptr) continue;
-    pod.uid = Str(meta->Find("uid"));
-    pod.name = Str(meta->Find("name"));
-    pod.namespace_name = Str(meta->Find("namespace"));
+    const Lookup meta = item["metadata"];
+    pod.uid = json::Str(meta["uid"]);
+    pod.name = json::Str(meta["name"]);
+    pod.namespace_name = json::Str(meta["namespace"]);
     if (pod.uid.empty() || pod.name.empty() || pod.namespace_name.empty()) continue;
-    pod.labels = StringMap(meta->Find("labels"));
-    pod.annotations = StringMap(meta->Find("annotations"));
-    const json::Value* spec = item.Find("spec");
-    const json::Value* status = item.Find("status");
-    if (spec != nullptr) {
-      pod.node_name = Str(spec->Find("nodeName"));
-      pod.host_network = spec->Find("hostNetwork") && spec->Find("hostNetwork")->AsBool();
-    }
-    if (status != nullptr) {
-      pod.phase = Str(status->Find("phase"));
-      pod.qos_class = Str(status->Find("qosClass"));
-      pod.pod_ip = Str(status->Find("podIP"));
-      pod.host_ip = Str(status->Find("hostIP"));
-      if (const auto* ips = status->Find("podIPs")) {
-        for (const auto& ip : ips->array()) {
-          std::string s = Str(ip.Find("ip"));
-          if (!s.empty()) pod.pod_ips.push_back(std::move(s));
-        }
+    pod.labels = StringMap(meta["labels"]);
+    pod.annotations = StringMap(meta["annotations"]);
+    const Lookup spec = item["spec"];
+    const Lookup status = item["status"];
+    pod.node_name = json::Str(spec["nodeName"]);
+    bool host_network = false;
+    pod.host_network =
+        spec["hostNetwork"].get_bool().get(host_network) == simdjson::SUCCESS && host_network;
+    pod.phase = json::Str(status["phase"]);
+    pod.qos_class = json::Str(status["qosClass"]);
+    pod.pod_ip = json::Str(status["podIP"]);
+    pod.host_ip = json::Str(status["hostIP"]);
+    simdjson::dom::array ips;
+    if (status["podIPs"].get_array().get(ips) == simdjson::SUCCESS) {
+      for (const json::Element ip : ips) {
+        std::string s(json::Str(ip["ip"]));
+        if (!s.empty()) pod.pod_ips.push_back(std::move(s));
       }
-      if (pod.pod_ips.empty() && !pod.pod_ip.empty()) pod.pod_ips.push_back(pod.pod_ip);
     }
-    AddContainers(spec ? spec->Find("initContainers") : nullptr,
-                  status ? status->Find("initContainerStatuses") : nullptr, true, pod);
-    AddContainers(spec ? spec->Find("containers") : nullptr,
-                  status ? status->Find("containerStatuses") : nullptr, false, pod);
+    if (pod.pod_ips.empty() && !pod.pod_ip.empty()) pod.pod_ips.push_back(pod.pod_ip);
+    AddContainers(spec["initContainers"], status["initContainerStatuses"], true, pod);
+    AddContainers(spec["containers"], status["containerStatuses"], false, pod);
     pods.push_back(std::move(pod));
   }
   return pods;

@@ -38,42 +38,44 @@ bool HexToBase64(std::string_view hex, std::string& out) {
   return true;
 }
 
-// Writes the parsed tree back as JSON with IDs rewritten. False on a bad ID.
-bool Rewrite(const json::Value& v, std::string& out, bool id_value) {
+// Writes the parsed tree back as JSON with IDs rewritten. False on a bad ID. Recursion is
+// bounded by the parse's max_depth.
+bool Rewrite(json::Element v, std::string& out, bool id_value) {
+  using Type = simdjson::dom::element_type;
   switch (v.type()) {
-    case json::Value::Type::kNull:
+    case Type::NULL_VALUE:
       out += "null";
       return true;
-    case json::Value::Type::kBool:
-      out += v.AsBool() ? "true" : "false";
+    case Type::BOOL:
+      out += v.get_bool().value_unsafe() ? "true" : "false";
       return true;
-    case json::Value::Type::kNumber: {
-      // Numbers keep their source text (exact 64-bit integers).
-      const auto d = v.AsDouble();
-      if (auto i = v.AsInt64()) {
-        out += std::to_string(*i);
-      } else if (auto u = v.AsUint64()) {
-        out += std::to_string(*u);
-      } else if (d) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.17g", *d);
-        out += buf;
-      }
+    // Integers are exact 64-bit values; other numbers are doubles.
+    case Type::INT64:
+      out += std::to_string(v.get_int64().value_unsafe());
+      return true;
+    case Type::UINT64:
+      out += std::to_string(v.get_uint64().value_unsafe());
+      return true;
+    case Type::DOUBLE: {
+      char buf[32];
+      snprintf(buf, sizeof buf, "%.17g", v.get_double().value_unsafe());
+      out += buf;
       return true;
     }
-    case json::Value::Type::kString:
+    case Type::STRING:
       if (id_value) {
         std::string b64;
-        if (!HexToBase64(v.AsString(), b64)) return false;
+        if (!HexToBase64(json::Str(v), b64)) return false;
         json::AppendQuoted(out, b64);
       } else {
-        json::AppendQuoted(out, v.AsString());
+        json::AppendQuoted(out, json::Str(v));
       }
       return true;
-    case json::Value::Type::kArray: {
+    case Type::ARRAY: {
       out += '[';
       bool first = true;
-      for (const auto& e : v.array()) {
+      const simdjson::dom::array items = v.get_array().value_unsafe();  // a copy: 2 words
+      for (const json::Element e : items) {
         if (!first) out += ',';
         first = false;
         if (!Rewrite(e, out, false)) return false;
@@ -81,10 +83,11 @@ bool Rewrite(const json::Value& v, std::string& out, bool id_value) {
       out += ']';
       return true;
     }
-    case json::Value::Type::kObject: {
+    case Type::OBJECT: {
       out += '{';
       bool first = true;
-      for (const auto& [k, e] : v.object()) {
+      const simdjson::dom::object members = v.get_object().value_unsafe();
+      for (const auto [k, e] : members) {
         if (!first) out += ',';
         first = false;
         json::AppendQuoted(out, k);
@@ -129,8 +132,9 @@ Status Decode(std::string_view body, Encoding encoding, google::protobuf::Messag
     }
     return Ok{};
   }
-  auto tree = json::Parse(body, {.max_depth = 64});
-  if (!tree.ok()) return MakeError("json", tree.error().detail);
+  simdjson::dom::parser parser;
+  auto tree = json::Parse(parser, body, {.max_depth = 64});
+  if (!tree.ok()) return tree.error();
   if (!tree->is_object()) return MakeError("json", "body is not a JSON object");
   std::string rewritten;
   rewritten.reserve(body.size() + body.size() / 8);
@@ -156,18 +160,20 @@ std::string Encode(const google::protobuf::Message& msg, Encoding encoding) {
 }
 
 std::optional<int64_t> CountJsonSpans(std::string_view body) {
-  auto tree = json::Parse(body, {.max_depth = 64});
+  simdjson::dom::parser parser;
+  auto tree = json::Parse(parser, body, {.max_depth = 64});
   if (!tree.ok() || !tree->is_object()) return std::nullopt;
   int64_t spans = 0;
-  if (const json::Value* rs = tree->Find("resourceSpans")) {
-    for (const auto& r : rs->array()) {
-      for (const char* scopes : {"scopeSpans", "instrumentationLibrarySpans"}) {
-        if (const json::Value* ss = r.Find(scopes)) {
-          for (const auto& s : ss->array()) {
-            if (const json::Value* sp = s.Find("spans")) {
-              spans += static_cast<int64_t>(sp->array().size());
-            }
-          }
+  simdjson::dom::array rs;
+  if ((*tree)["resourceSpans"].get_array().get(rs) != simdjson::SUCCESS) return spans;
+  for (const json::Element r : rs) {
+    for (const char* scopes : {"scopeSpans", "instrumentationLibrarySpans"}) {
+      simdjson::dom::array ss;
+      if (r[scopes].get_array().get(ss) != simdjson::SUCCESS) continue;
+      for (const json::Element s : ss) {
+        simdjson::dom::array sp;
+        if (s["spans"].get_array().get(sp) == simdjson::SUCCESS) {
+          spans += static_cast<int64_t>(sp.size());
         }
       }
     }

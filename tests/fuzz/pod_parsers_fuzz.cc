@@ -1,6 +1,7 @@
 // Fuzzes the parsers the pod collectors feed with untrusted bytes: the kubelet's /pods JSON
-// (through the JSON reader) and every cgroup file parser. The first byte picks the parser.
-// They must return a value or an error, never crash, hang or read out of bounds.
+// (through simdjson, as agent/common/json.h sets it up) and every cgroup file parser. The first
+// byte picks the parser. They must return a value or an error, never crash, hang or read out of
+// bounds.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -23,10 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 1: {
-      auto v = json::Parse(in);
+      simdjson::dom::parser parser;
+      auto v = json::Parse(parser, in);
       if (v.ok()) {
-        (void)v->AsInt64();
-        (void)v->AsDouble();
+        (void)json::Int64(*v);
+        (void)json::Uint64(*v);
+        (void)json::Str(*v);
       }
       break;
     }
