@@ -21,7 +21,7 @@
 #include "exporters/otlp/queue_metrics.h"
 #include "exporters/otlp/span_exporter.h"
 #include "exporters/otlp/span_senders.h"
-#include "exporters/prometheus/metrics_handler.h"
+#include "exporters/prometheus/metrics_renderer.h"
 #include "lookout/metrics/metric_view.h"
 #include "lookout/metrics/self_metrics.h"
 
@@ -87,7 +87,7 @@ Agent::Agent(Config cfg)
     : cfg_(std::move(cfg)),
       ioc_(std::make_unique<boost::asio::io_context>(cfg_.server.threads)),
       registry_(std::make_shared<SelfMetrics>()),
-      metrics_(std::make_unique<prometheus::MetricsHandler>()) {
+      metrics_(std::make_unique<prometheus::MetricsRenderer>()) {
   const auto& b = GetBuildInfo();
   registry_
       ->AddGauge(
@@ -98,7 +98,7 @@ Agent::Agent(Config cfg)
           {"version", "revision", "compiler"})
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
-  for (auto& h : source_metrics_) h = std::make_unique<prometheus::MetricsHandler>();
+  for (auto& h : source_metrics_) h = std::make_unique<prometheus::MetricsRenderer>();
   Expose(Source::kLookout, registry_);
   // node-mixin's node USE dashboard lists instances by node_exporter_build_info: lookout's node
   // endpoint has one, labelled as lookout's (README "Endpoints").
@@ -145,10 +145,10 @@ Agent::Agent(Config cfg)
     Expose(Source::kLookout, otlp_metrics_);
   }
   if (cfg_.traces.enabled && (otlp.http_enabled || otlp.grpc_enabled)) SetUpTraces();
-  metric_store_ = std::make_shared<MetricStore>();
-  if (scraper_) metric_store_->Add(scraper_);
-  if (otlp_metrics_) metric_store_->Add(otlp_metrics_);
-  if (span_metrics_) metric_store_->Add(span_metrics_);  // span-metrics SLIs read these
+  view_source_ = std::make_shared<MetricViewSource>();
+  if (scraper_) view_source_->Add(scraper_);
+  if (otlp_metrics_) view_source_->Add(otlp_metrics_);
+  if (span_metrics_) view_source_->Add(span_metrics_);  // span-metrics SLIs read these
   if (cfg_.slo.enabled) {
     slo::EngineOptions o;
     o.tick = cfg_.slo.tick;
@@ -159,8 +159,8 @@ Agent::Agent(Config cfg)
     o.state.save_interval = cfg_.slo.state.save_interval;
     o.state.max_bytes = cfg_.slo.state.max_bytes;
     o.state.node_name = k8s.node_name;
-    slo_engine_ = std::make_shared<slo::SloEngine>(o, cfg_.slo.slos, cfg_.slo.payments,
-                                                   metric_store_, clock_);
+    slo_engine_ =
+        std::make_shared<slo::SloEngine>(o, cfg_.slo.slos, cfg_.slo.payments, view_source_, clock_);
     Expose(Source::kLookout, slo_engine_);
     Log(LogLevel::kInfo, "slo engine on",
         {{"slos", std::to_string(slo_engine_->slo_count())},
@@ -212,7 +212,7 @@ Agent::Agent(Config cfg)
   struct MetricsPath {
     std::string_view path;
     std::string_view handler_label;
-    const prometheus::MetricsHandler* handler;
+    const prometheus::MetricsRenderer* handler;
   };
   const std::array<MetricsPath, 4> metrics_paths = {{
       {"/metrics", "metrics", metrics_.get()},

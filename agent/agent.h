@@ -27,9 +27,9 @@ class HttpServer;
 class CollectorSet;
 class KubePodIndex;
 class PodIndex;
-class MetricStore;
+class MetricViewSource;
 namespace prometheus {
-class MetricsHandler;
+class MetricsRenderer;
 }
 namespace app {
 class ScrapeManager;
@@ -63,7 +63,7 @@ class Agent {
   unsigned short otlp_http_port() const;
   unsigned short otlp_grpc_port() const;
   // Application metrics (scraped and OTLP-pushed), queryable by name and matchers.
-  std::shared_ptr<MetricStore> metric_store() const { return metric_store_; }
+  std::shared_ptr<MetricViewSource> view_source() const { return view_source_; }
   // The pods on this node; null when Kubernetes metadata is off.
   std::shared_ptr<PodIndex> pod_index() const;
   // The SLO engine (null when off); tests tick it by hand.
@@ -97,10 +97,10 @@ class Agent {
   std::shared_ptr<trace::TracePipeline> trace_pipeline_;  // null when traces are off
   std::unique_ptr<otlp::SpanExporter> span_exporter_;     // null when export is off
   std::shared_ptr<Collectable> span_queue_metrics_;       // held: /metrics holds it weakly
-  std::shared_ptr<MetricStore> metric_store_;
-  std::shared_ptr<slo::SloEngine> slo_engine_;           // null when slo.enabled is false
-  std::unique_ptr<prometheus::MetricsHandler> metrics_;  // /metrics: every source
-  std::array<std::unique_ptr<prometheus::MetricsHandler>, 3> source_metrics_;  // by Source
+  std::shared_ptr<MetricViewSource> view_source_;
+  std::shared_ptr<slo::SloEngine> slo_engine_;            // null when slo.enabled is false
+  std::unique_ptr<prometheus::MetricsRenderer> metrics_;  // /metrics: every source
+  std::array<std::unique_ptr<prometheus::MetricsRenderer>, 3> source_metrics_;  // by Source
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;
   std::atomic<bool> ready_{false};

@@ -10,15 +10,25 @@ wiring: agent.cc, main.cc). The rules, from CONVENTIONS.md and issue 23:
   5. exporters include only include/, agent/common and exporters/ (never receivers or agent);
   6. receivers (agent/otlp) reach the trace pipeline only through include/lookout/trace
      (TraceConsumer), never agent/trace.
-usage: check-layering.py [ROOT]
+Both include forms count ("..." and <...>), and relative paths ("../trace/x.h") are resolved
+against the including file.
+
+usage: check-layering.py [ROOT] [--expect-violations N]
+  --expect-violations N: succeed only if exactly N violations are found (the checker's own test)
 """
 import os
 import re
 import sys
 
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
-                       os.path.join(os.path.dirname(__file__), ".."))
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--expect-violations")]
+EXPECT = None
+for i, a in enumerate(sys.argv[1:], 1):
+    if a.startswith("--expect-violations"):
+        EXPECT = int(a.split("=", 1)[1]) if "=" in a else int(sys.argv[i + 1])
+        if "=" not in a:
+            ARGS.remove(sys.argv[i + 1])
+ROOT = os.path.abspath(ARGS[0] if ARGS else os.path.join(os.path.dirname(__file__), ".."))
+INCLUDE = re.compile(r'^\s*#\s*include\s+["<]([^">]+)[">]', re.M)
 
 
 def folder(path):
@@ -42,6 +52,9 @@ def edges():
                 with open(os.path.join(ROOT, path), encoding="utf-8") as f:
                     text = f.read()
                 for target in INCLUDE.findall(text):
+                    if target.startswith("."):  # relative to the including file
+                        target = os.path.relpath(
+                            os.path.normpath(os.path.join(os.path.dirname(path), target)), ".")
                     dst = folder(target if not target.startswith("lookout/") else "include/x")
                     if dst and dst != src:
                         out.setdefault((src, dst), []).append(f"{path} -> {target}")
@@ -109,6 +122,11 @@ def main():
     for b in bad:
         print(b)
     print(f"{len(graph)} folder edges, {len(bad)} layering violations")
+    if EXPECT is not None:
+        if len(bad) != EXPECT:
+            print(f"expected exactly {EXPECT} violations", file=sys.stderr)
+            return 1
+        return 0
     return 1 if bad else 0
 
 

@@ -11,8 +11,10 @@
 //   UTF-8 after unescaping (unpaired surrogates are errors);
 // - nesting deeper than ParseOptions::max_depth is an error (no recursion in the parser);
 // - integers that fit are exact int64/uint64; Int64()/Uint64() also accept a string holding one,
-//   as OTLP/JSON encodes 64-bit integers. An integer literal beyond 64 bits (or a number beyond
-//   double's range) makes the document an error: simdjson 3.0 does not fall back to a double;
+//   as OTLP/JSON encodes 64-bit integers. An integer literal beyond 64 bits reads as a double
+//   (as JSON and the proto3 JSON mapping say; JavaScript writes 2e19 as 20000000000000000000):
+//   simdjson 3.0 refuses it, so on that error only it is re-parsed with such literals widened.
+//   A number beyond double's range (1e400) is an error;
 // - errors are Result errors with reason "json" and simdjson's message (simdjson reports no
 //   byte offset). Input size is the caller's limit (it already holds the whole body).
 //

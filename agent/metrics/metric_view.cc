@@ -234,12 +234,12 @@ std::vector<SeriesPoint> MetricView::Select(std::string_view metric,
   return out;
 }
 
-void MetricStore::Add(std::weak_ptr<Collectable> c) {
+void MetricViewSource::Add(std::weak_ptr<Collectable> c) {
   std::lock_guard lock(mu_);
   sources_.push_back(std::move(c));
 }
 
-MetricView MetricStore::View(const std::vector<std::string>& series_names) const {
+MetricView MetricViewSource::View(const std::vector<std::string>& series_names) const {
   // A series name's family is itself (counters keep _total, gauges, summaries' quantiles) or,
   // for _bucket / _count / _sum, the histogram or summary it belongs to.
   std::set<std::string, std::less<>> families;
@@ -257,13 +257,13 @@ MetricView MetricStore::View(const std::vector<std::string>& series_names) const
   return MetricView(std::move(shared), wanted);
 }
 
-MetricView MetricStore::View() const {
+MetricView MetricViewSource::View() const {
   std::vector<MetricFamily> families;
   for (const auto& c : Live()) c->Collect(families);
   return MetricView(std::move(families));
 }
 
-std::vector<std::shared_ptr<Collectable>> MetricStore::Live() const {
+std::vector<std::shared_ptr<Collectable>> MetricViewSource::Live() const {
   std::vector<std::shared_ptr<Collectable>> live;
   std::lock_guard lock(mu_);
   std::erase_if(sources_, [](const auto& w) { return w.expired(); });

@@ -184,7 +184,7 @@ void SelfMetrics::Collect(std::vector<MetricFamily>& out) {
     out.push_back(std::move(f));
   }
   // prometheus-cpp leaves out a family without children; lookout's model has always listed it
-  // (the encoders skip it; MetricsHandler's merge still sees its name and type).
+  // (the encoders skip it; MetricsRenderer's merge still sees its name and type).
   for (const auto& [name, meta] : meta_) {
     const bool listed = std::any_of(families.begin(), families.end(),
                                     [&](const auto& pf) { return pf.name == name; });

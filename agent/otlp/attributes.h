@@ -1,7 +1,8 @@
 #pragma once
 // OTLP attributes as Prometheus labels, and the resource's identity (job, instance,
-// target_info), per the OpenTelemetry Prometheus compatibility rules. Shared by metrics and, for
-// span metrics, traces. Pure functions; thread-safe.
+// target_info), per the OpenTelemetry Prometheus compatibility rules. Used by the OTLP metrics
+// path (metric store, codec); span metrics read attributes on the wire (agent/trace) and share
+// only the naming rules (prometheus_naming.h). Pure functions; thread-safe.
 
 #include <string>
 

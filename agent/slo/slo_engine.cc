@@ -96,7 +96,7 @@ constexpr std::string_view kPaymentsSet = "payments";
 }  // namespace
 
 SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsSpec payments,
-                     std::shared_ptr<MetricStore> source, const Clock& clock)
+                     std::shared_ptr<MetricViewSource> source, const Clock& clock)
     : options_(options),
       source_(std::move(source)),
       clock_(clock),

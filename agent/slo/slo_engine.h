@@ -50,7 +50,7 @@ class SloEngine final : public Collectable {
   // state directory cannot be created or is locked by another process. A state file that cannot
   // be used is not an error: the SLOs it cannot restore start fresh, counted and logged.
   SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsSpec payments,
-            std::shared_ptr<MetricStore> source, const Clock& clock);
+            std::shared_ptr<MetricViewSource> source, const Clock& clock);
   ~SloEngine() override;
 
   // One tick: read the store, update every SLO and the payments.
@@ -102,7 +102,7 @@ class SloEngine final : public Collectable {
   void CollectSelf(std::vector<MetricFamily>& out) const;
 
   EngineOptions options_;
-  std::shared_ptr<MetricStore> source_;
+  std::shared_ptr<MetricViewSource> source_;
   const Clock& clock_;
   const std::chrono::steady_clock::time_point start_mono_;
   const double start_unix_;

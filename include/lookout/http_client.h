@@ -1,6 +1,7 @@
 #pragma once
-// HttpClient: outgoing HTTP(S) requests (the kubelet, the API server; later scrape targets and
-// the OTLP/HTTP exporter). Behind an interface so tests can answer without a network.
+// HttpClient: outgoing HTTP(S) requests (the kubelet, the API server, application scrape
+// targets, the OTLP/HTTP span exporter). Behind an interface so tests can answer without a
+// network.
 //
 // Thread-safety: implementations say so; the libcurl one serialises requests per client.
 

@@ -6,7 +6,7 @@
 #include "agent/collectors/collector_set.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
-#include "exporters/prometheus/metrics_handler.h"
+#include "exporters/prometheus/metrics_renderer.h"
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
 
@@ -68,7 +68,7 @@ BENCHMARK(BM_ReadProcFilesCached);
 // The families of one real scrape (collectors on this host + self metrics), gathered once.
 std::vector<MetricFamily> GatherOnce() {
   auto set = std::make_shared<CollectorSet>(MakeNodeCollectors(DefaultConfig().node));
-  prometheus::MetricsHandler handler;
+  prometheus::MetricsRenderer handler;
   handler.Add(set);
   return handler.Gather();
 }
@@ -98,7 +98,7 @@ BENCHMARK(BM_RenderOpenMetrics);
 // Whole scrape as the HTTP handler does it: gather, sort/merge, encode (no gzip).
 void BM_FullScrape(benchmark::State& state) {
   auto set = std::make_shared<CollectorSet>(MakeNodeCollectors(DefaultConfig().node));
-  prometheus::MetricsHandler handler;
+  prometheus::MetricsRenderer handler;
   handler.Add(set);
   for (auto _ : state) benchmark::DoNotOptimize(handler.Render("", "").body.size());
 }

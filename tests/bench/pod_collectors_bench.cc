@@ -14,7 +14,7 @@
 #include "agent/common/file_util.h"
 #include "agent/common/malloc_tuning.h"
 #include "agent/k8s/pod_list.h"
-#include "exporters/prometheus/metrics_handler.h"
+#include "exporters/prometheus/metrics_renderer.h"
 
 namespace lookout {
 namespace {
@@ -87,7 +87,7 @@ void BM_PodScrape(benchmark::State& state) {
   cs.push_back(NewPodInfoCollector(t.index));
   cs.push_back(NewContainersCollector(t.pods, t.node, t.index));
   auto set = std::make_shared<CollectorSet>(std::move(cs));
-  prometheus::MetricsHandler handler;
+  prometheus::MetricsRenderer handler;
   handler.Add(set);
   size_t bytes = 0, gz = 0;
   for (auto _ : state) {

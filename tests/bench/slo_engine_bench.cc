@@ -135,7 +135,7 @@ class StepClock final : public Clock {
 struct Setup {
   StepClock clock;
   std::shared_ptr<Source> source;
-  std::shared_ptr<MetricStore> store = std::make_shared<MetricStore>();
+  std::shared_ptr<MetricViewSource> store = std::make_shared<MetricViewSource>();
   std::unique_ptr<slo::SloEngine> engine;
   double bytes_per_group = 0;
 

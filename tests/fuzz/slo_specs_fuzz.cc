@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)YAML::Load(rules);  // throws (and so crashes the fuzzer) if it is not YAML
   // Counters the specs may select, and an engine over them (a 1m tick fits every window
   // that is a whole number of minutes; others are a ConfigError).
-  auto store = std::make_shared<lookout::MetricStore>();
+  auto store = std::make_shared<lookout::MetricViewSource>();
   Clock clock;
   try {
     lookout::slo::EngineOptions o;

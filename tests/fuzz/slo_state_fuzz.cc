@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   static const auto specs =
       lookout::slo::ParseSloSpecs(lookout::testing::kStateFixtureSpecs, "fuzz.yaml");
-  auto store = std::make_shared<lookout::MetricStore>();
+  auto store = std::make_shared<lookout::MetricViewSource>();
   Clock clock;
   lookout::slo::EngineOptions o;
   o.state.directory = dir;

@@ -34,7 +34,7 @@ class Collectable {
       if (wanted(f.name)) out.push_back(std::move(f));
     }
   }
-  // The SLO engine's read (MetricStore::View): sources that already hold their families as
+  // The SLO engine's read (MetricViewSource::View): sources that already hold their families as
   // shared snapshots (scraped targets) hand those over instead of copying them, and may hand
   // over families `wanted` refuses: the reader skips those. The default copies CollectSome's.
   virtual void ShareSome(const std::function<bool(std::string_view)>& wanted,

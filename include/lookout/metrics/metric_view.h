@@ -172,9 +172,10 @@ void MetricView::ForEach(std::string_view metric, const std::vector<LabelMatcher
   }
 }
 
-// Builds views from a set of collectables (held weakly, like the /metrics handler).
+// MetricViewSource: builds query views (MetricView) over a set of collectables, held weakly like
+// the /metrics renderer's. It stores nothing itself: each View() collects or shares snapshots.
 // Thread-safety: Add() and View() may be called from any thread.
-class MetricStore {
+class MetricViewSource {
  public:
   void Add(std::weak_ptr<Collectable> c);
   MetricView View() const;

@@ -61,11 +61,11 @@ TEST_F(AgentTest, OtlpMetricsReachTheMetricStore) {
   EXPECT_EQ(testing::RawClient::Status(c.ReadResponse()), 200);
   auto sel = ParseSelector(R"(payment_attempts_total{provider="stripe",job="pay"})");
   ASSERT_TRUE(sel.ok());
-  const auto points = agent_->metric_store()->View().Select(*sel);
+  const auto points = agent_->view_source()->View().Select(*sel);
   ASSERT_EQ(points.size(), 1u);
   EXPECT_EQ(points[0].value, 42);
   // As the SLO engine reads it: only the families it names.
-  const MetricView named = agent_->metric_store()->View({"payment_attempts_total"});
+  const MetricView named = agent_->view_source()->View({"payment_attempts_total"});
   EXPECT_EQ(named.Select(*sel).size(), 1u);
   EXPECT_TRUE(named.Select("lookout_otlp_metric_series", {}).empty());
 }

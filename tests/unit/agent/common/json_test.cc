@@ -86,15 +86,33 @@ TEST(Json, RejectsMalformedInput) {
   }
 }
 
-// simdjson 3.0 rejects an integer literal beyond 64 bits instead of reading it as a double, as
-// the old reader did: Kubernetes never writes one, but a JavaScript OTLP/JSON exporter writes
-// doubles from 2^64 up to 1e21 without an exponent, and such a request is now refused whole.
-TEST(Json, IntegersBeyond64BitsAreAnError) {
+// An integer literal beyond 64 bits is a double, as JSON and the proto3 JSON mapping read it (a
+// JavaScript OTLP/JSON exporter writes doubles from 2^64 up to 1e21 without an exponent);
+// simdjson 3.0 refuses it, so json::Parse widens such literals and parses again. Integers that
+// fit stay exact, strings that look like big numbers are untouched.
+TEST(Json, IntegersBeyond64BitsAreDoubles) {
   simdjson::dom::parser p;
-  EXPECT_FALSE(Parse(p, "[18446744073709551616]").ok());
-  EXPECT_FALSE(Parse(p, "[-9223372036854775809]").ok());
+  auto v = Parse(p, R"({"a":18446744073709551616,"b":-9223372036854775809,"c":20000000000000000000,
+                        "s":"99999999999999999999999","n":9223372036854775807,"u":18446744073709551615,
+                        "e":[1,-2,3e2]})");
+  ASSERT_TRUE(v.ok()) << v.error().detail;
+  double d = 0;
+  EXPECT_EQ((*v)["a"].get(d), simdjson::SUCCESS);
+  EXPECT_EQ(d, 18446744073709551616.0);
+  EXPECT_EQ((*v)["b"].get(d), simdjson::SUCCESS);
+  EXPECT_EQ(d, -9223372036854775809.0);
+  EXPECT_EQ((*v)["c"].get(d), simdjson::SUCCESS);
+  EXPECT_EQ(d, 2e19);
+  EXPECT_FALSE(Int64((*v)["a"]).has_value()) << "not an exact integer";
+  EXPECT_EQ(Str((*v)["s"]), "99999999999999999999999");
+  EXPECT_EQ(Int64((*v)["n"]), INT64_MAX);
+  EXPECT_EQ(Uint64((*v)["u"]), UINT64_MAX);
+  EXPECT_EQ(Int64((*v)["e"].at(1)), -2);
+  // Still errors: a number beyond double's range, and bad syntax around a big literal.
   EXPECT_FALSE(Parse(p, "[1e400]").ok());
-  EXPECT_TRUE(Parse(p, "[1.8446744073709552e19]").ok());
+  EXPECT_FALSE(Parse(p, "[18446744073709551616,]").ok());
+  EXPECT_FALSE(Parse(p, "[018446744073709551616]").ok());
+  EXPECT_FALSE(Parse(p, R"(["\"18446744073709551616])").ok());
 }
 
 TEST(Json, DepthIsBounded) {

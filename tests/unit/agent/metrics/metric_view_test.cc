@@ -61,7 +61,7 @@ TEST(MetricView, SelectsLikePromQL) {
 }
 
 // A view of named series asks its sources for those families only.
-TEST(MetricStore, ViewOfNamedSeriesCopiesOnlyTheirFamilies) {
+TEST(MetricViewSource, ViewOfNamedSeriesCopiesOnlyTheirFamilies) {
   struct Source final : Collectable {
     void Collect(std::vector<MetricFamily>& out) override {
       auto fs = app::ParseExposition(kText, app::ExpositionFormat::kText, {});
@@ -69,7 +69,7 @@ TEST(MetricStore, ViewOfNamedSeriesCopiesOnlyTheirFamilies) {
     }
   };
   auto src = std::make_shared<Source>();
-  MetricStore store;
+  MetricViewSource store;
   store.Add(src);
   const MetricView v = store.View({"lat_bucket", "rpc_count"});
   EXPECT_EQ(v.Select(Sel("lat_bucket{le=\"0.1\"}"))[0].value, 7);

@@ -21,7 +21,7 @@ using testing::FakeClock;
 struct Fixture {
   FakeClock clock;
   std::shared_ptr<FakeApp> app = std::make_shared<FakeApp>();
-  std::shared_ptr<MetricStore> store = std::make_shared<MetricStore>();
+  std::shared_ptr<MetricViewSource> store = std::make_shared<MetricViewSource>();
   std::unique_ptr<SloEngine> engine;
 
   explicit Fixture(const std::string& specs_yaml, PaymentsSpec payments = {},

@@ -115,7 +115,7 @@ PaymentsSpec Payments() {
 struct Cluster {
   testing::FakeClock clock;
   std::shared_ptr<FakeApp> app = std::make_shared<FakeApp>();
-  std::shared_ptr<MetricStore> store = std::make_shared<MetricStore>();
+  std::shared_ptr<MetricViewSource> store = std::make_shared<MetricViewSource>();
   testing::TempDir dir;
   std::unique_ptr<SloEngine> agent, twin;
   double ok[2] = {0, 0}, err[2] = {0, 0}, search_ok = 0, search_err = 0;
@@ -405,7 +405,7 @@ TEST(SloStateTest, SavesAreCountedAndTheFileReplacedWhole) {
 TEST(SloStateTest, TheFixtureIsWhatTheEngineWrites) {
   testing::FakeClock clock;
   auto app = std::make_shared<FakeApp>();
-  auto store = std::make_shared<MetricStore>();
+  auto store = std::make_shared<MetricViewSource>();
   store->Add(app);
   testing::TempDir dir;
   {

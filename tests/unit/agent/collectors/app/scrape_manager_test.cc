@@ -297,7 +297,7 @@ TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelectsAndOtherTypes) {
   http.Answer("http://c:1/m", "# TYPE orders_total gauge\norders_total 100\n");  // a gauge
   auto m = std::make_shared<ScrapeManager>(c, nullptr, nullptr);
   m->ScrapeAllOnce(http);
-  MetricStore store;
+  MetricViewSource store;
   store.Add(m);
   const MetricView shared = store.View({"orders_total"});
   std::vector<MetricFamily> copied_families;

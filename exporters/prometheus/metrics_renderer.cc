@@ -1,4 +1,4 @@
-#include "exporters/prometheus/metrics_handler.h"
+#include "exporters/prometheus/metrics_renderer.h"
 
 #include <algorithm>
 
@@ -8,12 +8,12 @@
 
 namespace lookout::prometheus {
 
-void MetricsHandler::Add(std::weak_ptr<Collectable> c) {
+void MetricsRenderer::Add(std::weak_ptr<Collectable> c) {
   std::lock_guard lock(mu_);
   collectables_.push_back(std::move(c));
 }
 
-std::vector<MetricFamily> MetricsHandler::Gather() const {
+std::vector<MetricFamily> MetricsRenderer::Gather() const {
   std::vector<std::shared_ptr<Collectable>> live;
   {
     std::lock_guard lock(mu_);
@@ -47,8 +47,8 @@ std::vector<MetricFamily> MetricsHandler::Gather() const {
   return merged;
 }
 
-RenderedMetrics MetricsHandler::Render(std::string_view accept,
-                                       std::string_view accept_encoding) const {
+RenderedMetrics MetricsRenderer::Render(std::string_view accept,
+                                        std::string_view accept_encoding) const {
   const Format format = NegotiateFormat(accept);
   const std::vector<MetricFamily> families = Gather();
   RenderedMetrics r;

@@ -1,6 +1,7 @@
 #pragma once
-// The /metrics handler: gathers every registered Collectable, merges families of the same name,
-// sorts them, and encodes in the negotiated format (gzip when allowed).
+// MetricsRenderer: the body of a /metrics response. Gathers every registered Collectable, merges
+// families of the same name, sorts them, and encodes in the negotiated format (gzip when
+// allowed). The HTTP side (routing, status, headers) is the agent's; this only renders.
 //
 // Thread-safety: Add() and Render() may be called from any thread; concurrent Render() calls
 // run concurrently (collectables are required to be safe for that).
@@ -22,7 +23,7 @@ struct RenderedMetrics {
   Format format = Format::kText004;
 };
 
-class MetricsHandler {
+class MetricsRenderer {
  public:
   // Held weakly: a collectable that is destroyed simply stops being collected.
   void Add(std::weak_ptr<Collectable> c);
