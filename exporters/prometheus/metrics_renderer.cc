@@ -37,6 +37,10 @@ std::vector<MetricFamily> MetricsRenderer::Gather() const {
       // Same name, other type (an app exposing a name the agent already uses): the first source
       // keeps it; a second TYPE line would make the whole exposition invalid.
       if (merged.back().type != f.type) continue;
+      // A source with no series yet may list the family without HELP or unit (SelfMetrics
+      // cannot read them back from prometheus-cpp): whichever source has them provides them.
+      if (merged.back().help.empty()) merged.back().help = std::move(f.help);
+      if (merged.back().unit.empty()) merged.back().unit = std::move(f.unit);
       auto& dst = merged.back().samples;
       dst.insert(dst.end(), std::make_move_iterator(f.samples.begin()),
                  std::make_move_iterator(f.samples.end()));

@@ -6,6 +6,7 @@
 #include "agent/common/compression.h"
 #include "exporters/prometheus/encode_util.h"
 #include "exporters/prometheus/format.h"
+#include "exporters/prometheus/metrics_renderer.h"
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
 
@@ -269,6 +270,44 @@ TEST(BoundLabel, WrittenAsClientGolangWritesThem) {
     detail::AppendBoundLabel(out, v, /*om_canonical=*/true);
     EXPECT_EQ(out, text) << v;
   }
+}
+
+}  // namespace
+}  // namespace lookout::prometheus
+
+namespace lookout::prometheus {
+namespace {
+
+class FixedFamilies final : public Collectable {
+ public:
+  explicit FixedFamilies(std::vector<MetricFamily> f) : families_(std::move(f)) {}
+  void Collect(std::vector<MetricFamily>& out) override {
+    out.insert(out.end(), families_.begin(), families_.end());
+  }
+
+ private:
+  std::vector<MetricFamily> families_;
+};
+
+// Two sources of one family, the first without series, HELP or unit (SelfMetrics lists a family
+// with no children that way): the merged family takes HELP and unit from the source that has
+// them. (Without this, promtool said "no help text" on /metrics/cadvisor.)
+TEST(MetricsRenderer, MergedFamilyTakesHelpFromTheSourceThatHasIt) {
+  MetricsRenderer renderer;
+  auto empty = std::make_shared<FixedFamilies>(
+      std::vector<MetricFamily>{MetricFamily{"lookout_x_seconds", "", MetricType::kGauge, "", {}}});
+  lookout::Sample s;
+  s.labels = {{"collector", "cpu"}};
+  s.value = 1;
+  auto full = std::make_shared<FixedFamilies>(std::vector<MetricFamily>{
+      MetricFamily{"lookout_x_seconds", "Time.", MetricType::kGauge, "seconds", {s}}});
+  renderer.Add(empty);
+  renderer.Add(full);
+  const auto families = renderer.Gather();
+  ASSERT_EQ(families.size(), 1u);
+  EXPECT_EQ(families[0].help, "Time.");
+  EXPECT_EQ(families[0].unit, "seconds");
+  EXPECT_EQ(families[0].samples.size(), 1u);
 }
 
 }  // namespace
