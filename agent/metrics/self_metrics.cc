@@ -110,7 +110,8 @@ Family<T>& SelfMetrics::Register(::prometheus::detail::Builder<T>& builder, Metr
   // prometheus-cpp validates the name and, with InsertBehavior::Throw, refuses a name already
   // registered for any type (std::invalid_argument).
   ::prometheus::Family<T>& family = builder.Register(*registry_);
-  const std::string& name = family.GetName();
+  // A copy: Remove() below frees the family and the name it holds (ASan caught the reference).
+  const std::string name = family.GetName();
   if (type == MetricType::kCounter && !name.ends_with("_total")) {
     registry_->Remove(family);
     throw std::invalid_argument("counter must end in _total: " + name);
