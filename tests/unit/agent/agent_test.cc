@@ -136,8 +136,14 @@ TEST_F(AgentTest, ReadyzFailsOnceStopping) {
   const auto port = agent_->port();
   testing::RawClient keep(port);
   agent_->Stop();
-  keep.Send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n");
-  const std::string r = keep.ReadResponse();
+  std::string r;
+  try {
+    keep.Send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n");
+    r = keep.ReadResponse();
+  } catch (const std::exception&) {
+    // A stopping server may reset the kept-alive connection before the request (seen under
+    // TSan): that is not "ready" either. Only an answer must say 503.
+  }
   if (!r.empty()) {
     EXPECT_EQ(testing::RawClient::Status(r), 503);
   }

@@ -17,6 +17,16 @@ namespace {
 
 namespace pbt = opentelemetry::proto::collector::trace::v1;
 
+// Debian's gRPC and abseil are not built with ThreadSanitizer: the synchronisation inside them is
+// invisible to it, and it reports their threads' bookkeeping as races (abseil's GraphCycles,
+// gRPC's epoll poller, callback tags). These tests run in the release and ASan passes instead.
+#if defined(__SANITIZE_THREAD__)
+#define LOOKOUT_SKIP_UNDER_TSAN() \
+  GTEST_SKIP() << "gRPC is not built with ThreadSanitizer here (false reports inside it)"
+#else
+#define LOOKOUT_SKIP_UNDER_TSAN() (void)0
+#endif
+
 // Answers what it is told and keeps what it was given.
 class FakeConsumer final : public trace::TraceConsumer {
  public:
@@ -116,6 +126,7 @@ std::string NonCanonicalRequest(size_t padding) {
 }
 
 TEST(OtlpGrpcTraces, TheConsumerGetsTheBytesAsSent) {
+  LOOKOUT_SKIP_UNDER_TSAN();
   Fixture f;
   for (size_t padding : {size_t{10}, size_t{3} << 20}) {  // one slice; many HTTP/2 frames
     const std::string sent = NonCanonicalRequest(padding);
@@ -135,6 +146,7 @@ TEST(OtlpGrpcTraces, TheConsumerGetsTheBytesAsSent) {
 }
 
 TEST(OtlpGrpcTraces, AnswersAsTheSpecificationSays) {
+  LOOKOUT_SKIP_UNDER_TSAN();
   Fixture f;
   const std::string body = NonCanonicalRequest(10);
   using Kind = trace::AcceptResult::Kind;
@@ -174,6 +186,7 @@ TEST(OtlpGrpcTraces, AnswersAsTheSpecificationSays) {
 }
 
 TEST(OtlpGrpcTraces, MessagesOverTheLimitAreRefusedByGrpc) {
+  LOOKOUT_SKIP_UNDER_TSAN();
   SelfMetrics registry;
   auto consumer = std::make_shared<FakeConsumer>();
   OtlpGrpcServer server(
