@@ -1,14 +1,12 @@
 #include "exporters/otlp/span_senders.h"
 
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include "agent/common/compression.h"
+#include "agent/common/grpc_unary.h"
 #include "agent/common/otlp_status.h"
 
 namespace lookout::otlp {
@@ -102,32 +100,9 @@ class GrpcSpanSender final : public SpanSender {
     ctx.set_wait_for_ready(false);
     for (const auto& [k, v] : o_.headers) ctx.AddMetadata(Lower(k), v);
     if (o_.gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    grpc::Slice slice(request);
-    grpc::ByteBuffer req(&slice, 1);
-    grpc::ByteBuffer resp;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    grpc::Status status;
-    stub_->UnaryCall(&ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                     grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
-                       std::lock_guard lock(mu);
-                       status = std::move(s);
-                       done = true;
-                       cv.notify_one();
-                     });
-    {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return done; });
-    }
     std::string body;
-    if (status.ok()) {
-      std::vector<grpc::Slice> slices;
-      if (resp.Dump(&slices).ok()) {
-        for (const auto& s : slices)
-          body.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-    }
+    const grpc::Status status =
+        BlockingUnaryCall(*stub_, ctx, kOtlpTraceExportMethod, request, &body);
     return ClassifyGrpc(status.error_code(), status.error_message(), status.error_details(), body);
   }
 

@@ -12,8 +12,6 @@
 //       the same over OTLP/gRPC (TraceService/Export, one channel per connection, the body sent
 //       as raw bytes through gRPC's generic stub); RESOURCE_EXHAUSTED counts as r429.
 #include <arpa/inet.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -21,17 +19,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "agent/common/grpc_unary.h"
 
 namespace {
 
@@ -208,21 +206,8 @@ int GrpcLoad(int port, const std::string& body_file, int connections, double sec
     return [stub, body] {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-      grpc::Slice slice(*body);
-      grpc::ByteBuffer req(&slice, 1), resp;
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-      grpc::Status status;
-      stub->UnaryCall(&ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                      grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
-                        std::lock_guard lock(mu);
-                        status = std::move(s);
-                        done = true;
-                        cv.notify_one();
-                      });
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return done; });
+      const grpc::Status status =
+          lookout::BlockingUnaryCall(*stub, ctx, lookout::kOtlpTraceExportMethod, *body);
       if (status.ok()) return Outcome::kOk;
       return status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ? Outcome::kRetryLater
                                                                          : Outcome::kOther;

@@ -2,13 +2,13 @@
 // sent, and maps each AcceptResult to the gRPC answer the OTLP specification asks for.
 #include "agent/otlp/grpc_server.h"
 
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <mutex>
 
+#include "agent/common/grpc_unary.h"
 #include "agent/common/otlp_status.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
@@ -67,26 +67,8 @@ struct Fixture {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     if (gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer req(&slice, 1), resp;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
     Call call;
-    stub.UnaryCall(&ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                   grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
-                     std::lock_guard lock(mu);
-                     call.status = std::move(s);
-                     done = true;
-                     cv.notify_one();
-                   });
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done; });
-    std::vector<grpc::Slice> slices;
-    if (call.status.ok() && resp.Dump(&slices).ok()) {
-      for (const auto& s : slices)
-        call.response.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
+    call.status = BlockingUnaryCall(stub, ctx, kOtlpTraceExportMethod, bytes, &call.response);
     return call;
   }
 
