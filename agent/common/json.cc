@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "agent/common/hex.h"
+
 namespace lookout::json {
 namespace {
 
@@ -103,7 +105,6 @@ std::optional<int64_t> Int64(Lookup v) { return Integer<int64_t>(v); }
 std::optional<uint64_t> Uint64(Lookup v) { return Integer<uint64_t>(v); }
 
 void AppendQuoted(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
@@ -126,8 +127,7 @@ void AppendQuoted(std::string& out, std::string_view s) {
       default:
         if (c < 0x20) {
           out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
+          AppendHex(out, std::string_view(&ch, 1));
         } else {
           out.push_back(ch);
         }
