@@ -186,10 +186,12 @@ void SelfMetrics::Collect(std::vector<MetricFamily>& out) {
   }
   // prometheus-cpp leaves out a family without children; lookout's model has always listed it
   // (the encoders skip it; MetricsRenderer's merge still sees its name and type).
-  for (const auto& [name, meta] : meta_) {
+  for (const auto& entry : meta_) {
+    // Not a structured binding: clang 14 refuses to capture one in a lambda.
+    const std::string& name = entry.first;
     const bool listed = std::any_of(families.begin(), families.end(),
                                     [&](const auto& pf) { return pf.name == name; });
-    if (!listed) out.push_back(MetricFamily{name, "", meta.type, meta.unit, {}});
+    if (!listed) out.push_back(MetricFamily{name, "", entry.second.type, entry.second.unit, {}});
   }
 }
 
