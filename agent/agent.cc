@@ -8,6 +8,7 @@
 #include "agent/collectors/collector_set.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/collectors/pod/pod_collectors.h"
+#include "agent/common/expand_env.h"
 #include "agent/common/log.h"
 #include "agent/k8s/kube_pod_index.h"
 #include "agent/otlp/grpc_server.h"
@@ -116,19 +117,19 @@ Agent::Agent(Config cfg)
   Expose(Source::kNode, node_registry_);
   node_collectors_ = std::make_shared<CollectorSet>(MakeNodeCollectors(cfg_.node));
   Expose(Source::kNode, node_collectors_);
-  const KubernetesConfig k8s = cfg_.kubernetes.Resolved();
+  const KubernetesOptions k8s = cfg_.kubernetes.Resolved();
   if (k8s.enabled()) {
     TlsClientOptions tls;
     tls.ca_file = k8s.ca_file;
     tls.insecure_skip_verify = k8s.insecure_skip_verify;
     pod_index_ = std::make_shared<KubePodIndex>(k8s, MakeCurlHttpClient(tls), clock_, *registry_);
-    PodsConfig pods = cfg_.pods;
+    PodsOptions pods = cfg_.pods;
     if (pods.cgroupfs.empty()) pods.cgroupfs = HostPaths::Join(cfg_.node.paths.sysfs, "fs/cgroup");
     pod_collectors_ =
         std::make_shared<CollectorSet>(MakePodCollectors(pods, cfg_.node, pod_index_));
     Expose(Source::kCadvisor, pod_collectors_);
     Log(LogLevel::kInfo, "pod metadata on",
-        {{"source", k8s.mode == KubernetesConfig::Mode::kApiServer ? "apiserver" : "kubelet"},
+        {{"source", k8s.mode == KubernetesOptions::Mode::kApiServer ? "apiserver" : "kubelet"},
          {"url", k8s.PodListUrl()},
          {"cgroupfs", pods.cgroupfs}});
   }
@@ -139,7 +140,7 @@ Agent::Agent(Config cfg)
         cfg_.apps, pod_index_, [scrape_tls] { return MakeCurlHttpClient(scrape_tls); });
     Expose(Source::kLookout, scraper_);
   }
-  const OtlpConfig& otlp = cfg_.otlp;
+  const OtlpOptions& otlp = cfg_.otlp;
   if (otlp.metrics_enabled && (otlp.http_enabled || otlp.grpc_enabled)) {
     otlp_metrics_ = std::make_shared<otlp::OtlpMetricStore>(otlp, clock_);
     Expose(Source::kLookout, otlp_metrics_);
@@ -175,7 +176,7 @@ Agent::Agent(Config cfg)
   if (otlp.http_enabled) {
     otlp_http_receiver_ = std::make_unique<otlp::OtlpHttpReceiver>(
         otlp_metrics_, trace_pipeline_, otlp.max_request_bytes, otlp_requests);
-    ServerConfig http = cfg_.server;
+    ServerOptions http = cfg_.server;
     http.listen_address = otlp.http_listen_address;
     http.max_body_bytes = otlp.max_request_bytes;
     otlp_http_server_ = std::make_unique<HttpServer>(
@@ -273,7 +274,7 @@ void Agent::Expose(Source source, const std::shared_ptr<Collectable>& c) {
 }
 
 void Agent::SetUpTraces() {
-  const TracesConfig& t = cfg_.traces;
+  const TracesOptions& t = cfg_.traces;
   std::shared_ptr<SpanQueue> queue;
   std::shared_ptr<otlp::DiskSpanQueue> disk;
   if (t.queue.disk_enabled) {
@@ -313,7 +314,7 @@ void Agent::SetUpTraces() {
   }
   std::vector<std::pair<std::string, std::string>> statics;
   for (const auto& [k, v] : t.resource_attributes) statics.emplace_back(k, ExpandEnv(v));
-  const KubernetesConfig k8s = cfg_.kubernetes.Resolved();
+  const KubernetesOptions k8s = cfg_.kubernetes.Resolved();
   auto enricher = std::make_unique<trace::ResourceEnricher>(
       t.kubernetes_attributes ? pod_index_ : nullptr,
       t.kubernetes_attributes ? k8s.node_name : std::string(), std::move(statics));

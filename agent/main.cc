@@ -28,6 +28,7 @@ Flags:
                               print it with --config.print-default)
   --config.check              validate the config and exit (0 ok, 2 invalid)
   --config.print-default      print the embedded default config and exit
+  --config.reference          print the configuration reference (Markdown) and exit
   --log.level LEVEL           debug | info | warn | error (overrides log.level)
   --log.format FORMAT         logfmt | json (overrides log.format)
   --web.listen-address ADDR   host:port for /metrics (overrides server.listen_address)
@@ -157,6 +158,9 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "--config.print-default") {
       std::fputs(EmbeddedDefaultConfigYaml().c_str(), stdout);
+      return 0;
+    } else if (arg == "--config.reference") {
+      std::fputs(ConfigReferenceMarkdown().c_str(), stdout);
       return 0;
     } else if (arg == "--config.check") {
       check_only = true;

@@ -9,7 +9,9 @@ wiring: agent.cc, main.cc). The rules, from CONVENTIONS.md and issue 23:
   4. collectors never include the HTTP server (agent/server) or the receivers (agent/otlp);
   5. exporters include only include/, agent/common and exporters/ (never receivers or agent);
   6. receivers (agent/otlp) reach the trace pipeline only through include/lookout/trace
-     (TraceConsumer), never agent/trace.
+     (TraceConsumer), never agent/trace;
+  7. config aggregates the components' options, never the reverse: only agent/config and the
+     wiring (agent.cc, main.cc) include agent/config.
 Both include forms count ("..." and <...>), and relative paths ("../trace/x.h") are resolved
 against the including file.
 
@@ -76,6 +78,8 @@ def violations(graph):
             rule = "exporters include only include/, agent/common and exporters/"
         elif src == "agent/otlp" and dst == "agent/trace":
             rule = "receivers reach the trace pipeline only through TraceConsumer"
+        elif dst == "agent/config" and src != "agent":
+            rule = "components own their options; only the wiring includes agent/config"
         if rule:
             bad.append(f"{rule}: {where[0]}" + (f" (+{len(where) - 1} more)" if len(where) > 1 else ""))
     # Cycles: strongly connected components of the folder graph (Tarjan).

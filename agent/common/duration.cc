@@ -1,6 +1,7 @@
 #include "agent/common/duration.h"
 
 #include <cstdint>
+#include <utility>
 
 #include "agent/common/file_util.h"
 
@@ -31,6 +32,25 @@ bool ParseDuration(std::string_view s, Duration* out) {
   }
   *out = Duration(total_ms);
   return true;
+}
+
+std::string FormatDuration(Duration d) {
+  int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (const auto& [unit_ms, suffix] : kUnits) {
+    if (ms >= unit_ms) {
+      out += std::to_string(ms / unit_ms) + suffix;
+      ms %= unit_ms;
+    }
+  }
+  return out;
 }
 
 }  // namespace lookout

@@ -3,6 +3,7 @@
 // "28d"). Pure; thread-safe.
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
 namespace lookout {
@@ -12,5 +13,9 @@ using Duration = std::chrono::milliseconds;
 // One or more <integer><unit>, units ms, s, m, h, d (Prometheus's model.ParseDuration without
 // y/w). False on anything else, leaving *out unchanged.
 bool ParseDuration(std::string_view s, Duration* out);
+
+// The inverse, as Prometheus's model.Duration.String() writes it without y and w: largest units
+// first, zero units left out ("90000ms" -> "1m30s", "0ms" -> "0s", "172800000ms" -> "2d").
+std::string FormatDuration(Duration d);
 
 }  // namespace lookout

@@ -215,6 +215,7 @@ class YamlMapReader {
   }
 
   const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
 
  private:
   YAML::Node node_;

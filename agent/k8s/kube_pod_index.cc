@@ -17,7 +17,7 @@ const std::shared_ptr<const PodSnapshot>& EmptySnapshot() {
 
 }  // namespace
 
-KubePodIndex::KubePodIndex(KubernetesConfig config, std::unique_ptr<HttpClient> client,
+KubePodIndex::KubePodIndex(KubernetesOptions config, std::unique_ptr<HttpClient> client,
                            const Clock& clock, SelfMetrics& registry)
     : config_(std::move(config)),
       client_(std::move(client)),

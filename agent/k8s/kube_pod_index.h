@@ -17,7 +17,7 @@
 #include <optional>
 #include <thread>
 
-#include "agent/config/config.h"
+#include "agent/k8s/kubernetes_options.h"
 #include "lookout/clock.h"
 #include "lookout/http_client.h"
 #include "lookout/k8s/pod_index.h"
@@ -27,7 +27,7 @@ namespace lookout {
 
 class KubePodIndex final : public PodIndex {
  public:
-  KubePodIndex(KubernetesConfig config, std::unique_ptr<HttpClient> client, const Clock& clock,
+  KubePodIndex(KubernetesOptions config, std::unique_ptr<HttpClient> client, const Clock& clock,
                SelfMetrics& registry);
   ~KubePodIndex() override;
   KubePodIndex(const KubePodIndex&) = delete;
@@ -49,7 +49,7 @@ class KubePodIndex final : public PodIndex {
  private:
   void Loop();
 
-  const KubernetesConfig config_;
+  const KubernetesOptions config_;
   const std::unique_ptr<HttpClient> client_;
   const Clock& clock_;
   Family<::prometheus::Counter>& refreshes_;

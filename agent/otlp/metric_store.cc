@@ -53,7 +53,7 @@ std::optional<double> StartSeconds(uint64_t start_ns) {
 
 }  // namespace
 
-OtlpMetricStore::OtlpMetricStore(const OtlpConfig& cfg, const Clock& clock)
+OtlpMetricStore::OtlpMetricStore(const OtlpOptions& cfg, const Clock& clock)
     : ttl_(cfg.metrics_series_ttl), max_series_(cfg.metrics_max_series), clock_(clock) {}
 
 size_t OtlpMetricStore::series_count() const {

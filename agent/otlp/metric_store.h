@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "agent/config/config.h"
+#include "agent/otlp/otlp_options.h"
 #include "lookout/clock.h"
 #include "lookout/metrics/collectable.h"
 #include "lookout/otlp/metrics_consumer.h"
@@ -44,7 +44,7 @@ std::vector<Bucket> HistogramBuckets(const opentelemetry::proto::metrics::v1::Hi
 
 class OtlpMetricStore final : public Collectable, public MetricsConsumer {
  public:
-  OtlpMetricStore(const OtlpConfig& cfg, const Clock& clock);
+  OtlpMetricStore(const OtlpOptions& cfg, const Clock& clock);
 
   IngestResult Ingest(
       const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req)

@@ -28,8 +28,8 @@ class Session;
 }
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, const ServerConfig& c, HttpHandler h, std::shared_ptr<SelfMetrics> reg,
-       const std::string& prefix)
+  Impl(asio::io_context& io, const ServerOptions& c, HttpHandler h,
+       std::shared_ptr<SelfMetrics> reg, const std::string& prefix)
       : ioc(io),
         cfg(c),
         handler(std::move(h)),
@@ -64,7 +64,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   asio::io_context& ioc;
-  ServerConfig cfg;
+  ServerOptions cfg;
   HttpHandler handler;
   tcp::acceptor acceptor;
   std::atomic<int> open{0};
@@ -242,7 +242,7 @@ void HttpServer::Impl::Accept() {
                         });
 }
 
-HttpServer::HttpServer(asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
+HttpServer::HttpServer(asio::io_context& ioc, const ServerOptions& cfg, HttpHandler handler,
                        std::shared_ptr<SelfMetrics> registry, const std::string& metric_prefix)
     : impl_(std::make_shared<Impl>(ioc, cfg, std::move(handler), std::move(registry),
                                    metric_prefix)) {}

@@ -1,7 +1,7 @@
 #pragma once
 // Minimal HTTP/1.1 server on Boost.Beast for the agent's endpoints.
 //
-// Limits, all from ServerConfig: request header size (431), body size (413), a per-request
+// Limits, all from ServerOptions: request header size (431), body size (413), a per-request
 // deadline covering reading, handling and writing (a slow client cannot pin a connection), an
 // idle timeout between keep-alive requests, and a cap on open connections (excess ones are
 // closed at once). Malformed requests get 400 and the connection is closed; the server goes on.
@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "agent/config/config.h"
+#include "agent/server/server_options.h"
 #include "lookout/metrics/self_metrics.h"
 
 namespace boost::asio {
@@ -49,7 +49,7 @@ class HttpServer {
   // destroyed update its gauges as they unwind.
   // Its own metrics are <metric_prefix>_connections, _connections_rejected_total and
   // _errors_total (a second listener, e.g. OTLP/HTTP, uses another prefix).
-  HttpServer(boost::asio::io_context& ioc, const ServerConfig& cfg, HttpHandler handler,
+  HttpServer(boost::asio::io_context& ioc, const ServerOptions& cfg, HttpHandler handler,
              std::shared_ptr<SelfMetrics> registry,
              const std::string& metric_prefix = "lookout_http");
   ~HttpServer();

@@ -6,6 +6,7 @@
 #include "agent/collectors/collector_set.h"
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/config/config.h"
 #include "exporters/prometheus/metrics_renderer.h"
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
@@ -14,7 +15,7 @@ namespace lookout {
 namespace {
 
 void BM_Collector(benchmark::State& state, const std::string& name) {
-  NodeConfig cfg = DefaultConfig().node;
+  NodeOptions cfg = DefaultConfig().node;
   for (auto& [k, v] : cfg.enabled) v = (k == name);
   auto collectors = MakeNodeCollectors(cfg);
   if (collectors.size() != 1) {
@@ -105,7 +106,7 @@ void BM_FullScrape(benchmark::State& state) {
 BENCHMARK(BM_FullScrape);
 
 int Register() {
-  for (const auto& info : NodeCollectorInfos()) {
+  for (const auto& info : NodeCollectorRegistry()) {
     const std::string name(info.name);
     benchmark::RegisterBenchmark(("BM_Collector/" + name).c_str(),
                                  [name](benchmark::State& s) { BM_Collector(s, name); });

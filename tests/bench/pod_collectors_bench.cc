@@ -13,6 +13,7 @@
 #include "agent/collectors/pod/pod_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/malloc_tuning.h"
+#include "agent/config/config.h"
 #include "agent/k8s/pod_list.h"
 #include "exporters/prometheus/metrics_renderer.h"
 
@@ -35,8 +36,8 @@ class StaticPodIndex final : public PodIndex {
 struct BenchTree {
   std::string dir;
   std::shared_ptr<PodIndex> index;
-  PodsConfig pods;
-  NodeConfig node;
+  PodsOptions pods;
+  NodeOptions node;
   bool ok = false;
 
   BenchTree() {

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   static SystemClock clock;
-  OtlpConfig cfg;
+  OtlpOptions cfg;
   cfg.metrics_series_ttl = std::chrono::minutes(5);
   cfg.metrics_max_series = 1000;
   otlp::OtlpMetricStore store(cfg, clock);

@@ -29,8 +29,8 @@ inline std::string ReadFixture(const std::string& rel) {
 }
 
 // The default config pointed at the committed node fixture tree.
-inline NodeConfig FixtureNodeConfig() {
-  NodeConfig c = DefaultConfig().node;
+inline NodeOptions FixtureNodeOptions() {
+  NodeOptions c = DefaultConfig().node;
   c.paths.procfs = FixturePath("node/proc");
   c.paths.sysfs = FixturePath("node/sys");
   c.paths.rootfs = FixturePath("node/root");

@@ -50,7 +50,7 @@ std::chrono::milliseconds Offset(const ScrapeTarget& t) {
       static_cast<int64_t>(h % static_cast<size_t>(std::max<int64_t>(1, t.interval.count()))));
 }
 
-ParseLimits LimitsOf(const AppsConfig& c) {
+ParseLimits LimitsOf(const AppsOptions& c) {
   ParseLimits l;
   l.max_samples = c.max_samples;
   l.max_labels = c.max_labels;
@@ -77,7 +77,7 @@ Labels SelfLabels(const ScrapeTarget& t) {
 
 }  // namespace
 
-ScrapeManager::ScrapeManager(AppsConfig cfg, std::shared_ptr<PodIndex> pods,
+ScrapeManager::ScrapeManager(AppsOptions cfg, std::shared_ptr<PodIndex> pods,
                              HttpClientFactory clients)
     : cfg_(std::move(cfg)),
       limits_(LimitsOf(cfg_)),

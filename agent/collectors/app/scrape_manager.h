@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "agent/collectors/app/apps_options.h"
 #include "agent/collectors/app/exposition_parser.h"
 #include "agent/collectors/app/scrape_target.h"
 #include "agent/common/log.h"
-#include "agent/config/config.h"
 #include "lookout/http_client.h"
 #include "lookout/k8s/pod_index.h"
 #include "lookout/metrics/collectable.h"
@@ -35,7 +35,7 @@ using HttpClientFactory = std::function<std::unique_ptr<HttpClient>()>;
 class ScrapeManager final : public Collectable {
  public:
   // `pods` may be null (no Kubernetes): only static targets then.
-  ScrapeManager(AppsConfig cfg, std::shared_ptr<PodIndex> pods, HttpClientFactory clients);
+  ScrapeManager(AppsOptions cfg, std::shared_ptr<PodIndex> pods, HttpClientFactory clients);
   ~ScrapeManager() override;
 
   void Start();
@@ -69,7 +69,7 @@ class ScrapeManager final : public Collectable {
                  const std::shared_ptr<Recycler>& recycler) const;
   void Record(TargetState& st, Outcome o);
 
-  const AppsConfig cfg_;
+  const AppsOptions cfg_;
   const ParseLimits limits_;
   const std::shared_ptr<PodIndex> pods_;
   const HttpClientFactory clients_;

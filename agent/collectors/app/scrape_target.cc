@@ -24,7 +24,7 @@ std::string ScrapeTarget::Label(std::string_view name) const {
   return {};
 }
 
-std::vector<ScrapeTarget> StaticTargets(const AppsConfig& cfg) {
+std::vector<ScrapeTarget> StaticTargets(const AppsOptions& cfg) {
   std::vector<ScrapeTarget> out;
   for (const auto& s : cfg.static_targets) {
     ScrapeTarget t;
@@ -50,7 +50,7 @@ std::vector<ScrapeTarget> StaticTargets(const AppsConfig& cfg) {
   return out;
 }
 
-std::vector<ScrapeTarget> PodTargets(const PodSnapshot& pods, const AppsConfig& cfg,
+std::vector<ScrapeTarget> PodTargets(const PodSnapshot& pods, const AppsOptions& cfg,
                                      std::vector<DiscoverySkip>* skipped) {
   std::vector<ScrapeTarget> out;
   auto skip = [&](const Pod& p, const char* reason) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/config/config.h"
+#include "agent/collectors/app/apps_options.h"
 #include "lookout/k8s/pod_index.h"
 #include "lookout/metrics/metric.h"
 
@@ -25,7 +25,7 @@ struct ScrapeTarget {
 };
 
 // The static targets of apps.static_targets, with defaults filled in.
-std::vector<ScrapeTarget> StaticTargets(const AppsConfig& cfg);
+std::vector<ScrapeTarget> StaticTargets(const AppsOptions& cfg);
 
 // Running pods annotated prometheus.io/scrape: "true". prometheus.io/port picks the port (else
 // every declared TCP container port is a target, as Prometheus's pod discovery does);
@@ -36,7 +36,7 @@ struct DiscoverySkip {
   std::string pod;
   std::string reason;  // "bad_port", "no_port", "bad_scheme", "no_ip"
 };
-std::vector<ScrapeTarget> PodTargets(const PodSnapshot& pods, const AppsConfig& cfg,
+std::vector<ScrapeTarget> PodTargets(const PodSnapshot& pods, const AppsOptions& cfg,
                                      std::vector<DiscoverySkip>* skipped = nullptr);
 
 }  // namespace lookout::app

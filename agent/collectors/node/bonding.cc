@@ -31,7 +31,7 @@ namespace {
 
 class BondingCollector final : public Collector {
  public:
-  explicit BondingCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit BondingCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "bonding"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -106,7 +106,7 @@ class BondingCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewBondingCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewBondingCollector(const NodeOptions& cfg) {
   return std::make_unique<BondingCollector>(cfg);
 }
 

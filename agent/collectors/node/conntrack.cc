@@ -74,7 +74,7 @@ namespace {
 
 class ConntrackCollector final : public Collector {
  public:
-  explicit ConntrackCollector(const NodeConfig& cfg)
+  explicit ConntrackCollector(const NodeOptions& cfg)
       : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "conntrack"; }
 
@@ -157,7 +157,7 @@ class ConntrackCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewConntrackCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewConntrackCollector(const NodeOptions& cfg) {
   return std::make_unique<ConntrackCollector>(cfg);
 }
 

@@ -50,7 +50,7 @@ namespace {
 
 class CpuCollector final : public Collector {
  public:
-  explicit CpuCollector(const NodeConfig& cfg)
+  explicit CpuCollector(const NodeOptions& cfg)
       : paths_(cfg.paths), max_bytes_(cfg.max_file_bytes), stat_(cfg.paths.Proc("stat")) {
     const long hz = sysconf(_SC_CLK_TCK);
     user_hz_ = hz > 0 ? static_cast<double>(hz) : 100.0;
@@ -136,7 +136,7 @@ class CpuCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewCpuCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewCpuCollector(const NodeOptions& cfg) {
   return std::make_unique<CpuCollector>(cfg);
 }
 

@@ -104,7 +104,7 @@ constexpr Column kColumns[] = {
 
 class DiskstatsCollector final : public Collector {
  public:
-  explicit DiskstatsCollector(const NodeConfig& cfg)
+  explicit DiskstatsCollector(const NodeOptions& cfg)
       : paths_(cfg.paths), max_(cfg.max_file_bytes), filter_(cfg.diskstats) {}
   std::string_view Name() const override { return "diskstats"; }
 
@@ -147,8 +147,14 @@ class DiskstatsCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewDiskstatsCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewDiskstatsCollector(const NodeOptions& cfg) {
   return std::make_unique<DiskstatsCollector>(cfg);
+}
+
+std::vector<Option<NodeOptions>> DiskstatsOptionRows() {
+  return DeviceFilterOptions(&NodeOptions::diskstats, "",
+                             R"(^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$)",
+                             "block devices to skip (node_exporter 1.5's default)");
 }
 
 }  // namespace lookout

@@ -8,7 +8,7 @@ namespace {
 
 class FilefdCollector final : public Collector {
  public:
-  explicit FilefdCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit FilefdCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "filefd"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -37,7 +37,7 @@ class FilefdCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewFilefdCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewFilefdCollector(const NodeOptions& cfg) {
   return std::make_unique<FilefdCollector>(cfg);
 }
 

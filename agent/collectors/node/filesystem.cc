@@ -69,7 +69,7 @@ namespace {
 
 class FilesystemCollector final : public Collector {
  public:
-  FilesystemCollector(const NodeConfig& cfg, StatfsRunner::StatfsFn statfs_fn)
+  FilesystemCollector(const NodeOptions& cfg, StatfsRunner::StatfsFn statfs_fn)
       : paths_(cfg.paths),
         max_(cfg.max_file_bytes),
         opts_(cfg.filesystem),
@@ -215,13 +215,34 @@ class FilesystemCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg,
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeOptions& cfg,
                                                   StatfsRunner::StatfsFn statfs_fn) {
   return std::make_unique<FilesystemCollector>(cfg, std::move(statfs_fn));
 }
 
-std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeOptions& cfg) {
   return NewFilesystemCollector(cfg, ::statfs);
+}
+
+std::vector<Option<NodeOptions>> FilesystemOptionRows() {
+  using F = FilesystemOptions;
+  OptionTable<F> t{{
+      option::Regex<F>("mount_points_exclude", &F::mount_points_exclude,
+                       "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/"
+                       "storage/.+)($|/)",
+                       "mount points to skip (node_exporter 1.5's upstream default)"),
+      option::Regex<F>("fs_types_exclude", &F::fs_types_exclude,
+                       "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|"
+                       "fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_"
+                       "pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$",
+                       "filesystem types to skip (node_exporter 1.5's upstream default)"),
+      option::Dur<F>("mount_timeout", &F::mount_timeout, Duration(10), Duration(600'000), "5s",
+                     "a statfs slower than this marks the mount stuck (see Node metrics)"),
+      option::Int<F>("max_stuck_mounts", &F::max_stuck_mounts, 1, 1024, "16",
+                     "hung statfs calls tolerated at once; beyond, remaining mounts report "
+                     "`device_error` without a statfs"),
+  }};
+  return option::Nest<NodeOptions>("", &NodeOptions::filesystem, t);
 }
 
 }  // namespace lookout

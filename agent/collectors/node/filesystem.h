@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/collectors/node/node_options.h"
 #include "agent/collectors/node/statfs_runner.h"
-#include "agent/config/config.h"
 #include "lookout/collector.h"
 #include "lookout/result.h"
 
@@ -23,7 +23,7 @@ Result<std::vector<MountEntry>> ParseMounts(std::string_view text);
 std::string UnescapeMountPoint(std::string_view s);
 
 // The filesystem collector with an injected statfs (tests simulate hung mounts with it).
-std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg,
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeOptions& cfg,
                                                   StatfsRunner::StatfsFn statfs_fn);
 
 }  // namespace lookout

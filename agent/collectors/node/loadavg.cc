@@ -24,7 +24,7 @@ namespace {
 
 class LoadavgCollector final : public Collector {
  public:
-  explicit LoadavgCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit LoadavgCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "loadavg"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -46,7 +46,7 @@ class LoadavgCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewLoadavgCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewLoadavgCollector(const NodeOptions& cfg) {
   return std::make_unique<LoadavgCollector>(cfg);
 }
 

@@ -204,7 +204,7 @@ namespace {
 
 class MdadmCollector final : public Collector {
  public:
-  explicit MdadmCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit MdadmCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "mdadm"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -275,7 +275,7 @@ class MdadmCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewMdadmCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewMdadmCollector(const NodeOptions& cfg) {
   return std::make_unique<MdadmCollector>(cfg);
 }
 

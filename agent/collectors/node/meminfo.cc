@@ -46,7 +46,7 @@ namespace {
 
 class MeminfoCollector final : public Collector {
  public:
-  explicit MeminfoCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit MeminfoCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "meminfo"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -71,7 +71,7 @@ class MeminfoCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewMeminfoCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewMeminfoCollector(const NodeOptions& cfg) {
   return std::make_unique<MeminfoCollector>(cfg);
 }
 

@@ -270,7 +270,7 @@ struct IfaceFiles {
 
 class NetclassCollector final : public Collector {
  public:
-  explicit NetclassCollector(const NodeConfig& cfg)
+  explicit NetclassCollector(const NodeOptions& cfg)
       : dir_(cfg.paths.Sys("class/net")),
         filter_(cfg.netclass),
         ignore_invalid_speed_(cfg.netclass_ignore_invalid_speed),
@@ -494,8 +494,20 @@ class NetclassCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewNetclassCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewNetclassCollector(const NodeOptions& cfg) {
   return std::make_unique<NetclassCollector>(cfg);
+}
+
+std::vector<Option<NodeOptions>> NetclassOptionRows() {
+  auto rows = DeviceFilterOptions(
+      &NodeOptions::netclass, "", "^$",
+      "node_exporter's `--collector.netclass.ignored-devices` (default `^$`: none); "
+      "`device_include` is a lookout extension");
+  rows.push_back(option::Bool<NodeOptions>(
+      "ignore_invalid_speed", &NodeOptions::netclass_ignore_invalid_speed, "false",
+      "`--collector.netclass.ignore-invalid-speed`: no `node_network_speed_bytes` for a negative "
+      "speed (-1 = unknown); node_exporter 1.5 reports it (as -125000) by default"));
+  return rows;
 }
 
 }  // namespace lookout

@@ -56,7 +56,7 @@ namespace {
 
 class NetdevCollector final : public Collector {
  public:
-  explicit NetdevCollector(const NodeConfig& cfg)
+  explicit NetdevCollector(const NodeOptions& cfg)
       : paths_(cfg.paths), max_(cfg.max_file_bytes), filter_(cfg.netdev) {}
   std::string_view Name() const override { return "netdev"; }
 
@@ -118,8 +118,12 @@ class NetdevCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewNetdevCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewNetdevCollector(const NodeOptions& cfg) {
   return std::make_unique<NetdevCollector>(cfg);
+}
+
+std::vector<Option<NodeOptions>> NetdevOptionRows() {
+  return DeviceFilterOptions(&NodeOptions::netdev, "", "", "interfaces to skip");
 }
 
 }  // namespace lookout

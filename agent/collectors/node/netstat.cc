@@ -71,7 +71,7 @@ namespace {
 
 class NetstatCollector final : public Collector {
  public:
-  explicit NetstatCollector(const NodeConfig& cfg)
+  explicit NetstatCollector(const NodeOptions& cfg)
       : paths_(cfg.paths), max_(cfg.max_file_bytes), fields_(cfg.netstat_fields) {}
   std::string_view Name() const override { return "netstat"; }
 
@@ -111,8 +111,19 @@ class NetstatCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewNetstatCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewNetstatCollector(const NodeOptions& cfg) {
   return std::make_unique<NetstatCollector>(cfg);
+}
+
+std::vector<Option<NodeOptions>> NetstatOptionRows() {
+  return {option::Regex<NodeOptions>(
+      "fields", &NodeOptions::netstat_fields,
+      "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|"
+      "OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|"
+      "OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|"
+      "NoPorts|RcvbufErrors|SndbufErrors))$",
+      "`<Proto>_<Field>` names from /proc/net/{netstat,snmp,snmp6} to report (node_exporter's "
+      "default)")};
 }
 
 }  // namespace lookout

@@ -1,50 +1,66 @@
 #include "agent/collectors/node/node_collectors.h"
 
-#include <stdexcept>
-#include <string>
-
 namespace lookout {
 
-std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg) {
-  using Factory = std::unique_ptr<Collector> (*)(const NodeConfig&);
-  struct Entry {
-    std::string_view name;
-    Factory make;
+const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
+  static const std::vector<NodeCollectorRegistration> kRegistry = {
+      {"cpu", true, "CPU time per mode from /proc/stat (node_cpu_seconds_total)", NewCpuCollector,
+       nullptr},
+      {"meminfo", true, "memory statistics from /proc/meminfo (node_memory_*)", NewMeminfoCollector,
+       nullptr},
+      {"loadavg", true, "load averages from /proc/loadavg (node_load1/5/15)", NewLoadavgCollector,
+       nullptr},
+      {"diskstats", true, "block device I/O from /proc/diskstats (node_disk_*)",
+       NewDiskstatsCollector, DiskstatsOptionRows},
+      {"filesystem", true, "statfs of mounted filesystems (node_filesystem_*)",
+       NewFilesystemCollector, FilesystemOptionRows},
+      {"netdev", true, "network interface counters from /proc/net/dev (node_network_*)",
+       NewNetdevCollector, NetdevOptionRows},
+      {"stat", true, "boot time, context switches, forks, interrupts, procs (/proc/stat)",
+       NewStatCollector, nullptr},
+      {"vmstat", true, "selected /proc/vmstat fields (node_vmstat_*)", NewVmstatCollector,
+       VmstatOptionRows},
+      {"pressure", true, "pressure stall information from /proc/pressure (node_pressure_*)",
+       NewPressureCollector, nullptr},
+      {"uname", true, "kernel and host identity (node_uname_info)", NewUnameCollector, nullptr},
+      {"time", true, "system time, time zone and clock sources (node_time_*)", NewTimeCollector,
+       nullptr},
+      {"filefd", true, "allocated and maximum file handles (node_filefd_*)", NewFilefdCollector,
+       nullptr},
+      {"sockstat", true, "socket statistics from /proc/net/sockstat{,6} (node_sockstat_*)",
+       NewSockstatCollector, nullptr},
+      {"netstat", true, "selected /proc/net/{netstat,snmp,snmp6} fields (node_netstat_*)",
+       NewNetstatCollector, NetstatOptionRows},
+      {"os", true, "os-release information (node_os_info, node_os_version)", NewOsCollector,
+       nullptr},
+      {"timex", true, "kernel clock discipline state from adjtimex(2) (node_timex_*)",
+       NewTimexCollector, nullptr},
+      {"conntrack", true,
+       "connection tracking table use and statistics (node_nf_conntrack_*); no nf_conntrack "
+       "module: no series (and no failure)",
+       NewConntrackCollector, nullptr},
+      {"netclass", true, "network interface attributes from /sys/class/net (node_network_*)",
+       NewNetclassCollector, NetclassOptionRows},
+      {"textfile", true, "metrics from *.prom files in a directory (node_textfile_*)",
+       NewTextfileCollector, TextfileOptionRows},
+      {"mdadm", true,
+       "md RAID arrays from /proc/mdstat (node_md_*); no /proc/mdstat: no series (and no "
+       "failure)",
+       NewMdadmCollector, nullptr},
+      {"bonding", true,
+       "bonding interfaces and their slaves (node_bonding_*); no bonding driver: no series (and "
+       "no failure)",
+       NewBondingCollector, nullptr},
   };
-  static const Entry kFactories[] = {
-      {"cpu", NewCpuCollector},
-      {"meminfo", NewMeminfoCollector},
-      {"loadavg", NewLoadavgCollector},
-      {"diskstats", NewDiskstatsCollector},
-      {"filesystem", NewFilesystemCollector},
-      {"netdev", NewNetdevCollector},
-      {"stat", NewStatCollector},
-      {"vmstat", NewVmstatCollector},
-      {"pressure", NewPressureCollector},
-      {"uname", NewUnameCollector},
-      {"time", NewTimeCollector},
-      {"filefd", NewFilefdCollector},
-      {"sockstat", NewSockstatCollector},
-      {"netstat", NewNetstatCollector},
-      {"os", NewOsCollector},
-      {"timex", NewTimexCollector},
-      {"conntrack", NewConntrackCollector},
-      {"netclass", NewNetclassCollector},
-      {"textfile", NewTextfileCollector},
-      {"mdadm", NewMdadmCollector},
-      {"bonding", NewBondingCollector},
-  };
+  return kRegistry;
+}
+
+std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeOptions& cfg) {
   std::vector<std::unique_ptr<Collector>> out;
-  for (const auto& info : NodeCollectorInfos()) {
-    auto it = cfg.enabled.find(info.name);
+  for (const auto& entry : NodeCollectorRegistry()) {
+    auto it = cfg.enabled.find(entry.name);
     if (it == cfg.enabled.end() || !it->second) continue;
-    const Entry* entry = nullptr;
-    for (const auto& e : kFactories) {
-      if (e.name == info.name) entry = &e;
-    }
-    if (entry == nullptr)
-      throw std::logic_error("no factory for collector " + std::string(info.name));
-    out.push_back(entry->make(cfg));
+    out.push_back(entry.factory(cfg));
   }
   return out;
 }

@@ -1,42 +1,64 @@
 #pragma once
 // The node collectors, registered in one explicit list (no static initialisers, which a static
-// library may drop). Each factory lives in its collector's file.
+// library may drop): one row per collector with its name (config key, log tag, `collector`
+// label), node_exporter 1.5's default on/off, its factory and its option rows. Each factory and
+// each option-row function lives in its collector's file.
 
 #include <memory>
 #include <vector>
 
-#include "agent/config/config.h"
+#include "agent/collectors/node/node_options.h"
 #include "lookout/clock.h"
 #include "lookout/collector.h"
 
 namespace lookout {
 
-std::unique_ptr<Collector> NewCpuCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewMeminfoCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewLoadavgCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewDiskstatsCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewFilesystemCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewNetdevCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewStatCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewVmstatCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewPressureCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewUnameCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewCpuCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewMeminfoCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewLoadavgCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewDiskstatsCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewFilesystemCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewNetdevCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewStatCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewVmstatCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewPressureCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewUnameCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewTimeCollector(const NodeOptions& cfg);
 // With an injected clock (tests).
-std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg,
+std::unique_ptr<Collector> NewTimeCollector(const NodeOptions& cfg,
                                             std::shared_ptr<const Clock> clock);
-std::unique_ptr<Collector> NewFilefdCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewSockstatCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewNetstatCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewOsCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewTimexCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewConntrackCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewNetclassCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewTextfileCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewMdadmCollector(const NodeConfig& cfg);
-std::unique_ptr<Collector> NewBondingCollector(const NodeConfig& cfg);
+std::unique_ptr<Collector> NewFilefdCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewSockstatCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewNetstatCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewOsCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewTimexCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewConntrackCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewNetclassCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewTextfileCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewMdadmCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewBondingCollector(const NodeOptions& cfg);
 
-// The enabled collectors, in NodeCollectorInfos() order.
-std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeConfig& cfg);
+// Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
+std::vector<Option<NodeOptions>> FilesystemOptionRows();
+std::vector<Option<NodeOptions>> DiskstatsOptionRows();
+std::vector<Option<NodeOptions>> NetdevOptionRows();
+std::vector<Option<NodeOptions>> NetclassOptionRows();
+std::vector<Option<NodeOptions>> TextfileOptionRows();
+std::vector<Option<NodeOptions>> NetstatOptionRows();
+std::vector<Option<NodeOptions>> VmstatOptionRows();
+
+struct NodeCollectorRegistration {
+  std::string_view name;
+  bool default_enabled;
+  std::string_view description;
+  std::unique_ptr<Collector> (*factory)(const NodeOptions&);
+  std::vector<Option<NodeOptions>> (*options)();  // nullptr: only `enabled`
+};
+
+// Every node collector, in registration (and collection) order.
+const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry();
+
+// The enabled collectors, in registration order.
+std::vector<std::unique_ptr<Collector>> MakeNodeCollectors(const NodeOptions& cfg);
 
 }  // namespace lookout

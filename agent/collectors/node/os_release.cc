@@ -35,7 +35,7 @@ namespace {
 
 class OsCollector final : public Collector {
  public:
-  explicit OsCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit OsCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "os"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -89,7 +89,7 @@ class OsCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewOsCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewOsCollector(const NodeOptions& cfg) {
   return std::make_unique<OsCollector>(cfg);
 }
 

@@ -42,7 +42,8 @@ namespace {
 
 class PressureCollector final : public Collector {
  public:
-  explicit PressureCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit PressureCollector(const NodeOptions& cfg)
+      : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "pressure"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -90,7 +91,7 @@ class PressureCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewPressureCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewPressureCollector(const NodeOptions& cfg) {
   return std::make_unique<PressureCollector>(cfg);
 }
 

@@ -41,7 +41,7 @@ namespace {
 
 class SockstatCollector final : public Collector {
  public:
-  explicit SockstatCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {
+  explicit SockstatCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {
     const long ps = sysconf(_SC_PAGESIZE);
     page_size_ = ps > 0 ? static_cast<double>(ps) : 4096;
   }
@@ -82,7 +82,7 @@ class SockstatCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewSockstatCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewSockstatCollector(const NodeOptions& cfg) {
   return std::make_unique<SockstatCollector>(cfg);
 }
 

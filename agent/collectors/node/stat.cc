@@ -53,7 +53,7 @@ namespace {
 
 class StatCollector final : public Collector {
  public:
-  explicit StatCollector(const NodeConfig& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
+  explicit StatCollector(const NodeOptions& cfg) : paths_(cfg.paths), max_(cfg.max_file_bytes) {}
   std::string_view Name() const override { return "stat"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -90,7 +90,7 @@ class StatCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewStatCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewStatCollector(const NodeOptions& cfg) {
   return std::make_unique<StatCollector>(cfg);
 }
 

@@ -817,7 +817,7 @@ namespace {
 
 class TextfileCollector final : public Collector {
  public:
-  explicit TextfileCollector(const NodeConfig& cfg)
+  explicit TextfileCollector(const NodeOptions& cfg)
       : directory_(cfg.textfile.directory), max_bytes_(cfg.textfile.max_file_bytes) {}
   std::string_view Name() const override { return "textfile"; }
 
@@ -1031,8 +1031,24 @@ class TextfileCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewTextfileCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewTextfileCollector(const NodeOptions& cfg) {
   return std::make_unique<TextfileCollector>(cfg);
+}
+
+std::vector<Option<NodeOptions>> TextfileOptionRows() {
+  OptionTable<TextfileOptions> t{{
+      option::Str<TextfileOptions>(
+          "directory", &TextfileOptions::directory, "",
+          "`--collector.textfile.directory`: the `*.prom` files read on each scrape; a Go glob "
+          "(`/var/lib/node_exporter/*`) reads several directories. `\"\"` = none, node_exporter "
+          "1.5's upstream default (Debian's package defaults to "
+          "`/var/lib/prometheus/node-exporter`)"),
+      option::Int<TextfileOptions>(
+          "max_file_bytes", &TextfileOptions::max_file_bytes, 1024, int64_t{1} << 30, "8388608",
+          "a larger `.prom` file is skipped and "
+          "`node_textfile_scrape_error` is 1 (node_exporter has no limit)"),
+  }};
+  return option::Nest<NodeOptions>("", &NodeOptions::textfile, t);
 }
 
 }  // namespace lookout

@@ -16,7 +16,7 @@ namespace {
 
 class TimeCollector final : public Collector {
  public:
-  TimeCollector(const NodeConfig& cfg, std::shared_ptr<const Clock> clock)
+  TimeCollector(const NodeOptions& cfg, std::shared_ptr<const Clock> clock)
       : paths_(cfg.paths), clock_(std::move(clock)) {}
   std::string_view Name() const override { return "time"; }
 
@@ -81,12 +81,12 @@ class TimeCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg,
+std::unique_ptr<Collector> NewTimeCollector(const NodeOptions& cfg,
                                             std::shared_ptr<const Clock> clock) {
   return std::make_unique<TimeCollector>(cfg, std::move(clock));
 }
 
-std::unique_ptr<Collector> NewTimeCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewTimeCollector(const NodeOptions& cfg) {
   return NewTimeCollector(cfg, std::make_shared<SystemClock>());
 }
 

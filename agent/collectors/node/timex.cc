@@ -86,7 +86,7 @@ class TimexCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewTimexCollector(const NodeConfig&) {
+std::unique_ptr<Collector> NewTimexCollector(const NodeOptions&) {
   return std::make_unique<TimexCollector>();
 }
 

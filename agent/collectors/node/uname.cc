@@ -31,7 +31,7 @@ class UnameCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewUnameCollector(const NodeConfig&) {
+std::unique_ptr<Collector> NewUnameCollector(const NodeOptions&) {
   return std::make_unique<UnameCollector>();
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 class VmstatCollector final : public Collector {
  public:
-  explicit VmstatCollector(const NodeConfig& cfg)
+  explicit VmstatCollector(const NodeOptions& cfg)
       : paths_(cfg.paths), max_(cfg.max_file_bytes), fields_(cfg.vmstat_fields) {}
   std::string_view Name() const override { return "vmstat"; }
 
@@ -50,8 +50,14 @@ class VmstatCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewVmstatCollector(const NodeConfig& cfg) {
+std::unique_ptr<Collector> NewVmstatCollector(const NodeOptions& cfg) {
   return std::make_unique<VmstatCollector>(cfg);
+}
+
+std::vector<Option<NodeOptions>> VmstatOptionRows() {
+  return {option::Regex<NodeOptions>("fields", &NodeOptions::vmstat_fields,
+                                     "^(oom_kill|pgpg|pswp|pg.*fault).*",
+                                     "/proc/vmstat fields to report (node_exporter's default)")};
 }
 
 }  // namespace lookout

@@ -124,7 +124,7 @@ double SpecMemoryValue(uint64_t v) { return v > (uint64_t{1} << 62) ? 0 : static
 
 class ContainersCollector final : public Collector {
  public:
-  ContainersCollector(const PodsConfig& pods, const NodeConfig& node,
+  ContainersCollector(const PodsOptions& pods, const NodeOptions& node,
                       std::shared_ptr<PodIndex> index)
       : layout_(pods.cgroupfs),
         kubepods_config_(pods.kubepods_cgroups),
@@ -314,7 +314,7 @@ class ContainersCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewContainersCollector(const PodsConfig& pods, const NodeConfig& node,
+std::unique_ptr<Collector> NewContainersCollector(const PodsOptions& pods, const NodeOptions& node,
                                                   std::shared_ptr<PodIndex> index) {
   return std::make_unique<ContainersCollector>(pods, node, std::move(index));
 }

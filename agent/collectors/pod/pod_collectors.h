@@ -5,7 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "agent/config/config.h"
+#include "agent/collectors/node/node_options.h"
+#include "agent/collectors/pod/pods_options.h"
 #include "lookout/collector.h"
 #include "lookout/k8s/pod_index.h"
 
@@ -15,7 +16,7 @@ class KubePodIndex;
 
 // cgroup stats of every container and pod the index knows: container_cpu_*, container_memory_*,
 // container_spec_*, container_fs_*, container_processes/threads, container_pressure_*.
-std::unique_ptr<Collector> NewContainersCollector(const PodsConfig& pods, const NodeConfig& node,
+std::unique_ptr<Collector> NewContainersCollector(const PodsOptions& pods, const NodeOptions& node,
                                                   std::shared_ptr<PodIndex> index);
 // lookout_pod_info for every pod in the index.
 std::unique_ptr<Collector> NewPodInfoCollector(std::shared_ptr<PodIndex> index);
@@ -24,11 +25,23 @@ std::unique_ptr<Collector> NewPodInfoCollector(std::shared_ptr<PodIndex> index);
 std::unique_ptr<Collector> NewPodMetadataCollector(std::shared_ptr<KubePodIndex> index);
 // container_network_* per pod, read from a pod process's /proc/<pid>/net/dev; needs the host's
 // PID namespace (hostPID: true) to see those processes.
-std::unique_ptr<Collector> NewPodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
+std::unique_ptr<Collector> NewPodNetworkCollector(const PodsOptions& pods, const NodeOptions& node,
                                                   std::shared_ptr<PodIndex> index);
 
-std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsConfig& pods,
-                                                          const NodeConfig& node,
+// One row per pod collector: its name (config key, log tag, `collector` label), default on/off,
+// description and factory. They run only when Kubernetes metadata is on.
+struct PodCollectorRegistration {
+  std::string_view name;
+  bool default_enabled;
+  std::string_view description;
+  std::unique_ptr<Collector> (*factory)(const PodsOptions&, const NodeOptions&,
+                                        std::shared_ptr<KubePodIndex>);
+};
+const std::vector<PodCollectorRegistration>& PodCollectorRegistry();
+
+// The enabled pod collectors, in registration order.
+std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsOptions& pods,
+                                                          const NodeOptions& node,
                                                           std::shared_ptr<KubePodIndex> index);
 
 }  // namespace lookout

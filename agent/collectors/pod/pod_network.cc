@@ -50,7 +50,7 @@ bool IgnoredInterface(std::string_view dev) {
 
 class PodNetworkCollector final : public Collector {
  public:
-  PodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
+  PodNetworkCollector(const PodsOptions& pods, const NodeOptions& node,
                       std::shared_ptr<PodIndex> index)
       : layout_(pods.cgroupfs),
         kubepods_config_(pods.kubepods_cgroups),
@@ -132,7 +132,7 @@ class PodNetworkCollector final : public Collector {
 
 }  // namespace
 
-std::unique_ptr<Collector> NewPodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
+std::unique_ptr<Collector> NewPodNetworkCollector(const PodsOptions& pods, const NodeOptions& node,
                                                   std::shared_ptr<PodIndex> index) {
   return std::make_unique<PodNetworkCollector>(pods, node, std::move(index));
 }

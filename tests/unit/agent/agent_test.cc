@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "agent/config/config.h"
 #include "lookout/metrics/metric_view.h"
 #include "tests/unit/http_client.h"
 #include "tests/unit/test_util.h"
@@ -29,7 +30,7 @@ class AgentTest : public ::testing::Test {
     cfg.traces.exporter.protocol = "http";
     cfg.traces.exporter.endpoint = "http://127.0.0.1:9/v1/traces";
 #endif
-    cfg.node = testing::FixtureNodeConfig();
+    cfg.node = testing::FixtureNodeOptions();
     agent_ = std::make_unique<Agent>(std::move(cfg));
     agent_->Start();
     runner_ = std::thread([this] { agent_->Run(/*handle_signals=*/false); });

@@ -63,7 +63,7 @@ const MetricFamily* Find(const std::vector<MetricFamily>& out, std::string_view 
 TEST(CollectorSet, FailingCollectorDropsItsOutputAndCountsReason) {
   std::vector<std::unique_ptr<Collector>> cs;
   cs.push_back(std::make_unique<FailingCollector>(false));
-  cs.push_back(NewLoadavgCollector(testing::FixtureNodeConfig()));
+  cs.push_back(NewLoadavgCollector(testing::FixtureNodeOptions()));
   CollectorSet set(std::move(cs));
   std::vector<MetricFamily> out;
   set.Collect(out);
@@ -84,7 +84,7 @@ TEST(CollectorSet, ACollectorThatThrowsFailsAloneAndTheScrapeGoesOn) {
   cs.push_back(std::make_unique<FailingCollector>(true));
   cs.push_back(std::make_unique<ThrowingCollector>(0));
   cs.push_back(std::make_unique<ThrowingCollector>(1));
-  cs.push_back(NewLoadavgCollector(testing::FixtureNodeConfig()));
+  cs.push_back(NewLoadavgCollector(testing::FixtureNodeOptions()));
   CollectorSet set(std::move(cs));
   std::vector<MetricFamily> out;
   set.Collect(out);  // a noexcept interface made this std::terminate
@@ -118,7 +118,7 @@ class MangledProc : public ::testing::Test {
  protected:
   void SetUp() override {
     fs::copy(testing::FixturePath("node/proc"), dir_.path(), fs::copy_options::recursive);
-    cfg_ = testing::FixtureNodeConfig();
+    cfg_ = testing::FixtureNodeOptions();
     cfg_.paths.procfs = dir_.path();
     cfg_.max_file_bytes = 64 * 1024;
   }
@@ -140,7 +140,7 @@ class MangledProc : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  NodeConfig cfg_;
+  NodeOptions cfg_;
 };
 
 TEST_F(MangledProc, TruncationGarbageAndEmptinessNeverCrash) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/collectors/node/node_collectors.h"
+
 namespace lookout {
 namespace {
 
@@ -20,7 +22,7 @@ TEST(Config, EmbeddedDefaultParsesAndEnablesEveryNodeCollector) {
   EXPECT_EQ(c.server.threads, 2);
   EXPECT_EQ(c.server.request_timeout, Duration(10'000));
   EXPECT_EQ(c.node.paths.procfs, "/proc");
-  for (const auto& info : NodeCollectorInfos()) {
+  for (const auto& info : NodeCollectorRegistry()) {
     EXPECT_EQ(c.node.enabled.at(std::string(info.name)), info.default_enabled) << info.name;
   }
   EXPECT_TRUE(c.node.filesystem.fs_types_exclude.Matches("tmpfs") == false);

@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "agent/common/expand_env.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -35,7 +36,7 @@ HttpClientResponse Resp(long status, std::string body) {
 
 struct Fixture {
   Fixture() {
-    cfg.mode = KubernetesConfig::Mode::kKubelet;
+    cfg.mode = KubernetesOptions::Mode::kKubelet;
     cfg.kubelet_url = "https://10.0.0.11:10250/pods";
     cfg.node_name = "node-a";
     cfg.token_file = dir.path() + "/token";
@@ -50,7 +51,7 @@ struct Fixture {
     index = std::make_unique<KubePodIndex>(cfg, std::move(c), clock, registry);
   }
   testing::TempDir dir;
-  KubernetesConfig cfg;
+  KubernetesOptions cfg;
   FakeClock clock;
   SelfMetrics registry;
   FakeHttpClient* http;
@@ -156,9 +157,9 @@ TEST(KubePodIndex, BackgroundThreadRefreshesEarlyWhenAsked) {
   f.index->Stop();
 }
 
-TEST(KubernetesConfig, ApiServerUrlAndEnvExpansion) {
-  KubernetesConfig c;
-  c.mode = KubernetesConfig::Mode::kApiServer;
+TEST(KubernetesOptions, ApiServerUrlAndEnvExpansion) {
+  KubernetesOptions c;
+  c.mode = KubernetesOptions::Mode::kApiServer;
   c.api_server_url = "https://10.96.0.1:443/";
   c.node_name = "node-a";
   EXPECT_EQ(c.PodListUrl(),
@@ -169,13 +170,13 @@ TEST(KubernetesConfig, ApiServerUrlAndEnvExpansion) {
   EXPECT_EQ(ExpandEnv("${LOOKOUT_TEST_UNSET:-127.0.0.1}"), "127.0.0.1");
   EXPECT_EQ(ExpandEnv("${LOOKOUT_TEST_UNSET}x"), "x");
   EXPECT_EQ(ExpandEnv("no vars ${unterminated"), "no vars ${unterminated");
-  KubernetesConfig a;
-  a.mode = KubernetesConfig::Mode::kAuto;
+  KubernetesOptions a;
+  a.mode = KubernetesOptions::Mode::kAuto;
   a.token_file = "/nonexistent/token";
-  EXPECT_EQ(a.Resolved().mode, KubernetesConfig::Mode::kOff);
+  EXPECT_EQ(a.Resolved().mode, KubernetesOptions::Mode::kOff);
 }
 
-TEST(KubernetesConfig, ParsesAndRejects) {
+TEST(KubernetesOptions, ParsesAndRejects) {
   Config c = ParseConfig(R"(
 kubernetes:
   mode: apiserver
@@ -188,7 +189,7 @@ pods:
     pod_network: {enabled: true}
 )",
                          "t.yaml");
-  EXPECT_EQ(c.kubernetes.mode, KubernetesConfig::Mode::kApiServer);
+  EXPECT_EQ(c.kubernetes.mode, KubernetesOptions::Mode::kApiServer);
   EXPECT_EQ(c.kubernetes.stale_after, std::chrono::minutes(10));
   EXPECT_EQ(c.pods.kubepods_cgroups, std::vector<std::string>{"/kubepods.slice"});
   EXPECT_TRUE(c.pods.enabled.at("pod_network"));

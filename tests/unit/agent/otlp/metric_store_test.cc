@@ -5,6 +5,7 @@
 #include <limits>
 #include <tuple>
 
+#include "agent/config/config.h"
 #include "agent/otlp/otlp_codec.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "tests/unit/test_util.h"
@@ -28,7 +29,7 @@ std::string Wrap(const std::string& metrics,
          R"(},"scopeMetrics":[{"scope":{"name":"s"},"metrics":[)" + metrics + "]}]}]}";
 }
 
-OtlpConfig Cfg() { return DefaultConfig().otlp; }
+OtlpOptions Cfg() { return DefaultConfig().otlp; }
 
 const Sample* One(const std::vector<MetricFamily>& fs, std::string_view name) {
   const MetricFamily* f = testing::FindFamily(fs, name);
@@ -86,7 +87,7 @@ TEST(OtlpMetricStore, HistogramsWithExemplarsAndDeltaMerge) {
 
 TEST(OtlpMetricStore, RefusesWhatItCannotKeepAndSaysWhy) {
   testing::FakeClock clock;
-  OtlpConfig cfg = Cfg();
+  OtlpOptions cfg = Cfg();
   cfg.metrics_max_series = 2;
   OtlpMetricStore store(cfg, clock);
   auto r = store.Ingest(FromJson(Wrap(
@@ -139,7 +140,7 @@ TEST(OtlpMetricStore, IdentityTargetInfoAndLabelClashes) {
 
 TEST(OtlpMetricStore, SeriesExpireAndNoRecordedValueRemoves) {
   testing::FakeClock clock;
-  OtlpConfig cfg = Cfg();
+  OtlpOptions cfg = Cfg();
   cfg.metrics_series_ttl = std::chrono::seconds(60);
   OtlpMetricStore store(cfg, clock);
   store.Ingest(FromJson(Wrap(R"({"name":"old","gauge":{"dataPoints":[{"asDouble":1}]}})")));

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <thread>
 
+#include "agent/config/config.h"
 #include "tests/unit/http_client.h"
 
 namespace lookout {
@@ -16,7 +17,7 @@ using testing::RawClient;
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void StartServer(ServerConfig cfg) {
+  void StartServer(ServerOptions cfg) {
     cfg.listen_address = "127.0.0.1:0";
     server_ = std::make_unique<HttpServer>(
         ioc_, cfg,
@@ -29,8 +30,8 @@ class HttpServerTest : public ::testing::Test {
     server_->Start();
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
   }
-  static ServerConfig Defaults() {
-    ServerConfig c = DefaultConfig().server;
+  static ServerOptions Defaults() {
+    ServerOptions c = DefaultConfig().server;
     c.request_timeout = 500ms;
     c.idle_timeout = 300ms;
     return c;
@@ -87,7 +88,7 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndServerGoesOn) {
 }
 
 TEST_F(HttpServerTest, HeaderAndBodyLimits) {
-  ServerConfig cfg = Defaults();
+  ServerOptions cfg = Defaults();
   cfg.max_header_bytes = 1024;
   cfg.max_body_bytes = 100;
   StartServer(cfg);
@@ -147,7 +148,7 @@ TEST_F(HttpServerTest, ConcurrentRequests) {
 }
 
 TEST_F(HttpServerTest, ConnectionCap) {
-  ServerConfig cfg = Defaults();
+  ServerOptions cfg = Defaults();
   cfg.max_connections = 2;
   cfg.idle_timeout = 5000ms;
   StartServer(cfg);
@@ -161,7 +162,7 @@ TEST_F(HttpServerTest, ConnectionCap) {
 }
 
 TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
-  ServerConfig cfg = Defaults();
+  ServerOptions cfg = Defaults();
   cfg.idle_timeout = 60000ms;
   StartServer(cfg);
   RawClient c(server_->port());

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "agent/config/config.h"
 #include "agent/slo/series_table.h"
 #include "agent/slo/spec_parser.h"
 #include "tests/unit/agent/slo/fake_app.h"

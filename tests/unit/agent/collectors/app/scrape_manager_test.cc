@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/config/config.h"
 #include "exporters/prometheus/text_encoder.h"
 #include "lookout/metrics/metric_view.h"
 #include "tests/unit/test_util.h"
@@ -75,7 +76,7 @@ ContainerInfo Container(std::string name, std::vector<int> ports) {
   return c;
 }
 
-AppsConfig Apps() { return DefaultConfig().apps; }
+AppsOptions Apps() { return DefaultConfig().apps; }
 
 using testing::FindFamily;
 const MetricFamily* Find(const std::vector<MetricFamily>& fs, std::string_view name) {
@@ -126,7 +127,7 @@ TEST(PodTargets, FollowsPrometheusAnnotations) {
 }
 
 TEST(StaticTargets, DefaultsAndLabels) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.static_targets.push_back({"http://127.0.0.1:8080/metrics", "api", {}, {}, {{"team", "pay"}}});
   c.static_targets.push_back({"http://localhost:9000/m",
                               "x",
@@ -201,7 +202,7 @@ TEST(ScrapeManager, ReexposesWithTargetLabelsAndDropsVanishedPods) {
 }
 
 TEST(ScrapeManager, FailureReasonsAndRecovery) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.static_targets.push_back({"http://h:1/down", "j", {}, {}, {}});
   c.static_targets.push_back({"http://h:1/404", "j", {}, {}, {}});
   c.static_targets.push_back({"http://h:1/big", "j", {}, {}, {}});
@@ -236,7 +237,7 @@ TEST(ScrapeManager, FailureReasonsAndRecovery) {
 // Each scrape reuses the memory of the one before last: what is exposed must always be exactly
 // the latest body, also while a Collect() holds on to an older result.
 TEST(ScrapeManager, RecycledScrapesExposeOnlyTheLatestBody) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.static_targets.push_back({"http://r:1/m", "r", {}, {}, {}});
   UrlHttpClient http;
   ScrapeManager m(c, nullptr, nullptr);
@@ -266,7 +267,7 @@ TEST(ScrapeManager, RecycledScrapesExposeOnlyTheLatestBody) {
 }
 
 TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
   c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
   UrlHttpClient http;
@@ -285,7 +286,7 @@ TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
 // what it selects is what the copying read selects, target labels included, plus the series
 // the exposition leaves out for their TYPE (one name, one type there; PromQL ignores TYPE).
 TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelectsAndOtherTypes) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
   c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
   c.static_targets.push_back({"http://c:1/m", "c", {}, {}, {}});
@@ -329,7 +330,7 @@ TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelectsAndOtherTypes) {
 // A pod list refresh while a target's scrape is in flight keeps the target's state: the worker
 // records into it (it used to be erased and freed under the worker: a use-after-free ASan found).
 TEST(ScrapeManager, PodRefreshDuringAScrapeKeepsTheTargetItsWorkerHolds) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.scrape_interval = std::chrono::milliseconds(2000);
   c.scrape_timeout = std::chrono::milliseconds(2000);
   c.max_concurrent_scrapes = 2;  // the other worker refreshes the pod list meanwhile
@@ -390,7 +391,7 @@ TEST(ScrapeManager, PodRefreshDuringAScrapeKeepsTheTargetItsWorkerHolds) {
 }
 
 TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
-  AppsConfig c = Apps();
+  AppsOptions c = Apps();
   c.scrape_interval = std::chrono::milliseconds(1000);
   c.scrape_timeout = std::chrono::milliseconds(500);
   c.max_concurrent_scrapes = 2;

@@ -8,7 +8,7 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 
 TEST(ParseBondingList, Fields) {
   EXPECT_EQ(ParseBondingList("bond0 bond1\n"), (std::vector<std::string>{"bond0", "bond1"}));
@@ -28,7 +28,7 @@ TEST(BondingSlaveUp, TrimmedExactWord) {
 }
 
 TEST(BondingCollector, FixtureBondWithOneSlaveDown) {
-  auto r = testing::Run(*NewBondingCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewBondingCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   EXPECT_EQ(r.Value("node_bonding_slaves", {{"master", "bond0"}}), 2);
   EXPECT_EQ(r.Value("node_bonding_active", {{"master", "bond0"}}), 1);
@@ -37,7 +37,7 @@ TEST(BondingCollector, FixtureBondWithOneSlaveDown) {
 
 TEST(BondingCollector, AbsentRacesAndOldKernels) {
   testing::TempDir d;
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.sysfs = d.path();
   auto none = testing::Run(*NewBondingCollector(cfg));  // no bonding driver
   EXPECT_TRUE(none.status.ok());

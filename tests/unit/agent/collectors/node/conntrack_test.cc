@@ -8,7 +8,7 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 
 constexpr const char* kHeader =
     "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop "
@@ -72,7 +72,7 @@ TEST(ParseConntrackValue, DecimalWithWhiteSpace) {
 }
 
 TEST(ConntrackCollector, Fixture) {
-  auto r = testing::Run(*NewConntrackCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewConntrackCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   EXPECT_EQ(r.Value("node_nf_conntrack_entries"), 123);
   EXPECT_EQ(r.Value("node_nf_conntrack_entries_limit"), 262144);
@@ -84,7 +84,7 @@ TEST(ConntrackCollector, Fixture) {
 
 TEST(ConntrackCollector, WithoutTheModuleWhatCanBeRead) {
   testing::TempDir d;  // no conntrack at all: nothing, and not a failure
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.procfs = d.path();
   auto none = testing::Run(*NewConntrackCollector(cfg));
   EXPECT_TRUE(none.status.ok());

@@ -6,7 +6,7 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 using testing::ReadFixture;
 
 TEST(ParseProcStatCpus, ConvertsTicksToSecondsAndSkipsAggregate) {
@@ -36,7 +36,7 @@ TEST(ParseProcStatCpus, RejectsGarbageAndEmpty) {
 }
 
 TEST(CpuCollector, NodeExporterNamesAndLabels) {
-  auto c = NewCpuCollector(FixtureNodeConfig());
+  auto c = NewCpuCollector(FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   EXPECT_EQ(r.SeriesCount("node_cpu_seconds_total"), 3u * 8u);

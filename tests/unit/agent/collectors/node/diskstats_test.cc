@@ -30,7 +30,7 @@ TEST(ParseUdevData, Properties) {
 }
 
 TEST(DiskstatsCollector, UnitsFilterAndInfo) {
-  auto c = NewDiskstatsCollector(testing::FixtureNodeConfig());
+  auto c = NewDiskstatsCollector(testing::FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   // Default exclude drops loop0, sda1 and nvme0n1p1; sda, vda, nvme0n1 and cciss/c0d0 stay.

@@ -41,7 +41,7 @@ TEST(ParseMounts, EscapedSpacesAndReadOnly) {
 }
 
 TEST(FilesystemCollector, FiltersDedupesAndReportsErrors) {
-  auto c = NewFilesystemCollector(testing::FixtureNodeConfig());
+  auto c = NewFilesystemCollector(testing::FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   // "/" (listed twice), "/boot" (missing under the fixture root) and "/mnt/data disk"; /proc,
@@ -96,7 +96,7 @@ struct HangingStatfs {
 
 TEST(FilesystemCollector, HungMountIsTimeBoxedThenSkippedUntilItAnswers) {
   auto hang = std::make_shared<HangingStatfs>();
-  NodeConfig cfg = testing::FixtureNodeConfig();
+  NodeOptions cfg = testing::FixtureNodeOptions();
   cfg.filesystem.mount_timeout = std::chrono::milliseconds(100);
   auto c = NewFilesystemCollector(
       cfg, [hang](const char* p, struct statfs* st) { return (*hang)(p, st); });

@@ -17,7 +17,7 @@ TEST(ParseLoadavg, Values) {
 }
 
 TEST(LoadavgCollector, Families) {
-  auto c = NewLoadavgCollector(testing::FixtureNodeConfig());
+  auto c = NewLoadavgCollector(testing::FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   EXPECT_DOUBLE_EQ(r.Value("node_load1"), 0.52);

@@ -6,7 +6,7 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 
 const MdStat* Find(const std::vector<MdStat>& v, std::string_view name) {
   for (const auto& m : v) {
@@ -111,7 +111,7 @@ TEST(ParseMdstat, HugeInput) {
 }
 
 TEST(MdadmCollector, FixtureSeries) {
-  auto r = testing::Run(*NewMdadmCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewMdadmCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   EXPECT_EQ(r.families.size(), 5u);
   EXPECT_EQ(r.SeriesCount("node_md_state"), 50u);  // 10 arrays x 5 states
@@ -130,7 +130,7 @@ TEST(MdadmCollector, FixtureSeries) {
 
 TEST(MdadmCollector, NoMdstatAndRepeatedNames) {
   testing::TempDir d;
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.procfs = d.path();
   auto none = testing::Run(*NewMdadmCollector(cfg));
   EXPECT_TRUE(none.status.ok());  // no md driver: no series, success (node_exporter: success 0)

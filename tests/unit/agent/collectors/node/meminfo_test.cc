@@ -33,7 +33,7 @@ TEST(ParseMeminfo, Errors) {
 }
 
 TEST(MeminfoCollector, Names) {
-  auto c = NewMeminfoCollector(testing::FixtureNodeConfig());
+  auto c = NewMeminfoCollector(testing::FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_memory_MemAvailable_bytes"), 20480000.0 * 1024);

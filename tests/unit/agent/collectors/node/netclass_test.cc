@@ -15,7 +15,7 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 
 size_t Index(std::string_view attr) {
   for (size_t i = 0; i < kNetClassAttrs.size(); ++i) {
@@ -168,7 +168,7 @@ TEST(ReadSysfsAttr, RealEinvalFromTheKernel) {
 }
 
 TEST(NetclassCollector, FixtureInterfaces) {
-  auto r = testing::Run(*NewNetclassCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewNetclassCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   EXPECT_EQ(r.SeriesCount("node_network_up"), 8u);  // bonding_masters (a file) is no interface
   EXPECT_EQ(r.Value("node_network_up", {{"device", "eth0"}}), 1);
@@ -192,7 +192,7 @@ TEST(NetclassCollector, FixtureInterfaces) {
 }
 
 TEST(NetclassCollector, ExcludeAndInvalidSpeedOptions) {
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.netclass.exclude = Pattern("^(veth|dummy)");
   cfg.netclass_ignore_invalid_speed = true;
   auto r = testing::Run(*NewNetclassCollector(cfg));
@@ -203,7 +203,7 @@ TEST(NetclassCollector, ExcludeAndInvalidSpeedOptions) {
 
 TEST(NetclassCollector, VanishingInterfacesAndBadValues) {
   testing::TempDir d;
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.sysfs = d.path();
   d.Write("class/net/eth0/operstate", "up\n");
   d.Write("class/net/eth0/mtu", "1500\n");
@@ -224,7 +224,7 @@ TEST(NetclassCollector, VanishingInterfacesAndBadValues) {
 
 TEST(NetclassCollector, KeptFilesFollowTheDevice) {
   testing::TempDir d;
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.sysfs = d.path();
   d.Write("class/net/eth0/mtu", "1500\n");
   d.Write("class/net/eth0/operstate", "up\n");
@@ -247,10 +247,10 @@ TEST(NetclassCollector, BeyondTheDescriptorBudgetFilesAreOpenedEachTime) {
   struct rlimit low = old;
   low.rlim_cur = 64;  // a budget of 16 descriptors: not one interface's 22 files
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  auto c = NewNetclassCollector(FixtureNodeConfig());
+  auto c = NewNetclassCollector(FixtureNodeOptions());
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
   auto uncached = testing::Run(*c);
-  auto cached = testing::Run(*NewNetclassCollector(FixtureNodeConfig()));
+  auto cached = testing::Run(*NewNetclassCollector(FixtureNodeOptions()));
   ASSERT_TRUE(uncached.status.ok());
   ASSERT_EQ(uncached.families.size(), cached.families.size());
   for (size_t i = 0; i < cached.families.size(); ++i) {
@@ -265,7 +265,7 @@ TEST(NetclassCollector, BeyondTheDescriptorBudgetFilesAreOpenedEachTime) {
 
 TEST(NetclassCollector, InterfacesComingAndGoingNeverFailIt) {
   testing::TempDir d;
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.sysfs = d.path();
   d.Write("class/net/lo/mtu", "65536\n");
   d.Write("devices/.keep", "");

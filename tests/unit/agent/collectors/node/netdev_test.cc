@@ -21,7 +21,7 @@ TEST(ParseNetDev, HeaderDrivenColumnsAndNoSpaceAfterColon) {
 }
 
 TEST(NetdevCollector, FamiliesAndNohandler) {
-  auto c = NewNetdevCollector(testing::FixtureNodeConfig());
+  auto c = NewNetdevCollector(testing::FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_network_receive_bytes_total", {{"device", "eth0"}}), 45326560);
@@ -34,7 +34,7 @@ TEST(NetdevCollector, FamiliesAndNohandler) {
 }
 
 TEST(NetdevCollector, DeviceExclude) {
-  NodeConfig cfg = testing::FixtureNodeConfig();
+  NodeOptions cfg = testing::FixtureNodeOptions();
   cfg.netdev.exclude = Pattern("^(lo|veth.*)$");
   auto r = testing::Run(*NewNetdevCollector(cfg));
   EXPECT_EQ(r.SeriesCount("node_network_receive_bytes_total"), 2u);  // eth0, br12:40

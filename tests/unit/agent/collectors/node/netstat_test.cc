@@ -30,7 +30,7 @@ TEST(ParseSnmp6, ProtocolSplitAtTheSix) {
 }
 
 TEST(NetstatCollector, DefaultFieldSubset) {
-  auto r = testing::Run(*NewNetstatCollector(testing::FixtureNodeConfig()));
+  auto r = testing::Run(*NewNetstatCollector(testing::FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_netstat_Tcp_InErrs"), 5);
   EXPECT_EQ(r.Value("node_netstat_Tcp_CurrEstab"), 0);

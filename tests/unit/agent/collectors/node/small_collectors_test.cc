@@ -8,10 +8,10 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 
 TEST(VmstatCollector, DefaultFieldSubset) {
-  auto r = testing::Run(*NewVmstatCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewVmstatCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_vmstat_oom_kill"), 2);
   EXPECT_EQ(r.Value("node_vmstat_pgfault"), 1234567890);
@@ -36,7 +36,7 @@ TEST(ParsePressure, TotalsAndErrors) {
 }
 
 TEST(PressureCollector, MissingResourceFileAndMissingPsi) {
-  auto r = testing::Run(*NewPressureCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewPressureCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_DOUBLE_EQ(r.Value("node_pressure_cpu_waiting_seconds_total"), 4.317171);
   EXPECT_DOUBLE_EQ(r.Value("node_pressure_io_stalled_seconds_total"), 2.964792);
@@ -44,7 +44,7 @@ TEST(PressureCollector, MissingResourceFileAndMissingPsi) {
   EXPECT_EQ(r.Family("node_pressure_memory_waiting_seconds_total"), nullptr);  // file missing
 
   testing::TempDir empty;  // a kernel without PSI at all
-  NodeConfig cfg = FixtureNodeConfig();
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.paths.procfs = empty.path();
   auto none = testing::Run(*NewPressureCollector(cfg));
   EXPECT_TRUE(none.status.ok());
@@ -52,7 +52,7 @@ TEST(PressureCollector, MissingResourceFileAndMissingPsi) {
 }
 
 TEST(UnameCollector, Labels) {
-  auto r = testing::Run(*NewUnameCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewUnameCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   const auto* f = r.Family("node_uname_info");
   ASSERT_NE(f, nullptr);
@@ -71,13 +71,13 @@ class FixedClock final : public Clock {
 };
 
 TEST(TimeCollector, UsesTheInjectedClock) {
-  auto r = testing::Run(*NewTimeCollector(FixtureNodeConfig(), std::make_shared<FixedClock>()));
+  auto r = testing::Run(*NewTimeCollector(FixtureNodeOptions(), std::make_shared<FixedClock>()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_DOUBLE_EQ(r.Value("node_time_seconds"), 1700000000.25);
 }
 
 TEST(TimeCollector, ClockSourcesFromSysfs) {
-  auto r = testing::Run(*NewTimeCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewTimeCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_GT(r.Value("node_time_seconds"), 1.7e9);
   EXPECT_EQ(r.SeriesCount("node_time_clocksource_available_info"), 3u);
@@ -87,7 +87,7 @@ TEST(TimeCollector, ClockSourcesFromSysfs) {
 }
 
 TEST(FilefdCollector, Values) {
-  auto r = testing::Run(*NewFilefdCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewFilefdCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_filefd_allocated"), 2112);
   EXPECT_EQ(r.Value("node_filefd_maximum"), 9223372036854775807.0);
@@ -103,7 +103,7 @@ TEST(ParseSockstat, PairsAndErrors) {
 }
 
 TEST(SockstatCollector, MemBytesAndV6) {
-  auto r = testing::Run(*NewSockstatCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewSockstatCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_sockstat_TCP_tw"), 4);
   EXPECT_EQ(r.Value("node_sockstat_TCP_mem_bytes"), static_cast<double>(sysconf(_SC_PAGESIZE)));
@@ -120,7 +120,7 @@ TEST(ParseOsRelease, QuotingAndComments) {
 }
 
 TEST(OsCollector, InfoAndVersion) {
-  auto r = testing::Run(*NewOsCollector(FixtureNodeConfig()));
+  auto r = testing::Run(*NewOsCollector(FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(
       r.Value("node_os_version", {{"id", "debian"}, {"id_like", ""}, {"name", "Debian GNU/Linux"}}),

@@ -33,7 +33,7 @@ TEST(ParseProcStat, TruncatedFileIsAnError) {
 }
 
 TEST(StatCollector, Families) {
-  auto c = NewStatCollector(testing::FixtureNodeConfig());
+  auto c = NewStatCollector(testing::FixtureNodeOptions());
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.Value("node_boot_time_seconds"), 1700000000);

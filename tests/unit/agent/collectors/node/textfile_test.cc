@@ -16,7 +16,7 @@
 namespace lookout {
 namespace {
 
-using testing::FixtureNodeConfig;
+using testing::FixtureNodeOptions;
 
 bool Refused(std::string_view text) { return !ParseTextfile(text).ok(); }
 
@@ -238,8 +238,8 @@ TEST(MergeTextfiles, HistogramsSummariesAndOwnFamilies) {
   EXPECT_EQ(err->samples[0].value, 5);
 }
 
-NodeConfig TextfileConfig(const std::string& dir) {
-  NodeConfig cfg = FixtureNodeConfig();
+NodeOptions TextfileConfig(const std::string& dir) {
+  NodeOptions cfg = FixtureNodeOptions();
   cfg.textfile.directory = dir;
   return cfg;
 }
@@ -283,7 +283,7 @@ TEST(TextfileCollector, DirectoryStates) {
 
 TEST(TextfileCollector, SizeCapFifoAndChanges) {
   testing::TempDir d;
-  NodeConfig cfg = TextfileConfig(d.path());
+  NodeOptions cfg = TextfileConfig(d.path());
   cfg.textfile.max_file_bytes = 1024;
   d.Write("small.prom", "small 1\n");
   d.Write("big.prom", std::string(2000, '#') + "\nbig 1\n");

@@ -82,7 +82,7 @@ TEST(TimexFamilies, Extremes) {
 }
 
 TEST(TimexCollector, ReadsTheKernel) {
-  auto r = testing::Run(*NewTimexCollector(testing::FixtureNodeConfig()));
+  auto r = testing::Run(*NewTimexCollector(testing::FixtureNodeOptions()));
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   EXPECT_EQ(r.families.size(), 17u);
   const double sync = r.Value("node_timex_sync_status");

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "agent/collectors/pod/pod_collectors.h"
+#include "agent/config/config.h"
 #include "agent/k8s/pod_list.h"
 #include "tests/unit/test_util.h"
 
@@ -30,8 +31,8 @@ std::shared_ptr<StaticPodIndex> IndexFor(const std::string& layout) {
   return std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>(std::move(*pods)));
 }
 
-PodsConfig PodsFor(const std::string& cgroupfs) {
-  PodsConfig p = DefaultConfig().pods;
+PodsOptions PodsFor(const std::string& cgroupfs) {
+  PodsOptions p = DefaultConfig().pods;
   p.cgroupfs = cgroupfs;
   return p;
 }
@@ -51,7 +52,7 @@ TEST(ContainersCollector, LabelsOnlyWhatThePodListNames) {
   auto index = IndexFor("v2_systemd_containerd");
   auto c =
       NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
-                             testing::FixtureNodeConfig(), index);
+                             testing::FixtureNodeOptions(), index);
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   const MetricFamily* ws = Fam(r, "container_memory_working_set_bytes");
@@ -81,7 +82,7 @@ TEST(ContainersCollector, ValuesForOneContainer) {
   auto index = IndexFor("v2_systemd_containerd");
   auto c =
       NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
-                             testing::FixtureNodeConfig(), index);
+                             testing::FixtureNodeOptions(), index);
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   const auto find = [&](const std::string& fam, const std::string& container) -> const Sample* {
@@ -114,18 +115,18 @@ TEST(ContainersCollector, ValuesForOneContainer) {
 
 TEST(ContainersCollector, ErrorsAreReasons) {
   auto index = IndexFor("v2_systemd_containerd");
-  auto none = NewContainersCollector(PodsFor("/nonexistent"), testing::FixtureNodeConfig(), index);
+  auto none = NewContainersCollector(PodsFor("/nonexistent"), testing::FixtureNodeOptions(), index);
   EXPECT_EQ(testing::Run(*none).status.error().reason, "no_cgroupfs");
   testing::TempDir t;
   t.Write("cgroup.controllers", "cpu memory\n");
-  auto empty = NewContainersCollector(PodsFor(t.path()), testing::FixtureNodeConfig(), index);
+  auto empty = NewContainersCollector(PodsFor(t.path()), testing::FixtureNodeOptions(), index);
   EXPECT_EQ(testing::Run(*empty).status.error().reason, "no_kubepods");
 }
 
 TEST(ContainersCollector, EmptyIndexMeansNoSeries) {
   auto index = std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>());
   auto c = NewContainersCollector(PodsFor(testing::FixturePath("pods/v1_systemd_docker/cgroup")),
-                                  testing::FixtureNodeConfig(), index);
+                                  testing::FixtureNodeOptions(), index);
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   ASSERT_EQ(r.families.size(), 1u);  // no container series: only the count of unknown cgroups
@@ -150,7 +151,7 @@ TEST(PodInfoCollector, OneSeriesPerPod) {
 
 // The pod_network collector on the v2/systemd/containerd pods with `proc` as /proc.
 testing::Collected RunPodNetwork(const testing::TempDir& proc) {
-  NodeConfig node = testing::FixtureNodeConfig();
+  NodeOptions node = testing::FixtureNodeOptions();
   node.paths.procfs = proc.path();
   auto c =
       NewPodNetworkCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
@@ -243,7 +244,7 @@ TEST(ContainersCollector, AMirrorPodIsFoundByItsConfigHash) {
   pods->push_back(mirror->front());
   auto index =
       std::make_shared<StaticPodIndex>(std::make_shared<const PodSnapshot>(std::move(*pods)));
-  auto c = NewContainersCollector(PodsFor(root.path()), testing::FixtureNodeConfig(), index);
+  auto c = NewContainersCollector(PodsFor(root.path()), testing::FixtureNodeOptions(), index);
   auto r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok()) << r.status.error().detail;
   bool container = false, pod_level = false;
@@ -280,7 +281,7 @@ TEST(ContainersCollector, AnUnknownCgroupAsksForOneRefreshNotOnePerScrape) {
   auto index = std::make_shared<SwappablePodIndex>(std::make_shared<const PodSnapshot>(*pods));
   auto c =
       NewContainersCollector(PodsFor(testing::FixturePath("pods/v2_systemd_containerd/cgroup")),
-                             testing::FixtureNodeConfig(), index);
+                             testing::FixtureNodeOptions(), index);
   auto r = testing::Run(*c);
   EXPECT_EQ(index->refresh_requests, 1);
   EXPECT_EQ(r.Value("lookout_pod_cgroups_unknown"), 1);
