@@ -34,6 +34,13 @@ struct Option {
 
 template <class O>
 struct OptionTable {
+  OptionTable() = default;
+  // A constructor, not aggregate initialisation: clang's -Wmissing-field-initializers would
+  // flag every table without a check.
+  OptionTable(std::vector<Option<O>> rows,
+              std::function<void(YamlMapReader& r, O& o)> check_fn = nullptr)
+      : options(std::move(rows)), check(std::move(check_fn)) {}
+
   std::vector<Option<O>> options;
   // Checks across options once the whole section is read (e.g. timeout <= interval); `r` is
   // the section's reader, for error locations. May be empty.
