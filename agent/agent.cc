@@ -397,16 +397,23 @@ void Agent::Stop() {
   stop_cv_.notify_all();
 }
 
+struct Agent::SignalWatch {
+  explicit SignalWatch(boost::asio::io_context& ioc) : set(ioc, SIGTERM, SIGINT) {}
+  boost::asio::signal_set set;
+};
+
+void Agent::HandleSignals() {
+  if (signals_) return;
+  signals_ = std::make_unique<SignalWatch>(*ioc_);
+  signals_->set.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    Log(LogLevel::kInfo, "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    Stop();
+  });
+}
+
 void Agent::Run(bool handle_signals) {
-  std::unique_ptr<boost::asio::signal_set> signals;
-  if (handle_signals) {
-    signals = std::make_unique<boost::asio::signal_set>(*ioc_, SIGTERM, SIGINT);
-    signals->async_wait([this](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      Log(LogLevel::kInfo, "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      Stop();
-    });
-  }
+  if (handle_signals) HandleSignals();
   {
     std::unique_lock lock(stop_mu_);
     stop_cv_.wait(lock, [this] { return stop_requested_.load(); });

@@ -52,10 +52,15 @@ class Agent {
  public:
   explicit Agent(Config cfg);
   ~Agent();
+  // Installs the SIGTERM/SIGINT handler (a graceful Stop()). Call it before Start(): a signal
+  // that arrives while the listeners open is then handled once the io threads run, instead of
+  // killing the process (a kubelet may stop a pod right after it started).
+  void HandleSignals();
   // Binds the listener and starts the io threads. Throws std::runtime_error on bind failure.
   void Start();
-  // Blocks until SIGTERM/SIGINT (when handle_signals) or Stop(), then shuts down gracefully:
-  // stop accepting, let in-flight requests finish within server.shutdown_timeout, then stop.
+  // Blocks until SIGTERM/SIGINT (when handle_signals; HandleSignals() if not called yet) or
+  // Stop(), then shuts down gracefully: stop accepting, let in-flight requests finish within
+  // server.shutdown_timeout, then stop.
   void Run(bool handle_signals = true);
   void Stop();
   unsigned short port() const;
@@ -83,6 +88,8 @@ class Agent {
   Config cfg_;
   SystemClock clock_;
   std::unique_ptr<boost::asio::io_context> ioc_;
+  struct SignalWatch;  // a boost::asio::signal_set, kept out of this header
+  std::unique_ptr<SignalWatch> signals_;
   std::shared_ptr<SelfMetrics> registry_;
   std::shared_ptr<KubePodIndex> pod_index_;
   std::shared_ptr<SelfMetrics> node_registry_;  // node_exporter_build_info for /metrics/node

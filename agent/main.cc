@@ -233,6 +233,7 @@ int main(int argc, char** argv) {
   SetLogFormat(cfg.log.format);
   try {
     Agent agent(std::move(cfg));
+    agent.HandleSignals();  // before the listeners open: an early SIGTERM is graceful too
     agent.Start();
     agent.Run();
   } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <thread>
 
 #include "agent/config/config.h"
@@ -148,6 +149,30 @@ TEST_F(AgentTest, ReadyzFailsOnceStopping) {
   if (!r.empty()) {
     EXPECT_EQ(testing::RawClient::Status(r), 503);
   }
+}
+
+}  // namespace
+}  // namespace lookout
+
+namespace lookout {
+namespace {
+
+// A SIGTERM that lands before the listeners are up (integration.cli caught one between Start()
+// and Run() under load: the process died with -15) is handled gracefully once the agent runs.
+TEST(AgentSignals, ASigtermBeforeStartIsAGracefulStop) {
+  Config cfg = DefaultConfig();
+  cfg.server.listen_address = "127.0.0.1:0";
+  cfg.otlp.http_enabled = false;
+  cfg.otlp.grpc_enabled = false;
+  cfg.traces.exporter.protocol = "http";
+  cfg.traces.exporter.endpoint = "http://127.0.0.1:9/v1/traces";
+  cfg.node = testing::FixtureNodeOptions();
+  Agent agent(std::move(cfg));
+  agent.HandleSignals();
+  ASSERT_EQ(::raise(SIGTERM), 0);  // without the handler this kills the test binary
+  agent.Start();
+  agent.Run(/*handle_signals=*/true);  // returns once the pending SIGTERM has stopped it
+  SUCCEED();
 }
 
 }  // namespace
