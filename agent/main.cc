@@ -14,6 +14,7 @@
 #include "agent/slo/rule_generator.h"
 #include "agent/slo/spec_parser.h"
 
+namespace lookout {
 namespace {
 
 constexpr char kUsage[] = R"(usage: lookout [flags]
@@ -61,7 +62,6 @@ int Fail(const std::string& msg) {
 
 // lookout slo rules SPECS [--config FILE]
 int SloRules(int argc, char** argv) {
-  using namespace lookout;
   std::string specs, config_path;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -114,11 +114,9 @@ int StateDir(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  lookout::TuneAllocator();
-  using namespace lookout;
+// The command line: a subcommand, or the agent's flags.
+int Main(int argc, char** argv) {
+  TuneAllocator();
   if (argc >= 2 && std::strcmp(argv[1], "state-dir") == 0) return StateDir(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "slo") == 0) {
     if (argc >= 3 && std::strcmp(argv[2], "rules") == 0) return SloRules(argc, argv);
@@ -237,3 +235,8 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
+}  // namespace lookout
+
+int main(int argc, char** argv) { return lookout::Main(argc, argv); }

@@ -25,9 +25,8 @@
 #include "agent/slo/slo_engine.h"
 #include "agent/slo/spec_parser.h"
 
+namespace lookout {
 namespace {
-
-using namespace lookout;
 
 constexpr int kSlos = 10;
 constexpr int kGroupsPerSlo = 1000;
@@ -250,9 +249,10 @@ void BM_Collect(benchmark::State& state) {
 BENCHMARK(BM_Collect)->Unit(benchmark::kMillisecond);
 
 }  // namespace
+}  // namespace lookout
 
 int main(int argc, char** argv) {
-  TuneAllocator();
+  lookout::TuneAllocator();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -50,9 +50,11 @@ class UrlHttpClient final : public HttpClient {
         url, Result<HttpClientResponse>(HttpClientResponse{status, std::move(content_type),
                                                            std::move(body), std::nullopt}));
   }
-  std::mutex mu_;
   std::map<std::string, Result<HttpClientResponse>> answers;
   std::vector<HttpClientRequest> requests;
+
+ private:
+  std::mutex mu_;
 };
 
 Pod MakePod(std::string name, std::string ip, std::map<std::string, std::string> annotations,
