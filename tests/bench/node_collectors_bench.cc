@@ -77,7 +77,7 @@ void BM_RenderText(benchmark::State& state) {
   const auto families = GatherOnce();
   for (auto _ : state) {
     std::string out;
-    out.reserve(64 * 1024);
+    out.reserve(size_t{64} * 1024);
     prometheus::EncodeText(families, out);
     benchmark::DoNotOptimize(out.data());
   }
@@ -88,7 +88,7 @@ void BM_RenderOpenMetrics(benchmark::State& state) {
   const auto families = GatherOnce();
   for (auto _ : state) {
     std::string out;
-    out.reserve(64 * 1024);
+    out.reserve(size_t{64} * 1024);
     prometheus::EncodeOpenMetrics(families, out);
     benchmark::DoNotOptimize(out.data());
   }

@@ -159,7 +159,7 @@ struct Setup {
 // A scratch state directory under the build tree's working directory (a real disk, as a
 // hostPath is; /tmp may be tmpfs, which would hide the fdatasync).
 std::string StateDir(const char* name) {
-  const std::string dir = std::filesystem::current_path().string() + "/slo-state-bench-" + name;
+  std::string dir = std::filesystem::current_path().string() + "/slo-state-bench-" + name;
   std::filesystem::remove_all(dir);
   return dir;
 }

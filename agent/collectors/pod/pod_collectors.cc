@@ -4,9 +4,8 @@
 
 namespace lookout {
 
-std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsConfig& pods,
-                                                          const NodeConfig& node,
-                                                          std::shared_ptr<KubePodIndex> index) {
+std::vector<std::unique_ptr<Collector>> MakePodCollectors(
+    const PodsConfig& pods, const NodeConfig& node, const std::shared_ptr<KubePodIndex>& index) {
   std::vector<std::unique_ptr<Collector>> out;
   const auto on = [&](std::string_view name) {
     const auto it = pods.enabled.find(name);

@@ -27,8 +27,7 @@ std::unique_ptr<Collector> NewPodMetadataCollector(std::shared_ptr<KubePodIndex>
 std::unique_ptr<Collector> NewPodNetworkCollector(const PodsConfig& pods, const NodeConfig& node,
                                                   std::shared_ptr<PodIndex> index);
 
-std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsConfig& pods,
-                                                          const NodeConfig& node,
-                                                          std::shared_ptr<KubePodIndex> index);
+std::vector<std::unique_ptr<Collector>> MakePodCollectors(
+    const PodsConfig& pods, const NodeConfig& node, const std::shared_ptr<KubePodIndex>& index);
 
 }  // namespace lookout

@@ -70,7 +70,7 @@ Pod MakePod(std::string name, std::string ip, std::map<std::string, std::string>
   return p;
 }
 
-ContainerInfo Container(std::string name, std::vector<int> ports) {
+ContainerInfo Container(std::string name, const std::vector<int>& ports) {
   ContainerInfo c;
   c.name = std::move(name);
   for (int p : ports) c.ports.push_back({"", p, "TCP"});
