@@ -2,11 +2,14 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "agent/agent.h"
 #include "agent/build_info.h"
+#include "agent/common/file_util.h"
 #include "agent/common/log.h"
 #include "agent/common/malloc_tuning.h"
 #include "agent/common/owned_dir.h"
@@ -14,6 +17,7 @@
 #include "agent/slo/rule_generator.h"
 #include "agent/slo/spec_parser.h"
 
+namespace lookout {
 namespace {
 
 constexpr char kUsage[] = R"(usage: lookout [flags]
@@ -62,7 +66,6 @@ int Fail(const std::string& msg) {
 
 // lookout slo rules SPECS [--config FILE]
 int SloRules(int argc, char** argv) {
-  using namespace lookout;
   std::string specs, config_path;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -103,23 +106,28 @@ int StateDir(int argc, char** argv) {
       return Fail(std::string("state-dir: unexpected argument ") + arg + "\n" + kStateDirUsage);
     }
   }
-  unsigned uid = 0, gid = 0;
-  char rest = 0;
-  if (dir.empty() || std::sscanf(owner.c_str(), "%u:%u%c", &uid, &gid, &rest) != 2) {
-    return Fail(kStateDirUsage);
-  }
-  if (auto st = lookout::PrepareOwnedDirectory(dir, uid, gid); !st.ok()) {
+  // Decimal ids. (uid_t)-1 tells chown to leave the owner as it is, so it is no owner.
+  static constexpr uint64_t kNoId = std::numeric_limits<uid_t>::max();
+  const auto id = [](std::string_view s) -> uint64_t {
+    const uint64_t v = ParseU64(s).value_or(kNoId);
+    return v < kNoId ? v : kNoId;
+  };
+  const size_t colon = owner.find(':');
+  const uint64_t uid = id(std::string_view(owner).substr(0, colon));
+  const uint64_t gid =
+      colon == std::string::npos ? kNoId : id(std::string_view(owner).substr(colon + 1));
+  if (dir.empty() || uid == kNoId || gid == kNoId) return Fail(kStateDirUsage);
+  if (auto st = PrepareOwnedDirectory(dir, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+      !st.ok()) {
     std::fprintf(stderr, "lookout: state-dir: %s\n", st.error().detail.c_str());
     return 1;
   }
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  lookout::TuneAllocator();
-  using namespace lookout;
+// The command line: a subcommand, or the agent's flags.
+int Main(int argc, char** argv) {
+  TuneAllocator();
   if (argc >= 2 && std::strcmp(argv[1], "state-dir") == 0) return StateDir(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "slo") == 0) {
     if (argc >= 3 && std::strcmp(argv[2], "rules") == 0) return SloRules(argc, argv);
@@ -242,3 +250,8 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
+}  // namespace lookout
+
+int main(int argc, char** argv) { return lookout::Main(argc, argv); }

@@ -12,8 +12,9 @@ BUILD_PACKAGES=(
   prometheus-cpp-dev libsimdjson-dev
 )
 TEST_PACKAGES=(
-  # tests, fuzzers (clang's libFuzzer) and benchmarks; clang-format for ctest lint.format
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
+  # tests, fuzzers (clang's libFuzzer) and benchmarks; clang-format and clang-tidy for ctest
+  # lint.format and lint.tidy
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format clang-tidy
   # pod_list_parse_bench compares the JSON parser (simdjson) with it
   nlohmann-json3-dev
   python3 python3-prometheus-client

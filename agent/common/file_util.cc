@@ -208,8 +208,8 @@ bool UnderscoreOk(std::string_view s) {
 }
 
 locale_t CLocale() {
-  static const locale_t loc = ::newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
-  return loc;
+  static const locale_t kLoc = ::newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
+  return kLoc;
 }
 
 }  // namespace
@@ -296,8 +296,8 @@ std::optional<double> ParseGoFloat(std::string_view s) {
   {
     std::string_view t = s;
     double sign = 1;
-    const bool signed_ = t[0] == '+' || t[0] == '-';
-    if (signed_) {
+    const bool has_sign = t[0] == '+' || t[0] == '-';
+    if (has_sign) {
       sign = t[0] == '-' ? -1 : 1;
       t.remove_prefix(1);
     }
@@ -306,7 +306,7 @@ std::optional<double> ParseGoFloat(std::string_view s) {
     if (t.size() <= 8 && (lower == "inf" || lower == "infinity")) {
       return sign * std::numeric_limits<double>::infinity();
     }
-    if (!signed_ && lower == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (!has_sign && lower == "nan") return std::numeric_limits<double>::quiet_NaN();
   }
   // Validate against Go's grammar (readFloat), collecting the digits without '_'.
   std::string clean;

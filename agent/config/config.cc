@@ -88,7 +88,8 @@ Config ParseConfig(const std::string& yaml_text, const std::string& source_name)
 }
 
 Config LoadConfigFile(const std::string& path) {
-  auto text = ReadFileLimited(path, 16 * 1024 * 1024);
+  constexpr size_t kMaxConfigBytes = size_t{16} << 20;
+  auto text = ReadFileLimited(path, kMaxConfigBytes);
   if (!text.ok()) throw ConfigError(path + ": cannot read config: " + text.error().detail);
   return ParseConfig(*text, path);
 }

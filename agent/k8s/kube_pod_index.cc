@@ -11,8 +11,8 @@ namespace lookout {
 namespace {
 
 const std::shared_ptr<const PodSnapshot>& EmptySnapshot() {
-  static const auto empty = std::make_shared<const PodSnapshot>();
-  return empty;
+  static const auto kEmpty = std::make_shared<const PodSnapshot>();
+  return kEmpty;
 }
 
 }  // namespace

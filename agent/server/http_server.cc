@@ -14,7 +14,7 @@ namespace lookout {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using asio::ip::tcp;
 
 std::string HttpRequest::Header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers) {

@@ -125,7 +125,7 @@ void WindowedCounts::Apply(const std::vector<WindowLayout::Rotation>& plan, int6
                 &ring()[(win.ring_offset + static_cast<size_t>(win.buckets - 1)) * k_], 0.0f);
       double* snap = WindowDoubles(w);
       std::copy(doubles(), doubles() + k_, snap);  // the open bucket starts empty
-      std::fill(snap + k_, snap + 2 * k_, 0.0);
+      std::fill(snap + k_, snap + 2 * static_cast<size_t>(k_), 0.0);
       continue;
     }
     const size_t slots = static_cast<size_t>(win.buckets - 1);

@@ -114,7 +114,7 @@ class WindowedCounts {
   // closed buckets as floats, [ring_offset(w) + slot][c]. A window's open bucket is
   // cumulative - snapshot, so adding events writes K doubles, not K per window.
   double* doubles() const { return reinterpret_cast<double*>(block_.get()); }
-  double* WindowDoubles(size_t w) const { return doubles() + k_ + 2 * k_ * w; }
+  double* WindowDoubles(size_t w) const { return doubles() + k_ + 2 * static_cast<size_t>(k_) * w; }
   float* ring() const { return reinterpret_cast<float*>(doubles() + doubles_); }
   size_t BlockBytes() const;
 

@@ -97,7 +97,7 @@ constexpr std::string_view kPaymentsSet = "payments";
 
 SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsSpec payments,
                      std::shared_ptr<MetricViewSource> source, const Clock& clock)
-    : options_(options),
+    : options_(std::move(options)),
       source_(std::move(source)),
       clock_(clock),
       start_mono_(clock.Monotonic()),
@@ -182,7 +182,8 @@ SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsS
   }
 }
 
-SloEngine::~SloEngine() { Stop(); }
+// Stop() throws only where the engine cannot go on (joining, allocating): std::terminate then.
+SloEngine::~SloEngine() { Stop(); }  // NOLINT(bugprone-exception-escape)
 
 int64_t SloEngine::TickNumber() const {
   return tick_base_ + (clock_.Monotonic() - start_mono_) / options_.tick;

@@ -51,7 +51,7 @@ class SloEngine final : public Collectable {
   // be used is not an error: the SLOs it cannot restore start fresh, counted and logged.
   SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsSpec payments,
             std::shared_ptr<MetricViewSource> source, const Clock& clock);
-  ~SloEngine() override;
+  ~SloEngine() override;  // NOLINT(bugprone-exception-escape): see slo_engine.cc
 
   // One tick: read the store, update every SLO and the payments.
   void Tick();

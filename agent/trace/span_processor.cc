@@ -158,12 +158,16 @@ Status SpanProcessor::ProcessResourceSpans(std::string_view rs_field, std::strin
   if (enricher_) {
     // Dimensions read the resource as forwarded: what the sender set, then what lookout added
     // (k8s.pod.name, k8s.namespace.name, ... from the pod index), kept in `owned`.
-    std::vector<std::pair<std::string, std::string>> added;
-    enricher_->AppendExtra(attrs, peer_ip, extra, owned != nullptr ? &added : nullptr);
-    for (auto& [k, v] : added) {
-      const std::string& key = owned->emplace_back(std::move(k));
-      const std::string& value = owned->emplace_back(std::move(v));
-      attrs.push_back({key, value});
+    if (owned == nullptr) {
+      enricher_->AppendExtra(attrs, peer_ip, extra, nullptr);
+    } else {
+      std::vector<std::pair<std::string, std::string>> added;
+      enricher_->AppendExtra(attrs, peer_ip, extra, &added);
+      for (auto& [k, v] : added) {
+        const std::string& key = owned->emplace_back(std::move(k));
+        const std::string& value = owned->emplace_back(std::move(v));
+        attrs.push_back({key, value});
+      }
     }
   }
 

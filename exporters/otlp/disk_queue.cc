@@ -128,7 +128,8 @@ Status DiskSpanQueue::Recover() {
   while (dirent* e = ::readdir(d)) {
     unsigned long long id;
     char tail[8];
-    if (std::sscanf(e->d_name, "segment-%16llx.%4s", &id, tail) == 2 &&
+    // At most 16 hex digits: cannot overflow.
+    if (std::sscanf(e->d_name, "segment-%16llx.%4s", &id, tail) == 2 &&  // NOLINT(cert-err34-c)
         std::strcmp(tail, "wal") == 0) {
       ids.push_back(id);
     }
@@ -138,7 +139,8 @@ Status DiskSpanQueue::Recover() {
   uint64_t cursor_seg = 0, cursor_off = 0;
   if (FILE* f = std::fopen((options_.directory + "/cursor").c_str(), "r")) {
     unsigned long long s = 0, o = 0;
-    if (std::fscanf(f, "%llu %llu", &s, &o) == 2) {
+    // The queue's own file (WriteCursor); a value out of range reads as the largest.
+    if (std::fscanf(f, "%llu %llu", &s, &o) == 2) {  // NOLINT(cert-err34-c)
       cursor_seg = s;
       cursor_off = o;
     }

@@ -9,7 +9,7 @@ namespace lookout::otlp {
 
 SpanExporter::SpanExporter(SpanExporterOptions options, std::shared_ptr<SpanQueue> queue,
                            std::unique_ptr<SpanSender> sender, SelfMetrics& registry)
-    : o_(std::move(options)),
+    : o_(options),
       queue_(std::move(queue)),
       sender_(std::move(sender)),
       exported_(registry

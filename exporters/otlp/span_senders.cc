@@ -117,23 +117,23 @@ class GrpcSpanSender final : public SpanSender {
 };
 
 std::string GrpcCodeName(int code) {
-  static const char* kNames[] = {"ok",
-                                 "cancelled",
-                                 "unknown",
-                                 "invalid_argument",
-                                 "deadline_exceeded",
-                                 "not_found",
-                                 "already_exists",
-                                 "permission_denied",
-                                 "resource_exhausted",
-                                 "failed_precondition",
-                                 "aborted",
-                                 "out_of_range",
-                                 "unimplemented",
-                                 "internal",
-                                 "unavailable",
-                                 "data_loss",
-                                 "unauthenticated"};
+  static const char* const kNames[] = {"ok",
+                                       "cancelled",
+                                       "unknown",
+                                       "invalid_argument",
+                                       "deadline_exceeded",
+                                       "not_found",
+                                       "already_exists",
+                                       "permission_denied",
+                                       "resource_exhausted",
+                                       "failed_precondition",
+                                       "aborted",
+                                       "out_of_range",
+                                       "unimplemented",
+                                       "internal",
+                                       "unavailable",
+                                       "data_loss",
+                                       "unauthenticated"};
   return std::string("grpc_") + (code >= 0 && code <= 16 ? kNames[code] : "unknown");
 }
 

@@ -58,7 +58,7 @@ RenderedMetrics MetricsRenderer::Render(std::string_view accept,
   RenderedMetrics r;
   r.content_type = ContentType(format);
   r.format = format;
-  r.body.reserve(64 * 1024);
+  r.body.reserve(size_t{64} * 1024);
   if (format == Format::kOpenMetrics100) {
     EncodeOpenMetrics(families, r.body);
   } else {

@@ -78,7 +78,7 @@ void BM_RenderText(benchmark::State& state) {
   const auto families = GatherOnce();
   for (auto _ : state) {
     std::string out;
-    out.reserve(64 * 1024);
+    out.reserve(size_t{64} * 1024);
     prometheus::EncodeText(families, out);
     benchmark::DoNotOptimize(out.data());
   }
@@ -89,7 +89,7 @@ void BM_RenderOpenMetrics(benchmark::State& state) {
   const auto families = GatherOnce();
   for (auto _ : state) {
     std::string out;
-    out.reserve(64 * 1024);
+    out.reserve(size_t{64} * 1024);
     prometheus::EncodeOpenMetrics(families, out);
     benchmark::DoNotOptimize(out.data());
   }

@@ -106,21 +106,21 @@ BENCHMARK(BM_PodScrape)->Unit(benchmark::kMillisecond);
 void BM_ReadSameFilesOnly(benchmark::State& state) {
   auto& t = Tree();
   if (!t.ok) return state.SkipWithError("could not generate the bench tree");
-  static const char* kFiles[] = {"cpu.stat",
-                                 "cpu.max",
-                                 "cpu.weight",
-                                 "memory.current",
-                                 "memory.max",
-                                 "memory.stat",
-                                 "memory.swap.current",
-                                 "memory.events",
-                                 "io.stat",
-                                 "pids.current",
-                                 "pids.max",
-                                 "cgroup.procs",
-                                 "cpu.pressure",
-                                 "memory.pressure",
-                                 "io.pressure"};
+  static const char* const kFiles[] = {"cpu.stat",
+                                       "cpu.max",
+                                       "cpu.weight",
+                                       "memory.current",
+                                       "memory.max",
+                                       "memory.stat",
+                                       "memory.swap.current",
+                                       "memory.events",
+                                       "io.stat",
+                                       "pids.current",
+                                       "pids.max",
+                                       "cgroup.procs",
+                                       "cpu.pressure",
+                                       "memory.pressure",
+                                       "io.pressure"};
   std::vector<std::string> dirs;
   for (const auto& e : std::filesystem::recursive_directory_iterator(t.pods.cgroupfs)) {
     if (e.is_directory() && e.path().string().find("kubepods") != std::string::npos &&

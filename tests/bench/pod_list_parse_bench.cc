@@ -407,39 +407,41 @@ error_code Item(ondemand::object item, std::vector<Pod>& pods) {
       ondemand::value v;
       OD_TRY(f.value().get(v));
       if (k == "metadata") {
-        if (fk == "uid")
+        if (fk == "uid") {
           OD_TRY(Str(v, pod.uid));
-        else if (fk == "name")
+        } else if (fk == "name") {
           OD_TRY(Str(v, pod.name));
-        else if (fk == "namespace")
+        } else if (fk == "namespace") {
           OD_TRY(Str(v, pod.namespace_name));
-        else if (fk == "labels")
+        } else if (fk == "labels") {
           OD_TRY(StringMap(v, pod.labels));
-        else if (fk == "annotations")
+        } else if (fk == "annotations") {
           OD_TRY(StringMap(v, pod.annotations));
+        }
       } else if (k == "spec") {
-        if (fk == "nodeName")
+        if (fk == "nodeName") {
           OD_TRY(Str(v, pod.node_name));
-        else if (fk == "hostNetwork") {
+        } else if (fk == "hostNetwork") {
           if (v.get_bool().get(pod.host_network)) pod.host_network = false;
-        } else if (fk == "initContainers")
+        } else if (fk == "initContainers") {
           OD_TRY(Containers(v, true, init));
-        else if (fk == "containers")
+        } else if (fk == "containers") {
           OD_TRY(Containers(v, false, main));
+        }
       } else if (k == "status") {
-        if (fk == "phase")
+        if (fk == "phase") {
           OD_TRY(Str(v, pod.phase));
-        else if (fk == "qosClass")
+        } else if (fk == "qosClass") {
           OD_TRY(Str(v, pod.qos_class));
-        else if (fk == "podIP")
+        } else if (fk == "podIP") {
           OD_TRY(Str(v, pod.pod_ip));
-        else if (fk == "hostIP")
+        } else if (fk == "hostIP") {
           OD_TRY(Str(v, pod.host_ip));
-        else if (fk == "initContainerStatuses")
+        } else if (fk == "initContainerStatuses") {
           OD_TRY(Statuses(v, init_st));
-        else if (fk == "containerStatuses")
+        } else if (fk == "containerStatuses") {
           OD_TRY(Statuses(v, main_st));
-        else if (fk == "podIPs") {
+        } else if (fk == "podIPs") {
           ondemand::array ips;
           if (v.get_array().get(ips) != SUCCESS) continue;
           for (auto ie : ips) {

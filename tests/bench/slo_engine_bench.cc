@@ -25,9 +25,8 @@
 #include "agent/slo/slo_engine.h"
 #include "agent/slo/spec_parser.h"
 
+namespace lookout {
 namespace {
-
-using namespace lookout;
 
 constexpr int kSlos = 10;
 constexpr int kGroupsPerSlo = 1000;
@@ -160,7 +159,7 @@ struct Setup {
 // A scratch state directory under the build tree's working directory (a real disk, as a
 // hostPath is; /tmp may be tmpfs, which would hide the fdatasync).
 std::string StateDir(const char* name) {
-  const std::string dir = std::filesystem::current_path().string() + "/slo-state-bench-" + name;
+  std::string dir = std::filesystem::current_path().string() + "/slo-state-bench-" + name;
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -250,9 +249,10 @@ void BM_Collect(benchmark::State& state) {
 BENCHMARK(BM_Collect)->Unit(benchmark::kMillisecond);
 
 }  // namespace
+}  // namespace lookout
 
 int main(int argc, char** argv) {
-  TuneAllocator();
+  lookout::TuneAllocator();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

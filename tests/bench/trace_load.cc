@@ -75,7 +75,8 @@ int ReadMessage(int fd, std::string& buf) {
       len = std::strtoul(head.c_str() + p + 15, nullptr, 10);
   }
   int status = 0;
-  if (head.rfind("HTTP/", 0) == 0) status = std::atoi(head.c_str() + 9);
+  // The status line of lookout's answer, "HTTP/1.1 200 OK".
+  if (head.rfind("HTTP/", 0) == 0) status = std::atoi(head.c_str() + 9);  // NOLINT(cert-err34-c)
   const size_t total = end + 4 + len;
   while (buf.size() < total) {
     char tmp[1 << 16];
@@ -135,6 +136,7 @@ int Drive(const std::function<Sender()>& make, int connections, double seconds, 
   const auto start = std::chrono::steady_clock::now();
   const auto until = start + std::chrono::duration<double>(seconds);
   std::vector<std::thread> threads;
+  threads.reserve(connections);
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&] {
       Sender send = make();
@@ -218,6 +220,8 @@ int GrpcLoad(int port, const std::string& body_file, int connections, double sec
 
 }  // namespace
 
+// The arguments come from the bench scripts (tests/bench/trace_bench.py), not from users.
+// NOLINTBEGIN(cert-err34-c)
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "sink") == 0) return Sink(std::atoi(argv[2]));
   if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "load") == 0) {
@@ -233,3 +237,4 @@ int main(int argc, char** argv) {
                "[REQUESTS_PER_SECOND]\n");
   return 2;
 }
+// NOLINTEND(cert-err34-c)

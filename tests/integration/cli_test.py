@@ -87,7 +87,11 @@ def main():
               f"state-dir: {rc} {err} {st}")
         rc, _, err = run([lk, "state-dir", state, "--owner", "65534:65534"])
         check(rc == 0, f"state-dir on a directory it already prepared: {rc} {err}")
-        for args in ([], [state], [state, "--owner", "nobody"], [state, "--owner", "1:2:3"]):
+        # Not owners: -1 (chown's "leave it"), out of range, signs, spaces (sscanf took them).
+        for args in ([], [state], [state, "--owner", "nobody"], [state, "--owner", "1:2:3"],
+                     [state, "--owner", "-1:-1"], [state, "--owner", "4294967295:1"],
+                     [state, "--owner", "1:4294967296"], [state, "--owner", "+1:1"],
+                     [state, "--owner", " 1:1"], [state, "--owner", "1:"]):
             rc, _, err = run([lk, "state-dir", *args])
             check(rc == 2 and "usage: lookout state-dir DIR --owner UID:GID" in err,
                   f"state-dir {args}: {rc} {err}")

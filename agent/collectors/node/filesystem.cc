@@ -133,6 +133,7 @@ class FilesystemCollector final : public Collector {
     std::vector<struct statfs> stats(targets.size());
     std::weak_ptr<StuckSet> weak = stuck_;
     std::vector<std::string> batch_mounts;
+    batch_mounts.reserve(statfs_target.size());
     for (size_t t : statfs_target) batch_mounts.push_back(targets[t].mount_point);
     const auto results = runner_.RunBatch(
         statfs_paths, opts_.mount_timeout,

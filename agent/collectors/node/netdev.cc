@@ -25,6 +25,7 @@ Result<std::vector<NetDevStats>> ParseNetDev(std::string_view text) {
   std::vector<std::string> names;
   std::vector<std::string_view> f;
   SplitFields(h.substr(p1 + 1, p2 - p1 - 1), f);
+  names.reserve(2 * f.size());  // as many transmit_ columns follow
   for (auto n : f) names.push_back("receive_" + std::string(n));
   SplitFields(h.substr(p2 + 1), f);
   for (auto n : f) names.push_back("transmit_" + std::string(n));

@@ -76,7 +76,8 @@ std::shared_ptr<StatfsRunner::Worker> StatfsRunner::StartWorker() {
 
 std::vector<StatfsRunner::Result> StatfsRunner::RunBatch(const std::vector<std::string>& paths,
                                                          std::chrono::milliseconds timeout,
-                                                         IndexFn on_stuck, IndexFn on_unstuck) {
+                                                         const IndexFn& on_stuck,
+                                                         const IndexFn& on_unstuck) {
   std::vector<Result> results(paths.size());
   std::lock_guard run_lock(run_mu_);
   size_t from = 0;

@@ -41,8 +41,8 @@ class StatfsRunner {
   ~StatfsRunner();
 
   std::vector<Result> RunBatch(const std::vector<std::string>& paths,
-                               std::chrono::milliseconds timeout, IndexFn on_stuck = {},
-                               IndexFn on_unstuck = {});
+                               std::chrono::milliseconds timeout, const IndexFn& on_stuck = {},
+                               const IndexFn& on_unstuck = {});
   int stuck() const { return stuck_->load(); }
 
  private:

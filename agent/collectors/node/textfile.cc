@@ -982,7 +982,7 @@ class TextfileCollector final : public Collector {
 
   Result<std::string> ReadAll(int fd, const std::string& path) const {
     std::string text;
-    size_t chunk = 64 * 1024;
+    size_t chunk = size_t{64} * 1024;
     while (true) {
       const size_t old = text.size();
       if (old > max_bytes_) {

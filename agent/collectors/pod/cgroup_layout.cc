@@ -64,7 +64,7 @@ bool IsQosCgroup(std::string_view name) {
 
 // v1: a controller is mounted at <root>/<name>, or in a co-mounted dir like "cpu,cpuacct".
 std::string FindController(const std::string& root, std::string_view controller) {
-  const std::string direct = JoinPath(root, controller);
+  std::string direct = JoinPath(root, controller);
   if (IsDir(direct)) return direct;
   std::string found;
   ForEachSubdir(root, [&](std::string_view name) {

@@ -15,11 +15,11 @@ namespace {
 // USER_HZ: cpuacct.stat counts in these ticks. Fixed at 100 on every Linux ABI we run on, and
 // what the kernel exports regardless of CONFIG_HZ.
 double TicksPerSecond() {
-  static const double hz = [] {
+  static const double kHz = [] {
     const long v = sysconf(_SC_CLK_TCK);
     return v > 0 ? static_cast<double>(v) : 100.0;
   }();
-  return hz;
+  return kHz;
 }
 
 std::optional<uint64_t> U64(std::string_view s) { return ParseU64(TrimSpace(s)); }

@@ -29,9 +29,8 @@ const std::vector<PodCollectorRegistration>& PodCollectorRegistry() {
   return kRegistry;
 }
 
-std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsOptions& pods,
-                                                          const NodeOptions& node,
-                                                          std::shared_ptr<KubePodIndex> index) {
+std::vector<std::unique_ptr<Collector>> MakePodCollectors(
+    const PodsOptions& pods, const NodeOptions& node, const std::shared_ptr<KubePodIndex>& index) {
   std::vector<std::unique_ptr<Collector>> out;
   for (const auto& entry : PodCollectorRegistry()) {
     const auto it = pods.enabled.find(entry.name);

@@ -40,8 +40,7 @@ struct PodCollectorRegistration {
 const std::vector<PodCollectorRegistration>& PodCollectorRegistry();
 
 // The enabled pod collectors, in registration order.
-std::vector<std::unique_ptr<Collector>> MakePodCollectors(const PodsOptions& pods,
-                                                          const NodeOptions& node,
-                                                          std::shared_ptr<KubePodIndex> index);
+std::vector<std::unique_ptr<Collector>> MakePodCollectors(
+    const PodsOptions& pods, const NodeOptions& node, const std::shared_ptr<KubePodIndex>& index);
 
 }  // namespace lookout

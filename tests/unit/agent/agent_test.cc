@@ -103,7 +103,7 @@ TEST_F(AgentTest, Endpoints) {
 
   testing::RawClient head(port);
   head.Send("HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
-  const std::string h = head.ReadResponse(/*head=*/true);
+  const std::string h = head.ReadResponse(/*is_head=*/true);
   EXPECT_EQ(testing::RawClient::Status(h), 200);
   EXPECT_NE(h.find("Content-Length: 3"), std::string::npos);
   EXPECT_EQ(testing::RawClient::Body(h), "");
@@ -113,6 +113,7 @@ TEST_F(AgentTest, ConcurrentScrapesAllSucceedWithCompleteOutput) {
   const auto port = agent_->port();
   std::atomic<int> ok{0};
   std::vector<std::thread> scrapers;
+  scrapers.reserve(6);
   for (int t = 0; t < 6; ++t) {
     scrapers.emplace_back([&, t] {
       testing::RawClient c(port);

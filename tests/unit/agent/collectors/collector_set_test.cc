@@ -120,7 +120,7 @@ class MangledProc : public ::testing::Test {
     fs::copy(testing::FixturePath("node/proc"), dir_.path(), fs::copy_options::recursive);
     cfg_ = testing::FixtureNodeOptions();
     cfg_.paths.procfs = dir_.path();
-    cfg_.max_file_bytes = 64 * 1024;
+    cfg_.max_file_bytes = size_t{64} * 1024;
   }
 
   std::vector<MetricFamily> CollectAll() {

@@ -129,7 +129,7 @@ TEST(Config, HostileInputIsRejectedNotCrashed) {
   std::string nested = "a: ";
   for (int i = 0; i < 50000; ++i) nested += "{a: ";
   EXPECT_NE(ErrorOf(nested).find("invalid YAML"), std::string::npos);
-  EXPECT_NE(ErrorOf(std::string("\x00\xff\xfe{{{:::", 10)).find("test.yaml"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string("\x00\xff\xfe{{{:::\0", 10)).find("test.yaml"), std::string::npos);
   EXPECT_NE(ErrorOf("? [1, 2]\n: x\n").find("unknown key"), std::string::npos);  // non-scalar key
 }
 

@@ -125,6 +125,7 @@ TEST(SelfMetrics, ConcurrentIncrementsAreNotLost) {
   auto& c = r.AddCounter(BuildCounter().Name("n_total").Help("h")).Get();
   auto& fam = r.AddHistogram(BuildHistogram().Name("x").Help("h"), {1}, {"t"});
   std::vector<std::thread> ts;
+  ts.reserve(4);
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&] {
       auto& h = fam.WithLabels({"same"});  // looked up concurrently: one child

@@ -27,8 +27,8 @@ struct Fixture {
                      ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
                      {"signal", "protocol", "code"})) {}
 
-  HttpResponse Post(std::string body, std::string content_type = "application/x-protobuf",
-                    std::string encoding = "") {
+  HttpResponse Post(std::string body, const std::string& content_type = "application/x-protobuf",
+                    const std::string& encoding = "") {
     HttpRequest req;
     req.method = "POST";
     req.path = req.target = "/v1/traces";

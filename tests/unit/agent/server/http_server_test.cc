@@ -134,6 +134,7 @@ TEST_F(HttpServerTest, ConcurrentRequests) {
   StartServer(Defaults());
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
+  clients.reserve(8);
   for (int t = 0; t < 8; ++t) {
     clients.emplace_back([&] {
       RawClient c(server_->port());

@@ -15,7 +15,7 @@ using std::chrono::seconds;
 const std::vector<SloDuration> kDefaultWindows = {
     minutes(5), minutes(30), hours(1), hours(2), hours(6), hours(24), hours(72), hours(24 * 30)};
 
-WindowLayout Layout(std::vector<SloDuration> windows, SloDuration tick = seconds(10),
+WindowLayout Layout(const std::vector<SloDuration>& windows, SloDuration tick = seconds(10),
                     int64_t buckets = 60) {
   auto l = WindowLayout::Make(tick, windows, buckets);
   EXPECT_TRUE(l.ok()) << (l.ok() ? "" : l.error().detail);
@@ -74,7 +74,8 @@ TEST(WindowedCountsTest, FiveMinutesIsExactToTheTick) {
     c.Add(&d);
     // The last 30 ticks: t-29 .. t.
     const int64_t from = std::max<int64_t>(1, t - 29);
-    const double expected = static_cast<double>((from + t) * (t - from + 1) / 2);
+    const int64_t sum = (from + t) * (t - from + 1) / 2;  // exact: one factor is even
+    const double expected = static_cast<double>(sum);
     ASSERT_EQ(c.Sum(0, 0), expected) << "tick " << t;
   }
 }
@@ -142,7 +143,7 @@ TEST(WindowedCountsTest, GapsEmptyWhatTheyCover) {
 TEST(WindowedCountsTest, ThirtyDayWrapAroundWithoutDrift) {
   const WindowLayout l = Layout(kDefaultWindows);
   WindowedCounts c(l, 2, 0);
-  const int64_t ticks_30d = 30 * 24 * 360;
+  const int64_t ticks_30d = int64_t{30} * 24 * 360;
   const double d[2] = {0.1, 1};
   for (int64_t t = 1; t <= 2 * ticks_30d + 777; ++t) {
     c.AdvanceTo(t);

@@ -26,7 +26,7 @@ struct Fixture {
   std::unique_ptr<SloEngine> engine;
 
   explicit Fixture(const std::string& specs_yaml, PaymentsSpec payments = {},
-                   EngineOptions options = {}) {
+                   const EngineOptions& options = {}) {
     store->Add(app);
     engine = std::make_unique<SloEngine>(options, ParseSloSpecs(specs_yaml, "test.yaml"),
                                          std::move(payments), store, clock);

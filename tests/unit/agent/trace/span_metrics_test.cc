@@ -108,6 +108,7 @@ TEST(SpanMetrics, CardinalityCapGoesToOneOverflowSeriesAndStaleSeriesExpire) {
   o.expiry = std::chrono::minutes(5);
   SpanMetrics m(o, clock);
   std::vector<std::string> names;
+  names.reserve(10);
   for (int i = 0; i < 10; ++i) names.push_back("span-" + std::to_string(i));
   {
     SpanMetrics::Batch b(m);

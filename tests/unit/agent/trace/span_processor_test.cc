@@ -29,7 +29,7 @@ class FixedPods final : public PodIndex {
   std::shared_ptr<const PodSnapshot> snap_;
 };
 
-Pod MakePod(std::string name, std::string ip, int app_containers) {
+Pod MakePod(const std::string& name, const std::string& ip, int app_containers) {
   Pod p;
   p.uid = "uid-" + name;
   p.name = name;

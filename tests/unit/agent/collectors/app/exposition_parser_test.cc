@@ -13,14 +13,14 @@ namespace {
 
 std::vector<MetricFamily> MustParse(std::string_view body,
                                     ExpositionFormat f = ExpositionFormat::kText,
-                                    ParseOptions opt = {}, ParseStats* stats = nullptr) {
+                                    const ParseOptions& opt = {}, ParseStats* stats = nullptr) {
   auto r = ParseExposition(body, f, opt, stats);
   EXPECT_TRUE(r.ok()) << r.error().reason << ": " << r.error().detail;
   return r.ok() ? std::move(r).value() : std::vector<MetricFamily>{};
 }
 
 Error MustFail(std::string_view body, ExpositionFormat f = ExpositionFormat::kText,
-               ParseOptions opt = {}) {
+               const ParseOptions& opt = {}) {
   auto r = ParseExposition(body, f, opt);
   EXPECT_FALSE(r.ok()) << body;
   return r.ok() ? Error{} : r.error();
@@ -388,7 +388,7 @@ TEST(ExpositionParser, TextAcceptsWhatPrometheusAccepts) {
   EXPECT_EQ(Find(fs, "i")->type, MetricType::kGauge);
   EXPECT_EQ(Find(fs, "j")->type, MetricType::kGauge);
   // A NUL where a line starts ends the input, as the lexer's \0 rule does.
-  EXPECT_EQ(MustParse(std::string("a 1\n\0b 2\n", 10)).size(), 1u);
+  EXPECT_EQ(MustParse(std::string("a 1\n\0b 2\n\0", 10)).size(), 1u);
 }
 
 TEST(ExpositionParser, GoFloatSpellings) {

@@ -51,9 +51,11 @@ class UrlHttpClient final : public HttpClient {
         url, Result<HttpClientResponse>(HttpClientResponse{status, std::move(content_type),
                                                            std::move(body), std::nullopt}));
   }
-  std::mutex mu_;
   std::map<std::string, Result<HttpClientResponse>> answers;
   std::vector<HttpClientRequest> requests;
+
+ private:
+  std::mutex mu_;
 };
 
 Pod MakePod(std::string name, std::string ip, std::map<std::string, std::string> annotations,
@@ -69,7 +71,7 @@ Pod MakePod(std::string name, std::string ip, std::map<std::string, std::string>
   return p;
 }
 
-ContainerInfo Container(std::string name, std::vector<int> ports) {
+ContainerInfo Container(std::string name, const std::vector<int>& ports) {
   ContainerInfo c;
   c.name = std::move(name);
   for (int p : ports) c.ports.push_back({"", p, "TCP"});

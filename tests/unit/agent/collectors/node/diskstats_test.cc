@@ -6,7 +6,7 @@
 namespace lookout {
 namespace {
 
-TEST(ParseDiskstats, KernelsWith11_15_And17Fields) {
+TEST(ParseDiskstats, KernelsWith11Or15Or17Fields) {
   auto d = ParseDiskstats(testing::ReadFixture("node/proc/diskstats"));
   ASSERT_TRUE(d.ok());
   ASSERT_EQ(d->size(), 7u);

@@ -20,8 +20,8 @@ struct timex Sample() {
   tx.esterror = 250;            // us
   tx.status = 0x0001 | 0x0040;  // STA_PLL | STA_UNSYNC
   tx.constant = 7;
-  tx.tick = 10000;         // us
-  tx.ppsfreq = 65536 * 3;  // 3 ppm
+  tx.tick = 10000;          // us
+  tx.ppsfreq = 65536L * 3;  // 3 ppm
   tx.jitter = 2000;
   tx.shift = 4;
   tx.stabil = 65536 / 2;
