@@ -1,6 +1,9 @@
 #include "agent/server/exposer.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <iterator>
 #include <string_view>
 
 #include "exporters/prometheus/metrics_renderer.h"
@@ -46,8 +49,8 @@ std::string LandingPage(const std::vector<std::pair<std::string, std::string>>& 
       "<li><a href=\"healthz\">/healthz</a> liveness</li>\n"
       "<li><a href=\"readyz\">/readyz</a> readiness</li>\n</ul>\n<h2>Build</h2>\n<table>\n";
   for (const auto& [k, v] : build_rows) {
-    html +=
-        "<tr><th align=\"left\">" + HtmlEscape(k) + "</th><td>" + HtmlEscape(v) + "</td></tr>\n";
+    fmt::format_to(std::back_inserter(html), "<tr><th align=\"left\">{}</th><td>{}</td></tr>\n",
+                   HtmlEscape(k), HtmlEscape(v));
   }
   html += "</table>\n</body></html>\n";
   return html;

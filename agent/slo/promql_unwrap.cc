@@ -3,6 +3,8 @@
 // sum by (...). A scanner over the text, not a PromQL parser: anything else is refused, with
 // what lookout accepts in the error, rather than read as something it is not.
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <string>
 #include <string_view>
@@ -73,9 +75,10 @@ Result<std::vector<std::string>> ConsumeLabelList(std::string& s) {
 
 Result<UnwrappedQuery> UnwrapQuery(std::string_view query) {
   auto refuse = [&](const std::string& why) -> Error {
-    return MakeError("query", why + " in \"" + std::string(query) +
-                                  "\": lookout evaluates a selector, optionally in rate(), "
-                                  "increase() or irate(), optionally in sum or sum by (...)");
+    return MakeError("query", fmt::format("{} in \"{}\": lookout evaluates a selector, optionally "
+                                          "in rate(), increase() or irate(), optionally in sum "
+                                          "or sum by (...)",
+                                          why, query));
   };
   UnwrappedQuery out;
   std::string s = Trim(query);

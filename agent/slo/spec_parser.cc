@@ -1,5 +1,6 @@
 #include "agent/slo/spec_parser.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
@@ -73,8 +74,8 @@ class SpecCollector {
  private:
   void Add(SloSpec spec, const YAML::Node& at, const std::string& file) {
     if (!names_.insert(spec.name).second) {
-      throw ConfigError(YamlWhere(file, at.Mark()) + ": SLO name \"" + spec.name +
-                        "\" is defined twice");
+      throw ConfigError(fmt::format("{}: SLO name \"{}\" is defined twice",
+                                    YamlWhere(file, at.Mark()), spec.name));
     }
     spec.source = YamlWhere(file, at.Mark());
     specs_.push_back(std::move(spec));
@@ -113,8 +114,9 @@ std::vector<YAML::Node> LoadDocuments(const std::string& text, const std::string
     DocumentCounter counter;
     for (size_t docs = 0; parser.HandleNextDocument(counter);) {
       if (++docs > kMaxDocuments) {
-        throw ConfigError(file + ": more than " + std::to_string(kMaxDocuments) +
-                          " YAML documents (or input the YAML parser cannot get past)");
+        throw ConfigError(fmt::format(
+            "{}: more than {} YAML documents (or input the YAML parser cannot get past)", file,
+            kMaxDocuments));
       }
     }
     return YAML::LoadAll(text);
