@@ -1,10 +1,10 @@
 #pragma once
-// Agent: wires config, collectors, the metrics handler and the HTTP server together. main.cc
-// only parses flags and calls this, so tests can run a whole agent in-process on port 0.
+// Agent: wires config, collectors, receivers, the trace and SLO pipelines and the Exposer (the
+// HTTP endpoints) together. main.cc only parses flags and calls this, so tests can run a whole
+// agent in-process on port 0.
 //
 // Thread-safety: Start() then Run() from one thread; Stop() from any thread (or a signal).
 
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -23,14 +23,12 @@ class io_context;
 namespace lookout {
 
 class SelfMetrics;
+class Exposer;
 class HttpServer;
 class CollectorSet;
 class KubePodIndex;
 class PodIndex;
 class MetricViewSource;
-namespace prometheus {
-class MetricsRenderer;
-}
 namespace app {
 class ScrapeManager;
 }
@@ -77,11 +75,6 @@ class Agent {
   std::shared_ptr<trace::TracePipeline> trace_pipeline() const { return trace_pipeline_; }
 
  private:
-  // Where a collectable's families are served besides /metrics (README "Endpoints"): node
-  // collectors on /metrics/node, pod collectors on /metrics/cadvisor, the rest on
-  // /metrics/lookout, so a scrape config can label each as kube-prometheus expects.
-  enum class Source { kNode, kCadvisor, kLookout };
-  void Expose(Source source, const std::shared_ptr<Collectable>& c);
   void Shutdown();
   void SetUpTraces();
 
@@ -105,10 +98,8 @@ class Agent {
   std::unique_ptr<otlp::SpanExporter> span_exporter_;     // null when export is off
   std::shared_ptr<Collectable> span_queue_metrics_;       // held: /metrics holds it weakly
   std::shared_ptr<MetricViewSource> view_source_;
-  std::shared_ptr<slo::SloEngine> slo_engine_;            // null when slo.enabled is false
-  std::unique_ptr<prometheus::MetricsRenderer> metrics_;  // /metrics: every source
-  std::array<std::unique_ptr<prometheus::MetricsRenderer>, 3> source_metrics_;  // by Source
-  std::unique_ptr<HttpServer> server_;
+  std::shared_ptr<slo::SloEngine> slo_engine_;  // null when slo.enabled is false
+  std::unique_ptr<Exposer> exposer_;            // the endpoints of cfg_.server.listen_address
   std::vector<std::thread> threads_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stop_requested_{false};

@@ -1,15 +1,20 @@
 #pragma once
-// JSON reading is simdjson's DOM API (libsimdjson; SIMD kernels picked at run time for the CPU).
-// It replaced our hand-written reader after tests/bench/pod_list_parse_bench.cc (see README,
-// "JSON"): about 5x faster on a 110-pod PodList, 1.6x on 5,000 pods, half the resident memory;
-// unlike simdjson On-Demand 3.0 it validates the whole document and enforces the depth limit
-// itself, and unlike nlohmann::json it is faster than the reader was. This header only fixes
-// how lookout uses it on untrusted input (kubelet, API server, OTLP/JSON from any pod), so
-// every caller gets the same guarantees:
+// JSON for the whole agent: reading through simdjson's DOM API, and the one string-literal
+// writer (AppendQuoted: JSON logs and logfmt quoting, the OTLP/JSON rewrite, attribute values).
+//
+// Reading is simdjson's DOM API (libsimdjson; SIMD kernels picked at run time for the CPU). It
+// replaced our hand-written reader after tests/bench/pod_list_parse_bench.cc (see README,
+// "JSON"): about 5x faster on a 110-pod PodList, 1.5-1.7x on 5,000 pods, half the resident
+// memory; unlike simdjson On-Demand 3.0 it validates the whole document and enforces the depth
+// limit itself, and unlike nlohmann::json it is faster than the reader was. This header only
+// fixes how lookout uses it on untrusted input (the kubelet's /pods and the API server's
+// PodList in agent/k8s, OTLP/JSON from any pod in agent/otlp), so every caller gets the same
+// guarantees:
 //
 // - the whole document is validated: syntax, nothing after the top-level value, strings valid
 //   UTF-8 after unescaping (unpaired surrogates are errors);
-// - nesting deeper than ParseOptions::max_depth is an error (no recursion in the parser);
+// - nesting deeper than ParseOptions::max_depth is an error (no recursion in the parser; the
+//   OTLP/JSON callers pass 64, the PodList the default 128);
 // - integers that fit are exact int64/uint64; Int64()/Uint64() also accept a string holding one,
 //   as OTLP/JSON encodes 64-bit integers. An integer literal beyond 64 bits reads as a double
 //   (as JSON and the proto3 JSON mapping say; JavaScript writes 2e19 as 20000000000000000000):
@@ -52,7 +57,9 @@ inline std::string_view Str(Element v) { return Str(Lookup(Element(v))); }
 inline std::optional<int64_t> Int64(Element v) { return Int64(Lookup(Element(v))); }
 inline std::optional<uint64_t> Uint64(Element v) { return Uint64(Lookup(Element(v))); }
 
-// Appends `s` as a JSON string literal (quotes and escapes) to `out`.
+// Appends `s` as a JSON string literal to `out`: quotes; \" \\ \n \r \t and \u00XX for the other
+// control characters below 0x20; every other byte as it is (UTF-8 is not checked: invalid input
+// stays invalid in the output).
 void AppendQuoted(std::string& out, std::string_view s);
 
 }  // namespace lookout::json

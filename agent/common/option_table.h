@@ -37,8 +37,8 @@ struct OptionTable {
   OptionTable() = default;
   // A constructor, not aggregate initialisation: clang's -Wmissing-field-initializers would
   // flag every table without a check.
-  OptionTable(std::vector<Option<O>> rows,
-              std::function<void(YamlMapReader& r, O& o)> check_fn = nullptr)
+  explicit OptionTable(std::vector<Option<O>> rows,
+                       std::function<void(YamlMapReader& r, O& o)> check_fn = nullptr)
       : options(std::move(rows)), check(std::move(check_fn)) {}
 
   std::vector<Option<O>> options;
@@ -129,46 +129,27 @@ Option<O> StrMap(std::string key, std::vector<std::pair<std::string, std::string
 // A string that must be one of `values`; `to` stores the chosen one (enums are parsed here, at
 // config time, never by the component).
 template <class O, class T>
-Option<O> Enum(std::string key, T O::*member, std::vector<std::pair<std::string_view, T>> values,
-               std::string dflt, std::string doc) {
+Option<O> Enum(std::string key, T O::*member,
+               const std::vector<std::pair<std::string_view, T>>& values, std::string dflt,
+               std::string doc) {
   std::string range;
   std::vector<std::string> names;
+  // The reader owns its names: callers may pass views of temporaries.
+  std::vector<std::pair<std::string, T>> owned;
   for (const auto& [name, value] : values) {
     range += (range.empty() ? "" : " | ") + std::string(name);
     names.emplace_back(name);
+    owned.emplace_back(std::string(name), value);
   }
   return {std::move(key), std::move(dflt), range, std::move(doc),
-          [member, values, spoken = detail::SpokenChoices(names)](YamlMapReader& r,
-                                                                  std::string_view k, O& o) {
+          [member, owned = std::move(owned), spoken = detail::SpokenChoices(names)](
+              YamlMapReader& r, std::string_view k, O& o) {
             YAML::Node v = r.Get(k);
             if (!v.IsDefined()) return;
             if (v.IsScalar()) {
-              for (const auto& [name, value] : values) {
+              for (const auto& [name, value] : owned) {
                 if (v.Scalar() == name) {
                   o.*member = value;
-                  return;
-                }
-              }
-            }
-            r.Fail(v, r.Key(k), spoken);
-          }};
-}
-
-// A string that must be one of `values` (kept as the string; the component compares it).
-template <class O>
-Option<O> Choice(std::string key, std::string O::*member, std::vector<std::string> values,
-                 std::string dflt, std::string doc) {
-  std::string range;
-  for (const auto& v : values) range += (range.empty() ? "" : " | ") + v;
-  return {std::move(key), std::move(dflt), range, std::move(doc),
-          [member, values, spoken = detail::SpokenChoices(values)](YamlMapReader& r,
-                                                                   std::string_view k, O& o) {
-            YAML::Node v = r.Get(k);
-            if (!v.IsDefined()) return;
-            if (v.IsScalar()) {
-              for (const auto& allowed : values) {
-                if (v.Scalar() == allowed) {
-                  o.*member = allowed;
                   return;
                 }
               }

@@ -1,5 +1,7 @@
 #include "agent/k8s/kube_pod_index.h"
 
+#include <fmt/format.h>
+
 #include <string>
 #include <utility>
 
@@ -107,9 +109,9 @@ Status KubePodIndex::RefreshNow() {
   auto resp = client_->Do(req);
   if (!resp.ok()) return fail(resp.error());
   if (resp->status != 200) {
-    std::string snippet = resp->body.substr(0, 200);
-    return fail(MakeError("http_" + std::to_string(resp->status),
-                          req.url + " answered " + std::to_string(resp->status) + ": " + snippet));
+    const std::string_view snippet = std::string_view(resp->body).substr(0, 200);
+    return fail(MakeError(fmt::format("http_{}", resp->status),
+                          fmt::format("{} answered {}: {}", req.url, resp->status, snippet)));
   }
   auto pods = ParsePodList(resp->body);
   if (!pods.ok()) return fail(pods.error());

@@ -1,5 +1,6 @@
 #include "lookout/metrics/metric_view.h"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
 
 #include <array>
@@ -58,8 +59,7 @@ bool IsNameChar(char c, bool first) {
 Result<Selector> ParseSelector(std::string_view t) {
   size_t i = 0;
   auto fail = [&](const std::string& what) -> Error {
-    return MakeError("selector",
-                     "at " + std::to_string(i) + " in \"" + std::string(t) + "\": " + what);
+    return MakeError("selector", fmt::format("at {} in \"{}\": {}", i, t, what));
   };
   auto skip = [&] {
     while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n')) ++i;

@@ -1,8 +1,10 @@
 #pragma once
 // OTLP attributes as Prometheus labels, and the resource's identity (job, instance,
-// target_info), per the OpenTelemetry Prometheus compatibility rules. Used by the OTLP metrics
-// path (metric store, codec); span metrics read attributes on the wire (agent/trace) and share
-// only the naming rules (prometheus_naming.h). Pure functions; thread-safe.
+// target_info), per the OpenTelemetry Prometheus compatibility rules, for the OTLP metrics store
+// (metric_store.cc), with the ID encodings it and the codec need: HexId for exemplar labels,
+// Base64 for the codec's OTLP/JSON IDs (metrics and traces). Span metrics read attributes on the
+// wire (agent/trace) and share only the naming rules (prometheus_naming.h). Pure functions;
+// thread-safe.
 
 #include <string>
 
@@ -12,8 +14,9 @@
 
 namespace lookout::otlp {
 
-// Strings as they are; bool "true"/"false"; ints in decimal; doubles shortest round-trip;
-// arrays and maps as JSON; bytes as base64.
+// Strings as they are; bool "true"/"false"; ints in decimal; doubles shortest round-trip
+// (AppendDouble: "NaN", "+Inf", "-Inf" too); arrays and maps as JSON; bytes as base64; an unset
+// value as "" (null inside an array or map).
 std::string AnyValueToString(const opentelemetry::proto::common::v1::AnyValue& v);
 
 // Label names from PrometheusLabelName(); keys that collide after sanitising are joined with ';'
@@ -30,7 +33,7 @@ ResourceIdentity IdentifyResource(const opentelemetry::proto::resource::v1::Reso
 // Standard base64 with padding (bytes attribute values; OTLP/JSON IDs for protobuf's parser).
 std::string Base64(std::string_view bytes);
 
-// Lower-case hex of an ID's bytes (trace_id, span_id), as OTLP/JSON and exemplars write it.
+// Lower-case hex of an ID's bytes (hex.h), for the trace_id and span_id labels of exemplars.
 std::string HexId(const std::string& bytes);
 
 }  // namespace lookout::otlp

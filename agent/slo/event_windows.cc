@@ -1,5 +1,7 @@
 #include "agent/slo/event_windows.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -18,9 +20,8 @@ Result<WindowLayout> WindowLayout::Make(SloDuration tick, const std::vector<SloD
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   for (const SloDuration w : sorted) {
     if (w < tick || w.count() % tick.count() != 0) {
-      return MakeError("window", "window " + FormatSloDuration(w) +
-                                     " is not a whole number of ticks of " +
-                                     FormatSloDuration(tick));
+      return MakeError("window", fmt::format("window {} is not a whole number of ticks of {}",
+                                             FormatSloDuration(w), FormatSloDuration(tick)));
     }
     const int64_t ticks = w.count() / tick.count();
     // The largest divisor of the window's ticks not above the bucket budget, so buckets tile the

@@ -1,5 +1,6 @@
 #include "agent/slo/rule_generator.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -24,16 +25,9 @@ std::string Quote(std::string_view v) {  // a PromQL string literal
 }
 
 std::string By(const std::vector<std::string>& fixed, const std::vector<std::string>& group) {
-  std::string out = "sum by (";
-  bool first = true;
-  for (const auto* list : {&fixed, &group}) {
-    for (const auto& l : *list) {
-      if (!first) out += ", ";
-      out += l;
-      first = false;
-    }
-  }
-  return out + ")";
+  std::vector<std::string> labels = fixed;
+  labels.insert(labels.end(), group.begin(), group.end());
+  return fmt::format("sum by ({})", fmt::join(labels, ", "));
 }
 
 struct Rule {
@@ -78,53 +72,51 @@ void Emit(YAML::Emitter& e, const std::vector<Group>& groups) {
   e << YAML::EndSeq << YAML::EndMap;
 }
 
+// metric{slo="..."} or metric{slo="...", window="..."} ({{ and }} are fmt's literal braces).
 std::string Sel(const std::string& metric, const std::string& slo, const std::string& window) {
-  std::string s = metric + "{slo=" + Quote(slo);
-  if (!window.empty()) s += ", window=" + Quote(window);
-  return s + "}";
+  if (window.empty()) return fmt::format("{}{{slo={}}}", metric, Quote(slo));
+  return fmt::format("{}{{slo={}, window={}}}", metric, Quote(slo), Quote(window));
 }
 
 void SloRules(const SloSpec& s, std::vector<Group>& groups) {
   const std::vector<std::string> fixed = {"slo", "service"};
   const std::string by = By(fixed, s.sli.group_by);
-  const std::string budget = "(1 - " + FormatNumber(s.objective) + ")";
-  Group fast{"lookout-slo-" + s.name, "", {}};
-  Group period{"lookout-slo-" + s.name + "-period", s.period >= hours(24) ? "5m" : "", {}};
+  const std::string budget = fmt::format("(1 - {})", FormatNumber(s.objective));
+  Group fast{fmt::format("lookout-slo-{}", s.name), "", {}};
+  Group period{fmt::format("lookout-slo-{}-period", s.name), s.period >= hours(24) ? "5m" : "", {}};
   for (const SloDuration w : s.Windows()) {
     const std::string win = FormatSloDuration(w);
     Group& g = w == s.period ? period : fast;
     // The slo label is in every series already; repeating it here keeps each rule's output
     // label set distinct across SLOs (promtool's duplicate-rule lint).
     const std::vector<std::pair<std::string, std::string>> wl = {{"slo", s.name}, {"window", win}};
-    g.rules.push_back(
-        {"lookout:slo_events:increase",
-         false,
-         by + " (increase(" + Sel("lookout_slo_events_total", s.name, "") + "[" + win + "]))",
-         wl,
-         {}});
-    g.rules.push_back(
-        {"lookout:slo_good_events:increase",
-         false,
-         by + " (increase(" + Sel("lookout_slo_good_events_total", s.name, "") + "[" + win + "]))",
-         wl,
-         {}});
+    for (const char* counter : {"events", "good_events"}) {
+      g.rules.push_back(
+          {fmt::format("lookout:slo_{}:increase", counter),
+           false,
+           fmt::format("{} (increase({}[{}]))", by,
+                       Sel(fmt::format("lookout_slo_{}_total", counter), s.name, ""), win),
+           wl,
+           {}});
+    }
     // Absent without events (the > 0 filter), never NaN; good can outrun total by a scrape.
     g.rules.push_back({"lookout:slo_error_ratio",
                        false,
-                       "1 - clamp_max(" + Sel("lookout:slo_good_events:increase", s.name, win) +
-                           " / (" + Sel("lookout:slo_events:increase", s.name, win) + " > 0), 1)",
+                       fmt::format("1 - clamp_max({} / ({} > 0), 1)",
+                                   Sel("lookout:slo_good_events:increase", s.name, win),
+                                   Sel("lookout:slo_events:increase", s.name, win)),
                        wl,
                        {}});
     g.rules.push_back({"lookout:slo_burn_rate",
                        false,
-                       Sel("lookout:slo_error_ratio", s.name, win) + " / " + budget,
+                       fmt::format("{} / {}", Sel("lookout:slo_error_ratio", s.name, win), budget),
                        wl,
                        {}});
     if (w == s.period) {
       g.rules.push_back(
           {"lookout:slo_error_budget_remaining",
            false,
-           "1 - max without (window) (" + Sel("lookout:slo_burn_rate", s.name, win) + ")",
+           fmt::format("1 - max without (window) ({})", Sel("lookout:slo_burn_rate", s.name, win)),
            {{"slo", s.name}},
            {}});
     }
@@ -138,21 +130,21 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
       const auto& c = (*conds)[i];
       const std::string f = FormatNumber(c.burn_rate);
       auto burn = [&](SloDuration w) {
-        return "max without (window) (" +
-               Sel("lookout:slo_burn_rate", s.name, FormatSloDuration(w)) + ") > " + f;
+        return fmt::format("max without (window) ({}) > {}",
+                           Sel("lookout:slo_burn_rate", s.name, FormatSloDuration(w)), f);
       };
       if (i > 0) expr += "\nor\n";
-      expr += "(\n  " + burn(c.long_window) + "\nand\n  " + burn(c.short_window);
+      expr += fmt::format("(\n  {}\nand\n  {}", burn(c.long_window), burn(c.short_window));
       if (s.min_bad_events > 0) {  // the engine's low-traffic guard, on the long window
         const std::string lw = FormatSloDuration(c.long_window);
-        expr += "\nand\n  max without (window) (" + Sel("lookout:slo_events:increase", s.name, lw) +
-                " - " + Sel("lookout:slo_good_events:increase", s.name, lw) +
-                ") >= " + std::to_string(s.min_bad_events);
+        expr += fmt::format("\nand\n  max without (window) ({} - {}) >= {}",
+                            Sel("lookout:slo_events:increase", s.name, lw),
+                            Sel("lookout:slo_good_events:increase", s.name, lw), s.min_bad_events);
       }
       expr += "\n)";
       if (i > 0) windows_text += ", ";
-      windows_text += FormatSloDuration(c.long_window) + " and " +
-                      FormatSloDuration(c.short_window) + " above " + f + "x";
+      windows_text += fmt::format("{} and {} above {}x", FormatSloDuration(c.long_window),
+                                  FormatSloDuration(c.short_window), f);
     }
     Rule r{"LookoutSLOErrorBudgetBurn",
            true,
@@ -165,13 +157,13 @@ void SloRules(const SloSpec& s, std::vector<Group>& groups) {
          "SLO {{ $labels.slo }} of {{ $labels.service }} is burning its error budget "
          "({{ $value | printf \"%.1f\" }}x)"},
         {"description",
-         "Burn rate over " + windows_text +
-             (s.min_bad_events > 0 ? ", with at least " + std::to_string(s.min_bad_events) +
-                                         " bad events in the long window"
-                                   : std::string()) +
-             " (objective " + FormatNumber(std::round(s.objective * 1e12) / 1e10) + "% over " +
-             FormatSloDuration(s.period) + "). " +
-             (s.description.empty() ? s.sli.description : s.description)},
+         fmt::format(
+             "Burn rate over {}{} (objective {}% over {}). {}", windows_text,
+             s.min_bad_events > 0
+                 ? fmt::format(", with at least {} bad events in the long window", s.min_bad_events)
+                 : std::string(),
+             FormatNumber(std::round(s.objective * 1e12) / 1e10), FormatSloDuration(s.period),
+             s.description.empty() ? s.sli.description : s.description)},
         // The same runbook as the rules in alerts/ (alerts/runbook.md).
         {"runbook_url",
          "https://github.com/lookout/lookout/blob/main/alerts/"
@@ -193,22 +185,22 @@ void PaymentRules(const PaymentsSpec& p, std::vector<Group>& groups) {
     Group& g = w == p.period ? period : fast;
     const std::vector<std::pair<std::string, std::string>> wl = {{"window", win}};
     for (const char* k : kKinds) {
-      g.rules.push_back({std::string("lookout:payment_") + k + ":increase",
+      g.rules.push_back({fmt::format("lookout:payment_{}:increase", k),
                          false,
-                         by + " (increase(lookout_payment_" + k + "_total[" + win + "]))",
+                         fmt::format("{} (increase(lookout_payment_{}_total[{}]))", by, k, win),
                          wl,
                          {}});
     }
     for (const auto& [ratio, kind] :
          {std::pair{"success", "successes"}, std::pair{"decline", "declines"},
           std::pair{"error", "errors"}}) {
-      g.rules.push_back(
-          {std::string("lookout:payment_") + ratio + "_ratio",
-           false,
-           "clamp_max(lookout:payment_" + std::string(kind) + ":increase{window=" + Quote(win) +
-               "} / (lookout:payment_attempts:increase{window=" + Quote(win) + "} > 0), 1)",
-           wl,
-           {}});
+      g.rules.push_back({fmt::format("lookout:payment_{}_ratio", ratio),
+                         false,
+                         fmt::format("clamp_max(lookout:payment_{0}:increase{{window={1}}} / "
+                                     "(lookout:payment_attempts:increase{{window={1}}} > 0), 1)",
+                                     kind, Quote(win)),
+                         wl,
+                         {}});
     }
   }
   groups.push_back(std::move(fast));
@@ -233,11 +225,11 @@ std::string GenerateRules(const std::vector<SloSpec>& slos, const PaymentsSpec& 
   YAML::Emitter e;
   e.SetIndent(2);
   Emit(e, groups);
-  return std::string(
-             "# Generated by `lookout slo rules`: recording and alert rules equivalent to "
-             "the lookout SLO engine,\n# computed from the event counters every agent "
-             "exports (summed over nodes before dividing).\n") +
-         e.c_str() + "\n";
+  return fmt::format(
+      "# Generated by `lookout slo rules`: recording and alert rules equivalent to the lookout "
+      "SLO engine,\n# computed from the event counters every agent exports (summed over nodes "
+      "before dividing).\n{}\n",
+      e.c_str());
 }
 
 }  // namespace lookout::slo

@@ -1,5 +1,7 @@
 #include "agent/slo/slo_engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -113,8 +115,8 @@ SloEngine::SloEngine(EngineOptions options, std::vector<SloSpec> slos, PaymentsS
   for (auto& spec : slos) {
     for (const auto& other : slos_) {
       if (other.spec.name == spec.name) {
-        throw ConfigError(spec.source + ": SLO name \"" + spec.name + "\" is also defined at " +
-                          other.spec.source);
+        throw ConfigError(fmt::format("{}: SLO name \"{}\" is also defined at {}", spec.source,
+                                      spec.name, other.spec.source));
       }
     }
     Slo s;

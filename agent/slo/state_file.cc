@@ -1,6 +1,7 @@
 #include "agent/slo/state_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,9 +78,8 @@ Result<std::string> StateDirectory::Load(size_t max_bytes) const {
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
-    return MakeError("too_large", path_ + " is " + std::to_string(st.st_size) +
-                                      " bytes, over slo.state.max_bytes (" +
-                                      std::to_string(max_bytes) + ")");
+    return MakeError("too_large", fmt::format("{} is {} bytes, over slo.state.max_bytes ({})",
+                                              path_, st.st_size, max_bytes));
   }
   std::string data(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
@@ -104,13 +104,13 @@ Result<std::string> StateDirectory::Load(size_t max_bytes) const {
   (void)(r.Get(&version) && r.Get(&bom) && r.Get(&length) && r.Get(&crc));
   if (bom != kByteOrderMark) return MakeError("corrupt", path_ + ": another byte order");
   if (version != kFormatVersion) {
-    return MakeError("version", path_ + " has format version " + std::to_string(version) +
-                                    ", this lookout reads " + std::to_string(kFormatVersion));
+    return MakeError("version", fmt::format("{} has format version {}, this lookout reads {}",
+                                            path_, version, kFormatVersion));
   }
   const std::string_view payload = std::string_view(data).substr(kHeaderBytes);
   if (payload.size() < length) {
-    return MakeError("truncated", path_ + ": " + std::to_string(payload.size()) + " of " +
-                                      std::to_string(length) + " payload bytes");
+    return MakeError("truncated",
+                     fmt::format("{}: {} of {} payload bytes", path_, payload.size(), length));
   }
   if (payload.size() > length) return MakeError("corrupt", path_ + ": bytes after the payload");
   if (Crc32(payload) != crc) return MakeError("corrupt", path_ + ": CRC mismatch");

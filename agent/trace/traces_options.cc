@@ -11,7 +11,7 @@ using O = TracesOptions;
 
 OptionTable<O::SpanMetrics> SpanMetricsTable() {
   using S = O::SpanMetrics;
-  return {{
+  return OptionTable<S>{{
       option::Bool<S>("enabled", &S::enabled, "true", "RED metrics from spans (see Traces below)"),
       option::StrList<S>("dimensions", &S::dimensions, "[]",
                          "extra labels from span attributes, else resource attributes as "
@@ -58,18 +58,19 @@ OptionTable<O::SpanMetrics> SpanMetricsTable() {
 
 OptionTable<O::Export> ExportTable() {
   using E = O::Export;
-  return {{
+  return OptionTable<E>{{
       option::Bool<E>("enabled", &E::enabled, "true",
                       "forward spans; off = they queue until the queue is full"),
-      option::Choice<E>("protocol", &E::protocol, {"grpc", "http"}, "grpc",
-                        "`grpc` (TraceService/Export) or `http` (protobuf `POST`, libcurl)"),
+      option::Enum<E>("protocol", &E::protocol,
+                      {{"grpc", E::Protocol::kGrpc}, {"http", E::Protocol::kHttp}}, "grpc",
+                      "`grpc` (TraceService/Export) or `http` (protobuf `POST`, libcurl)"),
       option::Str<E>("endpoint", &E::endpoint, "${LOOKOUT_TRACES_ENDPOINT:-jaeger-collector:4317}",
                      "gRPC: `host:port`; HTTP: the full URL, e.g. "
                      "`http://jaeger-collector:4318/v1/traces`"),
       option::StrMap<E>("headers", &E::headers, "{}",
                         "sent with every export (gRPC metadata / HTTP headers), `${VAR}` expanded"),
-      option::Choice<E>("compression", &E::compression, {"gzip", "none"}, "gzip",
-                        "compression of export requests"),
+      option::Enum<E>("compression", &E::gzip, {{"gzip", true}, {"none", false}}, "gzip",
+                      "compression of export requests"),
       option::Dur<E>("timeout", &E::timeout, Duration(100), Duration(600'000), "10s",
                      "per export request"),
       option::Bool<E>("tls", &E::tls, "false",
@@ -104,7 +105,7 @@ OptionTable<O::Export> ExportTable() {
 
 OptionTable<O::Queue> QueueTable() {
   using Q = O::Queue;
-  return {{
+  return OptionTable<Q>{{
       option::Int<Q>("memory_max_bytes", &Q::memory_max_bytes, 1024, int64_t{1} << 40, "33554432",
                      "the in-memory queue (disk queue off): requests beyond it get 429"),
       option::Bool<Q>("disk.enabled", &Q::disk_enabled, "false",
@@ -116,11 +117,15 @@ OptionTable<O::Queue> QueueTable() {
                      "undelivered bytes on disk (beyond: 429)"),
       option::Int<Q>("disk.segment_bytes", &Q::disk_segment_bytes, 4096, int64_t{1} << 30,
                      "16777216", "segment file size (delivered segments are deleted)"),
-      option::Choice<Q>("disk.fsync", &Q::disk_fsync, {"never", "interval", "always"}, "interval",
-                        "`never`: `write()` before the 200 — survives a crash or `kill -9` of the "
-                        "agent (the kernel holds the bytes), not a power loss; `interval`: plus "
-                        "`fdatasync` at most every `fsync_interval` (a power loss loses at most "
-                        "that); `always`: `fdatasync` before each 200"),
+      option::Enum<Q>("disk.fsync", &Q::disk_fsync,
+                      {{"never", Q::Fsync::kNever},
+                       {"interval", Q::Fsync::kInterval},
+                       {"always", Q::Fsync::kAlways}},
+                      "interval",
+                      "`never`: `write()` before the 200 — survives a crash or `kill -9` of the "
+                      "agent (the kernel holds the bytes), not a power loss; `interval`: plus "
+                      "`fdatasync` at most every `fsync_interval` (a power loss loses at most "
+                      "that); `always`: `fdatasync` before each 200"),
       option::Dur<Q>("disk.fsync_interval", &Q::disk_fsync_interval, Duration(1),
                      Duration(3'600'000), "1s", "see `fsync`"),
   }};

@@ -31,10 +31,11 @@ struct TracesOptions {
   } span_metrics;
   struct Export {
     bool enabled = false;
-    std::string protocol;  // grpc | http
+    enum class Protocol { kGrpc, kHttp };
+    Protocol protocol = Protocol::kGrpc;
     std::string endpoint;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string compression;  // gzip | none
+    bool gzip = false;  // compression: gzip | none
     Duration timeout{};
     bool tls = false;  // grpc only; http uses the URL's scheme
     std::string ca_file, cert_file, key_file;
@@ -50,7 +51,8 @@ struct TracesOptions {
     std::string disk_directory;
     size_t disk_max_bytes = 0;
     size_t disk_segment_bytes = 0;
-    std::string disk_fsync;  // never | interval | always
+    enum class Fsync { kNever, kInterval, kAlways };
+    Fsync disk_fsync = Fsync::kInterval;
     Duration disk_fsync_interval{};
   } queue;
   Duration shutdown_timeout{};  // the exporter's drain on SIGTERM

@@ -1,7 +1,8 @@
 #pragma once
 // MetricsRenderer: the body of a /metrics response. Gathers every registered Collectable, merges
 // families of the same name, sorts them, and encodes in the negotiated format (gzip when
-// allowed). The HTTP side (routing, status, headers) is the agent's; this only renders.
+// allowed). The HTTP side (routing, status, headers) is the Exposer's (agent/server/exposer.h);
+// this only renders.
 //
 // Thread-safety: Add() and Render() may be called from any thread; concurrent Render() calls
 // run concurrently (collectables are required to be safe for that).

@@ -19,11 +19,12 @@ namespace lookout {
 
 struct HttpClientRequest {
   std::string method = "GET";
-  std::string url;
+  std::string url;  // http:// or https:// (other schemes fail with reason "request")
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::string body;                         // sent with POST only
   std::chrono::milliseconds timeout{5000};  // whole request, connect included
-  size_t max_response_bytes = 64 << 20;     // a larger body fails with reason "too_large"
+  // A larger body, counted after gzip/deflate decoding, fails with reason "too_large".
+  size_t max_response_bytes = 64 << 20;
   int max_redirects = 0;  // > 0: follow up to this many (more fail with reason "redirect")
 };
 
@@ -31,7 +32,7 @@ struct HttpClientResponse {
   long status = 0;
   std::string content_type;
   std::string body;
-  // Retry-After (seconds or an HTTP date), when the server sent one.
+  // Retry-After (sent as seconds or as an HTTP date), when the server sent one later than now.
   std::optional<std::chrono::seconds> retry_after;
 };
 
@@ -47,12 +48,15 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // A response with any status code is a success here; the caller judges the status.
   // Errors (reason): "connect" (DNS, refused, unreachable), "timeout", "tls" (handshake or
-  // certificate), "too_large", "io" (the connection broke mid-way), "request" (bad URL/options),
-  // "redirect" (more redirects than max_redirects, or a loop).
+  // certificate), "too_large", "request" (bad URL or scheme, no client), "redirect" (more
+  // redirects than max_redirects, a loop included), "io" (any other failure, e.g. the connection
+  // broke mid-way).
   virtual Result<HttpClientResponse> Do(const HttpClientRequest& request) noexcept = 0;
 };
 
-// libcurl-backed client; keeps its connection alive between requests.
+// libcurl-backed client: keeps its connections alive between requests and runs one request at a
+// time (concurrent callers wait); asks for gzip or deflate and decodes it; sends no
+// "Expect: 100-continue".
 std::unique_ptr<HttpClient> MakeCurlHttpClient(TlsClientOptions tls);
 
 }  // namespace lookout

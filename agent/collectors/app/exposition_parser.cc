@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "agent/collectors/app/label_lexer.h"
+#include "agent/collectors/app/series_index.h"
 #include "agent/common/hash.h"
 #include "agent/common/utf8.h"
 
@@ -29,55 +31,12 @@ struct StringHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
-// Series identity: a 64-bit hash of the sorted label set → index into the family's samples.
-// Open addressing, linear probing, grown at half load: one flat array instead of a node and a
-// key string per series (the 100k-series scrape spent most of its time in the string-keyed
-// map). Two label sets with one 64-bit hash would be taken for one series: ~3e-10 odds at 100k
-// series, the same trade Prometheus makes with its series hashes.
-class SeriesIndex {
- public:
-  // Returns {index, inserted}.
-  // Room for n series without growing (one rehash instead of a dozen for a big family).
-  void Reserve(size_t n) {
-    size_t cap = 16;
-    while (cap < n * 2) cap *= 2;
-    if (cap > slots_.size()) Grow(cap);
-  }
-
-  std::pair<uint32_t, bool> FindOrInsert(uint64_t hash, uint32_t next_index) {
-    if ((size_ + 1) * 2 > slots_.size()) Grow(slots_.empty() ? 16 : slots_.size() * 2);
-    size_t i = Spread(hash) & (slots_.size() - 1);
-    while (true) {
-      Slot& slot = slots_[i];
-      if (!slot.used) {
-        slot = {hash, next_index, true};
-        ++size_;
-        return {next_index, true};
-      }
-      if (slot.hash == hash) return {slot.index, false};
-      i = (i + 1) & (slots_.size() - 1);
-    }
-  }
-
- private:
-  // The low bits that pick the slot must depend on every bit of the hash.
-  static uint64_t Spread(uint64_t h) { return MixBits(h); }
-  struct Slot {
-    uint64_t hash = 0;
-    uint32_t index = 0;
-    bool used = false;
-  };
-  void Grow(size_t capacity) {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(capacity, Slot{});
-    size_ = 0;
-    for (const Slot& s : old) {
-      if (s.used) FindOrInsert(s.hash, s.index);
-    }
-  }
-  std::vector<Slot> slots_;
-  size_t size_ = 0;
-};
+// Its parts with a file of their own: the series index, the label-set lexers.
+using detail::LabelLexer;
+using detail::OpenMetricsLabelLexer;
+using detail::SeriesIndex;
+using detail::TextLabelLexer;
+using detail::UnescapeLabelValue;
 
 uint64_t Mix(uint64_t h, std::string_view s) {
   h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
@@ -101,8 +60,6 @@ bool IsNameStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
-bool IsLabelStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsLabelChar(char c) { return IsLabelStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
@@ -504,56 +461,28 @@ class Parser {
     return Store(name, value, ts_ms, std::nullopt);
   }
 
-  // Text labels after '{': blanks allowed around names, '=' and values; a comma between labels
-  // is optional and one may trail (PromParser.parseLVals). A value may hold raw newlines: the
-  // line is extended up to the one the value ends on.
-  Status TextLabels(std::string_view& line, size_t& i) {
+  // Reads a label set with `lex` (a TextLabelLexer or an OpenMetricsLabelLexer), each label
+  // through `on_label` (Status(name, value as written, escaped)).
+  template <typename Lexer, typename OnLabel>
+  Status ReadLabels(Lexer& lex, const OnLabel& on_label) {
     while (true) {
-      SkipBlanks(line, i);
-      if (i >= line.size()) return Fail("parse", "unterminated label set");
-      if (line[i] == '}') {
-        ++i;
-        return Ok{};
+      switch (lex.Next()) {
+        case LabelLexer::Token::kEnd:
+          return Ok{};
+        case LabelLexer::Token::kError:
+          return Fail("parse", lex.error());
+        case LabelLexer::Token::kLabel:
+          if (Status st = on_label(lex.name(), lex.value(), lex.escaped()); !st.ok()) return st;
       }
-      const size_t start = i;
-      if (!IsLabelStart(line[i])) return Fail("parse", "expected a label name");
-      while (i < line.size() && IsLabelChar(line[i])) ++i;
-      const std::string_view lname = line.substr(start, i - start);
-      SkipBlanks(line, i);
-      if (i >= line.size() || line[i] != '=') return Fail("parse", "expected '=' after label");
-      ++i;
-      SkipBlanks(line, i);
-      if (i >= line.size() || line[i] != '"') return Fail("parse", "expected '\"'");
-      ++i;
-      const size_t vstart = i;
-      bool escaped = false;
-      while (true) {
-        if (i >= line.size()) {
-          const size_t line_end = static_cast<size_t>(line.data() - body_.data()) + line.size();
-          if (line_end >= body_.size()) return Fail("parse", "unterminated label value");
-          size_t next = body_.find('\n', line_end + 1);
-          if (next == std::string_view::npos) next = body_.size();
-          line =
-              std::string_view(line.data(), next - static_cast<size_t>(line.data() - body_.data()));
-          ++line_no_;
-          continue;  // the newline is part of the value
-        }
-        if (line[i] == '"') break;
-        if (line[i] == '\\') {
-          // "\\." in the lexer: any character but a newline may follow.
-          if (i + 1 >= line.size()) return Fail("parse", "unterminated label value");
-          escaped = true;
-          i += 2;
-          continue;
-        }
-        ++i;
-      }
-      const std::string_view raw = line.substr(vstart, i - vstart);
-      ++i;  // closing quote
-      if (Status st = AddLabel(lname, raw, escaped); !st.ok()) return st;
-      SkipBlanks(line, i);
-      if (i < line.size() && line[i] == ',') ++i;
     }
+  }
+
+  // Text labels after '{'; a value over several lines extends `line`.
+  Status TextLabels(std::string_view& line, size_t& i) {
+    TextLabelLexer lex(body_, line, i, line_no_);
+    return ReadLabels(lex, [this](std::string_view name, std::string_view value, bool escaped) {
+      return AddLabel(name, value, escaped);
+    });
   }
 
   // An OpenMetrics sample line: name, optional {labels}, one space, value, optionally one
@@ -638,50 +567,19 @@ class Parser {
     return n;
   }
 
-  // OpenMetrics labels after '{': name="value" pairs separated by single commas, nothing else
-  // (no blanks, no trailing comma). `exemplar`: its labels, kept as written.
+  // OpenMetrics labels after '{'. `exemplar`: its labels, kept as written.
   Status OmLabels(std::string_view line, size_t& i, lookout::Labels* exemplar) {
-    if (i < line.size() && line[i] == '}') {
-      ++i;
+    OpenMetricsLabelLexer lex(line, i);
+    if (exemplar == nullptr) {
+      return ReadLabels(lex, [this](std::string_view name, std::string_view value, bool escaped) {
+        return AddLabel(name, value, escaped);
+      });
+    }
+    return ReadLabels(lex, [&](std::string_view name, std::string_view value, bool) -> Status {
+      if (!ValidUtf8(value)) return Fail("parse", "invalid UTF-8 label value");
+      exemplar->push_back({std::string(name), std::string(value)});
       return Ok{};
-    }
-    while (true) {
-      const size_t start = i;
-      if (i >= line.size() || !IsLabelStart(line[i])) return Fail("parse", "expected label name");
-      while (i < line.size() && IsLabelChar(line[i])) ++i;
-      const std::string_view lname = line.substr(start, i - start);
-      if (i >= line.size() || line[i] != '=') return Fail("parse", "expected '=' after label");
-      ++i;
-      if (i >= line.size() || line[i] != '"') return Fail("parse", "expected '\"'");
-      ++i;
-      const size_t vstart = i;
-      bool escaped = false;
-      while (i < line.size() && line[i] != '"') {
-        if (line[i] == '\\') {
-          escaped = true;
-          ++i;
-        }
-        ++i;
-      }
-      if (i >= line.size()) return Fail("parse", "unterminated label value");
-      const std::string_view raw = line.substr(vstart, i - vstart);
-      ++i;
-      if (exemplar != nullptr) {
-        if (!ValidUtf8(raw)) return Fail("parse", "invalid UTF-8 label value");
-        exemplar->push_back({std::string(lname), std::string(raw)});
-      } else if (Status st = AddLabel(lname, raw, escaped); !st.ok()) {
-        return st;
-      }
-      if (i < line.size() && line[i] == ',') {
-        ++i;
-        continue;
-      }
-      if (i < line.size() && line[i] == '}') {
-        ++i;
-        return Ok{};
-      }
-      return Fail("parse", "expected ',' or '}' in label set");
-    }
+    });
   }
 
   // One label of a sample line. The value must be valid UTF-8 as written; \" \\ \n are
@@ -695,22 +593,10 @@ class Parser {
     }
     if (!ValidUtf8(raw)) return Fail("parse", "label value is not UTF-8");
     std::string& value = value_;  // scratch: keeps its capacity from line to line
-    value.clear();
     if (!escaped) {
       value.assign(raw);
     } else {
-      for (size_t k = 0; k < raw.size(); ++k) {
-        const char c = raw[k];
-        if (c == '\\' && k + 1 < raw.size()) {
-          const char e = raw[k + 1];
-          if (e == 'n' || e == '\\' || e == '"') {
-            value += e == 'n' ? '\n' : e;
-            ++k;
-            continue;
-          }
-        }
-        value += c;
-      }
+      UnescapeLabelValue(raw, value);
     }
     // Any __name__ label fails in Prometheus: a second name (the TSDB refuses it), or an empty
     // one, which removes the metric name itself (errNameLabelMandatory).

@@ -28,7 +28,7 @@ class AgentTest : public ::testing::Test {
     // covered by integration.otlp_metrics (release and ASan builds) instead.
     cfg.otlp.grpc_enabled = false;
     // The span exporter's default is gRPC too; HTTP keeps libgrpc out of this (TSan) test.
-    cfg.traces.exporter.protocol = "http";
+    cfg.traces.exporter.protocol = TracesOptions::Export::Protocol::kHttp;
     cfg.traces.exporter.endpoint = "http://127.0.0.1:9/v1/traces";
 #endif
     cfg.node = testing::FixtureNodeOptions();
@@ -165,7 +165,7 @@ TEST(AgentSignals, ASigtermBeforeStartIsAGracefulStop) {
   cfg.server.listen_address = "127.0.0.1:0";
   cfg.otlp.http_enabled = false;
   cfg.otlp.grpc_enabled = false;
-  cfg.traces.exporter.protocol = "http";
+  cfg.traces.exporter.protocol = TracesOptions::Export::Protocol::kHttp;
   cfg.traces.exporter.endpoint = "http://127.0.0.1:9/v1/traces";
   cfg.node = testing::FixtureNodeOptions();
   Agent agent(std::move(cfg));

@@ -154,7 +154,7 @@ namespace {
 TEST(Config, Traces) {
   const Config d = DefaultConfig();
   EXPECT_TRUE(d.traces.enabled);
-  EXPECT_EQ(d.traces.exporter.protocol, "grpc");
+  EXPECT_EQ(d.traces.exporter.protocol, TracesOptions::Export::Protocol::kGrpc);
   EXPECT_EQ(d.traces.exporter.max_elapsed.count(), 0);
   EXPECT_EQ(d.traces.span_metrics.buckets.size(), 16u);
   EXPECT_FALSE(d.traces.queue.disk_enabled);
@@ -169,11 +169,11 @@ TEST(Config, Traces) {
   EXPECT_EQ(c.traces.resource_attributes[0].first, "k8s.cluster.name");
   EXPECT_TRUE(c.traces.span_metrics.seconds);
   EXPECT_EQ(c.traces.span_metrics.buckets, (std::vector<double>{0.1, 1}));
-  EXPECT_EQ(c.traces.exporter.protocol, "http");
+  EXPECT_EQ(c.traces.exporter.protocol, TracesOptions::Export::Protocol::kHttp);
   EXPECT_EQ(c.traces.exporter.headers[0].second, "b");
-  EXPECT_EQ(c.traces.exporter.compression, "gzip");  // default kept
+  EXPECT_TRUE(c.traces.exporter.gzip);  // default kept
   EXPECT_TRUE(c.traces.queue.disk_enabled);
-  EXPECT_EQ(c.traces.queue.disk_fsync, "always");
+  EXPECT_EQ(c.traces.queue.disk_fsync, TracesOptions::Queue::Fsync::kAlways);
   auto error = [](const std::string& yaml) {
     try {
       ParseConfig(yaml, "t.yaml");
