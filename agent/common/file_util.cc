@@ -90,6 +90,28 @@ void SplitFields(std::string_view line, std::vector<std::string_view>& out) {
   }
 }
 
+SysfsValue SysReadFile(const std::string& path) {
+  SysfsValue v;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    v.err = errno;
+    return v;
+  }
+  char buf[128];
+  ssize_t n = 0;
+  do {
+    n = ::read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  v.err = n < 0 ? errno : 0;
+  ::close(fd);
+  if (n > 0) v.text = std::string(TrimGoSpace(std::string_view(buf, static_cast<size_t>(n))));
+  return v;
+}
+
+bool IsMissing(const Error& e, const std::string& path) {
+  return e.reason == "open" && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT;
+}
+
 std::optional<uint64_t> ParseU64(std::string_view s) {
   uint64_t v = 0;
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -231,11 +253,15 @@ void SplitGoFields(std::string_view s, std::vector<std::string_view>& out) {
   if (start != std::string_view::npos) out.push_back(s.substr(start));
 }
 
-std::optional<int64_t> ParseGoInt(std::string_view s, int base) {
+namespace {
+
+// strconv's shared core: the magnitude of s in `base` (0 = Go's prefixes and '_' rules), with
+// its sign when `signed_ok`; nullopt on a syntax error or more than 64 bits.
+std::optional<uint64_t> GoMagnitude(std::string_view s, int base, bool signed_ok, bool& neg) {
   if (s.empty() || (base != 0 && (base < 2 || base > 36))) return std::nullopt;
   const std::string_view s0 = s;
-  bool neg = false;
-  if (s[0] == '+' || s[0] == '-') {
+  neg = false;
+  if (signed_ok && (s[0] == '+' || s[0] == '-')) {
     neg = s[0] == '-';
     s.remove_prefix(1);
   }
@@ -283,11 +309,26 @@ std::optional<int64_t> ParseGoInt(std::string_view s, int base) {
     n = n1;
   }
   if (underscores && !UnderscoreOk(s0)) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseGoInt(std::string_view s, int base) {
+  bool neg = false;
+  const auto m = GoMagnitude(s, base, true, neg);
+  if (!m) return std::nullopt;
+  const uint64_t n = *m;
   constexpr uint64_t kLimit = uint64_t{1} << 63;
   if (!neg && n >= kLimit) return std::nullopt;
   if (neg && n > kLimit) return std::nullopt;
   if (neg) return n == kLimit ? INT64_MIN : -static_cast<int64_t>(n);
   return static_cast<int64_t>(n);
+}
+
+std::optional<uint64_t> ParseGoUint(std::string_view s, int base) {
+  bool neg = false;
+  return GoMagnitude(s, base, false, neg);
 }
 
 std::optional<double> ParseGoFloat(std::string_view s) {

@@ -16,6 +16,21 @@ namespace lookout {
 // than max_bytes: kernel files are small, so this is corruption or the wrong path).
 Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes);
 
+// True when `e` (from ReadFileLimited or CachedFile::Read of `path`) failed because the file does
+// not exist (ENOENT): a kernel feature that is absent, which node_exporter skips. Any other
+// failure to open (EACCES, EIO, ...) is an error to report.
+bool IsMissing(const Error& e, const std::string& path);
+
+// procfs's util.SysReadFile, which node_exporter reads most sysfs attributes with: one read(2)
+// of at most 128 bytes (sysfs answers a whole attribute in one read), then Go's
+// strings.TrimSpace. `err` is the errno of the open or read that failed (ENOENT: absent; EACCES:
+// not for this user; ENODATA, EINVAL, EIO: the driver refused), 0 on success.
+struct SysfsValue {
+  int err = 0;
+  std::string text;
+};
+SysfsValue SysReadFile(const std::string& path);
+
 // A kernel file read on every scrape, kept open: pread(2) at offset 0 makes procfs and sysfs
 // regenerate the content, and skipping open/close per scrape saves a path walk each time. On any
 // read error the file is reopened once (the object behind it may have been replaced).
@@ -48,6 +63,37 @@ void ForEachLine(std::string_view text, Fn fn) {
   }
 }
 
+// Go's bufio.Scanner with ScanLines, as node_exporter reads most /proc files: each line without
+// its "\n" (and a "\r" before it); a final line without "\n" counts. A line longer than the
+// scanner's 64 KiB buffer stops the scan with too_long() set; whether that is an error depends
+// on whether the Go code mirrored checks Scanner.Err() (say so where it is used).
+//   GoLineScanner lines(text);
+//   for (std::string_view line; lines.Next(line);) { ... }
+//   if (lines.too_long()) ...
+class GoLineScanner {
+ public:
+  explicit GoLineScanner(std::string_view text) : rest_(text) {}
+  bool Next(std::string_view& line) {
+    if (rest_.empty() || too_long_) return false;
+    const size_t nl = rest_.find('\n');
+    const size_t consumed = nl == std::string_view::npos ? rest_.size() : nl + 1;
+    if (nl == std::string_view::npos ? consumed >= kMaxToken : consumed > kMaxToken) {
+      too_long_ = true;
+      return false;
+    }
+    line = rest_.substr(0, nl == std::string_view::npos ? rest_.size() : nl);
+    rest_.remove_prefix(consumed);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return true;
+  }
+  bool too_long() const { return too_long_; }
+
+ private:
+  static constexpr size_t kMaxToken = 65536;  // bufio.MaxScanTokenSize
+  std::string_view rest_;
+  bool too_long_ = false;
+};
+
 // Splits on runs of spaces and tabs; `out` is cleared first (reuse it to avoid allocations).
 void SplitFields(std::string_view line, std::vector<std::string_view>& out);
 
@@ -68,6 +114,9 @@ void SplitGoFields(std::string_view s, std::vector<std::string_view>& out);
 // Go's strconv.ParseInt(s, base, 64) for base 0 (sign, 0x/0o/0b/0 prefixes, '_' separators) or
 // a plain base from 2 to 36 (sign, digits only). nullopt on a syntax or range error.
 std::optional<int64_t> ParseGoInt(std::string_view s, int base);
+
+// Go's strconv.ParseUint(s, base, 64): as ParseGoInt without a sign, up to 2^64-1.
+std::optional<uint64_t> ParseGoUint(std::string_view s, int base);
 
 // Go's strconv.ParseFloat(s, 64): decimal and hexadecimal (with a p exponent) forms, '_'
 // separators where Go allows them, inf/infinity (signed) and nan in any case. nullopt on a

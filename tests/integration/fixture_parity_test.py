@@ -3,12 +3,14 @@
 read the same files and must expose the same series, value for value.
 
 1. The node fixture tree (tests/fixtures/node: proc, sys, textfile) with the conntrack, netclass,
-   textfile, mdadm and bonding collectors. (timex reads the kernel, not a file: parity_test.py
-   compares it on the live host.)
+   textfile, mdadm, bonding, arp, entropy, schedstat (64 CPUs), softnet and udp_queues
+   collectors; tests/fixtures/node_big (64 CPUs) with cpufreq and thermal_zone. (timex reads
+   the kernel, not a file: parity_test.py compares it on the live host.)
 2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
    refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
-3. Hosts without conntrack, md or bonding: no series on either side; lookout reports success
-   where node_exporter reports failure (a deliberate difference, README).
+3. Hosts without conntrack, md, bonding, schedstat or /proc/net/udp{,6}: no series on either
+   side; lookout reports success where node_exporter reports failure (a deliberate difference,
+   README).
 
 Families of the exporters themselves (go_, process_, promhttp_, node_scrape_, node_exporter_,
 lookout_) are not compared. A case where lookout deliberately differs is listed in
@@ -23,11 +25,14 @@ import urllib.error
 from harness import FIXTURES, Harness, fail, free_port, http_get, parse_text, wait_http
 
 NODE = os.path.join(FIXTURES, "node")
+NODE_BIG = os.path.join(FIXTURES, "node_big")  # big-machine shapes: 64 CPUs with cpufreq
 CASES = os.path.join(FIXTURES, "textfile_cases")
-FILE_COLLECTORS = ["conntrack", "netclass", "textfile", "mdadm", "bonding"]
+FILE_COLLECTORS = ["conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "entropy",
+                   "schedstat", "softnet", "udp_queues"]
 ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
                "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
-               "conntrack", "netclass", "textfile", "mdadm", "bonding"]
+               "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
+               "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)
@@ -141,6 +146,18 @@ def main():
         problems += compare("fixture tree", ne, ours)
         counts["series"] += len(ne)
 
+        # 1a. Big-machine shapes: 64 CPUs (two offline), acpi-cpufreq policies behind symlinks;
+        # thermal zones and cooling devices (intel_powerclamp's cur_state -1).
+        ne, ours, _ = run_pair(h, lookout, "big", ["cpufreq", "thermal_zone"], f"{NODE}/proc",
+                               f"{NODE_BIG}/sys", None)
+        if ne is None or ours is None:
+            fail("an exporter did not answer on the big fixture tree")
+        if len(ne) != 62 * 6 + 5 + 2 * 7:
+            fail(f"{len(ne)} cpufreq and thermal series from node_exporter on the big tree, "
+                 "expected 391")
+        problems += compare("big tree", ne, ours)
+        counts["series"] += len(ne)
+
         # 1b. Kernel text with odd names on the same tree: an interface named br12:40, mount
         # points with escapes (\\040, \\011, a \\134 node_exporter keeps), an NFS device with a
         # space, mounts whose statfs fails, a cciss/c0d0 disk. node_exporter reads /proc/net/dev
@@ -213,11 +230,14 @@ def main():
         os.makedirs(os.path.join(bare_sys, "class/net/lo"))
         with open(os.path.join(bare_sys, "class/net/lo/operstate"), "w") as f:
             f.write("unknown\n")
-        ne, ours, lk_all = run_pair(h, lookout, "absent", ["conntrack", "mdadm", "bonding", "netclass"],
+        ne, ours, lk_all = run_pair(h, lookout, "absent", ["conntrack", "mdadm", "bonding", "netclass",
+                                                           "schedstat", "udp_queues", "cpufreq",
+                                                           "thermal_zone"],
                                     empty_proc, bare_sys, None)
-        problems += compare("no conntrack/md/bonding", ne, ours)
+        problems += compare("no conntrack/md/bonding/schedstat/udp", ne, ours)
         counts["series"] += len(ne)
-        for c in ("conntrack", "mdadm", "bonding"):
+        for c in ("conntrack", "mdadm", "bonding", "schedstat", "udp_queues", "cpufreq",
+                  "thermal_zone"):
             if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
                 problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
                                 "is not a failure, README)")
@@ -227,7 +247,7 @@ def main():
     print(f"fixture parity: {counts['series']} series equal on the fixture tree and "
           f"{counts['cases']} textfile cases ({counts['differences']} deliberate differences "
           "checked)")
-    print(f"fixture parity: {counts['cases'] + 2} passed, 0 failed")
+    print(f"fixture parity: {counts['cases'] + 3} passed, 0 failed")
 
 
 if __name__ == "__main__":

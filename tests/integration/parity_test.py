@@ -14,7 +14,8 @@ from harness import Harness, fail, http_get, parse_text
 
 COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
               "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
-              "conntrack", "netclass", "textfile", "mdadm", "bonding"]
+              "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
+              "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone"]
 # mdadm and bonding find nothing on a host without md arrays or bonds: both sides must then
 # expose no node_md_*/node_bonding_* series (tests/integration/fixture_parity_test.py compares
 # them on fixtures).
@@ -34,7 +35,8 @@ STATIC = ("node_memory_MemTotal_bytes", "node_memory_SwapTotal_bytes", "node_boo
           "node_time_clocksource_current_info", "node_time_zone_offset_seconds",
           "node_memory_Hugepagesize_bytes", "node_memory_VmallocTotal_bytes",
           "node_memory_HugePages_Total", "node_netstat_Ip_Forwarding",
-          "node_nf_conntrack_entries_limit",
+          "node_nf_conntrack_entries_limit", "node_entropy_pool_size_bits",
+          "node_cpu_frequency_min_hertz", "node_cpu_frequency_max_hertz",
           "node_network_info", "node_network_up", "node_network_mtu_bytes",
           "node_network_speed_bytes", "node_network_flags", "node_network_iface_",
           "node_network_address_assign_type", "node_network_device_id", "node_network_dormant",

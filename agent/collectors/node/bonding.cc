@@ -8,10 +8,7 @@
 // master for this scrape (node_exporter drops every master then).
 #include "agent/collectors/node/bonding.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
@@ -37,7 +34,7 @@ class BondingCollector final : public Collector {
   Status Collect(std::vector<MetricFamily>& out) override {
     auto masters_text = masters_.Read(max_);
     if (!masters_text.ok()) {
-      if (Missing(masters_text.error(), masters_.path())) return Ok{};  // no bonding driver
+      if (IsMissing(masters_text.error(), masters_.path())) return Ok{};  // no bonding driver
       return masters_text.error();
     }
     const auto masters = ParseBondingList(*masters_text);
@@ -61,7 +58,7 @@ class BondingCollector final : public Collector {
       const std::string dir = paths_.Sys("class/net/" + master);
       auto slaves_text = ReadFileLimited(dir + "/bonding/slaves", max_);
       if (!slaves_text.ok()) {
-        if (Missing(slaves_text.error(), dir + "/bonding/slaves")) continue;  // master gone
+        if (IsMissing(slaves_text.error(), dir + "/bonding/slaves")) continue;  // master gone
         return slaves_text.error();
       }
       int configured = 0, active = 0;
@@ -69,12 +66,12 @@ class BondingCollector final : public Collector {
       for (const auto& slave : ParseBondingList(*slaves_text)) {
         std::string path = dir + "/lower_" + slave + "/bonding_slave/mii_status";
         auto state = ReadFileLimited(path, max_);
-        if (!state.ok() && Missing(state.error(), path)) {
+        if (!state.ok() && IsMissing(state.error(), path)) {
           path = dir + "/slave_" + slave + "/bonding_slave/mii_status";
           state = ReadFileLimited(path, max_);
         }
         if (!state.ok()) {
-          if (Missing(state.error(), path)) {
+          if (IsMissing(state.error(), path)) {
             gone = true;  // the slave left the bond (or the bond went) since `slaves` was read
             break;
           }
@@ -95,10 +92,6 @@ class BondingCollector final : public Collector {
   }
 
  private:
-  static bool Missing(const Error& e, const std::string& path) {
-    return e.reason == "open" && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT;
-  }
-
   HostPaths paths_;
   size_t max_;
   CachedFile masters_{paths_.Sys("class/net/bonding_masters")};

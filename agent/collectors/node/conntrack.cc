@@ -6,9 +6,6 @@
 // (README, "Deliberate differences").
 #include "agent/collectors/node/conntrack.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
 
 #include "agent/collectors/node/node_collectors.h"
@@ -21,16 +18,9 @@ Result<ConntrackStats> ParseConntrackStat(std::string_view text) {
   ConntrackStats t;
   std::vector<std::string_view> f;
   bool header = true;
-  while (!text.empty()) {
-    // Lines as Go's bufio.Scanner yields them: without "\n" (and a "\r" before it); a final line
-    // without "\n" counts; a line longer than the scanner's 64 KiB buffer ends the scan quietly
-    // (procfs ignores the scanner's error).
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    const size_t consumed = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (nl == std::string_view::npos ? consumed >= 65536 : consumed > 65536) break;
-    text.remove_prefix(consumed);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // A line over 64 KiB ends the scan quietly (procfs ignores the scanner's error).
+  GoLineScanner lines(text);
+  for (std::string_view line; lines.Next(line);) {
     if (header) {
       header = false;
       continue;
@@ -97,7 +87,7 @@ class ConntrackCollector final : public Collector {
     auto text = stat_.Read(max_);
     if (!text.ok()) {
       // A kernel without CONFIG_NF_CONNTRACK_PROCFS has the sysctls but not this file.
-      if (Missing(text.error(), stat_)) return Ok{};
+      if (IsMissing(text.error(), stat_.path())) return Ok{};
       return text.error();
     }
     auto s = ParseConntrackStat(*text);
@@ -134,15 +124,10 @@ class ConntrackCollector final : public Collector {
   }
 
  private:
-  // ENOENT only: any other failure to open is an error, as in node_exporter.
-  static bool Missing(const Error& e, const CachedFile& f) {
-    return e.reason == "open" && ::access(f.path().c_str(), F_OK) != 0 && errno == ENOENT;
-  }
-
   Result<uint64_t> ReadValue(CachedFile& f, bool& absent) {
     auto text = f.Read(max_);
     if (!text.ok()) {
-      absent = Missing(text.error(), f);
+      absent = IsMissing(text.error(), f.path());
       return text.error();
     }
     return ParseConntrackValue(*text);

@@ -3,10 +3,7 @@
 // reports success 0).
 #include "agent/collectors/node/mdadm.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
@@ -210,8 +207,7 @@ class MdadmCollector final : public Collector {
   Status Collect(std::vector<MetricFamily>& out) override {
     auto text = file_.Read(max_);
     if (!text.ok()) {
-      if (text.error().reason == "open" && ::access(file_.path().c_str(), F_OK) != 0 &&
-          errno == ENOENT) {
+      if (IsMissing(text.error(), file_.path())) {
         return Ok{};  // no md driver: nothing to report
       }
       return text.error();

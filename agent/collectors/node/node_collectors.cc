@@ -51,6 +51,29 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "bonding interfaces and their slaves (node_bonding_*); no bonding driver: no series (and "
        "no failure)",
        NewBondingCollector, nullptr},
+      {"arp", true, "ARP table entries by device from /proc/net/arp (node_arp_entries)",
+       NewArpCollector, ArpOptionRows},
+      {"cpufreq", true,
+       "CPU frequencies and their limits from /sys/devices/system/cpu/cpu*/cpufreq "
+       "(node_cpu_frequency_*, node_cpu_scaling_frequency_*); no cpufreq: no series (and no "
+       "failure)",
+       NewCpufreqCollector, nullptr},
+      {"entropy", true, "available entropy and pool size (node_entropy_*)", NewEntropyCollector,
+       nullptr},
+      {"schedstat", true,
+       "per-CPU run time, run-queue wait and timeslices from /proc/schedstat (node_schedstat_*); "
+       "no /proc/schedstat: no series (and no failure)",
+       NewSchedstatCollector, nullptr},
+      {"softnet", true, "per-CPU packet processing from /proc/net/softnet_stat (node_softnet_*)",
+       NewSoftnetCollector, nullptr},
+      {"udp_queues", true,
+       "bytes queued on UDP sockets from /proc/net/udp{,6} (node_udp_queues); neither file: no "
+       "series (and no failure)",
+       NewUdpQueuesCollector, nullptr},
+      {"thermal_zone", true,
+       "thermal zone temperatures and cooling device states from /sys/class/thermal "
+       "(node_thermal_zone_temp, node_cooling_device_*)",
+       NewThermalZoneCollector, nullptr},
   };
   return kRegistry;
 }

@@ -37,6 +37,13 @@ std::unique_ptr<Collector> NewNetclassCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewTextfileCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewMdadmCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewBondingCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewArpCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewCpufreqCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewEntropyCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewSchedstatCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewSoftnetCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewUdpQueuesCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewThermalZoneCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();
@@ -46,6 +53,7 @@ std::vector<Option<NodeOptions>> NetclassOptionRows();
 std::vector<Option<NodeOptions>> TextfileOptionRows();
 std::vector<Option<NodeOptions>> NetstatOptionRows();
 std::vector<Option<NodeOptions>> VmstatOptionRows();
+std::vector<Option<NodeOptions>> ArpOptionRows();
 
 struct NodeCollectorRegistration {
   std::string_view name;

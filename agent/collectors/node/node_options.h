@@ -41,6 +41,7 @@ struct NodeOptions {
   DeviceFilter diskstats;
   DeviceFilter netdev;
   DeviceFilter netclass;
+  DeviceFilter arp;
   bool netclass_ignore_invalid_speed = false;  // drop speed_bytes when speed is negative
   Pattern netstat_fields;
   Pattern vmstat_fields;

@@ -1,0 +1,140 @@
+// cpufreq: node_cpu_frequency_{,min_,max_}hertz and node_cpu_scaling_frequency_{,min_,max_}hertz
+// per CPU from /sys/devices/system/cpu/cpu[0-9]*/cpufreq (node_exporter 1.5; kHz in the files,
+// Hz in the series). A CPU without a cpufreq directory (offline, or no driver) has no series;
+// a host where none has one has no series and no failure (node_exporter fails then).
+//
+// Files are opened, read and closed on every scrape, not kept open: seven per CPU would hold
+// 1,800 descriptors on a 256-CPU host, more than the 1,024 a container gets by default. The
+// scaling_* limits and the cpuinfo_* ones are not cached either: intel_pstate changes
+// cpuinfo_max_freq when turbo is switched off, so none of them is constant while the agent runs.
+// procfs also reads five text files (scaling_driver, scaling_governor, ...) that node_exporter
+// 1.5 does not expose; lookout does not read them, so only an I/O error on one of those would
+// tell the two apart.
+#include "agent/collectors/node/cpufreq.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "agent/collectors/node/node_collectors.h"
+#include "agent/common/file_util.h"
+#include "lookout/metrics/family_builder.h"
+
+namespace lookout {
+
+Result<CpufreqValues> ParseCpufreqValues(const CpufreqContents& contents) {
+  CpufreqValues v;
+  for (size_t i = 0; i < contents.size(); ++i) {
+    if (!contents[i]) continue;
+    const auto n = ParseU64(TrimGoSpace(*contents[i]));
+    if (!n) {
+      return MakeError("parse", std::string(kCpufreqFiles[i]) + ": not an unsigned decimal number");
+    }
+    v[i] = *n;
+  }
+  return v;
+}
+
+namespace {
+
+// Go's filepath.Glob("cpu[0-9]*") on one name.
+bool IsCpuDir(std::string_view name) {
+  return name.size() > 3 && name.substr(0, 3) == "cpu" && name[3] >= '0' && name[3] <= '9';
+}
+
+class CpufreqCollector final : public Collector {
+ public:
+  explicit CpufreqCollector(const NodeOptions& cfg)
+      : max_(cfg.max_file_bytes), dir_(cfg.paths.Sys("devices/system/cpu")) {}
+  std::string_view Name() const override { return "cpufreq"; }
+
+  Status Collect(std::vector<MetricFamily>& out) override {
+    std::vector<std::string> cpus;
+    DIR* d = ::opendir(dir_.c_str());
+    if (d == nullptr) {
+      if (errno == ENOENT) return Ok{};
+      return MakeError("open", dir_ + ": " + std::strerror(errno));
+    }
+    while (const dirent* e = ::readdir(d)) {
+      if (IsCpuDir(e->d_name)) cpus.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    std::sort(cpus.begin(), cpus.end());
+
+    struct Row {
+      const char* name;
+      const char* help;
+      size_t file;
+    };
+    static constexpr Row kRows[] = {
+        {"node_cpu_frequency_hertz", "Current cpu thread frequency in hertz.", kCpuinfoCurFreq},
+        {"node_cpu_scaling_frequency_hertz", "Current scaled CPU thread frequency in hertz.",
+         kScalingCurFreq},
+        {"node_cpu_frequency_min_hertz", "Minimum cpu thread frequency in hertz.", kCpuinfoMinFreq},
+        {"node_cpu_frequency_max_hertz", "Maximum cpu thread frequency in hertz.", kCpuinfoMaxFreq},
+        {"node_cpu_scaling_frequency_min_hertz", "Minimum scaled CPU thread frequency in hertz.",
+         kScalingMinFreq},
+        {"node_cpu_scaling_frequency_max_hertz", "Maximum scaled CPU thread frequency in hertz.",
+         kScalingMaxFreq},
+    };
+    std::vector<MetricFamily> fams;
+    for (const Row& r : kRows) fams.push_back({r.name, r.help, MetricType::kGauge, {}, {}});
+
+    for (const std::string& cpu : cpus) {
+      const std::string freq_dir = dir_ + "/" + cpu + "/cpufreq";
+      struct stat st {};
+      if (::stat(freq_dir.c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;  // offline, or no cpufreq driver
+        return MakeError("open", freq_dir + ": " + std::strerror(errno));
+      }
+      CpufreqContents contents;
+      for (size_t i = 0; i < kCpufreqFiles.size(); ++i) {
+        const std::string path = freq_dir + "/" + std::string(kCpufreqFiles[i]);
+        auto text = ReadFileLimited(path, max_);
+        if (text.ok()) {
+          contents[i] = std::move(*text);
+        } else if (!Skippable(text.error(), path)) {
+          return text.error();
+        }
+      }
+      auto values = ParseCpufreqValues(contents);
+      if (!values.ok()) return MakeError("parse", freq_dir + ": " + values.error().detail);
+      const std::string label = cpu.substr(3);
+      for (size_t r = 0; r < std::size(kRows); ++r) {
+        const auto& v = (*values)[kRows[r].file];
+        if (v) AddSample(fams[r], static_cast<double>(*v) * 1000.0, {{"cpu", label}});
+      }
+    }
+    for (auto& f : fams) {
+      if (!f.samples.empty()) out.push_back(std::move(f));
+    }
+    return Ok{};
+  }
+
+ private:
+  // procfs skips a file that does not exist or that this user may not read (os.IsNotExist,
+  // os.IsPermission).
+  static bool Skippable(const Error& e, const std::string& path) {
+    if (e.reason != "open") return false;
+    if (::access(path.c_str(), R_OK) == 0) return false;
+    return errno == ENOENT || errno == EACCES || errno == EPERM;
+  }
+
+  size_t max_;
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewCpufreqCollector(const NodeOptions& cfg) {
+  return std::make_unique<CpufreqCollector>(cfg);
+}
+
+}  // namespace lookout

@@ -1,0 +1,136 @@
+// thermal_zone: node_thermal_zone_temp{zone,type} (Celsius) and
+// node_cooling_device_{cur,max}_state{name,type} from /sys/class/thermal (node_exporter 1.5).
+//
+// Which series exist: every thermal_zone[0-9]* and cooling_device[0-9]* entry, and the whole
+// collector fails when one of them lacks a required file or holds a bad number, as
+// node_exporter's does. A zone whose sensor answers ENODATA (a sensor that is gone, e.g. a
+// Wi-Fi card's while its firmware is down) is left out, as later procfs releases do (fixtures
+// cannot show what procfs 0.8 did there). A host with no thermal class has no series and no
+// failure, as node_exporter.
+#include "agent/collectors/node/thermal_zone.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "agent/collectors/node/node_collectors.h"
+#include "lookout/metrics/family_builder.h"
+
+namespace lookout {
+
+namespace {
+
+Error FileError(std::string_view file, const SysfsValue& v) {
+  return MakeError(v.err == ENOENT ? "open" : "read",
+                   std::string(file) + ": " + std::strerror(v.err));
+}
+
+bool AbsentOrForbidden(int err) { return err == ENOENT || err == EACCES || err == EPERM; }
+
+}  // namespace
+
+Result<ThermalZone> ParseThermalZone(const ThermalZoneFiles& f) {
+  if (f.type.err != 0) return FileError("type", f.type);
+  if (f.policy.err != 0) return FileError("policy", f.policy);
+  if (f.temp.err != 0) return FileError("temp", f.temp);
+  const auto temp = ParseGoInt(f.temp.text, 10);
+  if (!temp) return MakeError("parse", "temp: not a decimal integer");
+  if (f.mode.err != 0 && !AbsentOrForbidden(f.mode.err)) return FileError("mode", f.mode);
+  if (f.passive.err != 0) {
+    if (!AbsentOrForbidden(f.passive.err)) return FileError("passive", f.passive);
+  } else if (!ParseGoUint(f.passive.text, 10)) {
+    return MakeError("parse", "passive: not an unsigned decimal number");
+  }
+  return ThermalZone{f.type.text, *temp};
+}
+
+Result<CoolingDevice> ParseCoolingDevice(const CoolingDeviceFiles& f) {
+  if (f.type.err != 0) return FileError("type", f.type);
+  if (f.max_state.err != 0) return FileError("max_state", f.max_state);
+  const auto max = ParseGoInt(f.max_state.text, 10);
+  if (!max) return MakeError("parse", "max_state: not a decimal integer");
+  if (f.cur_state.err != 0) return FileError("cur_state", f.cur_state);
+  const auto cur = ParseGoInt(f.cur_state.text, 10);
+  if (!cur) return MakeError("parse", "cur_state: not a decimal integer");
+  return CoolingDevice{f.type.text, *max, *cur};
+}
+
+namespace {
+
+// filepath.Glob(dir + "/" + prefix + "[0-9]*"), sorted; nothing when the directory is absent.
+std::vector<std::string> Entries(const std::string& dir, std::string_view prefix) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix &&
+        name[prefix.size()] >= '0' && name[prefix.size()] <= '9') {
+      out.emplace_back(name);
+    }
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ThermalZoneCollector final : public Collector {
+ public:
+  explicit ThermalZoneCollector(const NodeOptions& cfg) : dir_(cfg.paths.Sys("class/thermal")) {}
+  std::string_view Name() const override { return "thermal_zone"; }
+
+  Status Collect(std::vector<MetricFamily>& out) override {
+    MetricFamily temp{
+        "node_thermal_zone_temp", "Zone temperature in Celsius", MetricType::kGauge, {}, {}};
+    for (const std::string& entry : Entries(dir_, "thermal_zone")) {
+      const std::string d = dir_ + "/" + entry + "/";
+      ThermalZoneFiles f{SysReadFile(d + "type"), SysReadFile(d + "policy"),
+                         SysReadFile(d + "temp"), SysReadFile(d + "mode"),
+                         SysReadFile(d + "passive")};
+      if (f.temp.err == ENODATA) continue;  // the sensor is gone
+      auto z = ParseThermalZone(f);
+      if (!z.ok()) return MakeError(z.error().reason, d + z.error().detail);
+      AddSample(temp, static_cast<double>(z->temp_millicelsius) / 1000.0,
+                {{"zone", entry.substr(12)}, {"type", z->type}});
+    }
+    MetricFamily cur{"node_cooling_device_cur_state",
+                     "Current throttle state of the cooling device",
+                     MetricType::kGauge,
+                     {},
+                     {}};
+    MetricFamily max{"node_cooling_device_max_state",
+                     "Maximum throttle state of the cooling device",
+                     MetricType::kGauge,
+                     {},
+                     {}};
+    for (const std::string& entry : Entries(dir_, "cooling_device")) {
+      const std::string d = dir_ + "/" + entry + "/";
+      auto c = ParseCoolingDevice(
+          {SysReadFile(d + "type"), SysReadFile(d + "max_state"), SysReadFile(d + "cur_state")});
+      if (!c.ok()) return MakeError(c.error().reason, d + c.error().detail);
+      const std::string name = entry.substr(14);
+      AddSample(cur, static_cast<double>(c->cur_state), {{"name", name}, {"type", c->type}});
+      AddSample(max, static_cast<double>(c->max_state), {{"name", name}, {"type", c->type}});
+    }
+    for (MetricFamily* f : {&temp, &cur, &max}) {
+      if (!f->samples.empty()) out.push_back(std::move(*f));
+    }
+    return Ok{};
+  }
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> NewThermalZoneCollector(const NodeOptions& cfg) {
+  return std::make_unique<ThermalZoneCollector>(cfg);
+}
+
+}  // namespace lookout
