@@ -3,16 +3,21 @@
 // Parsers must return a value or an error, never crash, hang or read out of bounds (ASan/UBSan run
 // with it).
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
 
+#include "agent/collectors/node/arp.h"
 #include "agent/collectors/node/bonding.h"
 #include "agent/collectors/node/conntrack.h"
 #include "agent/collectors/node/cpu.h"
+#include "agent/collectors/node/cpufreq.h"
 #include "agent/collectors/node/diskstats.h"
+#include "agent/collectors/node/entropy.h"
 #include "agent/collectors/node/filesystem.h"
 #include "agent/collectors/node/loadavg.h"
 #include "agent/collectors/node/mdadm.h"
@@ -22,10 +27,14 @@
 #include "agent/collectors/node/netstat.h"
 #include "agent/collectors/node/os_release.h"
 #include "agent/collectors/node/pressure.h"
+#include "agent/collectors/node/schedstat.h"
 #include "agent/collectors/node/sockstat.h"
+#include "agent/collectors/node/softnet.h"
 #include "agent/collectors/node/stat.h"
 #include "agent/collectors/node/textfile.h"
+#include "agent/collectors/node/thermal_zone.h"
 #include "agent/collectors/node/timex.h"
+#include "agent/collectors/node/udp_queues.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
 
@@ -33,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace lookout;
-  switch (data[0] % 22) {
+  switch (data[0] % 29) {
     case 0:
       (void)ParseProcStatCpus(in, 100);
       break;
@@ -132,6 +141,52 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       struct timex tx {};
       std::memcpy(&tx, in.data(), std::min(in.size(), sizeof tx));
       (void)TimexFamilies(tx, in.empty() ? 0 : in[0]);
+      break;
+    }
+    case 22:
+      (void)ParseArpEntries(in);
+      break;
+    case 23:
+      (void)ParseKernelRandomValue(in);
+      (void)ParseGoUint(in, 0);
+      (void)ParseGoUint(in, 16);
+      break;
+    case 24:
+      (void)ParseSchedstat(in);
+      break;
+    case 25:
+      (void)ParseSoftnetStat(in);
+      break;
+    case 26:
+      (void)ParseUdpQueues(in);
+      break;
+    case 27: {
+      // cpufreq: the seven files' contents, NUL-separated in kCpufreqFiles order; an empty
+      // piece is an absent file.
+      CpufreqContents c;
+      std::string_view rest = in;
+      for (size_t i = 0; i < c.size() && !rest.empty(); ++i) {
+        const size_t nul = rest.find('\0');
+        const std::string_view piece = rest.substr(0, nul);
+        if (!piece.empty()) c[i] = std::string(piece);
+        rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
+      }
+      (void)ParseCpufreqValues(c);
+      break;
+    }
+    case 28: {
+      // A thermal zone's and a cooling device's files, NUL-separated: type, policy, temp, mode,
+      // passive, then type, max_state, cur_state; an empty piece is an absent file (ENOENT).
+      SysfsValue v[8];
+      std::string_view rest = in;
+      for (auto& x : v) {
+        const size_t nul = rest.find('\0');
+        const std::string_view piece = rest.substr(0, nul);
+        x = piece.empty() ? SysfsValue{ENOENT, ""} : SysfsValue{0, std::string(TrimGoSpace(piece))};
+        rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
+      }
+      (void)ParseThermalZone({v[0], v[1], v[2], v[3], v[4]});
+      (void)ParseCoolingDevice({v[5], v[6], v[7]});
       break;
     }
   }

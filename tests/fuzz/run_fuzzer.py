@@ -19,7 +19,10 @@ PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc
               (12, "root/etc/os-release"), (13, "proc/net/stat/nf_conntrack"),
               (14, "proc/sys/net/netfilter/nf_conntrack_max"), (15, "proc/mdstat"),
               (16, "sys/class/net/bonding_masters"), (16, "sys/class/net/bond0/bonding/slaves"),
-              (17, "textfile/good.prom"), (17, "textfile/second.prom"), (17, "textfile/bad.prom")]
+              (17, "textfile/good.prom"), (17, "textfile/second.prom"), (17, "textfile/bad.prom"),
+              (22, "proc/net/arp"), (23, "proc/sys/kernel/random/entropy_avail"),
+              (24, "proc/schedstat"), (25, "proc/net/softnet_stat"), (26, "proc/net/udp"),
+              (26, "proc/net/udp6")]
 # Attribute files of sysfs/class/net/<iface>, in kNetClassAttrs order (netclass.h), for selector 18.
 NETCLASS_ATTRS = ["addr_assign_type", "address", "broadcast", "carrier", "carrier_changes",
                   "carrier_up_count", "carrier_down_count", "dev_id", "dormant", "duplex", "flags",
@@ -73,6 +76,14 @@ def seeds(name):
         yield b"\x13" + b"*.prom\nnode.prom"
         yield b"\x14" + b"0x1003"
         yield b"\x15" + bytes(200)
+        big = os.path.join(REPO, "tests", "fixtures", "node_big", "sys", "devices", "system", "cpu",
+                           "cpufreq", "policy0")
+        yield b"\x1b" + b"\x00".join(open(os.path.join(big, f), "rb").read() for f in (
+            "cpuinfo_cur_freq", "cpuinfo_max_freq", "cpuinfo_min_freq",
+            "cpuinfo_transition_latency", "scaling_cur_freq", "scaling_max_freq",
+            "scaling_min_freq"))
+        yield b"\x1c" + b"\x00".join([b"acpitz", b"step_wise", b"27800", b"enabled", b"0",
+                                       b"intel_powerclamp", b"50", b"-1"])
     elif name == "pod_parsers":
         pods = os.path.join(REPO, "tests", "fixtures", "pods", "v2_systemd_containerd")
         pod = os.path.join(pods, "cgroup", "kubepods.slice", "kubepods-burstable.slice",
