@@ -9,14 +9,13 @@ Usage: apps_test.py /path/to/lookout
 import math
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import REPO, Harness, fail, free_port, http_get, wait_http  # noqa: E402
+from harness import REPO, Harness, fail, free_port, http_get, promtool_findings, wait_http  # noqa: E402
 
 from prometheus_client.openmetrics.parser import \
     text_string_to_metric_families as om_families  # noqa: E402
@@ -190,12 +189,9 @@ def main(lookout):
         print(f"python-prometheus-client: {len(want)} series equal (OpenMetrics)")
 
         # promtool accepts the re-exposed output.
-        promtool = subprocess.run(["promtool", "check", "metrics"], input=agent_text.encode(),
-                                  capture_output=True)
-        # node_netstat_* keep node_exporter's camelCase names on purpose; any other finding
-        # (a parse error, a duplicate, a lint on a re-exposed family) fails.
-        errors = [l for l in (promtool.stdout + promtool.stderr).decode().splitlines()
-                  if l.strip() and "camelCase" not in l]
+        # node_exporter's names keep its lints on purpose; any other finding (a parse error, a
+        # duplicate, a lint on a re-exposed family) fails.
+        errors = promtool_findings(agent_text)
         if errors:
             fail("promtool check metrics:\n" + "\n".join(errors[:20]))
 

@@ -5,15 +5,16 @@
   reads the text format; Prometheus's own OpenMetrics parser is exercised by prometheus_test).
 
 promtool's linter flags camelCase in names such as node_memory_MemTotal_bytes and
-node_netstat_Tcp_InSegs. Those are node_exporter's names, which dashboards query, and
-node_exporter's own output gets the same complaints (checked below); that one lint is accepted
-for node_* names only. Anything else promtool says fails the test.
+node_netstat_Tcp_InSegs, and the unit of node_entropy_available_bits. Those are node_exporter's
+names, which dashboards query, and node_exporter's own output gets the same complaints (checked
+below); those lints are accepted for those names only (harness.NODE_EXPORTER_LINTS). Anything
+else promtool says fails the test.
 """
 import re
 import subprocess
 import sys
 
-from harness import Harness, fail, http_get
+from harness import NODE_EXPORTER_LINTS, Harness, fail, http_get
 
 CAMEL = re.compile(r"^(node_\S+) metric names should be written in 'snake_case' not 'camelCase'$")
 
@@ -34,16 +35,19 @@ def main():
         if not headers["Content-Type"].startswith("text/plain; version=0.0.4"):
             fail(f"text content type: {headers['Content-Type']}")
         _, complaints = promtool_complaints(text)
-        other = [c for c in complaints if not CAMEL.match(c)]
+        other = [c for c in complaints if not any(p.match(c) for p in NODE_EXPORTER_LINTS)]
         if other:
             fail("promtool check metrics complained:\n" + "\n".join(other))
-        camel = {CAMEL.match(c).group(1) for c in complaints}
+        camel = {CAMEL.match(c).group(1) for c in complaints if CAMEL.match(c)}
         passed += 1
 
         # The accepted camelCase complaints are exactly ones node_exporter's output also gets.
-        ne, ne_port = h.start_node_exporter(["meminfo", "netstat"])
+        ne, ne_port = h.start_node_exporter(["meminfo", "netstat", "entropy"])
         _, _, ne_text = http_get(f"http://127.0.0.1:{ne_port}/metrics")
         _, ne_complaints = promtool_complaints(ne_text)
+        units = {c for c in complaints if NODE_EXPORTER_LINTS[1].match(c)}
+        if units - set(ne_complaints):
+            fail(f"unit lints node_exporter does not get: {sorted(units - set(ne_complaints))}")
         ne_camel = {CAMEL.match(c).group(1) for c in ne_complaints if CAMEL.match(c)}
         ours_only = {n for n in camel - ne_camel
                      if n.startswith(("node_memory_", "node_netstat_"))}
