@@ -108,6 +108,34 @@ SysfsValue SysReadFile(const std::string& path) {
   return v;
 }
 
+SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes) {
+  SysfsValue v;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    v.err = errno;
+    return v;
+  }
+  std::string text;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      v.err = errno;  // ENODATA, EINVAL, EIO: the driver refused
+      break;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > max_bytes) {
+      v.err = EFBIG;
+      break;
+    }
+  }
+  ::close(fd);
+  if (v.err == 0) v.text = std::string(TrimGoSpace(text));
+  return v;
+}
+
 bool IsMissing(const Error& e, const std::string& path) {
   return e.reason == "open" && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT;
 }

@@ -31,6 +31,10 @@ struct SysfsValue {
 };
 SysfsValue SysReadFile(const std::string& path);
 
+// The whole file (procfs's util.ReadUintFromFile / ReadIntFromFile read it all), trimmed as
+// above; `err` as above, EFBIG when it holds more than max_bytes.
+SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes);
+
 // A kernel file read on every scrape, kept open: pread(2) at offset 0 makes procfs and sysfs
 // regenerate the content, and skipping open/close per scrape saves a path walk each time. On any
 // read error the file is reopened once (the object behind it may have been replaced).

@@ -1,5 +1,7 @@
 // arp: node_arp_entries{device} from /proc/net/arp (node_exporter 1.5, which reads the file
-// rather than netlink in that version), with its device include/exclude filter.
+// rather than netlink in that version), with its device include/exclude filter. Linux allows
+// any byte but '/' and white space in an interface name: a name that is not UTF-8 has the bad
+// bytes replaced by U+FFFD (node_exporter 1.5 panics on it), so the exposition stays valid.
 #include "agent/collectors/node/arp.h"
 
 #include <memory>
@@ -7,6 +9,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
@@ -43,7 +46,7 @@ class ArpCollector final : public Collector {
     auto& f = AddFamily(out, "node_arp_entries", "ARP entries by device", MetricType::kGauge);
     for (const auto& [device, n] : *entries) {
       if (filter_.Ignored(device)) continue;
-      AddSample(f, n, {{"device", device}});
+      AddSample(f, n, {{"device", ToValidUtf8(device)}});
     }
     return Ok{};
   }

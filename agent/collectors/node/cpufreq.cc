@@ -7,9 +7,10 @@
 // 1,800 descriptors on a 256-CPU host, more than the 1,024 a container gets by default. The
 // scaling_* limits and the cpuinfo_* ones are not cached either: intel_pstate changes
 // cpuinfo_max_freq when turbo is switched off, so none of them is constant while the agent runs.
-// procfs also reads five text files (scaling_driver, scaling_governor, ...) that node_exporter
-// 1.5 does not expose; lookout does not read them, so only an I/O error on one of those would
-// tell the two apart.
+// procfs also reads five text files node_exporter 1.5 does not expose (scaling_driver,
+// scaling_governor, scaling_available_governors, related_cpus, scaling_setspeed), and any error
+// on one of them, a missing file included, fails the collector: lookout reads them too, so the
+// two fail alike.
 #include "agent/collectors/node/cpufreq.h"
 
 #include <dirent.h>
@@ -102,6 +103,14 @@ class CpufreqCollector final : public Collector {
           contents[i] = std::move(*text);
         } else if (!Skippable(text.error(), path)) {
           return text.error();
+        }
+      }
+      for (const char* name : {"scaling_available_governors", "scaling_driver", "scaling_governor",
+                               "related_cpus", "scaling_setspeed"}) {
+        const SysfsValue v = SysReadFile(freq_dir + "/" + name);
+        if (v.err != 0) {
+          return MakeError(v.err == ENOENT ? "open" : "read",
+                           freq_dir + "/" + name + ": " + std::strerror(v.err));
         }
       }
       auto values = ParseCpufreqValues(contents);

@@ -7,7 +7,6 @@
 #include "agent/collectors/node/entropy.h"
 
 #include <array>
-#include <atomic>
 #include <memory>
 
 #include "agent/collectors/node/node_collectors.h"
@@ -37,15 +36,11 @@ class EntropyCollector final : public Collector {
   Status Collect(std::vector<MetricFamily>& out) override {
     std::array<std::optional<uint64_t>, kFiles.size()> values;
     for (size_t i = 0; i < kFiles.size(); ++i) {
-      if (absent_[i]) continue;
       auto text = files_[i]->Read(max_);
       if (!text.ok()) {
-        if (IsMissing(text.error(), files_[i]->path())) {
-          // Absent: skipped, as procfs does. A sysctl does not appear while the kernel runs,
-          // so later scrapes do not try again (read_wakeup_threshold is gone since 5.18).
-          absent_[i] = true;
-          continue;
-        }
+        // Absent: skipped, as procfs does (read_wakeup_threshold is gone since 5.18). Tried
+        // again on every scrape: a /proc mounted late under paths.procfs fills in later.
+        if (IsMissing(text.error(), files_[i]->path())) continue;
         return text.error();
       }
       auto v = ParseKernelRandomValue(*text);
@@ -70,7 +65,6 @@ class EntropyCollector final : public Collector {
       "read_wakeup_threshold"};
   size_t max_;
   std::array<std::unique_ptr<CachedFile>, kFiles.size()> files_;
-  std::array<std::atomic<bool>, kFiles.size()> absent_{};
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <re2/re2.h>
 
 #include <memory>
+#include <unordered_set>
 #include <utility>
 
 #include "agent/collectors/node/node_collectors.h"
@@ -21,6 +22,7 @@ std::vector<SchedstatCpu> ParseSchedstat(std::string_view text) {
   static const RE2 kCpuLine(R"(cpu(\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+))",
                             GoRegexOptions());
   std::vector<SchedstatCpu> out;
+  std::unordered_set<std::string> seen;
   // A line over 64 KiB ends the scan quietly (procfs ignores the scanner's error).
   GoLineScanner lines(text);
   for (std::string_view line; lines.Next(line);) {
@@ -36,6 +38,9 @@ std::vector<SchedstatCpu> ParseSchedstat(std::string_view text) {
     const auto w = ParseU64(std::string_view(waiting.data(), waiting.size()));
     const auto s = ParseU64(std::string_view(slices.data(), slices.size()));
     if (!r || !w || !s) continue;
+    // A repeated cpuN (never from a kernel) keeps its first line, as node_exporter's registry
+    // keeps the first of two equal series.
+    if (!seen.insert(cpu).second) continue;
     out.push_back({std::move(cpu), *r, *w, *s});
   }
   return out;

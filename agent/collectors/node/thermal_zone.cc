@@ -6,7 +6,9 @@
 // node_exporter's does. A zone whose sensor answers ENODATA (a sensor that is gone, e.g. a
 // Wi-Fi card's while its firmware is down) is left out, as later procfs releases do (fixtures
 // cannot show what procfs 0.8 did there). A host with no thermal class has no series and no
-// failure, as node_exporter.
+// failure, as node_exporter. A type that is not UTF-8 (a driver's bytes, or a 128-byte read
+// that cut a character) has the bad bytes replaced by U+FFFD, so the exposition stays valid;
+// node_exporter 1.5 panics on it.
 #include "agent/collectors/node/thermal_zone.h"
 
 #include <dirent.h>
@@ -19,6 +21,7 @@
 #include <utility>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
@@ -81,7 +84,8 @@ std::vector<std::string> Entries(const std::string& dir, std::string_view prefix
 
 class ThermalZoneCollector final : public Collector {
  public:
-  explicit ThermalZoneCollector(const NodeOptions& cfg) : dir_(cfg.paths.Sys("class/thermal")) {}
+  explicit ThermalZoneCollector(const NodeOptions& cfg)
+      : max_(cfg.max_file_bytes), dir_(cfg.paths.Sys("class/thermal")) {}
   std::string_view Name() const override { return "thermal_zone"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -89,14 +93,15 @@ class ThermalZoneCollector final : public Collector {
         "node_thermal_zone_temp", "Zone temperature in Celsius", MetricType::kGauge, {}, {}};
     for (const std::string& entry : Entries(dir_, "thermal_zone")) {
       const std::string d = dir_ + "/" + entry + "/";
+      // procfs reads type, policy and mode with one 128-byte read, temp and passive whole.
       ThermalZoneFiles f{SysReadFile(d + "type"), SysReadFile(d + "policy"),
-                         SysReadFile(d + "temp"), SysReadFile(d + "mode"),
-                         SysReadFile(d + "passive")};
+                         ReadSysfsWhole(d + "temp", max_), SysReadFile(d + "mode"),
+                         ReadSysfsWhole(d + "passive", max_)};
       if (f.temp.err == ENODATA) continue;  // the sensor is gone
       auto z = ParseThermalZone(f);
       if (!z.ok()) return MakeError(z.error().reason, d + z.error().detail);
       AddSample(temp, static_cast<double>(z->temp_millicelsius) / 1000.0,
-                {{"zone", entry.substr(12)}, {"type", z->type}});
+                {{"zone", entry.substr(12)}, {"type", ToValidUtf8(z->type)}});
     }
     MetricFamily cur{"node_cooling_device_cur_state",
                      "Current throttle state of the cooling device",
@@ -114,8 +119,9 @@ class ThermalZoneCollector final : public Collector {
           {SysReadFile(d + "type"), SysReadFile(d + "max_state"), SysReadFile(d + "cur_state")});
       if (!c.ok()) return MakeError(c.error().reason, d + c.error().detail);
       const std::string name = entry.substr(14);
-      AddSample(cur, static_cast<double>(c->cur_state), {{"name", name}, {"type", c->type}});
-      AddSample(max, static_cast<double>(c->max_state), {{"name", name}, {"type", c->type}});
+      const std::string type = ToValidUtf8(c->type);
+      AddSample(cur, static_cast<double>(c->cur_state), {{"name", name}, {"type", type}});
+      AddSample(max, static_cast<double>(c->max_state), {{"name", name}, {"type", type}});
     }
     for (MetricFamily* f : {&temp, &cur, &max}) {
       if (!f->samples.empty()) out.push_back(std::move(*f));
@@ -124,6 +130,7 @@ class ThermalZoneCollector final : public Collector {
   }
 
  private:
+  size_t max_;
   std::string dir_;
 };
 

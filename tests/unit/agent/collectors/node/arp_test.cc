@@ -1,5 +1,6 @@
 #include "agent/collectors/node/arp.h"
 
+#include "agent/collectors/node/node_collectors.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -12,6 +13,21 @@ TEST(ParseArpEntries, CountsByDeviceWhateverTheFlags) {
   EXPECT_EQ(e->at("eth0"), 3u);  // one of them incomplete (flags 0x0): still counted
   EXPECT_EQ(e->at("docker0"), 1u);
   EXPECT_EQ(e->at("br12:40"), 1u);
+}
+
+TEST(ArpCollector, DeviceNamesThatAreNotUtf8StayValid) {
+  testing::TempDir dir;
+  dir.Write("net/arp",
+            "10.0.0.1 0x1 0x2 aa:bb:cc:dd:ee:ff * eth\xff"
+            "0\n");
+  NodeOptions cfg = testing::FixtureNodeOptions();
+  cfg.paths.procfs = dir.path();
+  std::vector<MetricFamily> out;
+  ASSERT_TRUE(NewArpCollector(cfg)->Collect(out).ok());
+  ASSERT_EQ(out[0].samples.size(), 1u);
+  EXPECT_EQ(out[0].samples[0].labels[0].value,
+            "eth\xef\xbf\xbd"
+            "0");
 }
 
 TEST(ParseArpEntries, EdgesLikeNodeExporter) {

@@ -34,6 +34,21 @@ TEST(CpufreqCollector, SixtyFourCpusTwoOffline) {
   EXPECT_EQ(out[0].samples[0].value, 1.5e9);  // cpu0: 1500000 kHz
 }
 
+TEST(CpufreqCollector, AMissingTextFileFailsItAsProcfs) {
+  // procfs 0.8 reads scaling_driver, scaling_governor, ... and fails on any error, ENOENT too.
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  fs::copy(testing::FixturePath("node_big/sys"), dir.path(),
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  NodeOptions cfg = testing::FixtureNodeOptions();
+  cfg.paths.sysfs = dir.path();
+  std::vector<MetricFamily> out;
+  ASSERT_TRUE(NewCpufreqCollector(cfg)->Collect(out).ok());
+  fs::remove(fs::path(dir.path()) / "devices/system/cpu/cpufreq/policy3/scaling_governor");
+  out.clear();
+  EXPECT_FALSE(NewCpufreqCollector(cfg)->Collect(out).ok());
+}
+
 TEST(CpufreqCollector, NoCpufreqAnywhereIsNotAFailure) {
   testing::TempDir dir;
   dir.Write("devices/system/cpu/cpu0/online", "1\n");

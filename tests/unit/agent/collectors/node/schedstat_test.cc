@@ -32,6 +32,10 @@ TEST(ParseSchedstat, ProcfsRegexpSemantics) {
   auto o = ParseSchedstat("cpu0 0 0 0 0 0 0 99999999999999999999 0 0\ncpu1 0 0 0 0 0 0 1 2 3\n");
   ASSERT_EQ(o.size(), 1u);
   EXPECT_EQ(o[0].cpu, "1");
+  // A repeated CPU keeps its first line (node_exporter's registry keeps the first series).
+  auto d = ParseSchedstat("cpu0 0 0 0 0 0 0 100 200 300\ncpu0 0 0 0 0 0 0 5 6 7\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].timeslices, 300u);
   // A line over 64 KiB ends the scan quietly.
   EXPECT_EQ(ParseSchedstat("cpu0 0 0 0 0 0 0 1 2 3\n" + std::string(70000, 'x') +
                            "\ncpu1 0 0 0 0 0 0 1 2 3\n")

@@ -1,6 +1,7 @@
 #include "agent/collectors/node/thermal_zone.h"
 
 #include <cerrno>
+#include <filesystem>
 
 #include "agent/collectors/node/node_collectors.h"
 #include "tests/unit/test_util.h"
@@ -52,6 +53,22 @@ TEST(ThermalZoneCollector, FixtureTree) {
   EXPECT_EQ(out[0].samples.size(), 5u);  // zones
   EXPECT_EQ(out[0].samples[0].value, 27.8);
   EXPECT_EQ(out[1].samples.size(), 7u);  // cooling devices
+}
+
+TEST(ThermalZoneCollector, TempIsReadWholeAndTypesStayUtf8) {
+  namespace fs = std::filesystem;
+  testing::TempDir dir;
+  fs::copy(testing::FixturePath("node_big/sys"), dir.path(),
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  const std::string zone = "devices/virtual/thermal/thermal_zone0/";
+  dir.Write(zone + "temp", std::string(200, '0') + "45000\n");     // procfs reads temp whole
+  dir.Write(zone + "type", std::string(127, 'a') + "\xc3\xa9\n");  // the 128-byte cut splits é
+  NodeOptions cfg = testing::FixtureNodeOptions();
+  cfg.paths.sysfs = dir.path();
+  std::vector<MetricFamily> out;
+  ASSERT_TRUE(NewThermalZoneCollector(cfg)->Collect(out).ok());
+  EXPECT_EQ(out[0].samples[0].value, 45);
+  EXPECT_EQ(out[0].samples[0].labels[1].value, std::string(127, 'a') + "\xef\xbf\xbd");
 }
 
 TEST(SysReadFile, OneReadOf128BytesTrimmed) {
