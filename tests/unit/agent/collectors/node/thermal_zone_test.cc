@@ -23,13 +23,13 @@ TEST(ParseThermalZone, RequiredAndOptionalFilesLikeProcfs) {
   f.mode = E(EACCES);  // optional: unreadable is fine
   f.passive = V("0");
   EXPECT_TRUE(ParseThermalZone(f).ok());
-  for (auto bad : {ThermalZoneFiles{E(ENOENT), V("p"), V("1"), E(ENOENT), E(ENOENT)},
-                   ThermalZoneFiles{V("t"), E(ENOENT), V("1"), E(ENOENT), E(ENOENT)},
-                   ThermalZoneFiles{V("t"), V("p"), V("27.8"), E(ENOENT), E(ENOENT)},
-                   ThermalZoneFiles{V("t"), V("p"), V(""), E(ENOENT), E(ENOENT)},
-                   ThermalZoneFiles{V("t"), V("p"), V("1"), E(EIO), E(ENOENT)},
-                   ThermalZoneFiles{V("t"), V("p"), V("1"), E(ENOENT), V("-1")},
-                   ThermalZoneFiles{V("t"), V("p"), V("1"), E(ENOENT), V("x")}}) {
+  for (const auto& bad : {ThermalZoneFiles{E(ENOENT), V("p"), V("1"), E(ENOENT), E(ENOENT)},
+                          ThermalZoneFiles{V("t"), E(ENOENT), V("1"), E(ENOENT), E(ENOENT)},
+                          ThermalZoneFiles{V("t"), V("p"), V("27.8"), E(ENOENT), E(ENOENT)},
+                          ThermalZoneFiles{V("t"), V("p"), V(""), E(ENOENT), E(ENOENT)},
+                          ThermalZoneFiles{V("t"), V("p"), V("1"), E(EIO), E(ENOENT)},
+                          ThermalZoneFiles{V("t"), V("p"), V("1"), E(ENOENT), V("-1")},
+                          ThermalZoneFiles{V("t"), V("p"), V("1"), E(ENOENT), V("x")}}) {
     EXPECT_FALSE(ParseThermalZone(bad).ok());
   }
 }
