@@ -136,6 +136,11 @@ SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes) {
   return v;
 }
 
+Error SysfsError(std::string_view what, const SysfsValue& v) {
+  return MakeError(v.err == ENOENT ? "open" : "read",
+                   std::string(what) + ": " + std::strerror(v.err));
+}
+
 bool IsMissing(const Error& e, const std::string& path) {
   return e.reason == "open" && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT;
 }

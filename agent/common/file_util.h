@@ -1,6 +1,7 @@
 #pragma once
 // Reading small kernel files (procfs, sysfs) and splitting them without copies.
 
+#include <cerrno>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,13 @@ SysfsValue SysReadFile(const std::string& path);
 // The whole file (procfs's util.ReadUintFromFile / ReadIntFromFile read it all), trimmed as
 // above; `err` as above, EFBIG when it holds more than max_bytes.
 SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes);
+
+// The error for a SysfsValue that failed: reason "open" for ENOENT, else "read"; `what` names
+// the file in the detail.
+Error SysfsError(std::string_view what, const SysfsValue& v);
+
+// procfs's os.IsNotExist || os.IsPermission: a file node_exporter skips instead of failing on.
+inline bool AbsentOrForbidden(int err) { return err == ENOENT || err == EACCES || err == EPERM; }
 
 // A kernel file read on every scrape, kept open: pread(2) at offset 0 makes procfs and sysfs
 // regenerate the content, and skipping open/close per scrape saves a path walk each time. On any

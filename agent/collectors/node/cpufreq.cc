@@ -13,11 +13,9 @@
 // two fail alike.
 #include "agent/collectors/node/cpufreq.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -26,6 +24,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/common/go_path.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
@@ -45,11 +44,6 @@ Result<CpufreqValues> ParseCpufreqValues(const CpufreqContents& contents) {
 
 namespace {
 
-// Go's filepath.Glob("cpu[0-9]*") on one name.
-bool IsCpuDir(std::string_view name) {
-  return name.size() > 3 && name.substr(0, 3) == "cpu" && name[3] >= '0' && name[3] <= '9';
-}
-
 class CpufreqCollector final : public Collector {
  public:
   explicit CpufreqCollector(const NodeOptions& cfg)
@@ -57,17 +51,11 @@ class CpufreqCollector final : public Collector {
   std::string_view Name() const override { return "cpufreq"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
-    std::vector<std::string> cpus;
-    DIR* d = ::opendir(dir_.c_str());
-    if (d == nullptr) {
-      if (errno == ENOENT) return Ok{};
-      return MakeError("open", dir_ + ": " + std::strerror(errno));
+    // filepath.Glob, as procfs: sorted, and an unreadable directory gives no match.
+    const std::vector<std::string> cpus = GoGlob(dir_ + "/cpu[0-9]*").value_or(kNone);
+    if (cpus.empty() && ::access(dir_.c_str(), R_OK) != 0 && errno != ENOENT) {
+      return MakeError("open", dir_ + ": " + std::strerror(errno));  // there, but not readable
     }
-    while (const dirent* e = ::readdir(d)) {
-      if (IsCpuDir(e->d_name)) cpus.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-    std::sort(cpus.begin(), cpus.end());
 
     struct Row {
       const char* name;
@@ -88,8 +76,8 @@ class CpufreqCollector final : public Collector {
     std::vector<MetricFamily> fams;
     for (const Row& r : kRows) fams.push_back({r.name, r.help, MetricType::kGauge, {}, {}});
 
-    for (const std::string& cpu : cpus) {
-      const std::string freq_dir = dir_ + "/" + cpu + "/cpufreq";
+    for (const std::string& cpu_dir : cpus) {
+      const std::string freq_dir = cpu_dir + "/cpufreq";
       struct stat st {};
       if (::stat(freq_dir.c_str(), &st) != 0) {
         if (errno == ENOENT) continue;  // offline, or no cpufreq driver
@@ -98,24 +86,22 @@ class CpufreqCollector final : public Collector {
       CpufreqContents contents;
       for (size_t i = 0; i < kCpufreqFiles.size(); ++i) {
         const std::string path = freq_dir + "/" + std::string(kCpufreqFiles[i]);
-        auto text = ReadFileLimited(path, max_);
-        if (text.ok()) {
-          contents[i] = std::move(*text);
-        } else if (!Skippable(text.error(), path)) {
-          return text.error();
+        SysfsValue v = ReadSysfsWhole(path, max_);
+        if (v.err == 0) {
+          contents[i] = std::move(v.text);
+        } else if (!AbsentOrForbidden(v.err)) {
+          return SysfsError(path, v);
         }
       }
       for (const char* name : {"scaling_available_governors", "scaling_driver", "scaling_governor",
                                "related_cpus", "scaling_setspeed"}) {
-        const SysfsValue v = SysReadFile(freq_dir + "/" + name);
-        if (v.err != 0) {
-          return MakeError(v.err == ENOENT ? "open" : "read",
-                           freq_dir + "/" + name + ": " + std::strerror(v.err));
-        }
+        const std::string path = freq_dir + "/" + name;
+        const SysfsValue v = SysReadFile(path);
+        if (v.err != 0) return SysfsError(path, v);
       }
       auto values = ParseCpufreqValues(contents);
       if (!values.ok()) return MakeError("parse", freq_dir + ": " + values.error().detail);
-      const std::string label = cpu.substr(3);
+      const std::string label = cpu_dir.substr(cpu_dir.rfind('/') + 1 + 3);  // cpuN -> N
       for (size_t r = 0; r < std::size(kRows); ++r) {
         const auto& v = (*values)[kRows[r].file];
         if (v) AddSample(fams[r], static_cast<double>(*v) * 1000.0, {{"cpu", label}});
@@ -128,14 +114,7 @@ class CpufreqCollector final : public Collector {
   }
 
  private:
-  // procfs skips a file that does not exist or that this user may not read (os.IsNotExist,
-  // os.IsPermission).
-  static bool Skippable(const Error& e, const std::string& path) {
-    if (e.reason != "open") return false;
-    if (::access(path.c_str(), R_OK) == 0) return false;
-    return errno == ENOENT || errno == EACCES || errno == EPERM;
-  }
-
+  inline static const std::vector<std::string> kNone;
   size_t max_;
   std::string dir_;
 };

@@ -11,41 +11,27 @@
 // node_exporter 1.5 panics on it.
 #include "agent/collectors/node/thermal_zone.h"
 
-#include <dirent.h>
-
-#include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <string_view>
 #include <utility>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/go_path.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
 
-namespace {
-
-Error FileError(std::string_view file, const SysfsValue& v) {
-  return MakeError(v.err == ENOENT ? "open" : "read",
-                   std::string(file) + ": " + std::strerror(v.err));
-}
-
-bool AbsentOrForbidden(int err) { return err == ENOENT || err == EACCES || err == EPERM; }
-
-}  // namespace
-
 Result<ThermalZone> ParseThermalZone(const ThermalZoneFiles& f) {
-  if (f.type.err != 0) return FileError("type", f.type);
-  if (f.policy.err != 0) return FileError("policy", f.policy);
-  if (f.temp.err != 0) return FileError("temp", f.temp);
+  if (f.type.err != 0) return SysfsError("type", f.type);
+  if (f.policy.err != 0) return SysfsError("policy", f.policy);
+  if (f.temp.err != 0) return SysfsError("temp", f.temp);
   const auto temp = ParseGoInt(f.temp.text, 10);
   if (!temp) return MakeError("parse", "temp: not a decimal integer");
-  if (f.mode.err != 0 && !AbsentOrForbidden(f.mode.err)) return FileError("mode", f.mode);
+  if (f.mode.err != 0 && !AbsentOrForbidden(f.mode.err)) return SysfsError("mode", f.mode);
   if (f.passive.err != 0) {
-    if (!AbsentOrForbidden(f.passive.err)) return FileError("passive", f.passive);
+    if (!AbsentOrForbidden(f.passive.err)) return SysfsError("passive", f.passive);
   } else if (!ParseGoUint(f.passive.text, 10)) {
     return MakeError("parse", "passive: not an unsigned decimal number");
   }
@@ -53,34 +39,17 @@ Result<ThermalZone> ParseThermalZone(const ThermalZoneFiles& f) {
 }
 
 Result<CoolingDevice> ParseCoolingDevice(const CoolingDeviceFiles& f) {
-  if (f.type.err != 0) return FileError("type", f.type);
-  if (f.max_state.err != 0) return FileError("max_state", f.max_state);
+  if (f.type.err != 0) return SysfsError("type", f.type);
+  if (f.max_state.err != 0) return SysfsError("max_state", f.max_state);
   const auto max = ParseGoInt(f.max_state.text, 10);
   if (!max) return MakeError("parse", "max_state: not a decimal integer");
-  if (f.cur_state.err != 0) return FileError("cur_state", f.cur_state);
+  if (f.cur_state.err != 0) return SysfsError("cur_state", f.cur_state);
   const auto cur = ParseGoInt(f.cur_state.text, 10);
   if (!cur) return MakeError("parse", "cur_state: not a decimal integer");
   return CoolingDevice{f.type.text, *max, *cur};
 }
 
 namespace {
-
-// filepath.Glob(dir + "/" + prefix + "[0-9]*"), sorted; nothing when the directory is absent.
-std::vector<std::string> Entries(const std::string& dir, std::string_view prefix) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string_view name = e->d_name;
-    if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix &&
-        name[prefix.size()] >= '0' && name[prefix.size()] <= '9') {
-      out.emplace_back(name);
-    }
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 class ThermalZoneCollector final : public Collector {
  public:
@@ -91,8 +60,10 @@ class ThermalZoneCollector final : public Collector {
   Status Collect(std::vector<MetricFamily>& out) override {
     MetricFamily temp{
         "node_thermal_zone_temp", "Zone temperature in Celsius", MetricType::kGauge, {}, {}};
-    for (const std::string& entry : Entries(dir_, "thermal_zone")) {
-      const std::string d = dir_ + "/" + entry + "/";
+    // filepath.Glob, as procfs: sorted, nothing when the directory is absent or unreadable.
+    for (const std::string& path : GoGlob(dir_ + "/thermal_zone[0-9]*").value_or(kNone)) {
+      const std::string entry = path.substr(path.rfind('/') + 1);
+      const std::string d = path + "/";
       // procfs reads type, policy and mode with one 128-byte read, temp and passive whole.
       ThermalZoneFiles f{SysReadFile(d + "type"), SysReadFile(d + "policy"),
                          ReadSysfsWhole(d + "temp", max_), SysReadFile(d + "mode"),
@@ -113,8 +84,9 @@ class ThermalZoneCollector final : public Collector {
                      MetricType::kGauge,
                      {},
                      {}};
-    for (const std::string& entry : Entries(dir_, "cooling_device")) {
-      const std::string d = dir_ + "/" + entry + "/";
+    for (const std::string& path : GoGlob(dir_ + "/cooling_device[0-9]*").value_or(kNone)) {
+      const std::string entry = path.substr(path.rfind('/') + 1);
+      const std::string d = path + "/";
       auto c = ParseCoolingDevice(
           {SysReadFile(d + "type"), SysReadFile(d + "max_state"), SysReadFile(d + "cur_state")});
       if (!c.ok()) return MakeError(c.error().reason, d + c.error().detail);
@@ -130,6 +102,7 @@ class ThermalZoneCollector final : public Collector {
   }
 
  private:
+  inline static const std::vector<std::string> kNone;
   size_t max_;
   std::string dir_;
 };
