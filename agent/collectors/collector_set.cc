@@ -41,7 +41,8 @@ void CollectorSet::Collect(std::vector<MetricFamily>& out) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::string name(c->Name());
     if (!st.ok()) {
-      out.resize(mark);  // a failed collector shows no partial data
+      // A failed collector shows no partial data, unless it kept only what it could read.
+      if (!st.error().partial) out.resize(mark);
       errors_.WithLabels({name, st.error().reason}).Increment();
       uint64_t suppressed = 0;
       if (log_limiter_.Allow(name + "/" + st.error().reason, &suppressed)) {
@@ -53,7 +54,8 @@ void CollectorSet::Collect(std::vector<MetricFamily>& out) {
       }
     }
     AddSample(duration, secs, {{"collector", name}});
-    AddSample(success, st.ok() ? 1 : 0, {{"collector", name}});
+    // A partial error is a success with entries left out: the errors counter says which.
+    AddSample(success, st.ok() || st.error().partial ? 1 : 0, {{"collector", name}});
   }
   out.push_back(std::move(duration));
   out.push_back(std::move(success));

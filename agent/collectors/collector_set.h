@@ -3,9 +3,9 @@
 // same scrape, lookout_collector_duration_seconds, lookout_collector_success and, once a
 // collector has failed, lookout_collector_errors_total{collector,reason} (counting the failure of
 // this very scrape). One failing collector never fails the scrape: a returned error or any
-// exception (collectors may throw, see Collector::Collect) drops its partial output, counts the
-// reason, is logged (at most once a minute per collector and reason, with how many were not),
-// and the others are unaffected.
+// exception (collectors may throw, see Collector::Collect) drops its partial output (kept for a
+// MakePartialError), counts the reason, is logged (at most once a minute per collector and reason,
+// with how many were not), and the others are unaffected.
 //
 // The agent runs one set per source (node collectors, pod collectors), each behind its own
 // endpoint (/metrics/node, /metrics/cadvisor) as well as /metrics; the sets' lookout_collector_*

@@ -51,18 +51,21 @@ inline bool ValidUtf8(std::string_view s) {
   return true;
 }
 
-// `s` with every invalid byte replaced by U+FFFD (the usual repair; what Go's
-// strings.ToValidUTF8 does per byte).
+// `s` with each run of invalid bytes replaced by one U+FFFD, as Go's strings.ToValidUTF8(s,
+// "\uFFFD") does (node_exporter repairs label values that way: "X\xff\xfe" -> "X\uFFFD").
 inline std::string ToValidUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
+  bool in_invalid_run = false;
   for (size_t i = 0; i < s.size();) {
     const size_t len = Utf8SequenceLength(s, i);
     if (len == 0) {
-      out += "\xEF\xBF\xBD";
+      if (!in_invalid_run) out += "\xEF\xBF\xBD";
+      in_invalid_run = true;
       ++i;
     } else {
       out.append(s.substr(i, len));
+      in_invalid_run = false;
       i += len;
     }
   }

@@ -12,6 +12,9 @@ namespace lookout {
 struct Error {
   std::string reason;  // bounded vocabulary: "open", "parse", "truncated", "too_large", ...
   std::string detail;  // free text for logs
+  // Set by a collector that left out the entries it could not read and kept the rest
+  // (Collector::Collect): the caller keeps its output but still counts the failure.
+  bool partial = false;
 };
 
 template <typename T>
@@ -40,7 +43,12 @@ struct Ok {};
 using Status = Result<Ok>;
 
 inline Error MakeError(std::string reason, std::string detail) {
-  return Error{std::move(reason), std::move(detail)};
+  return Error{std::move(reason), std::move(detail), false};
+}
+
+// A collector's error that keeps the collector's other series (see Error::partial).
+inline Error MakePartialError(std::string reason, std::string detail) {
+  return Error{std::move(reason), std::move(detail), true};
 }
 
 }  // namespace lookout

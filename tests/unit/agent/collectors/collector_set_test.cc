@@ -80,6 +80,34 @@ TEST(CollectorSet, FailingCollectorDropsItsOutputAndCountsReason) {
   EXPECT_EQ(errors->samples[0].value, 1);
 }
 
+// Left out one entry it could not read: its other series stay, the failure still counts.
+class PartialCollector final : public Collector {
+ public:
+  std::string_view Name() const override { return "partial"; }
+  Status Collect(std::vector<MetricFamily>& out) override {
+    out.push_back(MetricFamily{"kept_series", "", MetricType::kGauge, "", {Sample{}}});
+    SkippedEntries skipped;
+    skipped.Add(MakeError("read", "sensor1: EIO"));
+    skipped.Add(MakeError("parse", "sensor2: N/A"));
+    return skipped.ToStatus();
+  }
+};
+
+TEST(CollectorSet, APartialErrorKeepsTheOtherSeriesStaysSuccessfulAndCountsTheFirstReason) {
+  std::vector<std::unique_ptr<Collector>> cs;
+  cs.push_back(std::make_unique<PartialCollector>());
+  CollectorSet set(std::move(cs));
+  std::vector<MetricFamily> out;
+  set.Collect(out);
+  EXPECT_NE(Find(out, "kept_series"), nullptr);
+  EXPECT_EQ(Success(out, "partial"), 1);
+  const MetricFamily* errors = Find(out, "lookout_collector_errors_total");
+  ASSERT_NE(errors, nullptr);
+  ASSERT_EQ(errors->samples.size(), 1u);
+  EXPECT_EQ(errors->samples[0].labels[1].value, "read");
+  EXPECT_TRUE(SkippedEntries().ToStatus().ok());
+}
+
 TEST(CollectorSet, ACollectorThatThrowsFailsAloneAndTheScrapeGoesOn) {
   std::vector<std::unique_ptr<Collector>> cs;
   cs.push_back(std::make_unique<FailingCollector>(true));

@@ -93,7 +93,7 @@ TEST(NetClassFamilies, SeriesOnlyWhereRead) {
   const MetricFamily* info = r.Family("node_network_info");
   ASSERT_EQ(info->samples.size(), 3u);
   EXPECT_EQ(testing::LabelValue(info->samples[0], "ifalias"),
-            "cut \xEF\xBF\xBD\xEF\xBF\xBD");  // per byte
+            "cut \xEF\xBF\xBD");  // one U+FFFD per run of bad bytes, as Go
   EXPECT_EQ(testing::LabelValue(info->samples[2], "duplex"), "");
   EXPECT_EQ(info->samples[0].labels.size(), 6u);
 
