@@ -1,5 +1,6 @@
 #include "agent/common/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <unistd.h>
@@ -139,6 +140,19 @@ SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes) {
 Error SysfsError(std::string_view what, const SysfsValue& v) {
   return MakeError(v.err == ENOENT ? "open" : "read",
                    std::string(what) + ": " + std::strerror(v.err));
+}
+
+std::optional<std::vector<std::string>> ReadDirNames(const std::string& path) {
+  DIR* d = opendir(path.c_str());
+  if (d == nullptr) return std::nullopt;
+  std::vector<std::string> names;
+  while (const dirent* e = readdir(d)) {
+    const std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool IsMissing(const Error& e, const std::string& path) {

@@ -40,6 +40,11 @@ SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes);
 // the file in the detail.
 Error SysfsError(std::string_view what, const SysfsValue& v);
 
+// The names in a directory, sorted, without "." and ".." (Go's os.ReadDir / ioutil.ReadDir
+// order, which decides which of two equal series node_exporter keeps). nullopt when the directory
+// cannot be opened (absent, not a directory, not readable).
+std::optional<std::vector<std::string>> ReadDirNames(const std::string& path);
+
 // procfs's os.IsNotExist || os.IsPermission: a file node_exporter skips instead of failing on.
 inline bool AbsentOrForbidden(int err) { return err == ENOENT || err == EACCES || err == EPERM; }
 

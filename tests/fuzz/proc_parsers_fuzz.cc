@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "agent/collectors/node/arp.h"
 #include "agent/collectors/node/bonding.h"
@@ -17,16 +18,21 @@
 #include "agent/collectors/node/cpu.h"
 #include "agent/collectors/node/cpufreq.h"
 #include "agent/collectors/node/diskstats.h"
+#include "agent/collectors/node/dmi.h"
+#include "agent/collectors/node/edac.h"
 #include "agent/collectors/node/entropy.h"
 #include "agent/collectors/node/filesystem.h"
+#include "agent/collectors/node/hwmon.h"
 #include "agent/collectors/node/loadavg.h"
 #include "agent/collectors/node/mdadm.h"
 #include "agent/collectors/node/meminfo.h"
 #include "agent/collectors/node/netclass.h"
 #include "agent/collectors/node/netdev.h"
 #include "agent/collectors/node/netstat.h"
+#include "agent/collectors/node/nvme.h"
 #include "agent/collectors/node/os_release.h"
 #include "agent/collectors/node/pressure.h"
+#include "agent/collectors/node/rapl.h"
 #include "agent/collectors/node/schedstat.h"
 #include "agent/collectors/node/sockstat.h"
 #include "agent/collectors/node/softnet.h"
@@ -42,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace lookout;
-  switch (data[0] % 29) {
+  switch (data[0] % 32) {
     case 0:
       (void)ParseProcStatCpus(in, 100);
       break;
@@ -187,6 +193,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       (void)ParseThermalZone({v[0], v[1], v[2], v[3], v[4]});
       (void)ParseCoolingDevice({v[5], v[6], v[7]});
+      break;
+    }
+    case 29: {
+      // rapl: zone names, one per line, split in order (shared index counts), and sanitised.
+      std::unordered_map<std::string, int64_t> uses;
+      GoLineScanner lines(in);
+      for (std::string_view line; lines.Next(line);) {
+        (void)SanitizeMetricNamePart(SplitRaplZoneName(line, uses).name);
+      }
+      break;
+    }
+    case 30: {
+      // hwmon: every line is a file name; then what it becomes with and without a bare value.
+      GoLineScanner lines(in);
+      for (std::string_view line; lines.Next(line);) {
+        (void)CleanHwmonName(line);
+        if (auto f = ExplodeHwmonFileName(line)) {
+          (void)IsHwmonSensorType(f->type);
+          (void)HwmonMetricFor(f->type, f->property, false);
+          (void)HwmonMetricFor(f->type, f->property, true);
+        }
+      }
+      break;
+    }
+    case 31: {
+      // dmi, edac, nvme: names and an NVMe controller's four files, NUL-separated.
+      (void)DmiLabelForFile(in);
+      (void)EdacEntryNumber(in, "mc");
+      SysfsValue v[4];
+      std::string_view rest = in;
+      for (auto& x : v) {
+        const size_t nul = rest.find('\0');
+        const std::string_view piece = rest.substr(0, nul);
+        x = piece.empty() ? SysfsValue{EIO, ""} : SysfsValue{0, std::string(piece)};
+        rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
+      }
+      (void)ParseNvmeDevice({v[0], v[1], v[2], v[3]});
       break;
     }
   }

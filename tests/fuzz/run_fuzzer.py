@@ -73,6 +73,11 @@ def seeds(name):
                 path = os.path.join(NODE, "sys", "class", "net", iface, attr)
                 pieces.append(open(path, "rb").read() if os.path.exists(path) else b"")
             yield b"\x12" + b"\x00".join(pieces)
+        yield b"\x1d" + b"package-0\ndram\ndram\ncore-x2\na-_-b\npsys-+7\n"
+        chip = os.path.join(REPO, "tests", "fixtures", "node_big", "sys", "devices", "platform",
+                            "nct6775.656", "hwmon", "hwmon3")
+        yield b"\x1e" + "\n".join(sorted(os.listdir(chip))).encode()
+        yield b"\x1f" + b"5B2QGXA7\x00Samsung SSD 980 PRO 1TB\x00S5GXNF0R912345A\x00live"
         yield b"\x13" + b"*.prom\nnode.prom"
         yield b"\x14" + b"0x1003"
         yield b"\x15" + bytes(200)

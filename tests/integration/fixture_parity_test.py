@@ -4,7 +4,8 @@ read the same files and must expose the same series, value for value.
 
 1. The node fixture tree (tests/fixtures/node: proc, sys, textfile) with the conntrack, netclass,
    textfile, mdadm, bonding, arp, entropy, schedstat (64 CPUs), softnet and udp_queues
-   collectors; tests/fixtures/node_big (64 CPUs) with cpufreq and thermal_zone. (timex reads
+   collectors; tests/fixtures/node_big (64 CPUs, two sockets) with cpufreq, thermal_zone, dmi,
+   edac, nvme, rapl (also with --collector.rapl.enable-zone-label), hwmon and powersupplyclass. (timex reads
    the kernel, not a file: parity_test.py compares it on the live host.)
 2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
    refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
@@ -32,7 +33,8 @@ FILE_COLLECTORS = ["conntrack", "netclass", "textfile", "mdadm", "bonding", "arp
 ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", "stat", "vmstat",
                "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
                "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
-               "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone"]
+               "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
+               "nvme", "rapl", "hwmon", "powersupplyclass"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)
@@ -90,7 +92,8 @@ def compare(what, ne, ours):
     return problems
 
 
-def lookout_config(h, name, enabled, textfile_dir=None, textfile_opts=None):
+def lookout_config(h, name, enabled, textfile_dir=None, textfile_opts=None, options=None):
+    """options: collector -> {key: value} for lookout's own settings of that collector."""
     path = h.path(name + ".yaml")
     lines = ["node:", "  collectors:"]
     for c in ALL_LOOKOUT:
@@ -98,14 +101,15 @@ def lookout_config(h, name, enabled, textfile_dir=None, textfile_opts=None):
             opts = {"directory": f"'{textfile_dir}'", **(textfile_opts or {})}
             lines.append("    textfile: {" + ", ".join(f"{k}: {v}" for k, v in opts.items()) + "}")
         else:
-            lines.append(f"    {c}: {{enabled: {'true' if c in enabled else 'false'}}}")
+            opts = {"enabled": "true" if c in enabled else "false", **(options or {}).get(c, {})}
+            lines.append(f"    {c}: {{" + ", ".join(f"{k}: {v}" for k, v in opts.items()) + "}")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
 
 
 def run_pair(h, lookout, name, collectors, procfs, sysfs, textfile_dir, textfile_opts=None,
-             ne_extra=(), lk_extra=()):
+             ne_extra=(), lk_extra=(), lk_options=None):
     """Starts both exporters on the same paths, scrapes each once, stops them."""
     ne_flags = [f"--path.procfs={procfs}", f"--path.sysfs={sysfs}", *ne_extra]
     if "textfile" in collectors:
@@ -116,7 +120,7 @@ def run_pair(h, lookout, name, collectors, procfs, sysfs, textfile_dir, textfile
                        "--collector.disable-defaults"] + [f"--collector.{c}" for c in collectors] +
                       ne_flags, name + "-ne")
     wait_http(f"http://127.0.0.1:{ne_port}/", proc=ne_proc)
-    cfg = lookout_config(h, name, collectors, textfile_dir, textfile_opts)
+    cfg = lookout_config(h, name, collectors, textfile_dir, textfile_opts, lk_options)
     lk_proc, lk_port = h.start_lookout(
         lookout, [f"--config={cfg}", f"--path.procfs={procfs}", f"--path.sysfs={sysfs}",
                     "--otlp.http.listen-address=off", "--otlp.grpc.listen-address=off",
@@ -147,15 +151,31 @@ def main():
         counts["series"] += len(ne)
 
         # 1a. Big-machine shapes: 64 CPUs (two offline), acpi-cpufreq policies behind symlinks;
-        # thermal zones and cooling devices (intel_powerclamp's cur_state -1).
-        ne, ours, _ = run_pair(h, lookout, "big", ["cpufreq", "thermal_zone"], f"{NODE}/proc",
-                               f"{NODE_BIG}/sys", None)
+        # thermal zones and cooling devices (intel_powerclamp's cur_state -1); a two-socket
+        # server's DMI, EDAC controllers (mc0, mc1, mc10) and csrows, two NVMe controllers, RAPL
+        # packages and DRAM zones plus the MMIO interface (a second "package-0"); eleven hwmon
+        # chips (coretemp x2, k10temp with a missing label, a Super-I/O with fans, beeps, an
+        # intrusion alarm and an "N/A" sensor, an ACPI power meter, NVMe, a chip with no name
+        # file, humidity, an INA current/energy monitor, an amdgpu whose freq sensors 1.5 skips);
+        # power supplies: mains, a battery (negative temperature, a padded serial), a USB-C port.
+        big = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass"]
+        ne, ours, _ = run_pair(h, lookout, "big", big, f"{NODE}/proc", f"{NODE_BIG}/sys", None)
         if ne is None or ours is None:
             fail("an exporter did not answer on the big fixture tree")
-        if len(ne) != 62 * 6 + 5 + 2 * 7:
-            fail(f"{len(ne)} cpufreq and thermal series from node_exporter on the big tree, "
-                 "expected 391")
+        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21
+        if len(ne) != want:
+            fail(f"{len(ne)} series from node_exporter on the big tree, expected {want}")
         problems += compare("big tree", ne, ours)
+        counts["series"] += len(ne)
+        # 1a'. rapl with --collector.rapl.enable-zone-label (one family, a rapl_zone label).
+        ne, ours, _ = run_pair(h, lookout, "rapl-zone-label", ["rapl"], f"{NODE}/proc",
+                               f"{NODE_BIG}/sys", None,
+                               ne_extra=["--collector.rapl.enable-zone-label"],
+                               lk_options={"rapl": {"enable_zone_label": "true"}})
+        if ne is None or ours is None or len(ne) != 5:
+            fail(f"rapl zone-label run: node_exporter gave {None if ne is None else len(ne)} "
+                 "series, expected 5")
+        problems += compare("rapl zone label", ne, ours)
         counts["series"] += len(ne)
 
         # 1b. Kernel text with odd names on the same tree: an interface named br12:40, mount
@@ -232,12 +252,13 @@ def main():
             f.write("unknown\n")
         ne, ours, lk_all = run_pair(h, lookout, "absent", ["conntrack", "mdadm", "bonding", "netclass",
                                                            "schedstat", "udp_queues", "cpufreq",
-                                                           "thermal_zone"],
+                                                           "thermal_zone", "dmi", "edac", "nvme",
+                                                           "rapl", "hwmon", "powersupplyclass"],
                                     empty_proc, bare_sys, None)
         problems += compare("no conntrack/md/bonding/schedstat/udp", ne, ours)
         counts["series"] += len(ne)
         for c in ("conntrack", "mdadm", "bonding", "schedstat", "udp_queues", "cpufreq",
-                  "thermal_zone"):
+                  "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass"):
             if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
                 problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
                                 "is not a failure, README)")
@@ -247,7 +268,7 @@ def main():
     print(f"fixture parity: {counts['series']} series equal on the fixture tree and "
           f"{counts['cases']} textfile cases ({counts['differences']} deliberate differences "
           "checked)")
-    print(f"fixture parity: {counts['cases'] + 3} passed, 0 failed")
+    print(f"fixture parity: {counts['cases'] + 4} passed, 0 failed")
 
 
 if __name__ == "__main__":

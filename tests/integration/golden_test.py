@@ -11,6 +11,7 @@ import os
 import re
 import sys
 
+from fixture_parity_test import ALL_LOOKOUT
 from harness import FIXTURES, REPO, Harness, fail, http_get
 
 # Series whose value depends on the machine or the moment, not on the fixtures.
@@ -47,23 +48,43 @@ def normalize(body):
     return "\n".join(out) + "\n"
 
 
+# The sysfs collectors whose hardware only the big-machine tree (tests/fixtures/node_big) has.
+BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
+                       "powersupplyclass"]
+
+
 def main():
     lookout = sys.argv[1]
     update = "--update" in sys.argv
     node = os.path.join(FIXTURES, "node")
+    checked = 0
     with Harness() as h:
         cfg = h.path("lookout.yaml")
         with open(cfg, "w") as f:
             f.write(f"node:\n  collectors:\n    textfile: {{directory: '{node}/textfile'}}\n")
         _, port = h.start_lookout(lookout, [
             f"--config={cfg}", f"--path.procfs={node}/proc", f"--path.sysfs={node}/sys",
-            f"--path.rootfs={node}/root"])
-        url = f"http://127.0.0.1:{port}/metrics"
-        for fmt, headers in (("text", {}),
-                             ("openmetrics", {"Accept": "application/openmetrics-text; version=1.0.0"})):
+            f"--path.rootfs={node}/root"], name="node")
+        # The big tree, with only its own collectors (the others would repeat the first golden).
+        big_cfg = h.path("lookout-big.yaml")
+        with open(big_cfg, "w") as f:
+            f.write("node:\n  collectors:\n")
+            for c in ALL_LOOKOUT:
+                f.write(f"    {c}: {{enabled: {'true' if c in BIG_TREE_COLLECTORS else 'false'}}}\n")
+        _, big_port = h.start_lookout(lookout, [
+            f"--config={big_cfg}", f"--path.procfs={node}/proc",
+            f"--path.sysfs={os.path.join(FIXTURES, 'node_big')}/sys", "--otlp.http.listen-address=off",
+            "--otlp.grpc.listen-address=off"], name="big")
+        runs = [(f"http://127.0.0.1:{port}/metrics", "node_fixture"),
+                (f"http://127.0.0.1:{big_port}/metrics/node", "node_big_fixture")]
+        for (url, stem), (fmt, headers) in [
+                (r, f) for r in runs
+                for f in (("text", {}),
+                          ("openmetrics", {"Accept": "application/openmetrics-text; version=1.0.0"}))]:
             _, _, body = http_get(url, headers)
             got = normalize(body.decode())
-            golden = os.path.join(REPO, "tests", "golden", f"node_fixture_{fmt}.txt")
+            checked += 1
+            golden = os.path.join(REPO, "tests", "golden", f"{stem}_{fmt}.txt")
             if update:
                 with open(golden, "w") as f:
                     f.write(got)
@@ -75,7 +96,7 @@ def main():
                 diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
                                                     "golden", "actual"))
                 fail(f"{fmt} output differs from {golden}:\n{diff}")
-    print("golden: 2 passed, 0 failed")
+    print(f"golden: {checked} passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,19 @@ class TempDir {
   std::string path_;
 };
 
+// A scratch copy of a fixture sysfs tree (symlinks kept as symlinks) to break files in, and node
+// options pointed at it.
+struct CopiedSysfs {
+  explicit CopiedSysfs(const std::string& fixture = "node_big/sys") {
+    std::filesystem::copy(
+        FixturePath(fixture), dir.path(),
+        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+    cfg.paths.sysfs = dir.path();
+  }
+  TempDir dir;
+  NodeOptions cfg = FixtureNodeOptions();
+};
+
 inline const MetricFamily* FindFamily(const std::vector<MetricFamily>& fs, std::string_view name) {
   for (const auto& f : fs)
     if (f.name == name) return &f;

@@ -74,6 +74,28 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "thermal zone temperatures and cooling device states from /sys/class/thermal "
        "(node_thermal_zone_temp, node_cooling_device_*)",
        NewThermalZoneCollector, nullptr},
+      {"dmi", true,
+       "firmware identity from /sys/class/dmi/id (node_dmi_info); no DMI: no series (and no "
+       "failure)",
+       NewDmiCollector, nullptr},
+      {"edac", true,
+       "memory errors counted by the EDAC drivers per controller and csrow "
+       "(node_edac_*); no EDAC: no series (and no failure)",
+       NewEdacCollector, nullptr},
+      {"nvme", true, "NVMe controllers' model, serial, firmware and state (node_nvme_info)",
+       NewNvmeCollector, nullptr},
+      {"rapl", true,
+       "RAPL energy counters from /sys/class/powercap (node_rapl_*_joules_total); no powercap, "
+       "or counters readable by root only: no series (and no failure)",
+       NewRaplCollector, RaplOptionRows},
+      {"hwmon", true,
+       "hardware sensors from /sys/class/hwmon: temperatures, voltages, fans, power, current, "
+       "energy, humidity, alarms (node_hwmon_*)",
+       NewHwmonCollector, nullptr},
+      {"powersupplyclass", true,
+       "batteries, mains adapters and USB power ports from /sys/class/power_supply "
+       "(node_power_supply_*); no power_supply class: no series (and no failure)",
+       NewPowerSupplyClassCollector, PowerSupplyClassOptionRows},
   };
   return kRegistry;
 }

@@ -44,6 +44,12 @@ std::unique_ptr<Collector> NewSchedstatCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewSoftnetCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewUdpQueuesCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewThermalZoneCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewDmiCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewEdacCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewNvmeCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewRaplCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewHwmonCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewPowerSupplyClassCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();
@@ -54,6 +60,8 @@ std::vector<Option<NodeOptions>> TextfileOptionRows();
 std::vector<Option<NodeOptions>> NetstatOptionRows();
 std::vector<Option<NodeOptions>> VmstatOptionRows();
 std::vector<Option<NodeOptions>> ArpOptionRows();
+std::vector<Option<NodeOptions>> RaplOptionRows();
+std::vector<Option<NodeOptions>> PowerSupplyClassOptionRows();
 
 struct NodeCollectorRegistration {
   std::string_view name;
