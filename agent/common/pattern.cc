@@ -29,7 +29,7 @@ bool Pattern::Matches(std::string_view s) const {
   // invalid byte at all (a mount point with a 0xff byte would escape node_exporter's default
   // exclude). Kernel names are rarely invalid, so the repair costs nothing in the usual case.
   if (!ValidUtf8(s)) {
-    const std::string repaired = ToValidUtf8(s);
+    const std::string repaired = ReplaceEachInvalidByte(s);
     return RE2::PartialMatch(repaired, re_->re);
   }
   return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), re_->re);

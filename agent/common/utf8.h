@@ -72,4 +72,23 @@ inline std::string ToValidUtf8(std::string_view s) {
   return out;
 }
 
+// `s` with each invalid byte replaced by its own U+FFFD: what Go's regexp sees when it decodes
+// a string (utf8.DecodeRuneInString gives RuneError, width 1, per bad byte), so `.` matches each
+// bad byte once. For matching as Go matches; labels are repaired with ToValidUtf8.
+inline std::string ReplaceEachInvalidByte(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 }  // namespace lookout
