@@ -5,8 +5,8 @@ read the same files and must expose the same series, value for value.
 1. The node fixture tree (tests/fixtures/node: proc, sys, textfile) with the conntrack, netclass,
    textfile, mdadm, bonding, arp, entropy, schedstat (64 CPUs), softnet and udp_queues
    collectors; tests/fixtures/node_big (64 CPUs, two sockets) with cpufreq, thermal_zone, dmi,
-   edac, nvme, rapl (also with --collector.rapl.enable-zone-label), hwmon and powersupplyclass. (timex reads
-   the kernel, not a file: parity_test.py compares it on the live host.)
+   edac, nvme, rapl (also with --collector.rapl.enable-zone-label), hwmon, powersupplyclass and
+   tapestats. (timex reads the kernel, not a file: parity_test.py compares it on the live host.)
 2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
    refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
 3. Hosts without conntrack, md, bonding, schedstat or /proc/net/udp{,6}: no series on either
@@ -34,7 +34,8 @@ ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev",
                "pressure", "uname", "time", "filefd", "sockstat", "netstat", "os", "timex",
                "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
                "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
-               "nvme", "rapl", "hwmon", "powersupplyclass"]
+               "nvme", "rapl", "hwmon", "powersupplyclass",
+               "tapestats"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)
@@ -157,12 +158,14 @@ def main():
         # chips (coretemp x2, k10temp with a missing label, a Super-I/O with fans, beeps, an
         # intrusion alarm and an "N/A" sensor, an ACPI power meter, NVMe, a chip with no name
         # file, humidity, an INA current/energy monitor, an amdgpu whose freq sensors 1.5 skips);
-        # power supplies: mains, a battery (negative temperature, a padded serial), a USB-C port.
-        big = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass"]
+        # power supplies: mains, a battery (negative temperature, a padded serial), a USB-C port;
+        # two LTO tape drives with their eight device nodes each.
+        big = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
+               "tapestats"]
         ne, ours, _ = run_pair(h, lookout, "big", big, f"{NODE}/proc", f"{NODE_BIG}/sys", None)
         if ne is None or ours is None:
             fail("an exporter did not answer on the big fixture tree")
-        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21
+        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20
         if len(ne) != want:
             fail(f"{len(ne)} series from node_exporter on the big tree, expected {want}")
         problems += compare("big tree", ne, ours)
@@ -253,12 +256,14 @@ def main():
         ne, ours, lk_all = run_pair(h, lookout, "absent", ["conntrack", "mdadm", "bonding", "netclass",
                                                            "schedstat", "udp_queues", "cpufreq",
                                                            "thermal_zone", "dmi", "edac", "nvme",
-                                                           "rapl", "hwmon", "powersupplyclass"],
+                                                           "rapl", "hwmon", "powersupplyclass",
+                                                           "tapestats"],
                                     empty_proc, bare_sys, None)
         problems += compare("no conntrack/md/bonding/schedstat/udp", ne, ours)
         counts["series"] += len(ne)
         for c in ("conntrack", "mdadm", "bonding", "schedstat", "udp_queues", "cpufreq",
-                  "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass"):
+                  "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
+                  "tapestats"):
             if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
                 problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
                                 "is not a failure, README)")

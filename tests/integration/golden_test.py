@@ -50,7 +50,7 @@ def normalize(body):
 
 # The sysfs collectors whose hardware only the big-machine tree (tests/fixtures/node_big) has.
 BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
-                       "powersupplyclass"]
+                       "powersupplyclass", "tapestats"]
 
 
 def main():

@@ -96,6 +96,10 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "batteries, mains adapters and USB power ports from /sys/class/power_supply "
        "(node_power_supply_*); no power_supply class: no series (and no failure)",
        NewPowerSupplyClassCollector, PowerSupplyClassOptionRows},
+      {"tapestats", true,
+       "SCSI tape drive I/O statistics from /sys/class/scsi_tape (node_tape_*); no tape "
+       "drives: no series (and no failure)",
+       NewTapestatsCollector, TapestatsOptionRows},
   };
   return kRegistry;
 }

@@ -50,6 +50,7 @@ std::unique_ptr<Collector> NewNvmeCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewRaplCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewHwmonCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewPowerSupplyClassCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewTapestatsCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();
@@ -62,6 +63,7 @@ std::vector<Option<NodeOptions>> VmstatOptionRows();
 std::vector<Option<NodeOptions>> ArpOptionRows();
 std::vector<Option<NodeOptions>> RaplOptionRows();
 std::vector<Option<NodeOptions>> PowerSupplyClassOptionRows();
+std::vector<Option<NodeOptions>> TapestatsOptionRows();
 
 struct NodeCollectorRegistration {
   std::string_view name;

@@ -45,6 +45,7 @@ struct NodeOptions {
   bool netclass_ignore_invalid_speed = false;  // drop speed_bytes when speed is negative
   bool rapl_zone_label = false;                // one node_rapl_joules_total with a rapl_zone label
   Pattern powersupply_ignored;                 // power supplies not reported
+  Pattern tapestats_ignored;                   // tape devices not reported
   Pattern netstat_fields;
   Pattern vmstat_fields;
   TextfileOptions textfile;

@@ -25,6 +25,7 @@ const std::vector<std::pair<std::string, std::string>>& OwnerDirs() {
       {"/hwmon/hwmon", "hwmon"},
       {"/nvme/nvme", "nvme"},
       {"/power_supply/", "powersupplyclass"},
+      {"/scsi_tape/", "tapestats"},
   };
   return kDirs;
 }
@@ -53,9 +54,12 @@ Outcome CollectSysfs(const NodeOptions& cfg) {
       }
       continue;
     }
-    for (const char* c : {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply"}) {
+    for (const char* c : {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply", "tape"}) {
       if (f.name.rfind(std::string("node_") + c + "_", 0) == 0) {
-        r.series[c == std::string("power_supply") ? "powersupplyclass" : c] += f.samples.size();
+        const std::string name = c;
+        r.series[name == "power_supply" ? "powersupplyclass"
+                 : name == "tape"       ? "tapestats"
+                                        : name] += f.samples.size();
       }
     }
   }
@@ -70,10 +74,10 @@ TEST(MangledSysfs, AMangledFileFailsOnlyItsOwnerAndCostsAtMostItsEntry) {
   for (auto& [name, on] : cfg.enabled) {
     // cpufreq's 64 CPUs would only slow this down: thermal_zone stands for the bystanders.
     on = name == "thermal_zone" || name == "hwmon" || name == "dmi" || name == "edac" ||
-         name == "rapl" || name == "nvme" || name == "powersupplyclass";
+         name == "rapl" || name == "nvme" || name == "powersupplyclass" || name == "tapestats";
   }
   const Outcome healthy = CollectSysfs(cfg);
-  ASSERT_EQ(healthy.succeeded.size(), 7u);
+  ASSERT_EQ(healthy.succeeded.size(), 8u);
 
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
