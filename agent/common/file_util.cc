@@ -47,7 +47,7 @@ Result<std::string> ReadAllAt0(int fd, const std::string& path, size_t max_bytes
 }  // namespace
 
 Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return MakeError("open", path + ": " + std::strerror(errno));
   auto r = ReadAllAt0(fd, path, max_bytes);
   ::close(fd);
@@ -93,7 +93,7 @@ void SplitFields(std::string_view line, std::vector<std::string_view>& out) {
 
 SysfsValue SysReadFile(const std::string& path) {
   SysfsValue v;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     v.err = errno;
     return v;
@@ -111,7 +111,7 @@ SysfsValue SysReadFile(const std::string& path) {
 
 SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes) {
   SysfsValue v;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     v.err = errno;
     return v;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
@@ -60,8 +61,18 @@ class EdacCollector final : public Collector {
                         {},
                         {}};
     SkippedEntries skipped;
+    // "mc1" and "mc1x" both match the glob and both name controller 1 (as "csrow1" and
+    // "csrow1a" name csrow 1): node_exporter's registry keeps the first, so does this.
+    std::unordered_set<std::string> seen;
+    auto first = [&](const std::string& key, const std::string& path) {
+      if (seen.insert(key).second) return true;
+      skipped.Add(
+          MakeError("duplicate_series", path + ": names a controller or csrow seen before"));
+      return false;
+    };
     for (const std::string& mc : GoGlob(pattern_).value_or(kNone)) {
       const std::string controller(EdacEntryNumber(mc.substr(mc.rfind('/') + 1), "mc"));
+      if (!first(controller, mc)) continue;
       std::array<double, 4> v{};
       if (!ReadCounts(mc, {"ce_count", "ce_noinfo_count", "ue_count", "ue_noinfo_count"}, v,
                       skipped)) {
@@ -73,6 +84,7 @@ class EdacCollector final : public Collector {
       AddSample(row_ue, v[3], {{"controller", controller}, {"csrow", "unknown"}});
       for (const std::string& row : GoGlob(mc + "/csrow[0-9]*").value_or(kNone)) {
         const std::string csrow(EdacEntryNumber(row.substr(row.rfind('/') + 1), "csrow"));
+        if (!first(controller + "/" + csrow, row)) continue;
         std::array<double, 4> r{};
         if (!ReadCounts(row, {"ce_count", "ue_count"}, r, skipped)) continue;
         AddSample(row_ce, r[0], {{"controller", controller}, {"csrow", csrow}});

@@ -182,6 +182,7 @@ struct Chip {
   std::string name;                      // the `chip` label
   std::optional<std::string> chip_name;  // node_hwmon_chip_names's chip_name, if a name file
   std::vector<Sensor> sensors;           // sorted by key
+  bool complete = true;  // every label was read: the chip may be kept for the next scrape
   Chip() = default;
   Chip(const Chip&) = delete;
   Chip& operator=(const Chip&) = delete;
@@ -193,7 +194,8 @@ struct Chip {
 // One read(2) of at most 128 bytes at `rel` under `dir_fd`, as node_exporter's sysReadFile; the
 // text with newlines trimmed from both ends (strings.Trim(s, "\n")).
 SysfsValue ReadAt(int dir_fd, const std::string& rel) {
-  const int fd = openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: a FIFO planted in sysfs's place must not hang the scrape (sysfs ignores it).
+  const int fd = openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return {errno, ""};
   char buf[128];
   const ssize_t n = read(fd, buf, sizeof buf);
@@ -315,7 +317,11 @@ std::unique_ptr<Chip> LoadChip(const std::string& dir, const struct stat& st, si
         // Labels name a channel of the hardware: read once (node_exporter keeps a label that
         // does not read out silently; so does this).
         const SysfsValue v = ReadAt(chip->dir_fd, it->relative_path);
-        if (v.err == 0) s.label = ToValidUtf8(v.text);
+        if (v.err == 0) {
+          s.label = ToValidUtf8(v.text);
+        } else {
+          chip->complete = false;  // read the chip afresh next scrape, as node_exporter would
+        }
         it = s.files.erase(it);
         continue;
       }
@@ -364,7 +370,7 @@ class HwmonCollector final : public Collector {
         skipped.Add(MakeError("read", path + ": the chip vanished during the scrape"));
         continue;  // not kept: read afresh next time
       }
-      live.emplace(entry, std::move(chip));
+      if (chip->complete) live.emplace(entry, std::move(chip));
     }
     chips_ = std::move(live);
     families.MoveTo(out);
@@ -372,25 +378,28 @@ class HwmonCollector final : public Collector {
   }
 
  private:
-  // Families by name, in first-seen order, with node_exporter's registry rule for duplicates.
+  // Families by name, in first-seen order, with the rules of node_exporter's registry: a series
+  // already collected is dropped, and so is one whose family was first seen with another help
+  // text ("in1" gives help "()", "in2_input" gives "(input)", both node_hwmon_in_volts).
+  enum class Added { kYes, kDuplicate, kHelpConflict };
   class Families {
    public:
-    MetricFamily& Get(const std::string& name, const std::string& help, MetricType type) {
+    Added Add(const std::string& name, const std::string& help, MetricType type, double value,
+              Labels labels) {
       auto [it, added] = index_.try_emplace(name, families_.size());
       if (added) families_.push_back({name, help, type, {}, {}});
-      return families_[it->second];
-    }
-    // False (and nothing added) when this series was already collected.
-    bool Add(const std::string& name, const std::string& help, MetricType type, double value,
-             Labels labels) {
+      MetricFamily& family = families_[it->second];
+      if (family.help != help) return Added::kHelpConflict;
       std::string key = name;
       for (const Label& l : labels) key.append(1, '\0').append(l.value);
-      if (!seen_.insert(std::move(key)).second) return false;
-      AddSample(Get(name, help, type), value, std::move(labels));
-      return true;
+      if (!seen_.insert(std::move(key)).second) return Added::kDuplicate;
+      AddSample(family, value, std::move(labels));
+      return Added::kYes;
     }
     void MoveTo(std::vector<MetricFamily>& out) {
-      for (MetricFamily& f : families_) out.push_back(std::move(f));
+      for (MetricFamily& f : families_) {
+        if (!f.samples.empty()) out.push_back(std::move(f));
+      }
     }
 
    private:
@@ -439,6 +448,8 @@ class HwmonCollector final : public Collector {
         if (p.empty()) bare = &v;
       }
       if (s.type == "beep_enable") {
+        // Only when its file was read: node_exporter has no sensor without data.
+        if (bare == nullptr && props.empty()) continue;
         AddDup(families, skipped, "node_hwmon_beep_enabled", "Hardware beep enabled",
                MetricType::kGauge, bare != nullptr && *bare == "1" ? 1.0 : 0.0, labels);
         continue;
@@ -477,11 +488,21 @@ class HwmonCollector final : public Collector {
 
   static void AddDup(Families& families, SkippedEntries& skipped, const std::string& name,
                      const std::string& help, MetricType type, double value, Labels labels) {
-    if (!families.Add(name, help, type, value, labels)) {
-      skipped.Add(MakeError("duplicate_series",
-                            name + "{chip=\"" + labels[0].value +
-                                "\"}: a chip of the same name came first (node_exporter keeps "
-                                "the first too)"));
+    const std::string chip = labels[0].value;
+    switch (families.Add(name, help, type, value, std::move(labels))) {
+      case Added::kYes:
+        return;
+      case Added::kDuplicate:
+        skipped.Add(MakeError("duplicate_series",
+                              name + "{chip=\"" + chip +
+                                  "\"}: a chip of the same name came first (node_exporter "
+                                  "keeps the first too)"));
+        return;
+      case Added::kHelpConflict:
+        skipped.Add(MakeError("help_conflict", name + "{chip=\"" + chip +
+                                                   "\"}: the family came first with another "
+                                                   "help text (node_exporter drops it too)"));
+        return;
     }
   }
 

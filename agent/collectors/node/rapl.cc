@@ -142,16 +142,24 @@ class RaplCollector final : public Collector {
       }
       const double joules = static_cast<double>(*uj) / 1000000.0;
       const std::string index = std::to_string(z.name.index);
+      const std::string path = ToValidUtf8(z.path);  // a directory name is any bytes
       if (zone_label_) {
         AddSample(FamilyFor(families, "node_rapl_joules_total", "Current RAPL value in joules"),
                   joules,
-                  {{"index", index}, {"path", z.path}, {"rapl_zone", ToValidUtf8(z.name.name)}});
-      } else {
-        AddSample(FamilyFor(families,
-                            "node_rapl_" + SanitizeMetricNamePart(z.name.name) + "_joules_total",
-                            "Current RAPL " + ToValidUtf8(z.name.name) + " value in joules"),
-                  joules, {{"index", index}, {"path", z.path}});
+                  {{"index", index}, {"path", path}, {"rapl_zone", ToValidUtf8(z.name.name)}});
+        continue;
       }
+      // "a--b", "a:b" and "a.b" all name node_rapl_a_b_joules_total with different help texts:
+      // node_exporter's registry keeps the first and drops the others, so does this.
+      const std::string help = "Current RAPL " + ToValidUtf8(z.name.name) + " value in joules";
+      MetricFamily& f = FamilyFor(
+          families, "node_rapl_" + SanitizeMetricNamePart(z.name.name) + "_joules_total", help);
+      if (f.help != help) {
+        skipped.Add(MakeError("help_conflict",
+                              z.path + ": " + f.name + " came first with help \"" + f.help + "\""));
+        continue;
+      }
+      AddSample(f, joules, {{"index", index}, {"path", path}});
     }
     for (MetricFamily& f : families) out.push_back(std::move(f));
     return skipped.ToStatus();

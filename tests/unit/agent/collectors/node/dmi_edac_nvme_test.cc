@@ -76,6 +76,18 @@ TEST(EdacCollector, FixtureTreeAndABadCsrow) {
             5u);
   EXPECT_EQ(testing::FindFamily(out, "node_edac_correctable_errors_total")->samples.size(), 3u);
 
+  // "mc1x" also names controller 1: the first (mc1) is kept, as node_exporter's registry does.
+  std::filesystem::copy(t.dir.path() + "/devices/system/edac/mc/mc1",
+                        t.dir.path() + "/devices/system/edac/mc/mc1x",
+                        std::filesystem::copy_options::recursive);
+  t.dir.Write("devices/system/edac/mc/mc1x/ce_count", "99\n");
+  out.clear();
+  st = NewEdacCollector(t.cfg)->Collect(out);
+  ASSERT_FALSE(st.ok());
+  const MetricFamily* ce2 = testing::FindFamily(out, "node_edac_correctable_errors_total");
+  ASSERT_EQ(ce2->samples.size(), 3u);
+  EXPECT_EQ(ce2->samples[1].value, 0);  // mc1's, not mc1x's 99
+
   t.cfg.paths.sysfs = t.dir.path() + "/nowhere";
   out.clear();
   EXPECT_TRUE(NewEdacCollector(t.cfg)->Collect(out).ok());

@@ -74,6 +74,19 @@ TEST(RaplCollector, BadZonesAndAbsentFiles) {
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.error().partial);
   EXPECT_EQ(testing::FindFamily(out, "node_rapl_package_joules_total")->samples.size(), 2u);
+  // "a--b" and "a.b" both name node_rapl_a_b_joules_total, with different help texts: the first
+  // in directory order is kept, as node_exporter's registry keeps it.
+  dir.Write(zone + "energy_uj", "5\n");
+  dir.Write(zone + "name", "a.b\n");
+  dir.Write("devices/virtual/powercap/intel-rapl/intel-rapl:0/name", "a--b\n");
+  out.clear();
+  st = NewRaplCollector(cfg)->Collect(out);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().reason, "help_conflict");
+  ASSERT_NE(testing::FindFamily(out, "node_rapl_a_b_joules_total"), nullptr);
+  EXPECT_EQ(testing::FindFamily(out, "node_rapl_a_b_joules_total")->samples.size(), 1u);
+  EXPECT_EQ(testing::FindFamily(out, "node_rapl_a_b_joules_total")->help,
+            "Current RAPL a--b value in joules");
   // A zone without max_energy_range_uj: no series and no failure (node_exporter's ErrNoData).
   fs::remove(dir.path() + "/" + zone + "max_energy_range_uj");
   out.clear();
