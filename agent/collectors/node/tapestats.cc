@@ -92,6 +92,7 @@ class TapestatsCollector final : public Collector {
     const auto entries = ReadDirNames(dir_);
     if (!entries) return Ok{};  // no scsi_tape class: no series, no failure
     std::vector<MetricFamily> families;
+    families.reserve(kFamilies.size());
     for (const TapeFamily& f : kFamilies) families.push_back({f.name, f.help, f.type, {}, {}});
     SkippedEntries skipped;
     for (const std::string& device : *entries) {
