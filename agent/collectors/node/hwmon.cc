@@ -228,20 +228,16 @@ std::string Dir(std::string_view path) {
   return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
 }
 
-// node_exporter's hwmonName: the device's parent and own directory names, else the name file,
-// else the resolved chip directory's name.
-std::optional<std::string> ChipName(const std::string& dir, size_t max_bytes) {
+// node_exporter's hwmonName: the device's parent and own directory names, else the name file
+// (`clean_name`: its text cleaned, "" when absent), else the resolved chip directory's name.
+std::optional<std::string> ChipName(const std::string& dir, const std::string& clean_name) {
   if (auto device = RealPath(dir + "/device")) {
     const std::string dev_name = CleanHwmonName(Base(*device));
     const std::string dev_type = CleanHwmonName(Base(Dir(*device)));
     if (!dev_type.empty() && !dev_name.empty()) return dev_type + "_" + dev_name;
     if (!dev_name.empty()) return dev_name;
   }
-  auto name = ReadFileLimited(dir + "/name", max_bytes);
-  if (name.ok() && !name->empty()) {
-    std::string clean = CleanHwmonName(*name);
-    if (!clean.empty()) return clean;
-  }
+  if (!clean_name.empty()) return clean_name;
   if (auto real = RealPath(dir)) {
     std::string clean = CleanHwmonName(Base(*real));
     if (!clean.empty()) return clean;
@@ -298,14 +294,14 @@ std::unique_ptr<Chip> LoadChip(const std::string& dir, const struct stat& st, si
   chip->ino = st.st_ino;
   chip->dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (chip->dir_fd < 0) return nullptr;
-  auto name = ChipName(dir, max_bytes);
+  // The name file, read once: it names node_hwmon_chip_names's chip_name and, without a
+  // device, the chip itself.
+  auto raw = ReadFileLimited(dir + "/name", max_bytes);
+  const std::string clean_name = raw.ok() ? CleanHwmonName(*raw) : std::string();
+  if (!clean_name.empty()) chip->chip_name = clean_name;
+  auto name = ChipName(dir, clean_name);
   if (!name) return nullptr;
   chip->name = *name;
-  auto raw = ReadFileLimited(dir + "/name", max_bytes);
-  if (raw.ok() && !raw->empty()) {
-    std::string clean = CleanHwmonName(*raw);
-    if (!clean.empty()) chip->chip_name = std::move(clean);
-  }
   std::map<std::string, Sensor> sensors;
   ListSensorFiles(chip->dir_fd, "", sensors);
   struct stat dev {};
@@ -314,8 +310,8 @@ std::unique_ptr<Chip> LoadChip(const std::string& dir, const struct stat& st, si
   for (auto& [key, s] : sensors) {
     for (auto it = s.files.begin(); it != s.files.end();) {
       if (it->property == "label") {
-        // Labels name a channel of the hardware: read once (node_exporter keeps a label that
-        // does not read out silently; so does this).
+        // Labels name a channel of the hardware: read once per chip, and again while one
+        // fails to read (node_exporter reads them every scrape).
         const SysfsValue v = ReadAt(chip->dir_fd, it->relative_path);
         if (v.err == 0) {
           s.label = ToValidUtf8(v.text);
