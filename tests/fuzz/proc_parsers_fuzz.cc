@@ -29,6 +29,7 @@
 #include "agent/collectors/node/netclass.h"
 #include "agent/collectors/node/netdev.h"
 #include "agent/collectors/node/netstat.h"
+#include "agent/collectors/node/nfs.h"
 #include "agent/collectors/node/nvme.h"
 #include "agent/collectors/node/os_release.h"
 #include "agent/collectors/node/pressure.h"
@@ -48,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace lookout;
-  switch (data[0] % 32) {
+  switch (data[0] % 33) {
     case 0:
       (void)ParseProcStatCpus(in, 100);
       break;
@@ -230,6 +231,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
       }
       (void)ParseNvmeDevice({v[0], v[1], v[2], v[3]});
+      break;
+    }
+    case 32: {
+      // /proc/net/rpc/nfs{,d}: the three line shapes (fixed, counted and padded, partly parsed).
+      static constexpr RpcLineRule kRules[] = {{"rpc", false, 3, 3, 3},
+                                               {"proc3", true, 22, SIZE_MAX, 22},
+                                               {"proc4", true, 0, SIZE_MAX, 59},
+                                               {"th", false, 2, SIZE_MAX, 2, false}};
+      const RpcStats s = ParseRpcStats(in, kRules);
+      if (s.lines.size() != 4 || s.lines[2].values.size() != 59) __builtin_trap();
       break;
     }
   }

@@ -48,9 +48,10 @@ def normalize(body):
     return "\n".join(out) + "\n"
 
 
-# The sysfs collectors whose hardware only the big-machine tree (tests/fixtures/node_big) has.
+# The collectors whose hardware or services only the big-machine tree (tests/fixtures/node_big)
+# has.
 BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
-                       "powersupplyclass", "tapestats"]
+                       "powersupplyclass", "tapestats", "nfs", "nfsd"]
 
 
 def main():
@@ -72,7 +73,7 @@ def main():
             for c in ALL_LOOKOUT:
                 f.write(f"    {c}: {{enabled: {'true' if c in BIG_TREE_COLLECTORS else 'false'}}}\n")
         _, big_port = h.start_lookout(lookout, [
-            f"--config={big_cfg}", f"--path.procfs={node}/proc",
+            f"--config={big_cfg}", f"--path.procfs={os.path.join(FIXTURES, 'node_big')}/proc",
             f"--path.sysfs={os.path.join(FIXTURES, 'node_big')}/sys", "--otlp.http.listen-address=off",
             "--otlp.grpc.listen-address=off"], name="big")
         runs = [(f"http://127.0.0.1:{port}/metrics", "node_fixture"),

@@ -100,6 +100,14 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "SCSI tape drive I/O statistics from /sys/class/scsi_tape (node_tape_*); no tape "
        "drives: no series (and no failure)",
        NewTapestatsCollector, TapestatsOptionRows},
+      {"nfs", true,
+       "NFS client RPC statistics from /proc/net/rpc/nfs (node_nfs_*); no NFS client: no series "
+       "(and no failure)",
+       NewNfsCollector, nullptr},
+      {"nfsd", true,
+       "NFS server statistics from /proc/net/rpc/nfsd (node_nfsd_*); no NFS server: no series "
+       "(and no failure)",
+       NewNfsdCollector, nullptr},
   };
   return kRegistry;
 }

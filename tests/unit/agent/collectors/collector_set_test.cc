@@ -1,6 +1,8 @@
 #include "agent/collectors/collector_set.h"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <new>
 #include <random>
 #include <set>
@@ -142,11 +144,14 @@ TEST(CollectorSet, ErrorsCountNFailuresAfterNScrapes) {
   }
 }
 
-// Copies the fixture procfs into a scratch dir so files can be mangled.
+// Copies the fixture procfs, with the big tree's /proc files over it (NFS), into a scratch dir
+// so files can be mangled.
 class MangledProc : public ::testing::Test {
  protected:
   void SetUp() override {
     fs::copy(testing::FixturePath("node/proc"), dir_.path(), fs::copy_options::recursive);
+    fs::copy(testing::FixturePath("node_big/proc"), dir_.path(),
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
     cfg_ = testing::FixtureNodeOptions();
     cfg_.paths.procfs = dir_.path();
     cfg_.max_file_bytes = size_t{64} * 1024;
@@ -173,6 +178,7 @@ class MangledProc : public ::testing::Test {
 };
 
 // The collectors that read each fixture file under /proc: only they may fail when it is mangled.
+// A path is a prefix of the files it owns, or the whole name when it ends in '$'.
 std::set<std::string> Owners(const std::string& rel) {
   static const std::vector<std::pair<std::string, std::set<std::string>>> kOwners = {
       {"1/mounts", {"filesystem"}},
@@ -183,6 +189,8 @@ std::set<std::string> Owners(const std::string& rel) {
       {"net/arp", {"arp"}},
       {"net/dev", {"netdev"}},
       {"net/netstat", {"netstat"}},
+      {"net/rpc/nfs$", {"nfs"}},
+      {"net/rpc/nfsd$", {"nfsd"}},
       {"net/snmp", {"netstat"}},  // snmp and snmp6
       {"net/sockstat", {"sockstat"}},
       {"net/softnet_stat", {"softnet"}},
@@ -198,7 +206,10 @@ std::set<std::string> Owners(const std::string& rel) {
   };
   std::set<std::string> owners;
   for (const auto& [prefix, names] : kOwners) {
-    if (rel.rfind(prefix, 0) == 0) owners.insert(names.begin(), names.end());
+    const bool whole = prefix.back() == '$';
+    const bool match =
+        whole ? rel == prefix.substr(0, prefix.size() - 1) : rel.rfind(prefix, 0) == 0;
+    if (match) owners.insert(names.begin(), names.end());
   }
   return owners;
 }
@@ -215,11 +226,14 @@ std::set<std::string> Succeeded(const std::vector<MetricFamily>& fams) {
 }
 
 TEST_F(MangledProc, AMangledFileFailsOnlyItsOwners) {
-  const std::set<std::string> healthy = Succeeded(CollectAll());
+  const std::vector<MetricFamily> all = CollectAll();
+  const std::set<std::string> healthy = Succeeded(all);
   ASSERT_GT(healthy.size(), 20u);
+  ASSERT_NE(testing::FindFamily(all, "node_nfsd_server_threads"), nullptr);  // big tree copied
   std::mt19937 rng(20261124);  // fixed seed: failures reproduce
   for (const auto& rel : ProcFiles()) {
-    const std::string orig = testing::ReadFixture("node/proc/" + rel);
+    std::ifstream copied(fs::path(dir_.path()) / rel, std::ios::binary);
+    const std::string orig(std::istreambuf_iterator<char>(copied), {});
     // Empty, a NUL, garbage, truncated, huge (just under the cap) and random damage.
     std::vector<std::string> variants = {"",
                                          "\n",
