@@ -51,7 +51,7 @@ def normalize(body):
 # The collectors whose hardware or services only the big-machine tree (tests/fixtures/node_big)
 # has.
 BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
-                       "powersupplyclass", "tapestats", "nfs", "nfsd"]
+                       "powersupplyclass", "tapestats", "nfs", "nfsd", "xfs", "btrfs"]
 
 
 def main():
@@ -74,7 +74,8 @@ def main():
                 f.write(f"    {c}: {{enabled: {'true' if c in BIG_TREE_COLLECTORS else 'false'}}}\n")
         _, big_port = h.start_lookout(lookout, [
             f"--config={big_cfg}", f"--path.procfs={os.path.join(FIXTURES, 'node_big')}/proc",
-            f"--path.sysfs={os.path.join(FIXTURES, 'node_big')}/sys", "--otlp.http.listen-address=off",
+            f"--path.sysfs={os.path.join(FIXTURES, 'node_big')}/sys",
+            f"--path.rootfs={os.path.join(FIXTURES, 'node_big')}/root", "--otlp.http.listen-address=off",
             "--otlp.grpc.listen-address=off"], name="big")
         runs = [(f"http://127.0.0.1:{port}/metrics", "node_fixture"),
                 (f"http://127.0.0.1:{big_port}/metrics/node", "node_big_fixture")]

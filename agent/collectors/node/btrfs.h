@@ -86,13 +86,11 @@ class BtrfsIoctl {
   virtual std::optional<BtrfsIoctlFs> Query(const std::string& mount_path) = 0;
 };
 
-// The kernel's ioctls, as node_exporter 1.5's dennwc/btrfs issues them. That library leaves
-// GET_DEV_STATS's nr_items at 0, so the kernel fills in no counter and every error count reads
-// 0; this one does the same, for parity (NOTES: one constant to change).
+// The kernel's ioctls, as node_exporter 1.5 issues them, asking GET_DEV_STATS for all five
+// counters (BTRFS_DEV_STAT_VALUES_MAX).
 std::unique_ptr<BtrfsIoctl> NewKernelBtrfsIoctl();
 
-// The collector; the second form with the ioctls injected (tests).
-std::unique_ptr<Collector> NewBtrfsCollector(const NodeOptions& cfg);
+// The collector with the ioctls injected (tests); node_collectors.h has the usual factory.
 std::unique_ptr<Collector> NewBtrfsCollector(const NodeOptions& cfg,
                                              std::shared_ptr<BtrfsIoctl> ioctl);
 

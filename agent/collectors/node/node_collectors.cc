@@ -108,6 +108,14 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "NFS server statistics from /proc/net/rpc/nfsd (node_nfsd_*); no NFS server: no series "
        "(and no failure)",
        NewNfsdCollector, nullptr},
+      {"xfs", true,
+       "XFS per-filesystem counters from /sys/fs/xfs/<device>/stats/stats (node_xfs_*); no XFS: "
+       "no series (and no failure)",
+       NewXfsCollector, nullptr},
+      {"btrfs", true,
+       "Btrfs allocation and device sizes from /sys/fs/btrfs/<uuid>, device errors from ioctls "
+       "on btrfs mount points (node_btrfs_*); no btrfs: no series (and no failure)",
+       NewBtrfsCollector, nullptr},
   };
   return kRegistry;
 }

@@ -1,11 +1,8 @@
 #pragma once
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
-#include "agent/collectors/node/node_options.h"
-#include "lookout/collector.h"
 #include "lookout/result.h"
 
 namespace lookout {
@@ -35,8 +32,5 @@ struct XfsStats {
 // line that is absent: zeros (so an empty file parses, all zeros, as in node_exporter).
 // Error reason "parse" where procfs returns an error (node_exporter then fails the collector).
 Result<XfsStats> ParseXfsStats(std::string_view text);
-
-// The collector (node_collectors.h lists it with the others once registered).
-std::unique_ptr<Collector> NewXfsCollector(const NodeOptions& cfg);
 
 }  // namespace lookout

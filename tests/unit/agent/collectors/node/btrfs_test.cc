@@ -102,6 +102,7 @@ TEST(ReadBtrfsStats, FixtureAndProcfsReaderRules) {
   EXPECT_EQ(s->allocation[1].reserved_bytes, 49152u);  // a fresh reader there
 
   // Unreadable under allocation/data: zeros after it in data, no error.
+  std::filesystem::remove(tank + "/allocation/data/raid1/used_bytes");
   std::filesystem::create_directory(tank + "/allocation/data/raid1/used_bytes");
   s = ReadBtrfsStats(tank);
   ASSERT_TRUE(s.ok());

@@ -26,6 +26,8 @@ const std::vector<std::pair<std::string, std::string>>& OwnerDirs() {
       {"/nvme/nvme", "nvme"},
       {"/power_supply/", "powersupplyclass"},
       {"/scsi_tape/", "tapestats"},
+      {"fs/xfs/", "xfs"},
+      {"fs/btrfs/", "btrfs"},
   };
   return kDirs;
 }
@@ -54,7 +56,8 @@ Outcome CollectSysfs(const NodeOptions& cfg) {
       }
       continue;
     }
-    for (const char* c : {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply", "tape"}) {
+    for (const char* c :
+         {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply", "tape", "xfs", "btrfs"}) {
       if (f.name.rfind(std::string("node_") + c + "_", 0) == 0) {
         const std::string name = c;
         r.series[name == "power_supply" ? "powersupplyclass"
@@ -74,10 +77,11 @@ TEST(MangledSysfs, AMangledFileFailsOnlyItsOwnerAndCostsAtMostItsEntry) {
   for (auto& [name, on] : cfg.enabled) {
     // cpufreq's 64 CPUs would only slow this down: thermal_zone stands for the bystanders.
     on = name == "thermal_zone" || name == "hwmon" || name == "dmi" || name == "edac" ||
-         name == "rapl" || name == "nvme" || name == "powersupplyclass" || name == "tapestats";
+         name == "rapl" || name == "nvme" || name == "powersupplyclass" || name == "tapestats" ||
+         name == "xfs" || name == "btrfs";
   }
   const Outcome healthy = CollectSysfs(cfg);
-  ASSERT_EQ(healthy.succeeded.size(), 8u);
+  ASSERT_EQ(healthy.succeeded.size(), 10u);
 
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
