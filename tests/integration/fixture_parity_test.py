@@ -6,7 +6,8 @@ read the same files and must expose the same series, value for value.
    textfile, mdadm, bonding, arp, entropy, schedstat (64 CPUs), softnet and udp_queues
    collectors; tests/fixtures/node_big (64 CPUs, two sockets) with cpufreq, thermal_zone, dmi,
    edac, nvme, rapl (also with --collector.rapl.enable-zone-label), hwmon, powersupplyclass,
-   tapestats, xfs, btrfs, and its proc tree with nfs and nfsd. (timex reads the kernel, not a file: parity_test.py compares it on the live host.)
+   tapestats, xfs, btrfs, infiniband, fibrechannel, and its proc tree with nfs and nfsd. (timex
+   reads the kernel, not a file: parity_test.py compares it on the live host.)
 2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
    refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
 3. Hosts without conntrack, md, bonding, schedstat or /proc/net/udp{,6}: no series on either
@@ -35,7 +36,7 @@ ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev",
                "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
                "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
                "nvme", "rapl", "hwmon", "powersupplyclass", "tapestats", "nfs", "nfsd",
-               "xfs", "btrfs"]
+               "xfs", "btrfs", "infiniband", "fibrechannel"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)
@@ -176,16 +177,18 @@ def main():
         # two LTO tape drives with their eight device nodes each; an NFS client (v3 and v4.2
         # mounts, no proc2 line) and an NFS server (v2, v3, v4 with 72 operations) of a 6.1 kernel;
         # two XFS filesystems; two btrfs filesystems (raid1 over two disks with a leftover single
-        # data profile, a single-disk one with DUP metadata). Their mount points lie under a
+        # data profile, a single-disk one with DUP metadata); InfiniBand HCAs (an EDR port with
+        # 64-bit counters, a QDR card with saturated 32-bit ones and a port down); Fibre Channel
+        # hosts (an online Emulex, a QLogic with the link down, "not counted" statistics). Their mount points lie under a
         # rootfs that does not exist, so neither side's btrfs ioctls touch this host's mounts.
         big = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
-               "tapestats", "nfs", "nfsd", "xfs", "btrfs"]
+               "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel"]
         no_root = [f"--path.rootfs={NODE_BIG}/root"]
         ne, ours, _ = run_pair(h, lookout, "big", big, f"{NODE_BIG}/proc", f"{NODE_BIG}/sys", None,
                                ne_extra=no_root, lk_extra=no_root)
         if ne is None or ours is None:
             fail("an exporter did not answer on the big fixture tree")
-        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20 + 105 + 87 + 78 + 34
+        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20 + 105 + 87 + 78 + 34 + 66 + 28
         if len(ne) != want:
             fail(f"{len(ne)} series from node_exporter on the big tree, expected {want}")
         for key, (reason, value) in VALUE_DIFFERENCES.items():
@@ -288,13 +291,13 @@ def main():
                                                            "thermal_zone", "dmi", "edac", "nvme",
                                                            "rapl", "hwmon", "powersupplyclass",
                                                            "tapestats", "nfs", "nfsd", "xfs",
-                                                           "btrfs"],
+                                                           "btrfs", "infiniband", "fibrechannel"],
                                     empty_proc, bare_sys, None)
         problems += compare("no conntrack/md/bonding/schedstat/udp", ne, ours)
         counts["series"] += len(ne)
         for c in ("conntrack", "mdadm", "bonding", "schedstat", "udp_queues", "cpufreq",
                   "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
-                  "tapestats", "nfs", "nfsd", "xfs", "btrfs"):
+                  "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel"):
             if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
                 problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
                                 "is not a failure, README)")

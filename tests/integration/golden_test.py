@@ -51,7 +51,8 @@ def normalize(body):
 # The collectors whose hardware or services only the big-machine tree (tests/fixtures/node_big)
 # has.
 BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
-                       "powersupplyclass", "tapestats", "nfs", "nfsd", "xfs", "btrfs"]
+                       "powersupplyclass", "tapestats", "nfs", "nfsd", "xfs", "btrfs",
+                       "infiniband", "fibrechannel"]
 
 
 def main():

@@ -116,6 +116,14 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "Btrfs allocation and device sizes from /sys/fs/btrfs/<uuid>, device errors from ioctls "
        "on btrfs mount points (node_btrfs_*); no btrfs: no series (and no failure)",
        NewBtrfsCollector, nullptr},
+      {"infiniband", true,
+       "InfiniBand ports: state, rate and PMA counters from /sys/class/infiniband "
+       "(node_infiniband_*); no InfiniBand: no series (and no failure)",
+       NewInfinibandCollector, nullptr},
+      {"fibrechannel", true,
+       "Fibre Channel host ports: attributes and statistics from /sys/class/fc_host "
+       "(node_fibrechannel_*); no Fibre Channel: no series (and no failure)",
+       NewFibreChannelCollector, nullptr},
   };
   return kRegistry;
 }

@@ -55,6 +55,8 @@ std::unique_ptr<Collector> NewNfsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewNfsdCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewXfsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewBtrfsCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewInfinibandCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewFibreChannelCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();

@@ -144,14 +144,14 @@ TEST(CollectorSet, ErrorsCountNFailuresAfterNScrapes) {
   }
 }
 
-// Copies the fixture procfs, with the big tree's /proc files over it (NFS), into a scratch dir
+// Copies the fixture procfs, plus the big tree's /proc files it lacks (NFS), into a scratch dir
 // so files can be mangled.
 class MangledProc : public ::testing::Test {
  protected:
   void SetUp() override {
     fs::copy(testing::FixturePath("node/proc"), dir_.path(), fs::copy_options::recursive);
     fs::copy(testing::FixturePath("node_big/proc"), dir_.path(),
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+             fs::copy_options::recursive | fs::copy_options::skip_existing);
     cfg_ = testing::FixtureNodeOptions();
     cfg_.paths.procfs = dir_.path();
     cfg_.max_file_bytes = size_t{64} * 1024;

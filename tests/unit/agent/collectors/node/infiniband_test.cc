@@ -71,7 +71,7 @@ TEST(GoFloat64ToUint64Amd64, AsGoConvertsOnAmd64) {
   EXPECT_EQ(GoFloat64ToUint64Amd64(-1), std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(GoFloat64ToUint64Amd64(9223372036854775808.0), kTwoTo63);
   EXPECT_EQ(GoFloat64ToUint64Amd64(13835058055282163712.0), 13835058055282163712u);  // 1.5*2^63
-  EXPECT_EQ(GoFloat64ToUint64Amd64(18446744073709551616.0), kTwoTo63);                  // 2^64
+  EXPECT_EQ(GoFloat64ToUint64Amd64(18446744073709551616.0), kTwoTo63);               // 2^64
   EXPECT_EQ(GoFloat64ToUint64Amd64(-1e30), kTwoTo63);
   EXPECT_EQ(GoFloat64ToUint64Amd64(std::nan("")), kTwoTo63);
 }

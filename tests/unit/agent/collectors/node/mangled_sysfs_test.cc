@@ -28,6 +28,8 @@ const std::vector<std::pair<std::string, std::string>>& OwnerDirs() {
       {"/scsi_tape/", "tapestats"},
       {"fs/xfs/", "xfs"},
       {"fs/btrfs/", "btrfs"},
+      {"/infiniband/", "infiniband"},
+      {"/fc_host/", "fibrechannel"},
   };
   return kDirs;
 }
@@ -56,8 +58,8 @@ Outcome CollectSysfs(const NodeOptions& cfg) {
       }
       continue;
     }
-    for (const char* c :
-         {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply", "tape", "xfs", "btrfs"}) {
+    for (const char* c : {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply", "tape", "xfs",
+                          "btrfs", "infiniband", "fibrechannel"}) {
       if (f.name.rfind(std::string("node_") + c + "_", 0) == 0) {
         const std::string name = c;
         r.series[name == "power_supply" ? "powersupplyclass"
@@ -78,10 +80,10 @@ TEST(MangledSysfs, AMangledFileFailsOnlyItsOwnerAndCostsAtMostItsEntry) {
     // cpufreq's 64 CPUs would only slow this down: thermal_zone stands for the bystanders.
     on = name == "thermal_zone" || name == "hwmon" || name == "dmi" || name == "edac" ||
          name == "rapl" || name == "nvme" || name == "powersupplyclass" || name == "tapestats" ||
-         name == "xfs" || name == "btrfs";
+         name == "xfs" || name == "btrfs" || name == "infiniband" || name == "fibrechannel";
   }
   const Outcome healthy = CollectSysfs(cfg);
-  ASSERT_EQ(healthy.succeeded.size(), 10u);
+  ASSERT_EQ(healthy.succeeded.size(), 12u);
 
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
