@@ -14,6 +14,7 @@
 
 #include "agent/collectors/node/arp.h"
 #include "agent/collectors/node/bonding.h"
+#include "agent/collectors/node/btrfs.h"
 #include "agent/collectors/node/conntrack.h"
 #include "agent/collectors/node/cpu.h"
 #include "agent/collectors/node/cpufreq.h"
@@ -21,8 +22,11 @@
 #include "agent/collectors/node/dmi.h"
 #include "agent/collectors/node/edac.h"
 #include "agent/collectors/node/entropy.h"
+#include "agent/collectors/node/fibrechannel.h"
 #include "agent/collectors/node/filesystem.h"
 #include "agent/collectors/node/hwmon.h"
+#include "agent/collectors/node/infiniband.h"
+#include "agent/collectors/node/ipvs.h"
 #include "agent/collectors/node/loadavg.h"
 #include "agent/collectors/node/mdadm.h"
 #include "agent/collectors/node/meminfo.h"
@@ -42,6 +46,8 @@
 #include "agent/collectors/node/thermal_zone.h"
 #include "agent/collectors/node/timex.h"
 #include "agent/collectors/node/udp_queues.h"
+#include "agent/collectors/node/xfs.h"
+#include "agent/collectors/node/zfs.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
 
@@ -49,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace lookout;
-  switch (data[0] % 33) {
+  switch (data[0] % 37) {
     case 0:
       (void)ParseProcStatCpus(in, 100);
       break;
@@ -241,6 +247,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                {"th", false, 2, SIZE_MAX, 2, false}};
       const RpcStats s = ParseRpcStats(in, kRules);
       if (s.lines.size() != 4 || s.lines[2].values.size() != 59) __builtin_trap();
+      break;
+    }
+    case 33:  // /sys/fs/xfs/<dev>/stats/stats
+      (void)ParseXfsStats(in);
+      break;
+    case 34:  // /proc/spl/kstat/zfs: kstat files, pool objset, io and state files
+      (void)ParseZfsKstat(in);
+      (void)ParseZfsObjset(in);
+      (void)ParseZfsPoolIo(in);
+      (void)ParseZfsPoolState(in);
+      (void)ValidZfsMetricName(ZfsMetricName(in));
+      break;
+    case 35:  // /proc/net/ip_vs and ip_vs_stats
+      (void)ParseIpvsStats(in);
+      (void)ParseIpvsBackends(in);
+      break;
+    case 36: {
+      // btrfs values; infiniband state, rate and counters; fibrechannel attributes, statistics.
+      (void)ParseBtrfsValue(in);
+      (void)BtrfsLayoutRatio(in, in.size() % 8);
+      (void)ParseInfinibandState(in);
+      (void)ParseInfinibandRate(in);
+      (void)ParseInfinibandCounter(SysfsValue{0, std::string(in)}, in.size() % 2 == 0);
+      (void)FcHexAttribute(in);
+      (void)ParseFcStatistic(SysfsValue{0, std::string(in)});
       break;
     }
   }

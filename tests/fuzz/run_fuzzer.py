@@ -23,7 +23,12 @@ PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc
               (22, "proc/net/arp"), (23, "proc/sys/kernel/random/entropy_avail"),
               (24, "proc/schedstat"), (25, "proc/net/softnet_stat"), (26, "proc/net/udp"),
               (26, "proc/net/udp6"), (32, "../node_big/proc/net/rpc/nfs"),
-              (32, "../node_big/proc/net/rpc/nfsd")]
+              (32, "../node_big/proc/net/rpc/nfsd"),
+              (33, "../node_big/sys/fs/xfs/sda1/stats/stats"),
+              (34, "../node_big/proc/spl/kstat/zfs/arcstats"),
+              (34, "../node_big/proc/spl/kstat/zfs/tank/objset-0x183"),
+              (34, "../node_big/proc/spl/kstat/zfs/rpool/state"),
+              (35, "../node_big/proc/net/ip_vs"), (35, "../node_big/proc/net/ip_vs_stats")]
 # Attribute files of sysfs/class/net/<iface>, in kNetClassAttrs order (netclass.h), for selector 18.
 NETCLASS_ATTRS = ["addr_assign_type", "address", "broadcast", "carrier", "carrier_changes",
                   "carrier_up_count", "carrier_down_count", "dev_id", "dormant", "duplex", "flags",

@@ -6,7 +6,8 @@ read the same files and must expose the same series, value for value.
    textfile, mdadm, bonding, arp, entropy, schedstat (64 CPUs), softnet and udp_queues
    collectors; tests/fixtures/node_big (64 CPUs, two sockets) with cpufreq, thermal_zone, dmi,
    edac, nvme, rapl (also with --collector.rapl.enable-zone-label), hwmon, powersupplyclass,
-   tapestats, xfs, btrfs, infiniband, fibrechannel, and its proc tree with nfs and nfsd. (timex
+   tapestats, xfs, btrfs, infiniband, fibrechannel, and its proc tree with nfs, nfsd, zfs and
+   ipvs (also with --collector.ipvs.backend-labels). (timex
    reads the kernel, not a file: parity_test.py compares it on the live host.)
 2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
    refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
@@ -36,7 +37,7 @@ ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev",
                "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
                "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
                "nvme", "rapl", "hwmon", "powersupplyclass", "tapestats", "nfs", "nfsd",
-               "xfs", "btrfs", "infiniband", "fibrechannel"]
+               "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)
@@ -179,16 +180,19 @@ def main():
         # two XFS filesystems; two btrfs filesystems (raid1 over two disks with a leftover single
         # data profile, a single-disk one with DUP metadata); InfiniBand HCAs (an EDR port with
         # 64-bit counters, a QDR card with saturated 32-bit ones and a port down); Fibre Channel
-        # hosts (an online Emulex, a QLogic with the link down, "not counted" statistics). Their mount points lie under a
+        # hosts (an online Emulex, a QLogic with the link down, "not counted" statistics);
+        # OpenZFS 2.1 kstats with an ONLINE and a DEGRADED pool and six datasets; IPVS with TCP,
+        # UDP, persistent, IPv6 and fwmark services. Their mount points lie under a
         # rootfs that does not exist, so neither side's btrfs ioctls touch this host's mounts.
         big = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
-               "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel"]
+               "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel", "zfs",
+               "ipvs"]
         no_root = [f"--path.rootfs={NODE_BIG}/root"]
         ne, ours, _ = run_pair(h, lookout, "big", big, f"{NODE_BIG}/proc", f"{NODE_BIG}/sys", None,
                                ne_extra=no_root, lk_extra=no_root)
         if ne is None or ours is None:
             fail("an exporter did not answer on the big fixture tree")
-        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20 + 105 + 87 + 78 + 34 + 66 + 28
+        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20 + 105 + 87 + 78 + 34 + 66 + 28 + 261 + 44
         if len(ne) != want:
             fail(f"{len(ne)} series from node_exporter on the big tree, expected {want}")
         for key, (reason, value) in VALUE_DIFFERENCES.items():
@@ -203,16 +207,22 @@ def main():
             counts["differences"] += 1
         problems += compare("big tree", ne, ours)
         counts["series"] += len(ne)
-        # 1a'. rapl with --collector.rapl.enable-zone-label (one family, a rapl_zone label).
-        ne, ours, _ = run_pair(h, lookout, "rapl-zone-label", ["rapl"], f"{NODE}/proc",
-                               f"{NODE_BIG}/sys", None,
-                               ne_extra=["--collector.rapl.enable-zone-label"],
-                               lk_options={"rapl": {"enable_zone_label": "true"}})
-        if ne is None or ours is None or len(ne) != 5:
-            fail(f"rapl zone-label run: node_exporter gave {None if ne is None else len(ne)} "
-                 "series, expected 5")
-        problems += compare("rapl zone label", ne, ours)
-        counts["series"] += len(ne)
+        # 1a'. Collectors with an option, each run with node_exporter's flag and lookout's
+        # setting: rapl with --collector.rapl.enable-zone-label (one family, a rapl_zone label);
+        # ipvs with --collector.ipvs.backend-labels=proto,local_address (real servers that share
+        # those values summed).
+        for collector, ne_flag, lk_option, want in (
+                ("rapl", "--collector.rapl.enable-zone-label", {"enable_zone_label": "true"}, 5),
+                ("ipvs", "--collector.ipvs.backend-labels=proto,local_address",
+                 {"backend_labels": "[local_address, proto]"}, 17)):
+            ne, ours, _ = run_pair(h, lookout, collector + "-option", [collector],
+                                   f"{NODE_BIG}/proc", f"{NODE_BIG}/sys", None, ne_extra=[ne_flag],
+                                   lk_options={collector: lk_option})
+            if ne is None or ours is None or len(ne) != want:
+                fail(f"{ne_flag}: node_exporter gave {None if ne is None else len(ne)} series, "
+                     f"expected {want}")
+            problems += compare(ne_flag, ne, ours)
+            counts["series"] += len(ne)
 
         # 1b. Kernel text with odd names on the same tree: an interface named br12:40, mount
         # points with escapes (\\040, \\011, a \\134 node_exporter keeps), an NFS device with a
@@ -291,13 +301,15 @@ def main():
                                                            "thermal_zone", "dmi", "edac", "nvme",
                                                            "rapl", "hwmon", "powersupplyclass",
                                                            "tapestats", "nfs", "nfsd", "xfs",
-                                                           "btrfs", "infiniband", "fibrechannel"],
+                                                           "btrfs", "infiniband", "fibrechannel",
+                                                           "zfs", "ipvs"],
                                     empty_proc, bare_sys, None)
         problems += compare("no conntrack/md/bonding/schedstat/udp", ne, ours)
         counts["series"] += len(ne)
         for c in ("conntrack", "mdadm", "bonding", "schedstat", "udp_queues", "cpufreq",
                   "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
-                  "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel"):
+                  "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel", "zfs",
+                  "ipvs"):
             if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
                 problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
                                 "is not a failure, README)")

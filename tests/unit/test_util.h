@@ -69,6 +69,18 @@ struct CopiedSysfs {
   NodeOptions cfg = FixtureNodeOptions();
 };
 
+// The big fixture tree's /proc (tests/fixtures/node_big/proc), copied so a test can change it.
+struct CopiedProcfs {
+  CopiedProcfs() {
+    std::filesystem::copy(
+        FixturePath("node_big/proc"), dir.path(),
+        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+    cfg.paths.procfs = dir.path();
+  }
+  TempDir dir;
+  NodeOptions cfg = FixtureNodeOptions();
+};
+
 inline const MetricFamily* FindFamily(const std::vector<MetricFamily>& fs, std::string_view name) {
   for (const auto& f : fs)
     if (f.name == name) return &f;

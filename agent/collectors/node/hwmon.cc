@@ -36,11 +36,11 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/collectors/node/registry_families.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
 #include "agent/common/pattern.h"
@@ -343,7 +343,7 @@ class HwmonCollector final : public Collector {
       return Ok{};  // no hwmon class: no series, no failure
     }
 
-    Families families;
+    RegistryFamilies families;
     SkippedEntries skipped;
     std::unordered_map<std::string, std::unique_ptr<Chip>> live;
     for (const std::string& entry : *entries) {
@@ -374,38 +374,8 @@ class HwmonCollector final : public Collector {
   }
 
  private:
-  // Families by name, in first-seen order, with the rules of node_exporter's registry: a series
-  // already collected is dropped, and so is one whose family was first seen with another help
-  // text ("in1" gives help "()", "in2_input" gives "(input)", both node_hwmon_in_volts).
-  enum class Added { kYes, kDuplicate, kHelpConflict };
-  class Families {
-   public:
-    Added Add(const std::string& name, const std::string& help, MetricType type, double value,
-              Labels labels) {
-      auto [it, added] = index_.try_emplace(name, families_.size());
-      if (added) families_.push_back({name, help, type, {}, {}});
-      MetricFamily& family = families_[it->second];
-      if (family.help != help) return Added::kHelpConflict;
-      std::string key = name;
-      for (const Label& l : labels) key.append(1, '\0').append(l.value);
-      if (!seen_.insert(std::move(key)).second) return Added::kDuplicate;
-      AddSample(family, value, std::move(labels));
-      return Added::kYes;
-    }
-    void MoveTo(std::vector<MetricFamily>& out) {
-      for (MetricFamily& f : families_) {
-        if (!f.samples.empty()) out.push_back(std::move(f));
-      }
-    }
-
-   private:
-    std::vector<MetricFamily> families_;
-    std::unordered_map<std::string, size_t> index_;
-    std::unordered_set<std::string> seen_;
-  };
-
   // False when the chip's directory is gone (every read says so).
-  bool ReadChip(const Chip& chip, Families& families, SkippedEntries& skipped) {
+  bool ReadChip(const Chip& chip, RegistryFamilies& families, SkippedEntries& skipped) {
     std::vector<std::pair<const Sensor*, std::vector<std::pair<std::string, std::string>>>> values;
     size_t reads = 0, vanished = 0;
     for (const Sensor& s : chip.sensors) {
@@ -482,24 +452,12 @@ class HwmonCollector final : public Collector {
     return true;
   }
 
-  static void AddDup(Families& families, SkippedEntries& skipped, const std::string& name,
+  // The chip label names the entry in a dropped series' error: "in1" and "in2_input" give
+  // node_hwmon_in_volts two help texts ("()" and "(input)"); two chips may share a name.
+  static void AddDup(RegistryFamilies& families, SkippedEntries& skipped, const std::string& name,
                      const std::string& help, MetricType type, double value, Labels labels) {
-    const std::string chip = labels[0].value;
-    switch (families.Add(name, help, type, value, std::move(labels))) {
-      case Added::kYes:
-        return;
-      case Added::kDuplicate:
-        skipped.Add(MakeError("duplicate_series",
-                              name + "{chip=\"" + chip +
-                                  "\"}: a chip of the same name came first (node_exporter "
-                                  "keeps the first too)"));
-        return;
-      case Added::kHelpConflict:
-        skipped.Add(MakeError("help_conflict", name + "{chip=\"" + chip +
-                                                   "\"}: the family came first with another "
-                                                   "help text (node_exporter drops it too)"));
-        return;
-    }
+    const std::string what = "chip " + labels[0].value;
+    families.Add(name, help, type, value, std::move(labels), skipped, what);
   }
 
   const size_t max_;

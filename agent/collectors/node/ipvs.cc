@@ -471,6 +471,7 @@ std::vector<Option<NodeOptions>> IpvsOptionRows() {
                  "label names among local_address, local_port, remote_address, remote_port, "
                  "proto, local_mark (" +
                      labels.error().detail + ")");
+          return;
         }
         o.ipvs_backend_labels = std::move(*labels);
       })};

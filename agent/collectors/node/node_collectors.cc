@@ -124,6 +124,14 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "Fibre Channel host ports: attributes and statistics from /sys/class/fc_host "
        "(node_fibrechannel_*); no Fibre Channel: no series (and no failure)",
        NewFibreChannelCollector, nullptr},
+      {"zfs", true,
+       "OpenZFS ARC, ZIL, dnode and other kstats, pool states and dataset I/O from "
+       "/proc/spl/kstat/zfs (node_zfs_*); no zfs module: no series (and no failure)",
+       NewZfsCollector, nullptr},
+      {"ipvs", true,
+       "IPVS totals and per-real-server connections and weights from /proc/net/ip_vs_stats and "
+       "/proc/net/ip_vs (node_ipvs_*); no ip_vs module: no series (and no failure)",
+       NewIpvsCollector, IpvsOptionRows},
   };
   return kRegistry;
 }

@@ -57,6 +57,8 @@ std::unique_ptr<Collector> NewXfsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewBtrfsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewInfinibandCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewFibreChannelCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewZfsCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewIpvsCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();
@@ -70,6 +72,7 @@ std::vector<Option<NodeOptions>> ArpOptionRows();
 std::vector<Option<NodeOptions>> RaplOptionRows();
 std::vector<Option<NodeOptions>> PowerSupplyClassOptionRows();
 std::vector<Option<NodeOptions>> TapestatsOptionRows();
+std::vector<Option<NodeOptions>> IpvsOptionRows();
 
 struct NodeCollectorRegistration {
   std::string_view name;

@@ -31,12 +31,11 @@
 #include <array>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/collectors/node/registry_families.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
 #include "agent/common/utf8.h"
@@ -197,37 +196,6 @@ constexpr std::array<ZfsFile, 11> kZfsFiles = {{
     {"zfs_zil", "zil"},
 }};
 
-// The families of one scrape, keyed by name, keeping the first of two equal series and the first
-// help text of a name, as node_exporter's registry does.
-class Families {
- public:
-  enum class Added { kYes, kDuplicate, kHelpConflict };
-
-  Added Add(const std::string& name, const std::string& help, MetricType type, double value,
-            Labels labels) {
-    auto [it, added] = index_.try_emplace(name, families_.size());
-    if (added) families_.push_back({name, help, type, {}, {}});
-    MetricFamily& family = families_[it->second];
-    if (family.help != help) return Added::kHelpConflict;
-    std::string key = name;
-    for (const Label& l : labels) key.append(1, '\0').append(l.value);
-    if (!seen_.insert(std::move(key)).second) return Added::kDuplicate;
-    AddSample(family, value, std::move(labels));
-    return Added::kYes;
-  }
-
-  void MoveTo(std::vector<MetricFamily>& out) {
-    for (MetricFamily& f : families_) {
-      if (!f.samples.empty()) out.push_back(std::move(f));
-    }
-  }
-
- private:
-  std::vector<MetricFamily> families_;
-  std::unordered_map<std::string, size_t> index_;
-  std::unordered_set<std::string> seen_;
-};
-
 // The last two path elements (pool directory, file), as node_exporter splits the glob result.
 std::string PoolOf(const std::string& path) {
   const size_t file = path.rfind('/');
@@ -265,7 +233,7 @@ class ZfsCollector final : public Collector {
 
   Status Collect(std::vector<MetricFamily>& out) override {
     if (!BaseExists()) return Ok{};  // no zfs module: no series, no failure
-    Families families;
+    RegistryFamilies families;
     SkippedEntries skipped;
     for (size_t i = 0; i < kZfsFiles.size(); ++i) {
       CollectKstat(kZfsFiles[i], *files_[i], families, skipped);
@@ -301,26 +269,13 @@ class ZfsCollector final : public Collector {
     return true;
   }
 
-  static void Add(Families& families, SkippedEntries& skipped, const std::string& name,
+  static void Add(RegistryFamilies& families, SkippedEntries& skipped, const std::string& name,
                   const std::string& help, MetricType type, double value, Labels labels,
                   const std::string& path) {
-    switch (families.Add(name, help, type, value, std::move(labels))) {
-      case Families::Added::kYes:
-        return;
-      case Families::Added::kDuplicate:
-        skipped.Add(MakeError("duplicate_series", path + ": " + name +
-                                                      " with the same labels came first "
-                                                      "(node_exporter keeps the first too)"));
-        return;
-      case Families::Added::kHelpConflict:
-        skipped.Add(MakeError("help_conflict", path + ": " + name +
-                                                   " came first with another help text "
-                                                   "(node_exporter drops it too)"));
-        return;
-    }
+    families.Add(name, help, type, value, std::move(labels), skipped, path);
   }
 
-  void CollectKstat(const ZfsFile& zf, CachedFile& file, Families& families,
+  void CollectKstat(const ZfsFile& zf, CachedFile& file, RegistryFamilies& families,
                     SkippedEntries& skipped) const {
     auto text = file.Read(max_);
     if (!text.ok()) {
@@ -357,7 +312,8 @@ class ZfsCollector final : public Collector {
     return text;
   }
 
-  void CollectPoolIo(const std::string& path, Families& families, SkippedEntries& skipped) const {
+  void CollectPoolIo(const std::string& path, RegistryFamilies& families,
+                     SkippedEntries& skipped) const {
     auto text = ReadPoolFile(path, skipped);
     if (!text.ok()) return;
     auto values = ParseZfsPoolIo(*text);
@@ -378,7 +334,8 @@ class ZfsCollector final : public Collector {
     }
   }
 
-  void CollectObjset(const std::string& path, Families& families, SkippedEntries& skipped) const {
+  void CollectObjset(const std::string& path, RegistryFamilies& families,
+                     SkippedEntries& skipped) const {
     auto text = ReadPoolFile(path, skipped);
     if (!text.ok()) return;
     auto values = ParseZfsObjset(*text);
@@ -402,7 +359,8 @@ class ZfsCollector final : public Collector {
     }
   }
 
-  void CollectState(const std::string& path, Families& families, SkippedEntries& skipped) const {
+  void CollectState(const std::string& path, RegistryFamilies& families,
+                    SkippedEntries& skipped) const {
     auto text = ReadPoolFile(path, skipped);
     if (!text.ok()) return;
     auto state = ParseZfsPoolState(*text);

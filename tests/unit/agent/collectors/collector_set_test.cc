@@ -144,8 +144,8 @@ TEST(CollectorSet, ErrorsCountNFailuresAfterNScrapes) {
   }
 }
 
-// Copies the fixture procfs, plus the big tree's /proc files it lacks (NFS), into a scratch dir
-// so files can be mangled.
+// Copies the fixture procfs, plus the big tree's /proc files it lacks (NFS, ZFS, IPVS), into a
+// scratch dir so files can be mangled.
 class MangledProc : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -191,6 +191,7 @@ std::set<std::string> Owners(const std::string& rel) {
       {"net/netstat", {"netstat"}},
       {"net/rpc/nfs$", {"nfs"}},
       {"net/rpc/nfsd$", {"nfsd"}},
+      {"net/ip_vs", {"ipvs"}},    // ip_vs and ip_vs_stats
       {"net/snmp", {"netstat"}},  // snmp and snmp6
       {"net/sockstat", {"sockstat"}},
       {"net/softnet_stat", {"softnet"}},
@@ -198,6 +199,7 @@ std::set<std::string> Owners(const std::string& rel) {
       {"net/udp", {"udp_queues"}},  // udp and udp6
       {"pressure/", {"pressure"}},
       {"schedstat", {"schedstat"}},
+      {"spl/kstat/zfs/", {"zfs"}},
       {"stat", {"cpu", "stat"}},
       {"sys/fs/file-nr", {"filefd"}},
       {"sys/kernel/random/", {"entropy"}},

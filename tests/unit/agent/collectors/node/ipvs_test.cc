@@ -11,17 +11,7 @@ namespace {
 
 // A scratch copy of the node_big procfs tree to break files in, and node options pointed at it
 // (with node_exporter's default backend labels, whatever the default config says).
-struct CopiedProcfs {
-  CopiedProcfs() {
-    std::filesystem::copy(
-        testing::FixturePath("node_big/proc"), dir.path(),
-        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
-    cfg.paths.procfs = dir.path();
-    cfg.ipvs_backend_labels.assign(kIpvsBackendLabels.begin(), kIpvsBackendLabels.end());
-  }
-  testing::TempDir dir;
-  NodeOptions cfg = testing::FixtureNodeOptions();
-};
+using testing::CopiedProcfs;
 
 size_t Series(const std::vector<MetricFamily>& fs, std::string_view prefix) {
   size_t n = 0;

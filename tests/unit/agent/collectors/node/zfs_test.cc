@@ -10,16 +10,7 @@ namespace lookout {
 namespace {
 
 // A scratch copy of the node_big procfs tree to break files in, and node options pointed at it.
-struct CopiedProcfs {
-  CopiedProcfs() {
-    std::filesystem::copy(
-        testing::FixturePath("node_big/proc"), dir.path(),
-        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
-    cfg.paths.procfs = dir.path();
-  }
-  testing::TempDir dir;
-  NodeOptions cfg = testing::FixtureNodeOptions();
-};
+using testing::CopiedProcfs;
 
 size_t Series(const std::vector<MetricFamily>& fs, std::string_view prefix) {
   size_t n = 0;
