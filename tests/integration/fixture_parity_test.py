@@ -37,7 +37,7 @@ ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev",
                "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
                "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
                "nvme", "rapl", "hwmon", "powersupplyclass", "tapestats", "nfs", "nfsd",
-               "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs"]
+               "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs", "selinux"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)

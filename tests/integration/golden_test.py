@@ -52,7 +52,7 @@ def normalize(body):
 # has.
 BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
                        "powersupplyclass", "tapestats", "nfs", "nfsd", "xfs", "btrfs",
-                       "infiniband", "fibrechannel", "zfs", "ipvs"]
+                       "infiniband", "fibrechannel", "zfs", "ipvs", "selinux"]
 
 
 def main():

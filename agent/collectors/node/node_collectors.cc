@@ -132,6 +132,10 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "IPVS totals and per-real-server connections and weights from /proc/net/ip_vs_stats and "
        "/proc/net/ip_vs (node_ipvs_*); no ip_vs module: no series (and no failure)",
        NewIpvsCollector, IpvsOptionRows},
+      {"selinux", true,
+       "SELinux enabled, configured and current mode, from the host's selinuxfs and "
+       "/etc/selinux/config (node_selinux_*)",
+       NewSelinuxCollector, nullptr},
   };
   return kRegistry;
 }

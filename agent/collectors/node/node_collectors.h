@@ -59,6 +59,7 @@ std::unique_ptr<Collector> NewInfinibandCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewFibreChannelCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewZfsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewIpvsCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewSelinuxCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();
