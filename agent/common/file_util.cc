@@ -91,9 +91,11 @@ void SplitFields(std::string_view line, std::vector<std::string_view>& out) {
   }
 }
 
-SysfsValue SysReadFile(const std::string& path) {
+SysfsValue SysReadFile(const std::string& path) { return SysReadFileAt(AT_FDCWD, path.c_str()); }
+
+SysfsValue SysReadFileAt(int dir_fd, const char* rel) {
   SysfsValue v;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const int fd = ::openat(dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     v.err = errno;
     return v;
@@ -110,8 +112,12 @@ SysfsValue SysReadFile(const std::string& path) {
 }
 
 SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes) {
+  return ReadSysfsWholeAt(AT_FDCWD, path.c_str(), max_bytes);
+}
+
+SysfsValue ReadSysfsWholeAt(int dir_fd, const char* rel, size_t max_bytes) {
   SysfsValue v;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const int fd = ::openat(dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     v.err = errno;
     return v;

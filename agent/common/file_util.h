@@ -36,6 +36,12 @@ SysfsValue SysReadFile(const std::string& path);
 // above; `err` as above, EFBIG when it holds more than max_bytes.
 SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes);
 
+// The two above with `rel` opened under the directory `dir_fd` (openat(2); AT_FDCWD: as they
+// are). A collector reading many files of one directory walks its path once this way: on a
+// 64-CPU machine that is most of cpufreq's cost.
+SysfsValue SysReadFileAt(int dir_fd, const char* rel);
+SysfsValue ReadSysfsWholeAt(int dir_fd, const char* rel, size_t max_bytes);
+
 // The error for a SysfsValue that failed: reason "open" for ENOENT, else "read"; `what` names
 // the file in the detail.
 Error SysfsError(std::string_view what, const SysfsValue& v);

@@ -2,6 +2,12 @@
 // through the CollectorSet, and of encoding the result (text and OpenMetrics). The scripted
 // comparison with node_exporter is scrape_bench.py; this one says where the time goes.
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "agent/collectors/collector_set.h"
 #include "agent/collectors/node/node_collectors.h"
@@ -65,6 +71,40 @@ void BM_ReadProcFilesCached(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ReadProcFilesCached);
+
+// The floor of a scrape as scrape_bench.py measures it: open(2), read(2) to the end and
+// close(2) of every file listed in $LOOKOUT_BENCH_FILES (one path per line: the regular files
+// node_exporter opened during one scrape, taken with strace), into a stack buffer: no parsing,
+// no allocation. Skipped when the variable is not set.
+void BM_ReadListedFiles(benchmark::State& state) {
+  const char* list = std::getenv("LOOKOUT_BENCH_FILES");
+  if (list == nullptr) {
+    state.SkipWithError("LOOKOUT_BENCH_FILES is not set");
+    return;
+  }
+  auto text = ReadFileLimited(list, size_t{1} << 24);
+  if (!text.ok()) {
+    state.SkipWithError("cannot read LOOKOUT_BENCH_FILES");
+    return;
+  }
+  std::vector<std::string> paths;
+  ForEachLine(*text, [&](std::string_view l) {
+    if (!l.empty()) paths.emplace_back(l);
+  });
+  char buf[16384];
+  size_t bytes = 0;
+  for (auto _ : state) {
+    for (const std::string& p : paths) {
+      const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) bytes += static_cast<size_t>(n);
+      ::close(fd);
+    }
+  }
+  benchmark::DoNotOptimize(bytes);
+  state.counters["files"] = static_cast<double>(paths.size());
+}
+BENCHMARK(BM_ReadListedFiles);
 
 // The families of one real scrape (collectors on this host + self metrics), gathered once.
 std::vector<MetricFamily> GatherOnce() {

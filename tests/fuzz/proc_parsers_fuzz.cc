@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "agent/collectors/node/arp.h"
+#include "agent/collectors/node/bcache.h"
 #include "agent/collectors/node/bonding.h"
 #include "agent/collectors/node/btrfs.h"
 #include "agent/collectors/node/conntrack.h"
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace lookout;
-  switch (data[0] % 37) {
+  switch (data[0] % 38) {
     case 0:
       (void)ParseProcStatCpus(in, 100);
       break;
@@ -274,6 +275,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)ParseFcStatistic(SysfsValue{0, std::string(in)});
       break;
     }
+    case 37:  // bcache: values with kernel units, writeback_rate_debug, priority_stats
+      (void)ParseBcacheValue(in);
+      (void)BcacheDehumanizeSigned(in);
+      (void)ParseBcacheWritebackRateDebug(in);
+      (void)ParseBcachePriorityStats(in);
+      break;
   }
   return 0;
 }

@@ -28,7 +28,11 @@ PROC_SEEDS = [(0, "proc/stat"), (1, "proc/stat"), (2, "proc/meminfo"), (3, "proc
               (34, "../node_big/proc/spl/kstat/zfs/arcstats"),
               (34, "../node_big/proc/spl/kstat/zfs/tank/objset-0x183"),
               (34, "../node_big/proc/spl/kstat/zfs/rpool/state"),
-              (35, "../node_big/proc/net/ip_vs"), (35, "../node_big/proc/net/ip_vs_stats")]
+              (35, "../node_big/proc/net/ip_vs"), (35, "../node_big/proc/net/ip_vs_stats"),
+              (37, "../node_big/sys/devices/pci0000:00/0000:00:17.0/ata3/host2/target2:0:0/"
+                   "2:0:0:0/block/sdc/bcache/writeback_rate_debug"),
+              (37, "../node_big/sys/devices/pci0000:00/0000:00:1d.0/0000:3e:00.0/nvme/nvme1/"
+                   "nvme1n1/bcache/priority_stats")]
 # Attribute files of sysfs/class/net/<iface>, in kNetClassAttrs order (netclass.h), for selector 18.
 NETCLASS_ATTRS = ["addr_assign_type", "address", "broadcast", "carrier", "carrier_changes",
                   "carrier_up_count", "carrier_down_count", "dev_id", "dormant", "duplex", "flags",

@@ -6,8 +6,8 @@ read the same files and must expose the same series, value for value.
    textfile, mdadm, bonding, arp, entropy, schedstat (64 CPUs), softnet and udp_queues
    collectors; tests/fixtures/node_big (64 CPUs, two sockets) with cpufreq, thermal_zone, dmi,
    edac, nvme, rapl (also with --collector.rapl.enable-zone-label), hwmon, powersupplyclass,
-   tapestats, xfs, btrfs, infiniband, fibrechannel, and its proc tree with nfs, nfsd, zfs and
-   ipvs (also with --collector.ipvs.backend-labels). (timex
+   tapestats, xfs, btrfs, infiniband, fibrechannel, bcache (also with its priority stats), and
+   its proc tree with nfs, nfsd, zfs and ipvs (also with --collector.ipvs.backend-labels). (timex
    reads the kernel, not a file: parity_test.py compares it on the live host.)
 2. Every textfile edge case (tests/fixtures/textfile_cases/<case>/), each directory alone: files
    refused, kept, merged or partly dropped, as node_exporter 1.5 does it.
@@ -37,7 +37,7 @@ ALL_LOOKOUT = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev",
                "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
                "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
                "nvme", "rapl", "hwmon", "powersupplyclass", "tapestats", "nfs", "nfsd",
-               "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs", "selinux"]
+               "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs", "selinux", "bcache"]
 IGNORED_PREFIXES = ("go_", "process_", "promhttp_", "node_scrape_", "node_exporter_", "lookout_")
 
 # case -> (reason, lookout's own settings, what lookout must show)
@@ -186,13 +186,13 @@ def main():
         # rootfs that does not exist, so neither side's btrfs ioctls touch this host's mounts.
         big = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
                "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel", "zfs",
-               "ipvs"]
+               "ipvs", "bcache"]
         no_root = [f"--path.rootfs={NODE_BIG}/root"]
         ne, ours, _ = run_pair(h, lookout, "big", big, f"{NODE_BIG}/proc", f"{NODE_BIG}/sys", None,
                                ne_extra=no_root, lk_extra=no_root)
         if ne is None or ours is None:
             fail("an exporter did not answer on the big fixture tree")
-        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20 + 105 + 87 + 78 + 34 + 66 + 28 + 261 + 44
+        want = 62 * 6 + 5 + 2 * 7 + 1 + 18 + 2 + 5 + 147 + 21 + 20 + 105 + 87 + 78 + 34 + 66 + 28 + 261 + 44 + 65
         if len(ne) != want:
             fail(f"{len(ne)} series from node_exporter on the big tree, expected {want}")
         for key, (reason, value) in VALUE_DIFFERENCES.items():
@@ -210,11 +210,12 @@ def main():
         # 1a'. Collectors with an option, each run with node_exporter's flag and lookout's
         # setting: rapl with --collector.rapl.enable-zone-label (one family, a rapl_zone label);
         # ipvs with --collector.ipvs.backend-labels=proto,local_address (real servers that share
-        # those values summed).
+        # those values summed); bcache with --collector.bcache.priorityStats.
         for collector, ne_flag, lk_option, want in (
                 ("rapl", "--collector.rapl.enable-zone-label", {"enable_zone_label": "true"}, 5),
                 ("ipvs", "--collector.ipvs.backend-labels=proto,local_address",
-                 {"backend_labels": "[local_address, proto]"}, 17)):
+                 {"backend_labels": "[local_address, proto]"}, 17),
+                ("bcache", "--collector.bcache.priorityStats", {"priority_stats": "true"}, 69)):
             ne, ours, _ = run_pair(h, lookout, collector + "-option", [collector],
                                    f"{NODE_BIG}/proc", f"{NODE_BIG}/sys", None, ne_extra=[ne_flag],
                                    lk_options={collector: lk_option})
@@ -302,14 +303,14 @@ def main():
                                                            "rapl", "hwmon", "powersupplyclass",
                                                            "tapestats", "nfs", "nfsd", "xfs",
                                                            "btrfs", "infiniband", "fibrechannel",
-                                                           "zfs", "ipvs"],
+                                                           "zfs", "ipvs", "bcache"],
                                     empty_proc, bare_sys, None)
         problems += compare("no conntrack/md/bonding/schedstat/udp", ne, ours)
         counts["series"] += len(ne)
         for c in ("conntrack", "mdadm", "bonding", "schedstat", "udp_queues", "cpufreq",
                   "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon", "powersupplyclass",
                   "tapestats", "nfs", "nfsd", "xfs", "btrfs", "infiniband", "fibrechannel", "zfs",
-                  "ipvs"):
+                  "ipvs", "bcache"):
             if lk_all.get(("lookout_collector_success", frozenset({("collector", c)}))) != 1.0:
                 problems.append(f"absent {c}: lookout_collector_success should be 1 (feature absent "
                                 "is not a failure, README)")

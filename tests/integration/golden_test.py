@@ -52,7 +52,8 @@ def normalize(body):
 # has.
 BIG_TREE_COLLECTORS = ["cpufreq", "thermal_zone", "dmi", "edac", "nvme", "rapl", "hwmon",
                        "powersupplyclass", "tapestats", "nfs", "nfsd", "xfs", "btrfs",
-                       "infiniband", "fibrechannel", "zfs", "ipvs", "selinux"]
+                       "infiniband", "fibrechannel", "zfs", "ipvs", "selinux",
+                       "bcache"]
 
 
 def main():

@@ -17,7 +17,8 @@ COLLECTORS = ["cpu", "meminfo", "loadavg", "diskstats", "filesystem", "netdev", 
               "conntrack", "netclass", "textfile", "mdadm", "bonding", "arp", "cpufreq",
               "entropy", "schedstat", "softnet", "udp_queues", "thermal_zone", "dmi", "edac",
               "nvme", "rapl", "hwmon", "powersupplyclass", "tapestats", "nfs", "nfsd",
-              "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs", "selinux"]
+              "xfs", "btrfs", "infiniband", "fibrechannel", "zfs", "ipvs", "selinux",
+              "bcache"]
 # mdadm and bonding find nothing on a host without md arrays or bonds: both sides must then
 # expose no node_md_*/node_bonding_* series (tests/integration/fixture_parity_test.py compares
 # them on fixtures).

@@ -37,22 +37,11 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/common/go_float.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
-
-uint64_t GoFloatToUint64(double v) {
-  constexpr double kTwo63 = 9223372036854775808.0;
-  constexpr uint64_t kSign = uint64_t{1} << 63;
-  if (v < kTwo63) {  // false for NaN
-    if (v >= -kTwo63) return static_cast<uint64_t>(static_cast<int64_t>(v));
-    return kSign;  // CVTTSD2SQ's "integer indefinite"
-  }
-  const double rest = v - kTwo63;
-  if (rest < kTwo63) return static_cast<uint64_t>(static_cast<int64_t>(rest)) | kSign;
-  return kSign;  // 2^64 and above, +Inf, NaN: indefinite | sign bit
-}
 
 Result<double> ParseBcachePseudoFloat(std::string_view s) {
   const size_t dot = s.find('.');
@@ -110,7 +99,7 @@ Result<uint64_t> BcacheDehumanize(std::string_view s) {
     if (!m) return MakeError("parse", "not a number: \"" + std::string(s) + "\"");
     mant = *m;
   }
-  return GoFloatToUint64(mant * mul);
+  return GoFloat64ToUint64(mant * mul);
 }
 
 Result<int64_t> BcacheDehumanizeSigned(std::string_view s) {

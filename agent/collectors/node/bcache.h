@@ -13,12 +13,6 @@ namespace lookout {
 // procfs reads both with its dehumanize. Every error below has reason "parse"; node_exporter
 // fails the whole collector on each of them (README, NOTES-bcache.md).
 
-// Go's float64 -> uint64 conversion as Go 1.19 compiles it on amd64, which procfs's
-// uint64(mant * mul) relies on: values in [0, 2^64) truncate toward zero; a negative value in
-// [-2^63, 0) wraps as two's complement ("-5" gives 2^64-5); -2^63 and below, 2^64 and above,
-// ±Inf and NaN give 2^63.
-uint64_t GoFloatToUint64(double v);
-
 // procfs's parsePseudoFloat: `s` split on '.'; the part before the first '.' is a Go
 // strconv.ParseFloat, the part after it (up to a second '.', the rest ignored) another one
 // divided by 10.24 and added ("1.5" is 1.48828125, "1.10" is 1.9765625: procfs's reading of the

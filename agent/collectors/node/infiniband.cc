@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/go_float.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -187,17 +188,6 @@ std::optional<size_t> CounterIndex(bool counters_ext, std::string_view file) {
 
 }  // namespace
 
-uint64_t GoFloat64ToUint64Amd64(double f) {
-  constexpr double kTwoTo63 = 9223372036854775808.0;
-  // CVTTSD2SQ: truncation toward zero, 0x8000000000000000 when out of int64 range or NaN.
-  const auto cvt = [](double v) -> uint64_t {
-    if (v >= -kTwoTo63 && v < kTwoTo63) return static_cast<uint64_t>(static_cast<int64_t>(v));
-    return uint64_t{1} << 63;
-  };
-  if (f < kTwoTo63) return cvt(f);
-  return cvt(f - kTwoTo63) | (uint64_t{1} << 63);
-}
-
 std::optional<uint32_t> ParseInfinibandState(std::string_view text) {
   const size_t colon = text.find(':');
   if (colon == std::string_view::npos || text.find(':', colon + 1) != std::string_view::npos) {
@@ -218,7 +208,7 @@ std::optional<uint64_t> ParseInfinibandRate(std::string_view text) {
   // float32 range is Go's ErrRange.
   const auto f32 = static_cast<float>(*gbps);
   if (std::isinf(f32) && !std::isinf(*gbps)) return std::nullopt;
-  return GoFloat64ToUint64Amd64(static_cast<double>(f32) * 125000000);
+  return GoFloat64ToUint64(static_cast<double>(f32) * 125000000);
 }
 
 const InfinibandCounter* InfinibandCounterFor(bool counters_ext, std::string_view file) {

@@ -44,8 +44,4 @@ const InfinibandCounter* InfinibandCounterFor(bool counters_ext, std::string_vie
 // Error ("read" or "parse"): anything else, where procfs fails the whole class.
 Result<std::optional<uint64_t>> ParseInfinibandCounter(const SysfsValue& file, bool times4);
 
-// Go's uint64(f) for a float64 as the amd64 compiler does it (CVTTSD2SQ): exact below 2^63,
-// by subtracting 2^63 from 2^63 to 2^64; out of range or NaN gives 2^63 (-1 wraps to 2^64-1).
-uint64_t GoFloat64ToUint64Amd64(double f);
-
 }  // namespace lookout

@@ -136,6 +136,10 @@ const std::vector<NodeCollectorRegistration>& NodeCollectorRegistry() {
        "SELinux enabled, configured and current mode, from the host's selinuxfs and "
        "/etc/selinux/config (node_selinux_*)",
        NewSelinuxCollector, nullptr},
+      {"bcache", true,
+       "bcache cache sets, backing and cache devices from /sys/fs/bcache (node_bcache_*); no "
+       "bcache: no series (and no failure)",
+       NewBcacheCollector, BcacheOptionRows},
   };
   return kRegistry;
 }

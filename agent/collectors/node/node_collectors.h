@@ -60,6 +60,7 @@ std::unique_ptr<Collector> NewFibreChannelCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewZfsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewIpvsCollector(const NodeOptions& cfg);
 std::unique_ptr<Collector> NewSelinuxCollector(const NodeOptions& cfg);
+std::unique_ptr<Collector> NewBcacheCollector(const NodeOptions& cfg);
 
 // Option rows (keys relative to node.collectors.<name>) of the collectors that have options.
 std::vector<Option<NodeOptions>> FilesystemOptionRows();
@@ -74,6 +75,7 @@ std::vector<Option<NodeOptions>> RaplOptionRows();
 std::vector<Option<NodeOptions>> PowerSupplyClassOptionRows();
 std::vector<Option<NodeOptions>> TapestatsOptionRows();
 std::vector<Option<NodeOptions>> IpvsOptionRows();
+std::vector<Option<NodeOptions>> BcacheOptionRows();
 
 struct NodeCollectorRegistration {
   std::string_view name;

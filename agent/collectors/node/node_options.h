@@ -47,6 +47,7 @@ struct NodeOptions {
   bool rapl_zone_label = false;                // one node_rapl_joules_total with a rapl_zone label
   Pattern powersupply_ignored;                 // power supplies not reported
   Pattern tapestats_ignored;                   // tape devices not reported
+  bool bcache_priority_stats = false;          // --collector.bcache.priorityStats
   // node_ipvs_backend_* labels, in node_exporter's order (IpvsOptionRows canonicalises them).
   std::vector<std::string> ipvs_backend_labels = {"local_address", "local_port", "remote_address",
                                                   "remote_port",   "proto",      "local_mark"};

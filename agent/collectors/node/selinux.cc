@@ -90,7 +90,8 @@ class SelinuxCollector final : public Collector {
   }
 
  private:
-  static constexpr size_t kMaxBytes = size_t{64} * 1024;  // a config file; the others are a few bytes
+  static constexpr size_t kMaxBytes =
+      size_t{64} * 1024;  // a config file; the others are a few bytes
   const std::string enforce_;
   const std::string config_;
   const std::string label_;

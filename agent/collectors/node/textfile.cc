@@ -32,6 +32,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/common/go_float.h"
 #include "agent/common/go_path.h"
 #include "agent/common/log.h"
 #include "agent/common/utf8.h"
@@ -39,19 +40,6 @@
 
 namespace lookout {
 namespace {
-
-// Go's float64 -> uint64 conversion on amd64 (what the parser does to _count and bucket values):
-// truncation for 0 <= x < 2^64, two's complement wrap for small negatives, 2^63 for NaN, ±Inf and
-// anything else out of range.
-uint64_t GoFloatToUint64(double x) {
-  constexpr double k2p63 = 9223372036854775808.0;
-  auto cvt = [](double y) -> int64_t {
-    if (std::isnan(y) || y >= k2p63 || y < -k2p63) return INT64_MIN;
-    return static_cast<int64_t>(y);
-  };
-  if (x < k2p63) return static_cast<uint64_t>(cvt(x));
-  return static_cast<uint64_t>(cvt(x - k2p63)) | 0x8000000000000000ULL;
-}
 
 // expfmt's parseFloat: Go's ParseFloat without its 'p' exponents and '_' separators.
 std::optional<double> ExpfmtParseFloat(std::string_view s) {
@@ -536,7 +524,7 @@ class GoTextParser {
         break;
       case GoType::kSummary:
         if (is_count_) {
-          m.count = GoFloatToUint64(*value);
+          m.count = GoFloat64ToUint64(*value);
         } else if (is_sum_) {
           m.sum = *value;
         } else if (!std::isnan(quantile_)) {
@@ -545,13 +533,13 @@ class GoTextParser {
         break;
       case GoType::kHistogram:
         if (is_count_) {
-          m.count = GoFloatToUint64(*value);
+          m.count = GoFloat64ToUint64(*value);
         } else if (is_sum_) {
           m.sum = *value;
         } else if (!std::isnan(bucket_)) {
           Bucket b;
           b.upper_bound = bucket_;
-          b.cumulative_count = GoFloatToUint64(*value);
+          b.cumulative_count = GoFloat64ToUint64(*value);
           m.buckets.push_back(std::move(b));
         }
         break;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/go_float.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -21,16 +22,16 @@ uint64_t Dehumanize(std::string_view s) {
 }
 
 TEST(GoFloatToUint64, AsGoOnAmd64) {
-  EXPECT_EQ(GoFloatToUint64(3.75), 3u);
-  EXPECT_EQ(GoFloatToUint64(-0.5), 0u);
-  EXPECT_EQ(GoFloatToUint64(-5), uint64_t{0} - 5);
-  EXPECT_EQ(GoFloatToUint64(0x1p63), kTwo63);
-  EXPECT_EQ(GoFloatToUint64(1.8e19), uint64_t{18000000000000000000u});
-  EXPECT_EQ(GoFloatToUint64(1e23), kTwo63);
-  EXPECT_EQ(GoFloatToUint64(-1e23), kTwo63);
-  EXPECT_EQ(GoFloatToUint64(std::numeric_limits<double>::infinity()), kTwo63);
-  EXPECT_EQ(GoFloatToUint64(-std::numeric_limits<double>::infinity()), kTwo63);
-  EXPECT_EQ(GoFloatToUint64(std::nan("")), kTwo63);
+  EXPECT_EQ(GoFloat64ToUint64(3.75), 3u);
+  EXPECT_EQ(GoFloat64ToUint64(-0.5), 0u);
+  EXPECT_EQ(GoFloat64ToUint64(-5), uint64_t{0} - 5);
+  EXPECT_EQ(GoFloat64ToUint64(0x1p63), kTwo63);
+  EXPECT_EQ(GoFloat64ToUint64(1.8e19), uint64_t{18000000000000000000u});
+  EXPECT_EQ(GoFloat64ToUint64(1e23), kTwo63);
+  EXPECT_EQ(GoFloat64ToUint64(-1e23), kTwo63);
+  EXPECT_EQ(GoFloat64ToUint64(std::numeric_limits<double>::infinity()), kTwo63);
+  EXPECT_EQ(GoFloat64ToUint64(-std::numeric_limits<double>::infinity()), kTwo63);
+  EXPECT_EQ(GoFloat64ToUint64(std::nan("")), kTwo63);
 }
 
 TEST(BcacheDehumanize, KernelHprintAndProcfsQuirks) {
@@ -51,7 +52,9 @@ TEST(BcacheDehumanize, KernelHprintAndProcfsQuirks) {
   EXPECT_EQ(Dehumanize("+7"), 7u);
   EXPECT_EQ(Dehumanize("1_000"), 1000u);
   EXPECT_EQ(Dehumanize("-5"), uint64_t{0} - 5);
-  EXPECT_EQ(Dehumanize("-1.5M"), uint64_t{0} - 1560576);
+  // procfs adds the fraction to the negative whole part: -1 MiB + 5 * 1 MiB / 10.24 = -536576,
+  // wrapped (node_exporter 1.5 shows 1.8446744073709015e19).
+  EXPECT_EQ(Dehumanize("-1.5M"), uint64_t{0} - 536576);
   EXPECT_EQ(Dehumanize("Infk"), kTwo63);
   EXPECT_EQ(Dehumanize("999.9Y"), kTwo63);
   EXPECT_EQ(Dehumanize("99999999999999999999999"), kTwo63);

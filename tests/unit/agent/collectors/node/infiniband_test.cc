@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/go_float.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -66,14 +67,14 @@ TEST(ParseInfinibandRate, Float32GigabitsAsBytes) {
 }
 
 TEST(GoFloat64ToUint64Amd64, AsGoConvertsOnAmd64) {
-  EXPECT_EQ(GoFloat64ToUint64Amd64(0), 0u);
-  EXPECT_EQ(GoFloat64ToUint64Amd64(12.9), 12u);
-  EXPECT_EQ(GoFloat64ToUint64Amd64(-1), std::numeric_limits<uint64_t>::max());
-  EXPECT_EQ(GoFloat64ToUint64Amd64(9223372036854775808.0), kTwoTo63);
-  EXPECT_EQ(GoFloat64ToUint64Amd64(13835058055282163712.0), 13835058055282163712u);  // 1.5*2^63
-  EXPECT_EQ(GoFloat64ToUint64Amd64(18446744073709551616.0), kTwoTo63);               // 2^64
-  EXPECT_EQ(GoFloat64ToUint64Amd64(-1e30), kTwoTo63);
-  EXPECT_EQ(GoFloat64ToUint64Amd64(std::nan("")), kTwoTo63);
+  EXPECT_EQ(GoFloat64ToUint64(0), 0u);
+  EXPECT_EQ(GoFloat64ToUint64(12.9), 12u);
+  EXPECT_EQ(GoFloat64ToUint64(-1), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(GoFloat64ToUint64(9223372036854775808.0), kTwoTo63);
+  EXPECT_EQ(GoFloat64ToUint64(13835058055282163712.0), 13835058055282163712u);  // 1.5*2^63
+  EXPECT_EQ(GoFloat64ToUint64(18446744073709551616.0), kTwoTo63);               // 2^64
+  EXPECT_EQ(GoFloat64ToUint64(-1e30), kTwoTo63);
+  EXPECT_EQ(GoFloat64ToUint64(std::nan("")), kTwoTo63);
 }
 
 TEST(InfinibandCounterFor, NodeExportersNames) {

@@ -30,6 +30,7 @@ const std::vector<std::pair<std::string, std::string>>& OwnerDirs() {
       {"fs/btrfs/", "btrfs"},
       {"/infiniband/", "infiniband"},
       {"/fc_host/", "fibrechannel"},
+      {"bcache", "bcache"},
   };
   return kDirs;
 }
@@ -59,7 +60,7 @@ Outcome CollectSysfs(const NodeOptions& cfg) {
       continue;
     }
     for (const char* c : {"dmi", "edac", "rapl", "hwmon", "nvme", "power_supply", "tape", "xfs",
-                          "btrfs", "infiniband", "fibrechannel"}) {
+                          "btrfs", "infiniband", "fibrechannel", "bcache"}) {
       if (f.name.rfind(std::string("node_") + c + "_", 0) == 0) {
         const std::string name = c;
         r.series[name == "power_supply" ? "powersupplyclass"
@@ -80,10 +81,11 @@ TEST(MangledSysfs, AMangledFileFailsOnlyItsOwnerAndCostsAtMostItsEntry) {
     // cpufreq's 64 CPUs would only slow this down: thermal_zone stands for the bystanders.
     on = name == "thermal_zone" || name == "hwmon" || name == "dmi" || name == "edac" ||
          name == "rapl" || name == "nvme" || name == "powersupplyclass" || name == "tapestats" ||
-         name == "xfs" || name == "btrfs" || name == "infiniband" || name == "fibrechannel";
+         name == "xfs" || name == "btrfs" || name == "infiniband" || name == "fibrechannel" ||
+         name == "bcache";
   }
   const Outcome healthy = CollectSysfs(cfg);
-  ASSERT_EQ(healthy.succeeded.size(), 12u);
+  ASSERT_EQ(healthy.succeeded.size(), 13u);
 
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
