@@ -52,14 +52,15 @@ namespace lookout {
 uint64_t ParseBtrfsValue(std::string_view text) {
   if (text.empty()) return 0;
   uint64_t v = 0;
-  bool overflow = false;
   for (char c : text) {
     if (c < '0' || c > '9') return 0;  // syntax error: Go returns 0
     const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) overflow = true;
-    if (!overflow) v = v * 10 + d;
+    // Range error: Go returns the maximum at the digit that overflows, before looking further
+    // ("99999999999999999999x" is the maximum, not a syntax error).
+    if (v > (UINT64_MAX - d) / 10) return UINT64_MAX;
+    v = v * 10 + d;
   }
-  return overflow ? UINT64_MAX : v;  // range error: Go returns the maximum
+  return v;
 }
 
 double BtrfsLayoutRatio(std::string_view mode, size_t device_count) {
@@ -76,6 +77,16 @@ bool IsBtrfsFilesystemEntry(std::string_view name) {
 }
 
 namespace {
+
+// Go's path.Base, as node_exporter names a device from DEV_INFO's path: "" gives "." (a missing
+// device of a degraded filesystem has an empty path), trailing slashes are dropped, "/" stays.
+std::string GoPathBase(std::string_view p) {
+  if (p.empty()) return ".";
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  const size_t slash = p.rfind('/');
+  if (slash != std::string_view::npos && p.size() > 1) p.remove_prefix(slash + 1);
+  return std::string(p);
+}
 
 bool IsDirNoFollow(const std::string& path) {
   struct stat st {};
@@ -389,7 +400,7 @@ class BtrfsCollector final : public Collector {
         continue;
       }
       for (const BtrfsIoctlDevice& d : it->second.devices) {
-        const std::string device = ToValidUtf8(d.path.substr(d.path.rfind('/') + 1));
+        const std::string device = ToValidUtf8(GoPathBase(d.path));
         const Labels labels = {{"btrfs_dev_uuid", d.uuid}, {"device", device}, {"uuid", uuid}};
         add(kDeviceSize, static_cast<double>(d.total_bytes), labels);
         add(kDeviceUnused, static_cast<double>(d.total_bytes - d.bytes_used), labels);  // wraps

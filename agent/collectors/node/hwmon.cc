@@ -108,7 +108,9 @@ std::optional<HwmonMetric> HwmonMetricFor(std::string_view type, std::string_vie
   if (property == "input") {
     if (has_bare_value) name += "_input";
   } else if (!property.empty()) {
-    name += "_" + CleanHwmonName(property);
+    // Appended in two steps: "_" + string trips GCC 12's -Wrestrict false positive at -O3.
+    name += '_';
+    name += CleanHwmonName(property);
   }
   constexpr double kMilli = 0.001;    // multiplied, as node_exporter does
   constexpr double kPerMicro = -1e6;  // divided by 1e6, as node_exporter does

@@ -26,6 +26,7 @@ RpcStats ParseRpcStats(std::string_view text, std::span<const RpcLineRule> rules
   for (size_t i = 0; i < rules.size(); ++i) out.lines[i].values.assign(rules[i].kept, 0);
   std::vector<std::string_view> f;
   std::vector<uint64_t> v;
+  std::vector<bool> seen(rules.size(), false);
   GoLineScanner lines(text);
   for (std::string_view line; lines.Next(line);) {
     SplitGoFields(line, f);
@@ -38,6 +39,7 @@ RpcStats ParseRpcStats(std::string_view text, std::span<const RpcLineRule> rules
     if (r == rules.size()) continue;  // a line this kernel added: not ours to judge
     const RpcLineRule& rule = rules[r];
     RpcLine& dst = out.lines[r];
+    seen[r] = true;
     const size_t given = f.size() - 1 - (rule.counted ? 1 : 0);
     const size_t parsed = rule.parse_all ? f.size() - 1 : std::min(f.size() - 1, rule.kept);
     v.clear();
@@ -59,6 +61,14 @@ RpcStats ParseRpcStats(std::string_view text, std::span<const RpcLineRule> rules
     dst.values.assign(rule.kept, 0);
     for (size_t i = 0; i < rule.kept && first + i < v.size(); ++i) dst.values[i] = v[first + i];
     dst.bad = false;
+  }
+  if (lines.too_long()) {
+    // procfs fails on the scanner's error; the lines after the long one were not read, so their
+    // zeros would be false: those sections are left out.
+    out.problems.push_back("a line longer than 64 KiB: the lines after it were not read");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (!seen[i]) out.lines[i].bad = true;
+    }
   }
   return out;
 }

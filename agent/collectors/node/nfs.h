@@ -39,7 +39,8 @@ struct RpcStats {
   Status ToStatus(const std::string& path) const;
 };
 
-// Splits the file into lines as Go's bufio.Scanner does. A line with fewer than two fields is a
+// Splits the file into lines as Go's bufio.Scanner does; a line over 64 KiB stops the scan, a
+// problem, and the sections not seen before it are bad. A line with fewer than two fields is a
 // problem on its own; a line whose key no rule names is skipped (kernels add lines: 6.7's nfsd
 // has "wdeleg_getattr", on which node_exporter 1.5 fails the whole collector). When a key
 // appears twice, the last line wins, as in procfs.

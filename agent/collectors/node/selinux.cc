@@ -14,7 +14,7 @@
 // node_exporter. Never fails: a file that cannot be read gives the value go-selinux gives (-1).
 #include "agent/collectors/node/selinux.h"
 
-#include <charconv>
+#include <climits>
 #include <memory>
 #include <string>
 
@@ -28,11 +28,13 @@ int ParseSelinuxConfigMode(std::string_view config) {
   int mode = kSelinuxDisabled;
   bool found = false;
   ForEachLine(config, [&](std::string_view raw) {
+    // go-selinux 1.10 (node_exporter 1.5): the trimmed line split at its first '=', the key
+    // compared as is ("SELINUX =" does not count), quotes stripped from the value.
     const std::string_view line = TrimGoSpace(raw);
     if (found || line.empty() || line[0] == '#' || line[0] == ';') return;
     const size_t eq = line.find('=');
-    if (eq == std::string_view::npos || TrimGoSpace(line.substr(0, eq)) != "SELINUX") return;
-    std::string_view value = TrimGoSpace(line.substr(eq + 1));
+    if (eq == std::string_view::npos || line.substr(0, eq) != "SELINUX") return;
+    std::string_view value = line.substr(eq + 1);
     while (!value.empty() && value.front() == '"') value.remove_prefix(1);
     while (!value.empty() && value.back() == '"') value.remove_suffix(1);
     found = true;
@@ -43,19 +45,10 @@ int ParseSelinuxConfigMode(std::string_view config) {
 }
 
 int ParseSelinuxEnforce(std::string_view enforce) {
-  // Go's Atoi: an optional sign, then decimal digits only.
-  std::string_view digits = enforce;
-  bool negative = false;
-  if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
-    negative = digits[0] == '-';
-    digits.remove_prefix(1);
-  }
-  int v = 0;
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (digits.empty() || r.ec != std::errc() || r.ptr != digits.data() + digits.size()) {
-    return kSelinuxDisabled;
-  }
-  return negative ? -v : v;
+  // Go's Atoi: one optional sign, then decimal digits only, within int64.
+  const auto v = ParseGoInt(enforce, 10);
+  if (!v || *v < INT_MIN || *v > INT_MAX) return kSelinuxDisabled;
+  return static_cast<int>(*v);
 }
 
 namespace {

@@ -56,8 +56,9 @@ TEST(ParseBtrfsValue, GoParseUintWithItsErrorIgnored) {
   EXPECT_EQ(ParseBtrfsValue("1_000"), 0u);
   EXPECT_EQ(ParseBtrfsValue("12 34"), 0u);
   EXPECT_EQ(ParseBtrfsValue("18446744073709551615"), UINT64_MAX);
-  EXPECT_EQ(ParseBtrfsValue("99999999999999999999"), UINT64_MAX);  // range error: the maximum
-  EXPECT_EQ(ParseBtrfsValue("99999999999999999999x"), 0u);         // syntax error wins
+  EXPECT_EQ(ParseBtrfsValue("99999999999999999999"), UINT64_MAX);   // range error: the maximum
+  EXPECT_EQ(ParseBtrfsValue("99999999999999999999x"), UINT64_MAX);  // overflow seen first
+  EXPECT_EQ(ParseBtrfsValue("9x9999999999999999999"), 0u);          // syntax error first
 }
 
 TEST(BtrfsLayoutRatio, AsProcfsComputesIt) {

@@ -58,6 +58,12 @@ TEST(ParseRpcStats, TheLastOfTwoLinesWinsAndGarbageDoesNotCrash) {
   const RpcStats s = ParseRpcStats("rpc 1 2 x\nrpc 4 5 6\n", kRules);
   EXPECT_FALSE(s.lines[0].bad);
   EXPECT_EQ(s.lines[0].values[0], 4u);
+  // A line over 64 KiB: the sections after it are left out, not reported as zeros.
+  const RpcStats cut =
+      ParseRpcStats("rpc 1 2 3\n" + std::string(70000, '7') + "\nproc4 1 5\n", kRules);
+  EXPECT_FALSE(cut.lines[0].bad);
+  EXPECT_TRUE(cut.lines[1].bad);
+  EXPECT_EQ(cut.problems.size(), 1u);
   std::string junk(200000, '\xff');
   junk[100] = '\n';
   junk += " rpc 1 2 3";

@@ -8,8 +8,9 @@ namespace {
 
 TEST(ParseSelinuxConfigMode, TheFirstSelinuxLineDecides) {
   EXPECT_EQ(ParseSelinuxConfigMode("SELINUX=enforcing\n"), kSelinuxEnforcing);
-  EXPECT_EQ(ParseSelinuxConfigMode("# SELINUX=enforcing\n SELINUX = \"permissive\" \n"),
+  EXPECT_EQ(ParseSelinuxConfigMode("# SELINUX=enforcing\n SELINUX=\"permissive\" \n"),
             kSelinuxPermissive);
+  EXPECT_EQ(ParseSelinuxConfigMode("SELINUX = enforcing\n"), kSelinuxDisabled);  // go-selinux 1.10
   EXPECT_EQ(ParseSelinuxConfigMode("SELINUXTYPE=targeted\nSELINUX=disabled\n"), kSelinuxDisabled);
   EXPECT_EQ(ParseSelinuxConfigMode("SELINUX=permissive\nSELINUX=enforcing\n"), kSelinuxPermissive);
   EXPECT_EQ(ParseSelinuxConfigMode("; SELINUX=enforcing\nSELINUX=Enforcing\n"), kSelinuxDisabled);
@@ -21,6 +22,8 @@ TEST(ParseSelinuxEnforce, GoAtoi) {
   EXPECT_EQ(ParseSelinuxEnforce("1"), 1);
   EXPECT_EQ(ParseSelinuxEnforce("0"), 0);
   EXPECT_EQ(ParseSelinuxEnforce("+1"), 1);
+  EXPECT_EQ(ParseSelinuxEnforce("--1"), -1);
+  EXPECT_EQ(ParseSelinuxEnforce("+-1"), -1);
   EXPECT_EQ(ParseSelinuxEnforce("1\n"), -1);
   EXPECT_EQ(ParseSelinuxEnforce(""), -1);
   EXPECT_EQ(ParseSelinuxEnforce("x"), -1);
