@@ -81,6 +81,15 @@ struct CopiedProcfs {
   NodeOptions cfg = FixtureNodeOptions();
 };
 
+// The samples of the families whose names start with `prefix`.
+inline size_t SeriesWithPrefix(const std::vector<MetricFamily>& fs, std::string_view prefix) {
+  size_t n = 0;
+  for (const MetricFamily& f : fs) {
+    if (f.name.starts_with(prefix)) n += f.samples.size();
+  }
+  return n;
+}
+
 inline const MetricFamily* FindFamily(const std::vector<MetricFamily>& fs, std::string_view name) {
   for (const auto& f : fs)
     if (f.name == name) return &f;

@@ -269,12 +269,6 @@ class ZfsCollector final : public Collector {
     return true;
   }
 
-  static void Add(RegistryFamilies& families, SkippedEntries& skipped, const std::string& name,
-                  const std::string& help, MetricType type, double value, Labels labels,
-                  const std::string& path) {
-    families.Add(name, help, type, value, std::move(labels), skipped, path);
-  }
-
   void CollectKstat(const ZfsFile& zf, CachedFile& file, RegistryFamilies& families,
                     SkippedEntries& skipped) const {
     auto text = file.Read(max_);
@@ -298,8 +292,8 @@ class ZfsCollector final : public Collector {
     const std::string help_prefix = std::string("kstat.zfs.misc.") + zf.file + ".";
     for (size_t i = 0; i < values->size(); ++i) {
       const ZfsKstatValue& v = (*values)[i];
-      Add(families, skipped, (*names)[i], help_prefix + ToValidUtf8(v.name), MetricType::kUntyped,
-          static_cast<double>(v.value), {}, file.path());
+      families.Add((*names)[i], help_prefix + ToValidUtf8(v.name), MetricType::kUntyped,
+                   static_cast<double>(v.value), {}, skipped, file.path());
     }
   }
 
@@ -329,8 +323,8 @@ class ZfsCollector final : public Collector {
     const std::string pool = ToValidUtf8(PoolOf(path));
     for (size_t i = 0; i < values->size(); ++i) {
       const ZfsKstatValue& v = (*values)[i];
-      Add(families, skipped, (*names)[i], "kstat.zfs.misc.io." + ToValidUtf8(v.name),
-          MetricType::kUntyped, static_cast<double>(v.value), {{"zpool", pool}}, path);
+      families.Add((*names)[i], "kstat.zfs.misc.io." + ToValidUtf8(v.name), MetricType::kUntyped,
+                   static_cast<double>(v.value), {{"zpool", pool}}, skipped, path);
     }
   }
 
@@ -352,10 +346,11 @@ class ZfsCollector final : public Collector {
     for (size_t i = 0; i < values->size(); ++i) {
       const ZfsObjsetValue& v = (*values)[i];
       // Labels in node_exporter's order: zpool, dataset.
-      Add(families, skipped, (*names)[i], "kstat.zfs.misc.objset." + ToValidUtf8(v.name),
-          MetricType::kUntyped, static_cast<double>(v.value),
+      families.Add(
+          (*names)[i], "kstat.zfs.misc.objset." + ToValidUtf8(v.name), MetricType::kUntyped,
+          static_cast<double>(v.value),
           {{"zpool", v.named ? pool : ""}, {"dataset", v.named ? ToValidUtf8(v.dataset) : ""}},
-          path);
+          skipped, path);
     }
   }
 
@@ -370,8 +365,9 @@ class ZfsCollector final : public Collector {
     }
     const std::string pool = ToValidUtf8(PoolOf(path));
     for (std::string_view s : kZfsPoolStates) {
-      Add(families, skipped, "node_zfs_zpool_state", "kstat.zfs.misc.state", MetricType::kGauge,
-          *state == s ? 1 : 0, {{"zpool", pool}, {"state", std::string(s)}}, path);
+      families.Add("node_zfs_zpool_state", "kstat.zfs.misc.state", MetricType::kGauge,
+                   *state == s ? 1 : 0, {{"zpool", pool}, {"state", std::string(s)}}, skipped,
+                   path);
     }
   }
 

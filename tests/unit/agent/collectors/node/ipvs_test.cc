@@ -9,17 +9,10 @@
 namespace lookout {
 namespace {
 
-// A scratch copy of the node_big procfs tree to break files in, and node options pointed at it
-// (with node_exporter's default backend labels, whatever the default config says).
+// A scratch copy of the node_big procfs tree to break files in, and node options pointed at it.
 using testing::CopiedProcfs;
 
-size_t Series(const std::vector<MetricFamily>& fs, std::string_view prefix) {
-  size_t n = 0;
-  for (const MetricFamily& f : fs) {
-    if (f.name.starts_with(prefix)) n += f.samples.size();
-  }
-  return n;
-}
+using testing::SeriesWithPrefix;
 
 constexpr char kHeaders[] =
     "IP Virtual Server version 1.2.1 (size=4096)\n"
@@ -122,7 +115,7 @@ TEST(IpvsCollector, FixtureTree) {
   std::vector<MetricFamily> out;
   ASSERT_TRUE(NewIpvsCollector(t.cfg)->Collect(out).ok());
   // node_exporter 1.5 on the same tree: 44 node_ipvs_* series.
-  EXPECT_EQ(Series(out, "node_ipvs_"), 44u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_ipvs_"), 44u);
   const MetricFamily* conns = testing::FindFamily(out, "node_ipvs_connections_total");
   ASSERT_NE(conns, nullptr);
   EXPECT_EQ(conns->type, MetricType::kCounter);
@@ -145,7 +138,7 @@ TEST(IpvsCollector, FewerLabelsSumTheRealServers) {
   r = testing::Run(*c);
   ASSERT_TRUE(r.status.ok());
   // As node_exporter with --collector.ipvs.backend-labels=proto,local_address: 17 series.
-  EXPECT_EQ(Series(r.families, "node_ipvs_"), 17u);
+  EXPECT_EQ(SeriesWithPrefix(r.families, "node_ipvs_"), 17u);
   EXPECT_EQ(r.Value("node_ipvs_backend_connections_active",
                     {{"local_address", "10.0.0.10"}, {"proto", "TCP"}}),
             2450);
@@ -166,7 +159,7 @@ TEST(IpvsCollector, ABadRealServerIsLeftOutAndTheOthersKept) {
   auto st = NewIpvsCollector(t.cfg)->Collect(out);
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.error().partial);
-  EXPECT_EQ(Series(out, "node_ipvs_"), 44u - 3u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_ipvs_"), 44u - 3u);
 
   // ip_vs_stats that does not parse: the totals left out, the real servers kept.
   t.dir.Write("net/ip_vs_stats", "garbage\n");
@@ -175,7 +168,7 @@ TEST(IpvsCollector, ABadRealServerIsLeftOutAndTheOthersKept) {
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.error().partial);
   EXPECT_EQ(testing::FindFamily(out, "node_ipvs_connections_total"), nullptr);
-  EXPECT_EQ(Series(out, "node_ipvs_backend_"), 36u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_ipvs_backend_"), 36u);
 }
 
 TEST(IpvsCollector, NoIpvsModuleIsNoSeriesAndNoFailure) {

@@ -12,13 +12,7 @@ namespace {
 // A scratch copy of the node_big procfs tree to break files in, and node options pointed at it.
 using testing::CopiedProcfs;
 
-size_t Series(const std::vector<MetricFamily>& fs, std::string_view prefix) {
-  size_t n = 0;
-  for (const MetricFamily& f : fs) {
-    if (f.name.starts_with(prefix)) n += f.samples.size();
-  }
-  return n;
-}
+using testing::SeriesWithPrefix;
 
 constexpr char kHeader[] =
     "13 1 0x01 3 816 4398216494 2139481123446\n"
@@ -112,9 +106,10 @@ TEST(ZfsCollector, FixtureTree) {
   std::vector<MetricFamily> out;
   ASSERT_TRUE(NewZfsCollector(t.cfg)->Collect(out).ok());
   // node_exporter 1.5 on the same tree: 261 node_zfs_* series.
-  EXPECT_EQ(Series(out, "node_zfs_"), 261u);
-  EXPECT_EQ(Series(out, "node_zfs_arc_"), 122u);  // memory_available_bytes (type 3) left out
-  EXPECT_EQ(Series(out, "node_zfs_dbuf_"), 0u);   // 1.5 reads dbuf_stats, not dbufstats
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_"), 261u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_arc_"),
+            122u);  // memory_available_bytes (type 3) left out
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_dbuf_"), 0u);  // 1.5 reads dbuf_stats, not dbufstats
   const MetricFamily* hits = testing::FindFamily(out, "node_zfs_arc_hits");
   ASSERT_NE(hits, nullptr);
   EXPECT_EQ(hits->help, "kstat.zfs.misc.arcstats.hits");
@@ -151,8 +146,8 @@ TEST(ZfsCollector, ABadFileIsLeftOutAndTheOthersKept) {
   auto st = NewZfsCollector(t.cfg)->Collect(out);
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.error().partial);
-  EXPECT_EQ(Series(out, "node_zfs_arc_"), 0u);
-  EXPECT_EQ(Series(out, "node_zfs_"), 261u - 122u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_arc_"), 0u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_"), 261u - 122u);
   double tank_on = 0;
   for (const Sample& s : testing::FindFamily(out, "node_zfs_zpool_state")->samples) {
     if (testing::LabelValue(s, "zpool") == "tank") tank_on += s.value;
@@ -176,7 +171,7 @@ TEST(ZfsCollector, ABadFileIsLeftOutAndTheOthersKept) {
   st = NewZfsCollector(t.cfg)->Collect(out);
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.error().partial);
-  EXPECT_EQ(Series(out, "node_zfs_zil_"), 0u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_zil_"), 0u);
 }
 
 TEST(ZfsCollector, NoZfsModuleIsNoSeriesAndNoFailure) {
@@ -184,7 +179,7 @@ TEST(ZfsCollector, NoZfsModuleIsNoSeriesAndNoFailure) {
   std::filesystem::remove_all(t.dir.path() + "/spl");
   std::vector<MetricFamily> out;
   EXPECT_TRUE(NewZfsCollector(t.cfg)->Collect(out).ok());  // node_exporter: success 0
-  EXPECT_EQ(Series(out, "node_zfs_"), 0u);
+  EXPECT_EQ(SeriesWithPrefix(out, "node_zfs_"), 0u);
 }
 
 }  // namespace
