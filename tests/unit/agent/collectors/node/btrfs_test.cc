@@ -172,6 +172,18 @@ TEST(BtrfsCollector, FixtureTreeABadFilesystemAndTheIoctls) {
             429496729600.0);
   EXPECT_EQ(Series(out), 34u - 2 + 2 * 7);
 
+  // A missing device of a degraded filesystem: DEV_INFO's path is empty, named "." as Go's
+  // path.Base("") names it.
+  fs.devices[1].path = "";
+  fake->answers["/host/srv/tank"] = fs;
+  out.clear();
+  ASSERT_TRUE(NewBtrfsCollector(t.cfg, fake)->Collect(out).ok());
+  EXPECT_EQ(Value(out, "node_btrfs_device_size_bytes",
+                  {{"btrfs_dev_uuid", "1f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+                   {"device", "."},
+                   {"uuid", kTankUuid}}),
+            4000);
+
   // One filesystem that procfs fails on: left out with a partial error, the other kept.
   fake->answers.clear();
   std::filesystem::remove_all(t.dir.path() + "/" + kTank + "/allocation/system");
