@@ -1,72 +1,121 @@
 #include "agent/common/compression.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
 
 namespace lookout {
+namespace {
+
+struct CompressorFree {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+struct DecompressorFree {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// libdeflate's (de)compressors are not thread-safe and cost an allocation each (the level-1
+// compressor's hash tables are ~100 KiB), so each thread keeps one per level and reuses it: the
+// span exporter and the /metrics server compress on a few long-lived threads.
+libdeflate_compressor* CompressorFor(int level) {
+  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorFree>, 13> cache;
+  auto& c = cache[static_cast<size_t>(level)];
+  if (!c) c.reset(libdeflate_alloc_compressor(level));
+  return c.get();
+}
+
+libdeflate_decompressor* Decompressor() {
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorFree> d(
+      libdeflate_alloc_decompressor());
+  return d.get();
+}
+
+bool IsGzip(std::string_view in) {
+  return in.size() >= 2 && static_cast<unsigned char>(in[0]) == 0x1f &&
+         static_cast<unsigned char>(in[1]) == 0x8b;
+}
+
+// RFC 1950 §2.2: CM = 8 (deflate), CINFO <= 7, and CMF*256 + FLG a multiple of 31.
+bool IsZlib(std::string_view in) {
+  if (in.size() < 2) return false;
+  const auto cmf = static_cast<unsigned char>(in[0]);
+  const auto flg = static_cast<unsigned char>(in[1]);
+  return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && ((cmf << 8) | flg) % 31 == 0;
+}
+
+// A gzip member's ISIZE (RFC 1952 §2.3.1: the input size modulo 2^32, the last 4 bytes). Only a
+// first guess of the output size: a client may lie or send several members.
+size_t GzipSizeHint(std::string_view member) {
+  const auto* p = reinterpret_cast<const unsigned char*>(member.data() + member.size() - 4);
+  return static_cast<size_t>(p[0]) | (static_cast<size_t>(p[1]) << 8) |
+         (static_cast<size_t>(p[2]) << 16) | (static_cast<size_t>(p[3]) << 24);
+}
+
+}  // namespace
 
 Result<std::string> Inflate(std::string_view in, size_t max_output) {
-  z_stream zs{};
-  // 15 + 32: zlib detects gzip or zlib headers itself.
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return MakeError("encoding", "inflateInit2 failed");
+  const bool gzip = IsGzip(in);
+  if (!gzip && !IsZlib(in)) {
+    return MakeError("encoding", "not a gzip or zlib stream (bad header)");
+  }
+  libdeflate_decompressor* d = Decompressor();
+  if (d == nullptr) return MakeError("encoding", "libdeflate_alloc_decompressor failed");
+  // A first guess at the size, doubled on LIBDEFLATE_INSUFFICIENT_SPACE up to max_output, so a
+  // small body that expands without end (a "zip bomb") costs at most ~2x max_output of work and
+  // max_output of memory. libdeflate stops as soon as the output would not fit.
+  size_t guess = std::max<size_t>(in.size() * 4, 4096);
+  // DEFLATE expands at most ~1032:1, so a larger ISIZE is a lie: never trust it beyond that.
+  if (gzip && in.size() >= 18)
+    guess = std::max(guess, std::min(GzipSizeHint(in), in.size() * 1032));
   std::string out;
-  out.resize(std::min<size_t>(max_output, std::max<size_t>(in.size() * 4, 4096)));
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
+  out.resize(std::min(max_output, guess));
   size_t produced = 0;
-  int rc = Z_OK;
+  std::string_view rest = in;
+  // gzip: every member, concatenated (RFC 1952 §2.2), as Go's gzip.Reader and zlib's gunzip
+  // read them; anything after the last member that is not a member is an error, as in Go.
   while (true) {
-    if (produced == out.size()) {
+    size_t used_in = 0, made = 0;
+    const libdeflate_result r =
+        gzip ? libdeflate_gzip_decompress_ex(d, rest.data(), rest.size(), out.data() + produced,
+                                             out.size() - produced, &used_in, &made)
+             : libdeflate_zlib_decompress_ex(d, rest.data(), rest.size(), out.data() + produced,
+                                             out.size() - produced, &used_in, &made);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
       if (out.size() >= max_output) {
-        // Full: only fine if the stream ends exactly here.
-        unsigned char probe;
-        zs.next_out = &probe;
-        zs.avail_out = 1;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END && zs.avail_out == 1) break;
-        inflateEnd(&zs);
         return MakeError("too_large",
                          "decompressed body larger than " + std::to_string(max_output) + " bytes");
       }
-      out.resize(std::min(max_output, out.size() * 2));
+      out.resize(std::min(max_output, std::max<size_t>(out.size() * 2, 4096)));
+      continue;  // this member again, into the larger buffer
     }
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    zs.avail_out = static_cast<uInt>(out.size() - produced);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    produced = out.size() - zs.avail_out;
-    if (rc == Z_STREAM_END) break;
-    if (rc != Z_OK) {
-      inflateEnd(&zs);
-      if (rc == Z_BUF_ERROR) return MakeError("encoding", "truncated compressed body");
-      return MakeError("encoding", std::string("corrupt compressed body: ") +
-                                       (zs.msg != nullptr ? zs.msg : "inflate failed"));
+    if (r != LIBDEFLATE_SUCCESS) {
+      // libdeflate does not tell truncation from corruption: both end the stream early.
+      return MakeError("encoding", "corrupt or truncated compressed body");
     }
-    if (zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      return MakeError("encoding", "truncated compressed body");
+    produced += made;
+    rest.remove_prefix(used_in);
+    if (rest.empty() || !gzip) break;  // zlib: one stream; what follows is ignored, as zlib does
+    if (!IsGzip(rest)) {
+      return MakeError("encoding", "data after the last gzip member is not a gzip member");
     }
   }
-  inflateEnd(&zs);
   out.resize(produced);
   return out;
 }
 
 Result<std::string> Gzip(std::string_view in, int level) {
-  z_stream zs{};
-  // windowBits 15 + 16 selects the gzip wrapper.
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return MakeError("gzip", "deflateInit2 failed");
+  if (level < 0 || level > 12) {
+    return MakeError("gzip", "compression level " + std::to_string(level) + " not in 0..12");
   }
+  libdeflate_compressor* c = CompressorFor(level);
+  if (c == nullptr) return MakeError("gzip", "libdeflate_alloc_compressor failed");
   std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const size_t produced = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return MakeError("gzip", "deflate did not finish");
-  out.resize(produced);
+  out.resize(libdeflate_gzip_compress_bound(c, in.size()));
+  const size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
+  if (n == 0) return MakeError("gzip", "output larger than libdeflate's bound");
+  out.resize(n);
   return out;
 }
 

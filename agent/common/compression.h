@@ -1,8 +1,9 @@
 #pragma once
-// Compression, both ways, in one place (zlib): gzip for /metrics responses and OTLP exports, and
-// decompression of request bodies (Content-Encoding: gzip or deflate) with an output cap, so a
-// small compressed body cannot expand into unbounded memory (a "zip bomb").
-// Pure functions; thread-safe.
+// Compression, both ways, in one place (libdeflate: whole buffers, 2-4x zlib's speed at the same
+// level): gzip for /metrics responses and OTLP exports, and decompression of request bodies
+// (Content-Encoding: gzip or deflate) with an output cap, so a small compressed body cannot
+// expand into unbounded memory (a "zip bomb").
+// Thread-safe: each thread keeps its own libdeflate (de)compressor (about 100 KiB at level 1).
 
 #include <cstddef>
 #include <string>
@@ -12,13 +13,16 @@
 
 namespace lookout {
 
-// gzip (RFC 1952). Level 1 by default: /metrics bodies compress ~10x even at the fastest level,
-// and the scrape's CPU budget matters more than the last few percent of size.
-// Errors (reason "gzip"): zlib could not initialise or finish.
+// gzip (RFC 1952), one member. Level 1 (of libdeflate's 0..12) by default: /metrics bodies and
+// span batches compress ~10x even at the fastest level, and the CPU budget matters more than the
+// last few percent of size.
+// Errors (reason "gzip"): level outside 0..12, or libdeflate could not allocate.
 Result<std::string> Gzip(std::string_view in, int level = 1);
 
-// gzip (RFC 1952) or zlib/deflate (RFC 1950) input, detected from the header.
-// Errors (reason): "too_large" (output would exceed max_output), "encoding" (corrupt/truncated).
+// gzip (RFC 1952, every concatenated member, as Go's gzip.Reader) or zlib/deflate (RFC 1950)
+// input, detected from the header. Memory: at most max_output for the result.
+// Errors (reason): "too_large" (output would exceed max_output), "encoding" (not gzip/zlib,
+// corrupt, truncated, or bytes after the last gzip member that are not a member).
 Result<std::string> Inflate(std::string_view in, size_t max_output);
 
 }  // namespace lookout

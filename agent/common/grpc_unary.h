@@ -4,6 +4,7 @@
 // the OTLP/gRPC span sender, the gRPC receiver's tests and the trace benchmark's load generator.
 // Header-only so the benchmark tool needs only gRPC. Thread-safety: as GenericStub (any thread).
 
+#include <grpc/byte_buffer.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -12,6 +13,28 @@
 #include <string>
 #include <vector>
 
+// gRPC C++ has no public way to send a message that is already compressed, which is how a whole
+// span batch is gzipped once by libdeflate instead of by gRPC's zlib at level 6. Its core does
+// (grpc_raw_compressed_byte_buffer_create: the call then marks the message
+// GRPC_WRITE_INTERNAL_COMPRESS, the compression filter leaves it alone and the frame's compressed
+// flag is set), and ByteBuffer names this class as the friend that may hand it one. gRPC defines
+// it only in its own tests, not in the libraries Debian ships.
+namespace grpc::internal {
+class GrpcByteBufferPeer {
+ public:
+  // `payload` compressed with `algorithm`, to be sent as it is (the call's compression algorithm
+  // must be the same, for the grpc-encoding header).
+  static ByteBuffer Precompressed(const std::string& payload,
+                                  grpc_compression_algorithm algorithm) {
+    grpc_slice slice = grpc_slice_from_copied_buffer(payload.data(), payload.size());
+    ByteBuffer b;
+    b.set_buffer(grpc_raw_compressed_byte_buffer_create(&slice, 1, algorithm));
+    grpc_slice_unref(slice);
+    return b;
+  }
+};
+}  // namespace grpc::internal
+
 namespace lookout {
 
 inline constexpr char kOtlpTraceExportMethod[] =
@@ -19,11 +42,18 @@ inline constexpr char kOtlpTraceExportMethod[] =
 
 // Sends `request` to `method` with `ctx`'s deadline, metadata and compression, waits for the
 // answer, and returns its status; on OK, `*response` (if given) holds the response message.
+// `request_gzipped`: `request` is already gzip (then `ctx` must have GRPC_COMPRESS_GZIP set).
 inline grpc::Status BlockingUnaryCall(grpc::GenericStub& stub, grpc::ClientContext& ctx,
                                       const std::string& method, const std::string& request,
-                                      std::string* response = nullptr) {
-  grpc::Slice slice(request);
-  grpc::ByteBuffer req(&slice, 1), resp;
+                                      std::string* response = nullptr,
+                                      bool request_gzipped = false) {
+  grpc::ByteBuffer req, resp;
+  if (request_gzipped) {
+    req = grpc::internal::GrpcByteBufferPeer::Precompressed(request, GRPC_COMPRESS_GZIP);
+  } else {
+    grpc::Slice slice(request);
+    req = grpc::ByteBuffer(&slice, 1);
+  }
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;

@@ -99,10 +99,17 @@ class GrpcSpanSender final : public SpanSender {
     // Fail fast while Jaeger is down (UNAVAILABLE), instead of waiting out the deadline.
     ctx.set_wait_for_ready(false);
     for (const auto& [k, v] : o_.headers) ctx.AddMetadata(Lower(k), v);
-    if (o_.gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     std::string body;
-    const grpc::Status status =
-        BlockingUnaryCall(*stub_, ctx, kOtlpTraceExportMethod, request, &body);
+    grpc::Status status;
+    if (o_.gzip) {
+      // The whole batch, once, by libdeflate (gRPC's own gzip is zlib at level 6: ~3x the CPU).
+      auto z = Gzip(request, 1);
+      if (!z.ok()) return Failure(SendResult::Kind::kPermanent, "gzip", z.error().detail);
+      ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+      status = BlockingUnaryCall(*stub_, ctx, kOtlpTraceExportMethod, *z, &body, true);
+    } else {
+      status = BlockingUnaryCall(*stub_, ctx, kOtlpTraceExportMethod, request, &body);
+    }
     return ClassifyGrpc(status.error_code(), status.error_message(), status.error_details(), body);
   }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Trace throughput benchmark: spans per second through lookout on ONE core (taskset -c 0) from
 OTLP/HTTP protobuf or OTLP/gRPC in, through enrichment and span metrics, to an OTLP/HTTP
-exporter posting to a discarding receiver, and lookout's RSS at that rate. The load generator and the discarding
-receiver (trace_load, C++) run on the other core.
+(or, with --export grpc, OTLP/gRPC) exporter sending to a discarding receiver, and lookout's RSS
+at that rate. The load generator and the discarding receiver (trace_load, C++) run on the other
+core.
 
 Requests: 512 spans each, ~10 attributes per span, 32 span names across 4 services, unique
 trace/span IDs per request. lookout's own counters give the rates: spans accepted and spans
@@ -13,7 +14,7 @@ most one core sustains), and paced at the target rate (500,000 spans/s) for the 
 The last line compares gRPC's flat-out spans per CPU-second with HTTP's (issue 23: within 15%).
 
 usage: trace_bench.py LOOKOUT TRACE_LOAD [--seconds S] [--compression none|gzip] [--rate SPANS/S]
-                      [--protocol http|grpc|both]
+                      [--protocol http|grpc|both] [--export http|grpc]
 """
 import argparse
 import os
@@ -73,17 +74,21 @@ def counter(port, name):
     return sum(v for (n, _), v in samples.items() if n == name)
 
 
-def run(lookout, trace_load, seconds, compression, spans_per_second=0, protocol="http"):
+def run(lookout, trace_load, seconds, compression, spans_per_second=0, protocol="http",
+        export="http"):
     with Harness() as h:
         sink_port = free_port()
-        h.start(["taskset", "-c", "1", trace_load, "sink", str(sink_port)], "sink")
+        h.start(["taskset", "-c", "1", trace_load, "grpc-sink" if export == "grpc" else "sink",
+                 str(sink_port)], "sink")
+        endpoint = (f"127.0.0.1:{sink_port}" if export == "grpc"
+                    else f"http://127.0.0.1:{sink_port}/v1/traces")
         cfg = h.path("bench.yaml")
         with open(cfg, "w") as f:
             f.write(f"""kubernetes: {{mode: off}}
 apps: {{enabled: false}}
 server: {{threads: 1}}
 traces:
-  export: {{protocol: http, endpoint: "http://127.0.0.1:{sink_port}/v1/traces",
+  export: {{protocol: {export}, endpoint: "{endpoint}",
             compression: {compression}, batch_timeout: 20ms}}
 """)
         time.sleep(0.3)
@@ -133,24 +138,27 @@ def main():
     ap.add_argument("--compression", default="none")
     ap.add_argument("--rate", type=float, default=500_000)
     ap.add_argument("--protocol", choices=("http", "grpc", "both"), default="both")
+    ap.add_argument("--export", choices=("http", "grpc"), default="http",
+                    help="export protocol to the sink (the default config exports over grpc)")
     a = ap.parse_args()
     flat = {}
     for protocol in (("http", "grpc") if a.protocol == "both" else (a.protocol,)):
         for rate in (0, a.rate):
-            r = run(a.lookout, a.trace_load, a.seconds, a.compression, rate, protocol)
-            report(r, a.compression, rate, protocol)
+            r = run(a.lookout, a.trace_load, a.seconds, a.compression, rate, protocol, a.export)
+            report(r, a.compression, rate, protocol, a.export)
             if not rate:
                 flat[protocol] = r["spans_per_cpu_second"]
     if len(flat) == 2 and flat["http"]:
         print(f"gRPC / HTTP spans per CPU-second, flat out: {flat['grpc'] / flat['http']:.2f}")
 
 
-def report(r, compression, rate, protocol):
+def report(r, compression, rate, protocol, export):
     # Published OpenTelemetry Collector figure for scale (not measured here; no collector binary
     # is installable on this machine): ~160,000 spans/s per core at best (6.2% of a core at
     # 10,000 spans/s over OTLP/gRPC, from its load-test results).
     collector = 160_000
-    print(f"trace pipeline, 1 core, OTLP/{protocol.upper()} in, export compression {compression}, "
+    print(f"trace pipeline, 1 core, OTLP/{protocol.upper()} in, OTLP/{export.upper()} out, "
+          f"export compression {compression}, "
           f"{'flat out' if not rate else f'paced at {rate:,.0f} spans/s'}:")
     print(f"  spans accepted/s    {r['accepted_per_s']:>12,.0f}")
     print(f"  spans exported/s    {r['exported_per_s']:>12,.0f}")

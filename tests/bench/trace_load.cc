@@ -8,10 +8,14 @@
 //       CONNECTIONS keep-alive connections as fast as answers come back (or paced to
 //       REQUESTS_PER_SECOND in total), for SECONDS, then prints
 //       {"requests": N, "ok": N, "r429": N, "other": N, "seconds": S};
+//   trace_load grpc-sink PORT
+//       the same over OTLP/gRPC: gRPC's callback generic service, any method, answers OK with an
+//       empty response (gRPC itself decompresses gzip requests);
 //   trace_load grpc-load PORT BODY_FILE CONNECTIONS SECONDS [REQUESTS_PER_SECOND]
 //       the same over OTLP/gRPC (TraceService/Export, one channel per connection, the body sent
 //       as raw bytes through gRPC's generic stub); RESOURCE_EXHAUSTED counts as r429.
 #include <arpa/inet.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -195,6 +199,46 @@ int Load(int port, const std::string& body_file, int connections, double seconds
   return Drive(make, connections, seconds, rate);
 }
 
+// One call of the gRPC sink: read the request, answer an empty message and OK.
+class DiscardingReactor final : public grpc::ServerGenericBidiReactor {
+ public:
+  DiscardingReactor() { StartRead(&request_); }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    grpc::Slice empty("");
+    response_ = grpc::ByteBuffer(&empty, 1);
+    StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  grpc::ByteBuffer request_, response_;
+};
+
+class DiscardingService final : public grpc::CallbackGenericService {
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
+    return new DiscardingReactor;  // deletes itself in OnDone
+  }
+};
+
+int GrpcSink(int port) {
+  DiscardingService service;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.RegisterCallbackGenericService(&service);
+  const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    std::perror("grpc-sink: cannot listen");
+    return 1;
+  }
+  server->Wait();
+  return 0;
+}
+
 int GrpcLoad(int port, const std::string& body_file, int connections, double seconds, double rate) {
   const auto body = std::make_shared<const std::string>(ReadFile(body_file));
   std::atomic<int> channel_id{0};
@@ -224,6 +268,7 @@ int GrpcLoad(int port, const std::string& body_file, int connections, double sec
 // NOLINTBEGIN(cert-err34-c)
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "sink") == 0) return Sink(std::atoi(argv[2]));
+  if (argc == 3 && std::strcmp(argv[1], "grpc-sink") == 0) return GrpcSink(std::atoi(argv[2]));
   if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "load") == 0) {
     return Load(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]),
                 argc == 7 ? std::atof(argv[6]) : 0);
@@ -232,9 +277,10 @@ int main(int argc, char** argv) {
     return GrpcLoad(std::atoi(argv[2]), argv[3], std::atoi(argv[4]), std::atof(argv[5]),
                     argc == 7 ? std::atof(argv[6]) : 0);
   }
-  std::fprintf(stderr,
-               "usage: trace_load sink PORT | {load|grpc-load} PORT BODY CONNECTIONS SECONDS "
-               "[REQUESTS_PER_SECOND]\n");
+  std::fprintf(
+      stderr,
+      "usage: trace_load {sink|grpc-sink} PORT | {load|grpc-load} PORT BODY CONNECTIONS SECONDS "
+      "[REQUESTS_PER_SECOND]\n");
   return 2;
 }
 // NOLINTEND(cert-err34-c)

@@ -10,6 +10,7 @@
 
 #include "agent/common/grpc_unary.h"
 #include "agent/common/otlp_status.h"
+#include "exporters/otlp/span_senders.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
 namespace lookout::otlp {
@@ -123,6 +124,28 @@ TEST(OtlpGrpcTraces, TheConsumerGetsTheBytesAsSent) {
       EXPECT_TRUE(f.consumer->requests.back() == sent) << "padding " << padding << " gzip " << gzip;
       EXPECT_EQ(f.consumer->peers.back(), "127.0.0.1");
       EXPECT_EQ(f.consumer->protocols.back(), "grpc");
+    }
+  }
+}
+
+// The span exporter's gRPC sender gzips a batch itself (libdeflate) and hands gRPC the compressed
+// bytes to send as they are: a gRPC server that decompresses once must see the exact request.
+// Sent uncompressed-flagged, or compressed again by gRPC, the consumer would get gzip bytes.
+TEST(OtlpGrpcTraces, TheSpanSendersOwnGzipIsDecompressedOnceByTheServer) {
+  LOOKOUT_SKIP_UNDER_TSAN();
+  Fixture f;
+  for (bool gzip : {true, false}) {
+    SenderOptions o;
+    o.endpoint = "127.0.0.1:" + std::to_string(f.server.port());
+    o.gzip = gzip;
+    auto sender = MakeGrpcSpanSender(o);
+    for (size_t padding : {size_t{0}, size_t{200000}}) {
+      const std::string sent = NonCanonicalRequest(padding);
+      const SendResult r = sender->Send(sent);
+      ASSERT_EQ(r.kind, SendResult::Kind::kOk) << r.reason << " " << r.message;
+      std::lock_guard lock(f.consumer->mu);
+      ASSERT_FALSE(f.consumer->requests.empty());
+      EXPECT_TRUE(f.consumer->requests.back() == sent) << "gzip " << gzip << " padding " << padding;
     }
   }
 }
