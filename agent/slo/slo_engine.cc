@@ -348,8 +348,13 @@ void SloEngine::RestoreState() {
   // The downtime, in whole ticks (at least one, so restored ticks and new ones never meet).
   const double now = UnixSeconds(clock_.Now());
   const double gap = std::max(0.0, now - saved_unix);
-  const int64_t gap_ticks = std::max<int64_t>(
-      1, static_cast<int64_t>(gap / std::chrono::duration<double>(options_.tick).count()));
+  // At most 2^30 ticks (34 years at the 1 s tick, 3.4 at the smallest, 100 ms): every window is
+  // long past by then, and a clock decades off (a node that booted at 1970 before NTP) or a
+  // forged timestamp must not overflow the conversion (found by fuzz.slo_state under clang).
+  constexpr double kMaxGapTicks = double{1 << 30};
+  const double ticks = gap / std::chrono::duration<double>(options_.tick).count();
+  const int64_t gap_ticks =
+      std::max<int64_t>(1, static_cast<int64_t>(std::min(ticks, kMaxGapTicks)));
   std::map<std::pair<std::string, std::string>, std::pair<uint64_t, std::string>> found;
   for (uint32_t i = 0; i < sets; ++i) {
     std::string kind, name, body;

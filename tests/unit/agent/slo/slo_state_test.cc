@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -284,6 +285,41 @@ TEST(SloStateTest, ALongerDowntimeThanAWindowOnlyFillsWhatTheWindowCovers) {
   c.agent = c.Make(kTwoSlos, c.dir.path());
   c.Run(1);
   ExpectSameWindows(*c.agent, *c.twin);
+}
+
+// A saved time so far in the past that the downtime in ticks does not fit in 64 bits (a forged
+// file; fuzz.slo_state found it under clang's UBSan): the downtime is capped, the SLOs restore
+// with every window past, and the engine ticks on.
+TEST(SloStateTest, ADowntimeBeyondAnyTickCountIsCappedNotOverflowed) {
+  Cluster c;
+  c.Traffic();
+  c.agent->Tick();
+  c.Run(6 * 10);
+  c.agent.reset();  // saves
+  std::string payload;
+  {
+    auto dir = StateDirectory::Open(c.dir.path());
+    ASSERT_TRUE(dir.ok());
+    payload = (*dir)->Load(1 << 20).value();
+  }
+  // The payload starts with the node name (u32 length, bytes), then the saved unix time.
+  uint32_t node_len = 0;
+  std::memcpy(&node_len, payload.data(), sizeof node_len);
+  const double forged = -1e300;
+  std::memcpy(payload.data() + sizeof node_len + node_len, &forged, sizeof forged);
+  std::ofstream(c.dir.path() + "/slo-state", std::ios::binary | std::ios::trunc)
+      << StateDirectory::EncodeFile(payload);
+  c.agent = c.Make(kTwoSlos, c.dir.path());
+  const auto a = Cluster::Collect(*c.agent);
+  EXPECT_EQ(a.Value("lookout_slo_state_restored", {{"slo", "checkout"}}), 1);
+  EXPECT_GT(a.Value("lookout_slo_state_gap_seconds", {}), 1e299);
+  c.Run(1);
+  // One tick after a downtime longer than every window: the 5m window holds only the increase
+  // spread over the capped gap (nothing measurable), never the whole history.
+  EXPECT_LT(
+      Cluster::Collect(*c.agent).Value("lookout_slo_window_events",
+                                       {{"slo", "search"}, {"service", "shop"}, {"window", "5m"}}),
+      1);
 }
 
 TEST(SloStateTest, ACounterResetDuringTheDowntimeCountsItsNewValue) {
