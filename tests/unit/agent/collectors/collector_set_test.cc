@@ -157,8 +157,9 @@ class MangledProc : public ::testing::Test {
     cfg_.max_file_bytes = size_t{64} * 1024;
   }
 
-  std::vector<MetricFamily> CollectAll() {
-    CollectorSet set(MakeNodeCollectors(cfg_));
+  std::vector<MetricFamily> CollectAll() { return CollectWith(cfg_); }
+  std::vector<MetricFamily> CollectWith(const NodeOptions& cfg) {
+    CollectorSet set(MakeNodeCollectors(cfg));
     std::vector<MetricFamily> out;
     set.Collect(out);
     return out;
@@ -268,8 +269,14 @@ TEST_F(MangledProc, AMangledFileFailsOnlyItsOwners) {
       variants.push_back(std::move(m));
     }
     const std::set<std::string> owners = Owners(rel);
-    auto check = [&](const std::string& what) {
-      const std::set<std::string> ok = Succeeded(CollectAll());  // must not crash, hang or throw
+    // The bystanders are checked on the six fixed variants and on deletion; the 40 random ones
+    // run the owners alone (they must not crash, hang or throw), which is what random damage to
+    // their file can break: every collector on every variant took 80 s under ASan.
+    NodeOptions owners_only = cfg_;
+    for (auto& [name, on] : owners_only.enabled) on = on && owners.count(name) > 0;
+    auto check = [&](const std::string& what, bool bystanders) {
+      const std::set<std::string> ok = Succeeded(CollectWith(bystanders ? cfg_ : owners_only));
+      if (!bystanders) return;
       for (const auto& name : healthy) {
         if (owners.count(name)) continue;
         EXPECT_TRUE(ok.count(name)) << name << " failed: " << rel << " " << what;
@@ -277,10 +284,10 @@ TEST_F(MangledProc, AMangledFileFailsOnlyItsOwners) {
     };
     for (size_t v = 0; v < variants.size(); ++v) {
       dir_.Write(rel, variants[v]);
-      check("variant " + std::to_string(v));
+      check("variant " + std::to_string(v), v < 6 || owners.empty());
     }
     fs::remove(fs::path(dir_.path()) / rel);
-    check("deleted");
+    check("deleted", true);
     dir_.Write(rel, orig);
   }
 }

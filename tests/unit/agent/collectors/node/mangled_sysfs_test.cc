@@ -108,11 +108,18 @@ TEST(MangledSysfs, AMangledFileFailsOnlyItsOwnerAndCostsAtMostItsEntry) {
     variants.push_back(rotating[turn++ % rotating.size()]);
     const std::string owner = OwnerOf(rel);
     const std::string orig = testing::ReadFixture("node_big/sys/" + rel);
-    auto check = [&](const std::string& what) {
-      const Outcome r = CollectSysfs(cfg);  // must not crash, hang or throw
-      for (const auto& name : healthy.succeeded) {
-        if (name == owner) continue;
-        EXPECT_TRUE(r.succeeded.count(name)) << name << " failed: " << rel << " " << what;
+    // The bystanders are checked once per file (on garbage); the other mangles run the owner
+    // alone, which is what they can break. All 13 collectors on every mangle cost 4x the time
+    // (232 s under ASan), for files no bystander opens.
+    NodeOptions owner_only = cfg;
+    for (auto& [name, on] : owner_only.enabled) on = name == owner;
+    auto check = [&](const std::string& what, bool bystanders = false) {
+      const Outcome r = CollectSysfs(bystanders ? cfg : owner_only);  // no crash, hang or throw
+      if (bystanders) {
+        for (const auto& name : healthy.succeeded) {
+          if (name == owner) continue;
+          EXPECT_TRUE(r.succeeded.count(name)) << name << " failed: " << rel << " " << what;
+        }
       }
       // The owner loses at most the entry the file belongs to, never everything (but a rapl
       // zone without a readable max_energy_range_uj empties rapl, as node_exporter's ErrNoData).
@@ -123,7 +130,7 @@ TEST(MangledSysfs, AMangledFileFailsOnlyItsOwnerAndCostsAtMostItsEntry) {
     };
     for (size_t v = 0; v < variants.size(); ++v) {
       dir.Write(rel, variants[v]);
-      check("variant " + std::to_string(v));
+      check("variant " + std::to_string(v), v == 1);
     }
     fs::remove(fs::path(dir.path()) / rel);
     check("deleted");
