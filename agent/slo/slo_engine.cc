@@ -348,10 +348,12 @@ void SloEngine::RestoreState() {
   // The downtime, in whole ticks (at least one, so restored ticks and new ones never meet).
   const double now = UnixSeconds(clock_.Now());
   const double gap = std::max(0.0, now - saved_unix);
-  // At most 2^30 ticks (34 years at the 1 s tick, 3.4 at the smallest, 100 ms): every window is
+  // At most 2^29 ticks (17 years at the 1 s tick, 1.7 at the smallest, 100 ms): every window is
   // long past by then, and a clock decades off (a node that booted at 1970 before NTP) or a
   // forged timestamp must not overflow the conversion (found by fuzz.slo_state under clang).
-  constexpr double kMaxGapTicks = double{1 << 30};
+  // 2^29 also keeps the next save's tick under the 2^31 that the load check above accepts,
+  // unless the saved tick was already past 2^30 (three years of ticks at 100 ms).
+  constexpr double kMaxGapTicks = double{1 << 29};
   const double ticks = gap / std::chrono::duration<double>(options_.tick).count();
   const int64_t gap_ticks =
       std::max<int64_t>(1, static_cast<int64_t>(std::min(ticks, kMaxGapTicks)));

@@ -182,7 +182,7 @@ class MangledProc : public ::testing::Test {
 // A path is a prefix of the files it owns, or the whole name when it ends in '$'.
 std::set<std::string> Owners(const std::string& rel) {
   static const std::vector<std::pair<std::string, std::set<std::string>>> kOwners = {
-      {"1/mounts", {"filesystem"}},
+      {"1/mounts", {"filesystem", "btrfs"}},
       {"diskstats", {"diskstats"}},
       {"loadavg", {"loadavg"}},
       {"mdstat", {"mdadm"}},

@@ -320,6 +320,11 @@ TEST(SloStateTest, ADowntimeBeyondAnyTickCountIsCappedNotOverflowed) {
       Cluster::Collect(*c.agent).Value("lookout_slo_window_events",
                                        {{"slo", "search"}, {"service", "shop"}, {"window", "5m"}}),
       1);
+  // And what it saves next is accepted by the next start (its tick is within the load check).
+  c.agent.reset();
+  c.agent = c.Make(kTwoSlos, c.dir.path());
+  EXPECT_EQ(Cluster::Collect(*c.agent).Value("lookout_slo_state_restored", {{"slo", "checkout"}}),
+            1);
 }
 
 TEST(SloStateTest, ACounterResetDuringTheDowntimeCountsItsNewValue) {

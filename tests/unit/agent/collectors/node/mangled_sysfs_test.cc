@@ -16,9 +16,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where each collector's files live in tests/fixtures/node_big/sys.
+// Where each collector's files live in tests/fixtures/node_big/sys; the first match owns a file.
 const std::vector<std::pair<std::string, std::string>>& OwnerDirs() {
   static const std::vector<std::pair<std::string, std::string>> kDirs = {
+      // First: a bcache cache device's files sit under its block device's directory (an NVMe
+      // namespace's .../nvme/nvme0/nvme0n1/bcache/), and bcache, not nvme, reads them.
+      {"bcache", "bcache"},
       {"devices/virtual/dmi/", "dmi"},
       {"devices/system/edac/", "edac"},
       {"devices/virtual/powercap/", "rapl"},
@@ -30,7 +33,6 @@ const std::vector<std::pair<std::string, std::string>>& OwnerDirs() {
       {"fs/btrfs/", "btrfs"},
       {"/infiniband/", "infiniband"},
       {"/fc_host/", "fibrechannel"},
-      {"bcache", "bcache"},
   };
   return kDirs;
 }
