@@ -23,7 +23,7 @@ namespace grpc::internal {
 class GrpcByteBufferPeer {
  public:
   // `payload` compressed with `algorithm`, to be sent as it is (the call's compression algorithm
-  // must be the same, for the grpc-encoding header).
+  // must be the same, for the grpc-encoding header: BlockingUnaryCall sets it).
   static ByteBuffer Precompressed(const std::string& payload,
                                   grpc_compression_algorithm algorithm) {
     grpc_slice slice = grpc_slice_from_copied_buffer(payload.data(), payload.size());
@@ -42,13 +42,14 @@ inline constexpr char kOtlpTraceExportMethod[] =
 
 // Sends `request` to `method` with `ctx`'s deadline, metadata and compression, waits for the
 // answer, and returns its status; on OK, `*response` (if given) holds the response message.
-// `request_gzipped`: `request` is already gzip (then `ctx` must have GRPC_COMPRESS_GZIP set).
+// `request_gzipped`: `request` is already gzip; the call is then sent with grpc-encoding gzip.
 inline grpc::Status BlockingUnaryCall(grpc::GenericStub& stub, grpc::ClientContext& ctx,
                                       const std::string& method, const std::string& request,
                                       std::string* response = nullptr,
                                       bool request_gzipped = false) {
   grpc::ByteBuffer req, resp;
   if (request_gzipped) {
+    ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     req = grpc::internal::GrpcByteBufferPeer::Precompressed(request, GRPC_COMPRESS_GZIP);
   } else {
     grpc::Slice slice(request);

@@ -7,13 +7,13 @@
 // as in real traffic).
 // Counters: items_per_second = spans per CPU-second; ratio = input / output bytes.
 #include <benchmark/benchmark.h>
-#include <zlib.h>
 
 #include <random>
 #include <string>
 
 #include "agent/common/compression.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "tests/unit/zlib_peer.h"
 
 namespace {
 
@@ -74,20 +74,6 @@ const std::string& Batch() {
   return kBatch;
 }
 
-std::string ZlibGzip(const std::string& in, int level) {
-  z_stream zs{};
-  deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 void Report(benchmark::State& state, size_t in, size_t out) {
   state.SetItemsProcessed(state.iterations() * kSpans);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * in));
@@ -111,8 +97,8 @@ void BM_GzipZlib(benchmark::State& state) {
   const std::string& in = Batch();
   size_t out = 0;
   for (auto _ : state) {
-    std::string z = ZlibGzip(in, static_cast<int>(state.range(0)));
-    out = z.size();
+    auto z = lookout::testing::ZlibDeflate(in, static_cast<int>(state.range(0)), 15 + 16);
+    out = z->size();
     benchmark::DoNotOptimize(z);
   }
   Report(state, in.size(), out);
@@ -120,24 +106,18 @@ void BM_GzipZlib(benchmark::State& state) {
 BENCHMARK(BM_GzipZlib)->Arg(1)->Arg(6);
 
 void BM_InflateLookout(benchmark::State& state) {
-  const std::string gz = ZlibGzip(Batch(), 6);
+  const std::string gz = lookout::testing::ZlibDeflate(Batch(), 6, 15 + 16).value();
   for (auto _ : state) benchmark::DoNotOptimize(lookout::Inflate(gz, 64 << 20));
   Report(state, Batch().size(), gz.size());
 }
 BENCHMARK(BM_InflateLookout);
 
 void BM_InflateZlib(benchmark::State& state) {
-  const std::string gz = ZlibGzip(Batch(), 6);
-  std::string out(Batch().size(), '\0');
+  const std::string gz = lookout::testing::ZlibDeflate(Batch(), 6, 15 + 16).value();
   for (auto _ : state) {
-    z_stream zs{};
-    inflateInit2(&zs, 15 + 16);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-    zs.avail_in = static_cast<uInt>(gz.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    benchmark::DoNotOptimize(inflate(&zs, Z_FINISH));
-    inflateEnd(&zs);
+    auto out = lookout::testing::ZlibInflate(gz, 15 + 16, Batch().size());
+    if (!out) state.SkipWithError("zlib could not inflate the batch");
+    benchmark::DoNotOptimize(out);
   }
   Report(state, Batch().size(), gz.size());
 }

@@ -1,40 +1,17 @@
 #include "agent/common/compression.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <random>
+
+#include "tests/unit/zlib_peer.h"
 
 namespace lookout {
 namespace {
 
-// zlib as the independent peer: what it writes, Inflate must read, and the other way round.
+// zlib writes it: 6 is zlib's default level; 15 = zlib framing, 15 + 16 = gzip.
 std::string ZlibCompress(std::string_view in, int window_bits) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string ZlibGunzip(std::string_view in) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
-  std::string out(1 << 22, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return out;
+  return testing::ZlibDeflate(in, 6, window_bits).value();
 }
 
 std::string Noise(size_t n) {
@@ -65,7 +42,7 @@ TEST(Gzip, ZlibReadsWhatItWritesAtEveryLevelAndItReadsZlibsGzip) {
   for (int level : {0, 1, 6, 12}) {
     auto gz = Gzip(text, level);
     ASSERT_TRUE(gz.ok()) << level;
-    EXPECT_EQ(ZlibGunzip(*gz), text) << level;
+    EXPECT_EQ(testing::ZlibInflate(*gz, 15 + 16, 1 << 22), text) << level;
   }
   auto back = Inflate(ZlibCompress(text, 15 + 16), 1 << 20);
   ASSERT_TRUE(back.ok()) << back.error().detail;
