@@ -10,6 +10,7 @@
 #include "agent/collectors/pod/pod_collectors.h"
 #include "agent/common/expand_env.h"
 #include "agent/common/log.h"
+#include "agent/common/open_file_limit.h"
 #include "agent/k8s/kube_pod_index.h"
 #include "agent/otlp/grpc_server.h"
 #include "agent/otlp/http_receiver.h"
@@ -47,6 +48,8 @@ Agent::Agent(Config cfg)
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
   exposer_->Expose(Source::kLookout, registry_);
+  open_file_metrics_ = NewOpenFileMetrics();
+  exposer_->Expose(Source::kLookout, open_file_metrics_);
   // node-mixin's node USE dashboard lists instances by node_exporter_build_info: lookout's node
   // endpoint has one, labelled as lookout's (README "Endpoints").
   node_registry_ = std::make_shared<SelfMetrics>();

@@ -84,6 +84,7 @@ class Agent {
   struct SignalWatch;  // a boost::asio::signal_set, kept out of this header
   std::unique_ptr<SignalWatch> signals_;
   std::shared_ptr<SelfMetrics> registry_;
+  std::shared_ptr<Collectable> open_file_metrics_;  // lookout_open_files_limit, kept files
   std::shared_ptr<KubePodIndex> pod_index_;
   std::shared_ptr<SelfMetrics> node_registry_;  // node_exporter_build_info for /metrics/node
   std::shared_ptr<CollectorSet> node_collectors_;

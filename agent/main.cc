@@ -10,8 +10,10 @@
 #include "agent/agent.h"
 #include "agent/build_info.h"
 #include "agent/common/file_util.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/log.h"
 #include "agent/common/malloc_tuning.h"
+#include "agent/common/open_file_limit.h"
 #include "agent/common/owned_dir.h"
 #include "agent/config/config.h"
 #include "agent/slo/rule_generator.h"
@@ -239,6 +241,15 @@ int Main(int argc, char** argv) {
 
   SetLogLevel(cfg.log.level);
   SetLogFormat(cfg.log.format);
+  const OpenFileLimit files = RaiseOpenFileLimit();
+  if (files.err != 0) {
+    Log(LogLevel::kWarn, "cannot raise the open-file limit",
+        {{"soft", std::to_string(files.soft)}, {"err", std::strerror(files.err)}});
+  } else if (files.soft != files.before) {
+    Log(LogLevel::kInfo, "open-file limit raised",
+        {{"from", std::to_string(files.before)}, {"to", std::to_string(files.soft)}});
+  }
+  SetKeptFileLimit(KeptFileShare(cfg.node.max_kept_files, files.soft));
   try {
     Agent agent(std::move(cfg));
     agent.HandleSignals();  // before the listeners open: an early SIGTERM is graceful too

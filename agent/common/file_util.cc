@@ -15,18 +15,27 @@
 
 namespace lookout {
 
-namespace {
-
 // Reads all of fd from offset 0 with pread (so a kept-open procfs file is regenerated), at most
 // max_bytes; one byte more is read to tell "exactly max" from "too large".
-Result<std::string> ReadAllAt0(int fd, const std::string& path, size_t max_bytes) {
-  std::string out;
-  size_t chunk = 8192;  // procfs files report size 0, so read in growing chunks
-  while (true) {
+Result<std::string> ReadFdLimited(int fd, const std::string& path, size_t max_bytes,
+                                  bool short_read_is_eof) {
+  // Most kernel files fit a page: the first read goes to the stack, not to a zero-filled string.
+  char first[4096];
+  const size_t first_want = std::min(sizeof first, max_bytes + 1);
+  ssize_t n = 0;
+  do {
+    n = ::pread(fd, first, first_want, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return MakeError("read", path + ": " + std::strerror(errno));
+  std::string out(first, static_cast<size_t>(n));
+  bool done = n == 0 || (short_read_is_eof && static_cast<size_t>(n) < first_want);
+  size_t chunk = 8192;  // procfs files report size 0, so read on in growing chunks
+  while (!done) {
     const size_t old = out.size();
     if (old >= max_bytes + 1) break;
     out.resize(std::min(old + chunk, max_bytes + 1));
-    const ssize_t n = ::pread(fd, out.data() + old, out.size() - old, static_cast<off_t>(old));
+    const size_t want = out.size() - old;
+    n = ::pread(fd, out.data() + old, want, static_cast<off_t>(old));
     if (n < 0) {
       if (errno == EINTR) {
         out.resize(old);
@@ -35,7 +44,7 @@ Result<std::string> ReadAllAt0(int fd, const std::string& path, size_t max_bytes
       return MakeError("read", path + ": " + std::strerror(errno));
     }
     out.resize(old + static_cast<size_t>(n));
-    if (n == 0) break;
+    done = n == 0 || (short_read_is_eof && static_cast<size_t>(n) < want);
     chunk = std::min<size_t>(chunk * 2, 1 << 20);
   }
   if (out.size() > max_bytes) {
@@ -44,12 +53,10 @@ Result<std::string> ReadAllAt0(int fd, const std::string& path, size_t max_bytes
   return out;
 }
 
-}  // namespace
-
 Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return MakeError("open", path + ": " + std::strerror(errno));
-  auto r = ReadAllAt0(fd, path, max_bytes);
+  auto r = ReadFdLimited(fd, path, max_bytes);
   ::close(fd);
   return r;
 }
@@ -63,7 +70,7 @@ Result<std::string> CachedFile::ReadOnce(size_t max_bytes) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return MakeError("open", path_ + ": " + std::strerror(errno));
   }
-  return ReadAllAt0(fd_, path_, max_bytes);
+  return ReadFdLimited(fd_, path_, max_bytes);
 }
 
 Result<std::string> CachedFile::Read(size_t max_bytes) {
@@ -94,19 +101,21 @@ void SplitFields(std::string_view line, std::vector<std::string_view>& out) {
 SysfsValue SysReadFile(const std::string& path) { return SysReadFileAt(AT_FDCWD, path.c_str()); }
 
 SysfsValue SysReadFileAt(int dir_fd, const char* rel) {
-  SysfsValue v;
   const int fd = ::openat(dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    v.err = errno;
-    return v;
-  }
+  if (fd < 0) return SysfsValue{errno, {}};
+  SysfsValue v = SysReadFd(fd);
+  ::close(fd);
+  return v;
+}
+
+SysfsValue SysReadFd(int fd) {
+  SysfsValue v;
   char buf[128];
   ssize_t n = 0;
   do {
-    n = ::read(fd, buf, sizeof buf);
+    n = ::pread(fd, buf, sizeof buf, 0);
   } while (n < 0 && errno == EINTR);
   v.err = n < 0 ? errno : 0;
-  ::close(fd);
   if (n > 0) v.text = std::string(TrimGoSpace(std::string_view(buf, static_cast<size_t>(n))));
   return v;
 }
@@ -116,29 +125,41 @@ SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes) {
 }
 
 SysfsValue ReadSysfsWholeAt(int dir_fd, const char* rel, size_t max_bytes) {
-  SysfsValue v;
   const int fd = ::openat(dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    v.err = errno;
-    return v;
-  }
+  if (fd < 0) return SysfsValue{errno, {}};
+  SysfsValue v = ReadSysfsWholeFd(fd, max_bytes);
+  ::close(fd);
+  return v;
+}
+
+SysfsValue ReadSysfsWholeFd(int fd, size_t max_bytes, bool short_read_is_eof) {
+  SysfsValue v;
   std::string text;
   char buf[4096];
   while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+    const ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(text.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       v.err = errno;  // ENODATA, EINVAL, EIO: the driver refused
       break;
     }
+    const std::string_view got(buf, static_cast<size_t>(n));
+    if (text.empty() && short_read_is_eof && got.size() < sizeof buf) {  // all of it, at once
+      if (got.size() > max_bytes) {
+        v.err = EFBIG;
+      } else {
+        v.text = std::string(TrimGoSpace(got));
+      }
+      return v;
+    }
     if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
+    text.append(got);
     if (text.size() > max_bytes) {
       v.err = EFBIG;
       break;
     }
+    if (short_read_is_eof && got.size() < sizeof buf) break;
   }
-  ::close(fd);
   if (v.err == 0) v.text = std::string(TrimGoSpace(text));
   return v;
 }

@@ -42,6 +42,18 @@ SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes);
 SysfsValue SysReadFileAt(int dir_fd, const char* rel);
 SysfsValue ReadSysfsWholeAt(int dir_fd, const char* rel, size_t max_bytes);
 
+// The two above on a descriptor already open, read with pread(2) from offset 0 (a kept-open sysfs
+// or procfs file regenerates its content that way); the descriptor stays open.
+// `short_read_is_eof`: a read that returns less than asked is taken as the end, saving the read
+// that would return 0. True for sysfs (an attribute comes whole in one read) and regular files;
+// not for procfs, whose seq_files may stop short of a buffer they could fill.
+SysfsValue SysReadFd(int fd);
+SysfsValue ReadSysfsWholeFd(int fd, size_t max_bytes, bool short_read_is_eof = false);
+
+// ReadFileLimited on a descriptor already open (pread from offset 0); `path` names it in errors.
+Result<std::string> ReadFdLimited(int fd, const std::string& path, size_t max_bytes,
+                                  bool short_read_is_eof = false);
+
 // The error for a SysfsValue that failed: reason "open" for ENOENT, else "read"; `what` names
 // the file in the detail.
 Error SysfsError(std::string_view what, const SysfsValue& v);

@@ -1,7 +1,12 @@
 #pragma once
-// Bit mixing for hash tables keyed by 64-bit hashes.
+// Bit mixing for hash tables keyed by 64-bit hashes, and string-keyed maps looked up by
+// std::string_view.
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace lookout {
 
@@ -15,5 +20,13 @@ inline uint64_t MixBits(uint64_t h) {
   h ^= h >> 33;
   return h;
 }
+
+// Heterogeneous look-up: find by string_view without building a std::string per look-up.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 }  // namespace lookout

@@ -18,7 +18,8 @@ RE2::Options GoRegexOptions();
 
 // A regular expression from config in RE2 syntax, Go's and so node_exporter's and Prometheus's,
 // searched like node_exporter's flags (regexp.MatchString: the user writes ^...$ where wanted).
-// Empty source = matches nothing. Thread-safety: Matches() is safe from any thread (RE2 is).
+// Empty source = matches nothing. Thread-safety: Matches() is safe from any thread (RE2 is; the
+// answers it remembers for names already seen are behind a mutex).
 class Pattern {
  public:
   Pattern() = default;
@@ -29,6 +30,7 @@ class Pattern {
 
  private:
   struct Compiled;
+  bool Search(std::string_view s) const;  // RE2, uncached
   std::string source_;
   std::shared_ptr<Compiled> re_;  // shared by config copies
 };

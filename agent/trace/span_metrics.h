@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/common/hash.h"
 #include "lookout/clock.h"
 #include "lookout/metrics/collectable.h"
 
@@ -74,10 +75,6 @@ class SpanMetrics final : public Collectable {
   struct Series;  // public for the .cc's helpers
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   void RecordLocked(const SpanFacts& span);
   void ExpireLocked(std::chrono::steady_clock::time_point now);
 
@@ -85,7 +82,7 @@ class SpanMetrics final : public Collectable {
   const Clock& clock_;
   std::vector<std::string> dimension_labels_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<Series>, KeyHash, std::equal_to<>> series_;
+  StringMap<std::unique_ptr<Series>> series_;
   std::unique_ptr<Series> overflow_;  // created on first overflow
   std::string key_;                   // scratch, reused to build lookup keys
   std::chrono::steady_clock::time_point last_expire_;

@@ -23,14 +23,6 @@ namespace {
 // What a sample line's name means for the family it belongs to.
 enum class Role : uint8_t { kValue, kCreated, kBucket, kSum, kCount, kQuantile };
 
-// Heterogeneous lookup: find by string_view without building a std::string per line.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-
 // Its parts with a file of their own: the series index, the label-set lexers.
 using detail::LabelLexer;
 using detail::OpenMetricsLabelLexer;

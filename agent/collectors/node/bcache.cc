@@ -38,6 +38,7 @@
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_float.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -342,6 +343,7 @@ class BcacheCollector final : public Collector {
   std::string_view Name() const override { return "bcache"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     const auto entries = ReadDirNames(dir_);
     if (!entries) return Ok{};  // no bcache module: no series, no failure
     std::vector<MetricFamily> families;
@@ -364,7 +366,7 @@ class BcacheCollector final : public Collector {
  private:
   // procfs's readValue: an absent file reads 0.
   Result<uint64_t> ReadValue(const std::string& path) const {
-    auto text = ReadFileLimited(path, max_);
+    auto text = kept_.ReadFileLimited(path, max_);
     if (!text.ok()) {
       if (IsMissing(text.error(), path)) return uint64_t{0};
       return MakeError(text.error().reason, text.error().detail);
@@ -399,7 +401,7 @@ class BcacheCollector final : public Collector {
   template <typename T>
   bool ReadParsed(const std::string& path, Result<T> (*parse)(std::string_view), T& out,
                   SkippedEntries& skipped) const {
-    auto text = ReadFileLimited(path, max_);
+    auto text = kept_.ReadFileLimited(path, max_);
     if (!text.ok()) {  // procfs opens these with os.Open: absent is an error too
       skipped.Add(MakeError(text.error().reason, text.error().detail));
       return false;
@@ -500,6 +502,7 @@ class BcacheCollector final : public Collector {
   const std::string dir_;
   const bool priority_stats_;
   const size_t max_;
+  mutable KeptFiles kept_;  // read within Collect's Scrape
 };
 
 }  // namespace

@@ -96,12 +96,13 @@ bool IsDirNoFollow(const std::string& path) {
 // procfs's btrfs reader: reads relative to one directory and remembers its last error.
 class Reader {
  public:
-  explicit Reader(std::string path, size_t device_count = 0)
-      : path_(std::move(path)), device_count_(device_count) {}
+  Reader(std::string path, KeptFiles* kept, size_t device_count = 0)
+      : path_(std::move(path)), kept_(kept), device_count_(device_count) {}
 
   // readFile: "" when the file is absent or unreadable; an error other than ENOENT is kept.
   std::string ReadFile(const std::string& rel) {
-    SysfsValue v = SysReadFile(path_ + "/" + rel);
+    const std::string path = path_ + "/" + rel;
+    SysfsValue v = kept_ != nullptr ? kept_->SysReadFile(path) : SysReadFile(path);
     if (v.err != 0) {
       if (v.err != ENOENT) err_ = SysfsError(path_ + "/" + rel, v);
       return "";
@@ -128,7 +129,7 @@ class Reader {
   }
 
   BtrfsAllocation ReadAllocation(const std::string& rel, std::optional<Error>& parent_err) {
-    Reader sr(path_ + "/" + rel, device_count_);
+    Reader sr(path_ + "/" + rel, kept_, device_count_);
     BtrfsAllocation a;
     // Every file procfs reads, in its order: a failure among them zeroes the values after it.
     for (const char* f : {"bytes_may_use", "bytes_pinned", "bytes_readonly"}) sr.ReadValue(f);
@@ -159,14 +160,15 @@ class Reader {
 
  private:
   std::string path_;
+  KeptFiles* kept_;
   size_t device_count_;
   std::optional<Error> err_;
 };
 
 }  // namespace
 
-Result<BtrfsStats> ReadBtrfsStats(const std::string& uuid_path) {
-  Reader r(uuid_path);
+Result<BtrfsStats> ReadBtrfsStats(const std::string& uuid_path, KeptFiles* kept) {
+  Reader r(uuid_path, kept);
   BtrfsStats s;
   for (const std::string& name : r.ListFiles("devices")) {
     const uint64_t sectors = r.ReadValue("devices/" + name + "/size");
@@ -309,9 +311,10 @@ class BtrfsCollector final : public Collector {
     if (!entries) return Ok{};  // no btrfs: no series, no failure
     SkippedEntries skipped;
     std::vector<BtrfsStats> filesystems;
+    const auto scrape = kept_.Begin();
     for (const std::string& name : *entries) {
       if (!IsBtrfsFilesystemEntry(name)) continue;
-      auto s = ReadBtrfsStats(dir_ + "/" + name);
+      auto s = ReadBtrfsStats(dir_ + "/" + name, &kept_);
       if (!s.ok()) {
         skipped.Add(MakeError(s.error().reason, dir_ + "/" + name + ": " + s.error().detail));
         continue;
@@ -448,6 +451,7 @@ class BtrfsCollector final : public Collector {
   const std::string dir_;
   const size_t max_;
   const std::shared_ptr<BtrfsIoctl> ioctl_;
+  KeptFiles kept_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/collectors/node/node_options.h"
+#include "agent/common/kept_files.h"
 #include "lookout/collector.h"
 #include "lookout/result.h"
 
@@ -44,8 +45,9 @@ struct BtrfsStats {
 // reader's error in turn, so only a failure under allocation/system (or its absence) makes this
 // an error (reason "read") where procfs fails GetStats and node_exporter the whole collector;
 // a failure elsewhere (devices/ missing, label a directory, a layout file unreadable) gives
-// zeros for the values read after it. Values are ParseBtrfsValue of the trimmed text.
-Result<BtrfsStats> ReadBtrfsStats(const std::string& uuid_path);
+// zeros for the values read after it. Values are ParseBtrfsValue of the trimmed text. With
+// `kept` (the collector's, within its Scrape) the files stay open between scrapes.
+Result<BtrfsStats> ReadBtrfsStats(const std::string& uuid_path, KeptFiles* kept = nullptr);
 
 // Go's strconv.ParseUint(s, 10, 64) with its error ignored, as procfs reads every btrfs value:
 // digits only (no sign, prefix or '_'); 0 for anything else; 2^64-1 when the digits overflow.

@@ -3,12 +3,11 @@
 // Hz in the series). A CPU without a cpufreq directory (offline, or no driver) has no series;
 // a host where none has one has no series and no failure (node_exporter fails then).
 //
-// Files are opened, read and closed on every scrape, not kept open: seven per CPU would hold
-// 1,800 descriptors on a 256-CPU host, more than the 1,024 a container gets by default. Each
-// CPU's cpufreq directory is opened once per scrape (O_PATH) and its files opened under it, so
-// the long path and its policy symlink are walked once per CPU. The scaling_* limits and the
-// cpuinfo_* ones are not cached: intel_pstate changes cpuinfo_max_freq when turbo is switched
-// off, so none of them is constant while the agent runs.
+// The files are kept open between scrapes (KeptFiles: one stat of each CPU's cpufreq directory,
+// then a pread per file; six per CPU, 1,536 descriptors on a 256-CPU host, within the kept-file
+// limit the agent sets after raising its RLIMIT_NOFILE; beyond it they are opened per read). The
+// values are read every scrape, none cached: intel_pstate changes cpuinfo_max_freq when turbo is
+// switched off, so not even the limits are constant while the agent runs.
 //
 // Only the six files exposed are read. procfs also reads six node_exporter 1.5 does not expose
 // (cpuinfo_transition_latency, scaling_driver, scaling_governor, scaling_available_governors,
@@ -16,8 +15,6 @@
 // number; reading them cost 40% of this collector's files, to reproduce a failure (README).
 #include "agent/collectors/node/cpufreq.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +26,7 @@
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
+#include "agent/common/kept_files.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
@@ -80,15 +78,14 @@ class CpufreqCollector final : public Collector {
     std::vector<MetricFamily> fams;
     for (const Row& r : kRows) fams.push_back({r.name, r.help, MetricType::kGauge, {}, {}});
 
+    const auto scrape = kept_.Begin();
     for (const std::string& cpu_dir : cpus) {
       const std::string freq_dir = cpu_dir + "/cpufreq";
-      const int dir_fd = ::open(freq_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (dir_fd < 0) {
-        if (errno == ENOENT) continue;  // offline, or no cpufreq driver
-        return MakeError("open", freq_dir + ": " + std::strerror(errno));
+      if (const int err = kept_.StatDir(freq_dir); err != 0) {
+        if (err == ENOENT) continue;  // offline, or no cpufreq driver
+        return MakeError("open", freq_dir + ": " + std::strerror(err));
       }
-      auto contents = ReadCpu(dir_fd, freq_dir);
-      ::close(dir_fd);
+      auto contents = ReadCpu(freq_dir);
       if (!contents.ok()) return contents.error();
       auto values = ParseCpufreqValues(*contents);
       if (!values.ok()) return MakeError("parse", freq_dir + ": " + values.error().detail);
@@ -106,22 +103,26 @@ class CpufreqCollector final : public Collector {
 
  private:
   // The six exposed files; one that is absent or not readable by this user has no value.
-  Result<CpufreqContents> ReadCpu(int dir_fd, const std::string& freq_dir) const {
+  Result<CpufreqContents> ReadCpu(const std::string& freq_dir) const {
     CpufreqContents contents;
+    std::string path = freq_dir + "/";
+    const size_t base = path.size();
     for (size_t i = 0; i < kCpufreqFiles.size(); ++i) {
       if (i == kCpuinfoTransitionLatency) continue;  // not exposed
-      const std::string name(kCpufreqFiles[i]);
-      SysfsValue v = ReadSysfsWholeAt(dir_fd, name.c_str(), max_);
+      path.resize(base);
+      path += kCpufreqFiles[i];
+      SysfsValue v = kept_.ReadSysfsWhole(path, max_);
       if (v.err == 0) {
         contents[i] = std::move(v.text);
       } else if (!AbsentOrForbidden(v.err)) {
-        return SysfsError(freq_dir + "/" + name, v);
+        return SysfsError(path, v);
       }
     }
     return contents;
   }
 
   inline static const std::vector<std::string> kNone;
+  mutable KeptFiles kept_;  // read within Collect's Scrape
   size_t max_;
   std::string dir_;
 };

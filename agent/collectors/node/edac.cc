@@ -19,6 +19,7 @@
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
+#include "agent/common/kept_files.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
@@ -40,6 +41,7 @@ class EdacCollector final : public Collector {
   std::string_view Name() const override { return "edac"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     MetricFamily ce{"node_edac_correctable_errors_total",
                     "Total correctable memory errors.",
                     MetricType::kCounter,
@@ -104,7 +106,7 @@ class EdacCollector final : public Collector {
     size_t i = 0;
     for (const char* f : files) {
       const std::string path = dir + "/" + f;
-      const SysfsValue text = ReadSysfsWhole(path, max_);
+      const SysfsValue text = kept_.ReadSysfsWhole(path, max_);
       if (text.err != 0) {
         skipped.Add(SysfsError(path, text));
         return false;
@@ -122,6 +124,7 @@ class EdacCollector final : public Collector {
   inline static const std::vector<std::string> kNone;
   size_t max_;
   std::string pattern_;
+  mutable KeptFiles kept_;  // read within Collect's Scrape
 };
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -74,6 +75,7 @@ class FibreChannelCollector final : public Collector {
   std::string_view Name() const override { return "fibrechannel"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     const auto hosts = ReadDirNames(dir_);
     if (!hosts) return Ok{};  // no fc_host class: no series, no failure
     MetricFamily info{"node_fibrechannel_info",
@@ -97,7 +99,7 @@ class FibreChannelCollector final : public Collector {
       bool ok = true;
       for (size_t i = 0; i < attr.size() && ok; ++i) {
         const std::string path = d + std::string(kFcHostAttributes[i]);
-        SysfsValue v = SysReadFile(path);
+        SysfsValue v = kept_.SysReadFile(path);
         if (v.err != 0) {
           skipped.Add(SysfsError(path, v));
           ok = false;
@@ -135,9 +137,8 @@ class FibreChannelCollector final : public Collector {
 
  private:
   // statistics/: false, with the reason added to `skipped`, when the host is to be left out.
-  static bool ReadStatistics(const std::string& dir,
-                             std::array<uint64_t, kFcStatistics.size()>& values,
-                             SkippedEntries& skipped) {
+  bool ReadStatistics(const std::string& dir, std::array<uint64_t, kFcStatistics.size()>& values,
+                      SkippedEntries& skipped) {
     DIR* d = opendir(dir.c_str());
     if (d == nullptr) {
       const int err = errno;
@@ -159,7 +160,7 @@ class FibreChannelCollector final : public Collector {
       const std::string file(kFcStatistics[i].file);
       if (std::find(regular.begin(), regular.end(), file) == regular.end()) continue;  // 0
       const std::string path = dir + "/" + file;
-      const SysfsValue text = SysReadFile(path);
+      const SysfsValue text = kept_.SysReadFile(path);
       const auto v = ParseFcStatistic(text);
       if (!v) {
         skipped.Add(text.err != 0 ? SysfsError(path, text)
@@ -173,6 +174,7 @@ class FibreChannelCollector final : public Collector {
   }
 
   const std::string dir_;
+  KeptFiles kept_;
 };
 
 }  // namespace

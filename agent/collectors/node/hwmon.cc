@@ -43,6 +43,7 @@
 #include "agent/collectors/node/registry_families.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/pattern.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
@@ -167,6 +168,7 @@ namespace {
 struct SensorFile {
   std::string property;
   std::string relative_path;
+  mutable int fd = -1;  // kept open between scrapes (ReadKept); the Chip closes it
 };
 
 struct Sensor {
@@ -190,24 +192,62 @@ struct Chip {
   Chip& operator=(const Chip&) = delete;
   ~Chip() {
     if (dir_fd >= 0) close(dir_fd);
+    for (const Sensor& s : sensors) {
+      for (const SensorFile& f : s.files) {
+        if (f.fd < 0) continue;
+        close(f.fd);
+        ReleaseKeptFile();
+      }
+    }
   }
 };
 
-// One read(2) of at most 128 bytes at `rel` under `dir_fd`, as node_exporter's sysReadFile; the
-// text with newlines trimmed from both ends (strings.Trim(s, "\n")).
-SysfsValue ReadAt(int dir_fd, const std::string& rel) {
-  // O_NONBLOCK: a FIFO planted in sysfs's place must not hang the scrape (sysfs ignores it).
-  const int fd = openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return {errno, ""};
+// One read of at most 128 bytes from offset 0, as node_exporter's sysReadFile; the text with
+// newlines trimmed from both ends (strings.Trim(s, "\n")).
+SysfsValue ReadHwmonFd(int fd) {
   char buf[128];
-  const ssize_t n = read(fd, buf, sizeof buf);
-  const int err = errno;
-  close(fd);
-  if (n < 0) return {err, ""};
+  ssize_t n = 0;
+  do {
+    n = pread(fd, buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return {errno, ""};
   std::string_view v(buf, static_cast<size_t>(n));
   while (!v.empty() && v.front() == '\n') v.remove_prefix(1);
   while (!v.empty() && v.back() == '\n') v.remove_suffix(1);
   return {0, std::string(v)};
+}
+
+// ReadHwmonFd of `rel` under `dir_fd`, opened and closed.
+SysfsValue ReadAt(int dir_fd, const std::string& rel) {
+  // O_NONBLOCK: a FIFO planted in sysfs's place must not hang the scrape (sysfs ignores it).
+  const int fd = openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return {errno, ""};
+  SysfsValue v = ReadHwmonFd(fd);
+  close(fd);
+  return v;
+}
+
+// ReadAt through a descriptor kept in `fd` between scrapes, within the process's kept-file limit
+// (kept_files.h): a pread at offset 0 regenerates a sysfs attribute without a path walk. A read
+// that fails on a kept descriptor is answered by a fresh open (the attribute may be gone:
+// ENODEV), and the file is kept again on the next scrape.
+SysfsValue ReadKept(int dir_fd, const SensorFile& f) {
+  if (f.fd >= 0) {
+    SysfsValue v = ReadHwmonFd(f.fd);
+    if (v.err == 0) return v;
+    close(f.fd);
+    f.fd = -1;
+    ReleaseKeptFile();
+    return ReadAt(dir_fd, f.relative_path);
+  }
+  if (!ReserveKeptFile()) return ReadAt(dir_fd, f.relative_path);
+  f.fd = openat(dir_fd, f.relative_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (f.fd < 0) {
+    const int err = errno;
+    ReleaseKeptFile();
+    return {err, ""};
+  }
+  return ReadHwmonFd(f.fd);
 }
 
 // filepath.EvalSymlinks, for the names node_exporter derives from resolved paths.
@@ -383,7 +423,7 @@ class HwmonCollector final : public Collector {
     for (const Sensor& s : chip.sensors) {
       std::vector<std::pair<std::string, std::string>> props;
       for (const SensorFile& f : s.files) {
-        const SysfsValue v = ReadAt(chip.dir_fd, f.relative_path);
+        const SysfsValue v = ReadKept(chip.dir_fd, f);
         ++reads;
         if (v.err == ENOENT || v.err == ENODEV) ++vanished;
         if (v.err != 0) {

@@ -40,6 +40,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/go_float.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -309,12 +310,13 @@ class InfinibandCollector final : public Collector {
                           {}});
     }
     SkippedEntries skipped;
+    const auto scrape = kept_.Begin();
     for (const std::string& name : *devices) {
       const std::string d = dir_ + "/" + name + "/";
       // procfs reads board_id, fw_ver and hca_type in this order; only hca_type may be absent.
-      const SysfsValue board = SysReadFile(d + "board_id");
-      const SysfsValue fw = board.err == 0 ? SysReadFile(d + "fw_ver") : SysfsValue{};
-      const SysfsValue hca = fw.err == 0 ? SysReadFile(d + "hca_type") : SysfsValue{};
+      const SysfsValue board = kept_.SysReadFile(d + "board_id");
+      const SysfsValue fw = board.err == 0 ? kept_.SysReadFile(d + "fw_ver") : SysfsValue{};
+      const SysfsValue hca = fw.err == 0 ? kept_.SysReadFile(d + "hca_type") : SysfsValue{};
       if (board.err != 0 || fw.err != 0 || (hca.err != 0 && hca.err != ENOENT)) {
         const bool b = board.err != 0, f = fw.err != 0;
         skipped.Add(SysfsError(d + (b   ? "board_id"
@@ -376,7 +378,7 @@ class InfinibandCollector final : public Collector {
     // state, phys_state and rate: os.ReadFile, the whole file untrimmed, parsed in this order.
     const auto parse = [&](const char* file, auto parser, auto& field, const char* shape) {
       const std::string path = p + file;
-      const auto text = ReadFileLimited(path, max_);
+      const auto text = kept_.ReadFileLimited(path, max_);
       if (!text.ok()) {
         skipped.Add(text.error());
         return false;
@@ -407,7 +409,7 @@ class InfinibandCollector final : public Collector {
         const auto i = CounterIndex(ext, f);
         if (!i) continue;
         const std::string path = dir + "/" + f;
-        auto v = ParseInfinibandCounter(SysReadFile(path), kCounters[*i].counter.times4);
+        auto v = ParseInfinibandCounter(kept_.SysReadFile(path), kCounters[*i].counter.times4);
         if (!v.ok()) {
           skipped.Add(MakeError(v.error().reason, path + ": " + v.error().detail));
           continue;
@@ -420,6 +422,7 @@ class InfinibandCollector final : public Collector {
 
   const std::string dir_;
   const size_t max_;
+  mutable KeptFiles kept_;  // read within Collect's Scrape
 };
 
 }  // namespace

@@ -37,6 +37,7 @@ struct TextfileOptions {
 struct NodeOptions {
   HostPaths paths;
   size_t max_file_bytes = 0;
+  size_t max_kept_files = 0;  // kept_files.h: the most kernel files kept open between scrapes
   std::map<std::string, bool, std::less<>> enabled;  // collector name -> on/off
   FilesystemOptions filesystem;
   DeviceFilter diskstats;

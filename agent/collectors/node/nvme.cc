@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -35,6 +36,7 @@ class NvmeCollector final : public Collector {
   std::string_view Name() const override { return "nvme"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     const std::vector<std::string> devices = ReadDirNames(dir_).value_or(kNone);
     MetricFamily info{"node_nvme_info",
                       "Non-numeric data from /sys/class/nvme/<device>, value is always 1.",
@@ -44,8 +46,9 @@ class NvmeCollector final : public Collector {
     SkippedEntries skipped;
     for (const std::string& name : devices) {
       const std::string d = dir_ + "/" + name + "/";
-      auto dev = ParseNvmeDevice({SysReadFile(d + "firmware_rev"), SysReadFile(d + "model"),
-                                  SysReadFile(d + "serial"), SysReadFile(d + "state")});
+      auto dev =
+          ParseNvmeDevice({kept_.SysReadFile(d + "firmware_rev"), kept_.SysReadFile(d + "model"),
+                           kept_.SysReadFile(d + "serial"), kept_.SysReadFile(d + "state")});
       if (!dev.ok()) {
         skipped.Add(MakeError(dev.error().reason, d + dev.error().detail));
         continue;
@@ -64,6 +67,7 @@ class NvmeCollector final : public Collector {
  private:
   inline static const std::vector<std::string> kNone;
   std::string dir_;
+  KeptFiles kept_;
 };
 
 }  // namespace

@@ -24,6 +24,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -123,6 +124,7 @@ class PowerSupplyClassCollector final : public Collector {
   std::string_view Name() const override { return "powersupplyclass"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     const auto supplies = ReadDirNames(dir_);
     if (!supplies) return Ok{};                   // no power_supply class: no series, no failure
     std::map<std::string, MetricFamily> numeric;  // sorted by name, as node_exporter's output
@@ -152,7 +154,7 @@ class PowerSupplyClassCollector final : public Collector {
       for (const std::string& file : files) {
         const auto attr = PowerSupplyAttributeFor(file);
         if (!attr) continue;
-        const SysfsValue v = SysReadFile(d + "/" + file);
+        const SysfsValue v = kept_.SysReadFile(d + "/" + file);
         if (v.err != 0) {
           skipped.Add(SysfsError(d + "/" + file, v));
           continue;
@@ -196,6 +198,7 @@ class PowerSupplyClassCollector final : public Collector {
 
   const std::string dir_;
   const Pattern ignored_;
+  KeptFiles kept_;
 };
 
 }  // namespace

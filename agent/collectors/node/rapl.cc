@@ -23,6 +23,7 @@
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
 #include "agent/common/go_path.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/log.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
@@ -97,6 +98,7 @@ class RaplCollector final : public Collector {
   std::string_view Name() const override { return "rapl"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     const auto entries = ReadDirNames(dir_);
     // No powercap (or not readable): no series, as node_exporter's ErrNoData.
     if (!entries) return Ok{};
@@ -109,10 +111,10 @@ class RaplCollector final : public Collector {
     std::unordered_map<std::string, int64_t> uses;
     for (const std::string& entry : *entries) {
       const std::string path = GoJoinPath(dir_, entry);
-      const SysfsValue name = ReadSysfsWhole(path + "/name", max_);
+      const SysfsValue name = kept_.ReadSysfsWhole(path + "/name", max_);
       if (name.err != 0) continue;  // not a zone (the control type directory), as procfs
       RaplZoneName zn = SplitRaplZoneName(name.text, uses);
-      const SysfsValue range = ReadSysfsWhole(path + "/max_energy_range_uj", max_);
+      const SysfsValue range = kept_.ReadSysfsWhole(path + "/max_energy_range_uj", max_);
       if (range.err == ENOENT || range.err == EACCES || range.err == EPERM) return Ok{};
       if (range.err != 0) return SysfsError(path + "/max_energy_range_uj", range);
       if (!ParseGoUint(range.text, 10)) {
@@ -124,7 +126,7 @@ class RaplCollector final : public Collector {
     std::vector<MetricFamily> families;
     SkippedEntries skipped;
     for (const Zone& z : zones) {
-      const SysfsValue energy = ReadSysfsWhole(z.path + "/energy_uj", max_);
+      const SysfsValue energy = kept_.ReadSysfsWhole(z.path + "/energy_uj", max_);
       if (energy.err == EACCES || energy.err == EPERM) {
         WarnForbiddenOnce(z.path + "/energy_uj");
         return Ok{};
@@ -187,6 +189,7 @@ class RaplCollector final : public Collector {
   size_t max_;
   bool zone_label_;
   std::string dir_;
+  KeptFiles kept_;
   std::once_flag warned_;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/kept_files.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout {
@@ -89,6 +90,7 @@ class TapestatsCollector final : public Collector {
   std::string_view Name() const override { return "tapestats"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     const auto entries = ReadDirNames(dir_);
     if (!entries) return Ok{};  // no scsi_tape class: no series, no failure
     std::vector<MetricFamily> families;
@@ -100,7 +102,7 @@ class TapestatsCollector final : public Collector {
       const std::string stats = dir_ + "/" + device + "/stats/";
       std::array<SysfsValue, 10> files;
       for (size_t i = 0; i < files.size(); ++i) {
-        files[i] = SysReadFile(stats + std::string(kTapeStatFiles[i]));
+        files[i] = kept_.SysReadFile(stats + std::string(kTapeStatFiles[i]));
       }
       if (files[0].err == ENOENT && files[1].err == ENOENT) {
         skipped.Add(MakeError("open", stats + ": no statistics"));
@@ -125,6 +127,7 @@ class TapestatsCollector final : public Collector {
  private:
   const std::string dir_;
   const Pattern ignored_;
+  KeptFiles kept_;
 };
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/go_path.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -58,6 +59,7 @@ class ThermalZoneCollector final : public Collector {
   std::string_view Name() const override { return "thermal_zone"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();
     MetricFamily temp{
         "node_thermal_zone_temp", "Zone temperature in Celsius", MetricType::kGauge, {}, {}};
     // filepath.Glob, as procfs: sorted, nothing when the directory is absent or unreadable.
@@ -65,9 +67,9 @@ class ThermalZoneCollector final : public Collector {
       const std::string entry = path.substr(path.rfind('/') + 1);
       const std::string d = path + "/";
       // procfs reads type, policy and mode with one 128-byte read, temp and passive whole.
-      ThermalZoneFiles f{SysReadFile(d + "type"), SysReadFile(d + "policy"),
-                         ReadSysfsWhole(d + "temp", max_), SysReadFile(d + "mode"),
-                         ReadSysfsWhole(d + "passive", max_)};
+      ThermalZoneFiles f{kept_.SysReadFile(d + "type"), kept_.SysReadFile(d + "policy"),
+                         kept_.ReadSysfsWhole(d + "temp", max_), kept_.SysReadFile(d + "mode"),
+                         kept_.ReadSysfsWhole(d + "passive", max_)};
       if (f.temp.err == ENODATA) continue;  // the sensor is gone
       auto z = ParseThermalZone(f);
       if (!z.ok()) return MakeError(z.error().reason, d + z.error().detail);
@@ -87,8 +89,9 @@ class ThermalZoneCollector final : public Collector {
     for (const std::string& path : GoGlob(dir_ + "/cooling_device[0-9]*").value_or(kNone)) {
       const std::string entry = path.substr(path.rfind('/') + 1);
       const std::string d = path + "/";
-      auto c = ParseCoolingDevice(
-          {SysReadFile(d + "type"), SysReadFile(d + "max_state"), SysReadFile(d + "cur_state")});
+      auto c =
+          ParseCoolingDevice({kept_.SysReadFile(d + "type"), kept_.SysReadFile(d + "max_state"),
+                              kept_.SysReadFile(d + "cur_state")});
       if (!c.ok()) return MakeError(c.error().reason, d + c.error().detail);
       const std::string name = entry.substr(14);
       const std::string type = ToValidUtf8(c->type);
@@ -105,6 +108,7 @@ class ThermalZoneCollector final : public Collector {
   inline static const std::vector<std::string> kNone;
   size_t max_;
   std::string dir_;
+  KeptFiles kept_;
 };
 
 }  // namespace

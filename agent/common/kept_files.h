@@ -1,0 +1,135 @@
+#pragma once
+// Kernel attribute files a collector reads on every scrape, kept open between scrapes.
+//
+// Why: on a big machine a node scrape reads well over a thousand small sysfs files (per-CPU
+// cpufreq, hwmon sensors, HCA and disk counters). Opening one costs a path walk and a file
+// allocation, closing it another syscall; a pread(2) at offset 0 of a kept descriptor makes sysfs
+// and procfs regenerate the content without either. node_exporter opens, reads and closes each.
+//
+// When a kept descriptor is stale: the files are grouped by their directory, and the first read
+// of a directory in a scrape stats it once. A different device or inode (a sysfs device removed
+// and another created under its name has a new inode), or a changed mtime or ctime (regular
+// filesystems, as in test trees, update them when an entry is added or removed), closes what was
+// kept for it. A read that fails on a kept descriptor (sysfs answers ENODEV once the attribute is
+// removed) is retried once on a fresh open, so a vanished file gives the error an uncached read
+// gives. A file found absent stays absent while its directory keeps its identity (a sysfs
+// device's attributes are created with it), except on procfs, where entries appear (/proc/net/
+// ip_vs when the module loads) without the directory changing.
+//
+// Descriptors are bounded process-wide (SetKeptFileLimit): beyond the limit a file is read the
+// plain way, opened and closed each time. Directories not read during a scrape give their
+// descriptors back when the scrape ends.
+//
+// Thread-safety: reads run within a Scrape (Begin() locks the set), one thread at a time; the
+// process-wide counters are atomic.
+#include <sys/stat.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "agent/common/file_util.h"
+#include "agent/common/hash.h"
+#include "lookout/result.h"
+
+namespace lookout {
+
+// The most descriptors all KeptFiles together may hold (0: none kept). Until set (the agent sets
+// it from node.max_kept_files at start-up, open_file_limit.h): a quarter of the soft
+// RLIMIT_NOFILE when first used, at most 8192. Lowering it closes nothing already kept.
+void SetKeptFileLimit(size_t limit);
+size_t KeptFileLimit();
+size_t KeptFilesOpen();  // descriptors held now, all KeptFiles together
+
+// For a collector that keeps descriptors its own way (hwmon): takes one from the limit (false:
+// none left, read the plain way) and gives it back when the descriptor is closed.
+bool ReserveKeptFile();
+void ReleaseKeptFile();
+
+class KeptFiles {
+  struct Dir;
+
+ public:
+  KeptFiles() = default;
+  ~KeptFiles();
+  KeptFiles(const KeptFiles&) = delete;
+  KeptFiles& operator=(const KeptFiles&) = delete;
+
+  // One collector run: locks this set; when it ends, directories the run did not read are
+  // closed. Hold one while reading.
+  class [[nodiscard]] Scrape {
+   public:
+    ~Scrape();
+    Scrape(const Scrape&) = delete;
+    Scrape& operator=(const Scrape&) = delete;
+    Scrape(Scrape&&) = delete;
+
+   private:
+    friend class KeptFiles;
+    explicit Scrape(KeptFiles& owner);
+    KeptFiles& owner_;
+    std::unique_lock<std::mutex> lock_;
+  };
+  Scrape Begin() { return Scrape(*this); }
+
+  // The reads answer exactly as the file_util functions of the same name (same values, same
+  // errno / error reasons); only the descriptors differ. Outside a Scrape they are those plain
+  // functions.
+  SysfsValue SysReadFile(const std::string& path);
+  SysfsValue ReadSysfsWhole(const std::string& path, size_t max_bytes);
+  Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes);
+
+  // 0 when `dir` is a directory now, else the errno of its stat (ENOTDIR: not a directory).
+  // Within a Scrape the stat is the identity check of the files read under `dir`, so it is free.
+  int StatDir(const std::string& dir);
+
+  size_t open_files() const { return open_; }  // for tests; call between scrapes
+
+ private:
+  static constexpr int kAbsent = -2;  // ENOENT while the directory kept its identity
+
+  struct Dir {
+    bool exists = false;
+    int stat_err = 0;
+    struct stat id {};
+    // Not procfs: a file found absent stays so while the identity holds, and a short read is
+    // the end of the file (file_util.h).
+    bool not_procfs = false;
+    uint64_t visited = 0;  // scrape number of the last identity check
+    // file name -> kept descriptor or kAbsent (a zfs pool directory holds one
+    // objset file per dataset: thousands, hence a hash map)
+    StringMap<int> files;
+  };
+
+  // A descriptor for `path` (>= 0, kept: do not close), or -1 with `err` set: the open failed,
+  // or the limit is reached and `transient` >= 0 is to be closed by the caller after one read.
+  int Descriptor(const std::string& path, int& err, int& transient, bool& short_read_is_eof);
+  Dir& Visit(std::string_view dir_path);
+  void Forget(const std::string& path);  // a read failed on the kept descriptor: close it
+  void CloseFiles(Dir& d);
+  void EndScrape();
+
+  // Where one read of a path comes from: a kept descriptor, one to close after the read (over
+  // the limit), or none (fd < 0: the open failed with err).
+  struct Source {
+    int fd = -1;
+    bool kept = true;
+    int err = 0;
+    bool short_read_is_eof = false;
+  };
+  Source Acquire(const std::string& path);
+  // Closes a transient descriptor. A kept one whose read failed may be stale (ENODEV: the node
+  // was removed): it is closed, and true says to read the path the plain way instead, which
+  // gives what an uncached read gives. The next scrape opens and keeps the file again.
+  bool Release(const std::string& path, const Source& s, bool read_failed);
+
+  std::mutex mu_;
+  bool in_scrape_ = false;  // guarded by mu_, as the rest
+  uint64_t scrape_ = 0;
+  size_t open_ = 0;
+  StringMap<Dir> dirs_;
+};
+
+}  // namespace lookout
