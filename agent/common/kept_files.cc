@@ -18,7 +18,7 @@ namespace lookout {
 namespace {
 
 constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;  // as file_util's plain reads
-constexpr size_t kDefaultLimitCap = 8192;                      // node.max_kept_files's default
+constexpr size_t kDefaultLimitCap = 4096;  // node.max_kept_files's default
 constexpr size_t kUnset = SIZE_MAX;
 
 std::atomic<size_t> g_limit{kUnset};

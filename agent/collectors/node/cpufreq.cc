@@ -4,8 +4,8 @@
 // a host where none has one has no series and no failure (node_exporter fails then).
 //
 // The files are kept open between scrapes (KeptFiles: one stat of each CPU's cpufreq directory,
-// then a pread per file; six per CPU, 1,536 descriptors on a 256-CPU host, within the kept-file
-// limit the agent sets after raising its RLIMIT_NOFILE; beyond it they are opened per read). The
+// then a pread per file; six per CPU, 1,536 descriptors and about 7 MiB of kernel memory on a
+// 256-CPU host, within the kept-file limit; beyond it they are opened per read). The
 // values are read every scrape, none cached: intel_pstate changes cpuinfo_max_freq when turbo is
 // switched off, so not even the limits are constant while the agent runs.
 //

@@ -39,10 +39,11 @@ const OptionTable<NodeOptions>& NodeOptionTable() {
         "max_file_bytes", &O::max_file_bytes, 4096, int64_t{1} << 30, "8388608",
         "a /proc or /sys file larger than this fails its collector (`reason=\"too_large\"`)"));
     t.options.push_back(option::Int<O>(
-        "max_kept_files", &O::max_kept_files, 0, 1 << 20, "8192",
+        "max_kept_files", &O::max_kept_files, 0, 1 << 20, "4096",
         "the most /sys and /proc files the node collectors keep open between scrapes (a pread "
-        "instead of open, read and close); at most a quarter of the open-file limit, which the "
-        "agent raises to its hard limit at start-up; beyond it files are opened on each read"));
+        "instead of open, read and close; each holds about 4.4 KiB of kernel memory); at most a "
+        "quarter of the open-file limit, which the agent raises to its hard limit at start-up; "
+        "beyond it files are opened on each read; 0 = none"));
     for (const auto& entry : NodeCollectorRegistry()) {
       const std::string prefix = "collectors." + std::string(entry.name);
       t.options.push_back(option::CollectorSwitch<O>(&O::enabled, entry.name, entry.default_enabled,
