@@ -15,36 +15,57 @@
 
 namespace lookout {
 
+ssize_t PreadOrRead(int fd, void* buf, size_t n, off_t offset) {
+  ssize_t r = 0;
+  do {
+    r = ::pread(fd, buf, n, offset);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0 && errno == ESPIPE) {
+    do {
+      r = ::read(fd, buf, n);
+    } while (r < 0 && errno == EINTR);
+  }
+  return r;
+}
+
+namespace {
+
+// Whether a read that got `n` of `want` bytes ended the file, for short_read_is_eof readers. A
+// whole page is never taken as the end: kernfs answers binary and preallocated attributes a
+// page per read.
+bool EndsFile(ssize_t n, size_t want, bool short_read_is_eof) {
+  if (n == 0) return true;
+  const auto got = static_cast<size_t>(n);
+  return short_read_is_eof && got < want && got % 4096 != 0;
+}
+
+}  // namespace
+
 // Reads all of fd from offset 0 with pread (so a kept-open procfs file is regenerated), at most
 // max_bytes; one byte more is read to tell "exactly max" from "too large".
 Result<std::string> ReadFdLimited(int fd, const std::string& path, size_t max_bytes,
-                                  bool short_read_is_eof) {
+                                  bool short_read_is_eof, int* read_errno) {
+  const auto failed = [&] {
+    if (read_errno != nullptr) *read_errno = errno;
+    return MakeError("read", path + ": " + std::strerror(errno));
+  };
   // Most kernel files fit a page: the first read goes to the stack, not to a zero-filled string.
   char first[4096];
   const size_t first_want = std::min(sizeof first, max_bytes + 1);
-  ssize_t n = 0;
-  do {
-    n = ::pread(fd, first, first_want, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return MakeError("read", path + ": " + std::strerror(errno));
+  ssize_t n = PreadOrRead(fd, first, first_want, 0);
+  if (n < 0) return failed();
   std::string out(first, static_cast<size_t>(n));
-  bool done = n == 0 || (short_read_is_eof && static_cast<size_t>(n) < first_want);
+  bool done = EndsFile(n, first_want, short_read_is_eof);
   size_t chunk = 8192;  // procfs files report size 0, so read on in growing chunks
   while (!done) {
     const size_t old = out.size();
     if (old >= max_bytes + 1) break;
     out.resize(std::min(old + chunk, max_bytes + 1));
     const size_t want = out.size() - old;
-    n = ::pread(fd, out.data() + old, want, static_cast<off_t>(old));
-    if (n < 0) {
-      if (errno == EINTR) {
-        out.resize(old);
-        continue;
-      }
-      return MakeError("read", path + ": " + std::strerror(errno));
-    }
+    n = PreadOrRead(fd, out.data() + old, want, static_cast<off_t>(old));
+    if (n < 0) return failed();
     out.resize(old + static_cast<size_t>(n));
-    done = n == 0 || (short_read_is_eof && static_cast<size_t>(n) < want);
+    done = EndsFile(n, want, short_read_is_eof);
     chunk = std::min<size_t>(chunk * 2, 1 << 20);
   }
   if (out.size() > max_bytes) {
@@ -111,10 +132,7 @@ SysfsValue SysReadFileAt(int dir_fd, const char* rel) {
 SysfsValue SysReadFd(int fd) {
   SysfsValue v;
   char buf[128];
-  ssize_t n = 0;
-  do {
-    n = ::pread(fd, buf, sizeof buf, 0);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = PreadOrRead(fd, buf, sizeof buf, 0);
   v.err = n < 0 ? errno : 0;
   if (n > 0) v.text = std::string(TrimGoSpace(std::string_view(buf, static_cast<size_t>(n))));
   return v;
@@ -137,14 +155,14 @@ SysfsValue ReadSysfsWholeFd(int fd, size_t max_bytes, bool short_read_is_eof) {
   std::string text;
   char buf[4096];
   while (true) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(text.size()));
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = PreadOrRead(fd, buf, sizeof buf, static_cast<off_t>(text.size()));
     if (n < 0) {
       v.err = errno;  // ENODATA, EINVAL, EIO: the driver refused
       break;
     }
     const std::string_view got(buf, static_cast<size_t>(n));
-    if (text.empty() && short_read_is_eof && got.size() < sizeof buf) {  // all of it, at once
+    const bool end = EndsFile(n, sizeof buf, short_read_is_eof);
+    if (text.empty() && end) {  // all of it in one read: no copy through `text`
       if (got.size() > max_bytes) {
         v.err = EFBIG;
       } else {
@@ -152,13 +170,12 @@ SysfsValue ReadSysfsWholeFd(int fd, size_t max_bytes, bool short_read_is_eof) {
       }
       return v;
     }
-    if (n == 0) break;
     text.append(got);
     if (text.size() > max_bytes) {
       v.err = EFBIG;
       break;
     }
-    if (short_read_is_eof && got.size() < sizeof buf) break;
+    if (end) break;
   }
   if (v.err == 0) v.text = std::string(TrimGoSpace(text));
   return v;

@@ -1,6 +1,8 @@
 #pragma once
 // Reading small kernel files (procfs, sysfs) and splitting them without copies.
 
+#include <sys/types.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
@@ -44,15 +46,21 @@ SysfsValue ReadSysfsWholeAt(int dir_fd, const char* rel, size_t max_bytes);
 
 // The two above on a descriptor already open, read with pread(2) from offset 0 (a kept-open sysfs
 // or procfs file regenerates its content that way); the descriptor stays open.
-// `short_read_is_eof`: a read that returns less than asked is taken as the end, saving the read
-// that would return 0. True for sysfs (an attribute comes whole in one read) and regular files;
-// not for procfs, whose seq_files may stop short of a buffer they could fill.
+// `short_read_is_eof`: a read that returns less than asked (and not a whole page: kernfs gives
+// binary attributes a page per read) is taken as the end, saving the read that would return 0.
+// True for sysfs text attributes (one read) and regular files; not for procfs, whose seq_files
+// may stop short of a buffer they could fill. A descriptor that cannot seek (a FIFO planted in
+// a kernel file's place: ESPIPE) is read with read(2).
 SysfsValue SysReadFd(int fd);
 SysfsValue ReadSysfsWholeFd(int fd, size_t max_bytes, bool short_read_is_eof = false);
 
-// ReadFileLimited on a descriptor already open (pread from offset 0); `path` names it in errors.
+// ReadFileLimited on a descriptor already open (pread from offset 0); `path` names it in errors,
+// `read_errno` (when given) gets the errno of a read that failed.
 Result<std::string> ReadFdLimited(int fd, const std::string& path, size_t max_bytes,
-                                  bool short_read_is_eof = false);
+                                  bool short_read_is_eof = false, int* read_errno = nullptr);
+
+// pread(2), or read(2) where the descriptor cannot seek (ESPIPE); EINTR retried.
+ssize_t PreadOrRead(int fd, void* buf, size_t n, off_t offset);
 
 // The error for a SysfsValue that failed: reason "open" for ENOENT, else "read"; `what` names
 // the file in the detail.

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 namespace lookout {
@@ -18,7 +19,7 @@ namespace lookout {
 namespace {
 
 constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;  // as file_util's plain reads
-constexpr size_t kDefaultLimitCap = 4096;  // node.max_kept_files's default
+constexpr size_t kDefaultLimitCap = 4096;                      // node.max_kept_files's default
 constexpr size_t kUnset = SIZE_MAX;
 
 std::atomic<size_t> g_limit{kUnset};
@@ -47,12 +48,6 @@ void ReleaseKeptFile() { g_open.fetch_sub(1, std::memory_order_relaxed); }
 
 namespace {
 
-bool SameIdentity(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
-         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
-         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-
 // The directory and the file name of `path` ("." for a bare name).
 std::pair<std::string_view, std::string_view> SplitPath(std::string_view path) {
   const size_t slash = path.rfind('/');
@@ -72,6 +67,12 @@ size_t KeptFileLimit() {
     if (!g_limit.compare_exchange_strong(unset, limit)) limit = unset;  // another thread set it
   }
   return limit;
+}
+
+bool SameFileIdentity(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
 size_t KeptFilesOpen() { return g_open.load(std::memory_order_relaxed); }
@@ -100,36 +101,51 @@ KeptFiles::Dir& KeptFiles::Visit(std::string_view dir_path) {
   const int rc = ::stat(it->first.c_str(), &st);
   d.stat_err = rc != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
   const bool exists = d.stat_err == 0;
-  if (!exists || !d.exists || !SameIdentity(st, d.id)) {
+  d.settled = exists && d.exists && SameFileIdentity(st, d.id);
+  if (!d.settled) {
     CloseFiles(d);
-    // procfs does not touch a directory's times when an entry appears (/proc/net/ip_vs when
-    // the module loads), so an absent file there is looked for again on every read.
     struct statfs fs {};
-    d.not_procfs = exists && ::statfs(it->first.c_str(), &fs) == 0 && fs.f_type != PROC_SUPER_MAGIC;
+    d.kind = Kind::kRegular;
+    if (exists && ::statfs(it->first.c_str(), &fs) == 0) {
+      if (fs.f_type == PROC_SUPER_MAGIC) d.kind = Kind::kProcfs;
+      if (fs.f_type == SYSFS_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC ||
+          fs.f_type == CGROUP_SUPER_MAGIC) {
+        d.kind = Kind::kKernfs;
+      }
+    }
   }
   d.exists = exists;
   d.id = st;
+  // Directory times come from the coarse clock (a tick) and some filesystems keep whole
+  // seconds; two seconds covers both. A time ahead of the clock counts as recent.
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  d.recent = exists && now.tv_sec - st.st_ctim.tv_sec < 2;
   return d;
 }
 
-int KeptFiles::Descriptor(const std::string& path, int& err, int& transient,
-                          bool& short_read_is_eof) {
+int KeptFiles::Descriptor(const std::string& path, Source& s, int& transient) {
   const auto [dir_path, name] = SplitPath(path);
   Dir& d = Visit(dir_path);
-  short_read_is_eof = d.not_procfs;
+  s.kind = d.kind;
+  s.check_links = d.kind == Kind::kRegular && d.recent;
   if (d.exists) {
     auto it = d.files.find(name);
-    if (it != d.files.end() && it->second >= 0) return it->second;
+    if (it != d.files.end() && it->second >= 0) {
+      s.kept_before = true;
+      return it->second;
+    }
     if (it != d.files.end() && it->second == kAbsent) {
-      err = ENOENT;
+      s.err = ENOENT;
       return -1;
     }
   }
   const int fd = ::open(path.c_str(), kOpenFlags);
   if (fd < 0) {
-    err = errno;
-    // Absent stays absent while the directory keeps its identity (no entry added).
-    if (err == ENOENT && d.not_procfs) d.files.insert_or_assign(std::string(name), kAbsent);
+    s.err = errno;
+    if (s.err == ENOENT && d.settled && d.kind != Kind::kProcfs) {
+      d.files.insert_or_assign(std::string(name), kAbsent);
+    }
     return -1;
   }
   if (!d.exists || !ReserveKeptFile()) {
@@ -167,7 +183,7 @@ void KeptFiles::EndScrape() {
 KeptFiles::Source KeptFiles::Acquire(const std::string& path) {
   Source s;
   int transient = -1;
-  s.fd = Descriptor(path, s.err, transient, s.short_read_is_eof);
+  s.fd = Descriptor(path, s, transient);
   if (transient >= 0) {
     s.fd = transient;
     s.kept = false;
@@ -175,13 +191,21 @@ KeptFiles::Source KeptFiles::Acquire(const std::string& path) {
   return s;
 }
 
-bool KeptFiles::Release(const std::string& path, const Source& s, bool read_failed) {
+bool KeptFiles::Release(const std::string& path, const Source& s, int read_errno) {
   if (!s.kept) {
     ::close(s.fd);
     return false;
   }
-  if (read_failed) Forget(path);
-  return read_failed;
+  bool stale = false;
+  if (read_errno != 0) {
+    stale = s.kept_before && (read_errno == ENODEV || read_errno == ESTALE ||
+                              (read_errno == EIO && s.kind == Kind::kProcfs));
+  } else if (s.check_links) {
+    struct stat st {};
+    stale = ::fstat(s.fd, &st) != 0 || st.st_nlink == 0;
+  }
+  if (stale) Forget(path);
+  return stale;
 }
 
 KeptFiles::Scrape::Scrape(KeptFiles& owner) : owner_(owner), lock_(owner.mu_) {
@@ -206,7 +230,7 @@ SysfsValue KeptFiles::SysReadFile(const std::string& path) {
   const Source s = Acquire(path);
   if (s.fd < 0) return SysfsValue{s.err, {}};
   SysfsValue v = SysReadFd(s.fd);
-  if (Release(path, s, v.err != 0)) return lookout::SysReadFile(path);
+  if (Release(path, s, v.err)) return lookout::SysReadFile(path);
   return v;
 }
 
@@ -214,8 +238,8 @@ SysfsValue KeptFiles::ReadSysfsWhole(const std::string& path, size_t max_bytes) 
   if (!in_scrape_) return lookout::ReadSysfsWhole(path, max_bytes);
   const Source s = Acquire(path);
   if (s.fd < 0) return SysfsValue{s.err, {}};
-  SysfsValue v = ReadSysfsWholeFd(s.fd, max_bytes, s.short_read_is_eof);
-  if (Release(path, s, v.err != 0 && v.err != EFBIG)) {
+  SysfsValue v = ReadSysfsWholeFd(s.fd, max_bytes, s.short_read_is_eof());
+  if (Release(path, s, v.err == EFBIG ? 0 : v.err)) {
     return lookout::ReadSysfsWhole(path, max_bytes);
   }
   return v;
@@ -225,8 +249,9 @@ Result<std::string> KeptFiles::ReadFileLimited(const std::string& path, size_t m
   if (!in_scrape_) return lookout::ReadFileLimited(path, max_bytes);
   const Source s = Acquire(path);
   if (s.fd < 0) return MakeError("open", path + ": " + std::strerror(s.err));
-  auto r = ReadFdLimited(s.fd, path, max_bytes, s.short_read_is_eof);
-  if (Release(path, s, !r.ok() && r.error().reason == "read")) {
+  int read_errno = 0;
+  auto r = ReadFdLimited(s.fd, path, max_bytes, s.short_read_is_eof(), &read_errno);
+  if (Release(path, s, read_errno)) {
     return lookout::ReadFileLimited(path, max_bytes);
   }
   return r;

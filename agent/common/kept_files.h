@@ -10,14 +10,18 @@
 // of a directory in a scrape stats it once. A different device or inode (a sysfs device removed
 // and another created under its name has a new inode), or a changed mtime or ctime (regular
 // filesystems, as in test trees, update them when an entry is added or removed), closes what was
-// kept for it. A read that fails on a kept descriptor (sysfs answers ENODEV once the attribute is
-// removed) is retried once on a fresh open, so a vanished file gives the error an uncached read
-// gives. A file found absent stays absent while its directory keeps its identity (a sysfs
-// device's attributes are created with it), except on procfs, where entries appear (/proc/net/
-// ip_vs when the module loads) without the directory changing.
+// kept for it. A read that fails on a kept descriptor the way a removed file fails (sysfs
+// answers ENODEV once the attribute is gone) is retried once on a fresh open, so a vanished file
+// gives the error an uncached read gives. On a regular filesystem, whose directory times have a
+// clock tick's granularity, a kept file in a directory changed within the last two seconds is
+// checked for a name left (fstat) on each read, and read afresh without one. A file found
+// absent in a directory whose identity has held since an earlier scrape stays absent while it
+// holds (a sysfs device's attributes come right after its directory, never later), except on
+// procfs, where entries appear (/proc/net/ip_vs when the module loads) without the directory
+// changing.
 //
 // The cost: a kept sysfs or procfs descriptor holds its seq_file buffer (a page) in the kernel
-// between reads, charged to the agent's memory cgroup: 4.4 KiB per descriptor measured (44 MiB
+// between reads, charged to the agent's memory cgroup: 4.4 KiB per descriptor measured (43 MiB
 // of slab for 10,000), against 0.5 KiB for one that was never read. Hence a limit well below the
 // open-file limit, and no kept files for the pod collectors' thousands of cgroup files.
 //
@@ -47,6 +51,9 @@ namespace lookout {
 void SetKeptFileLimit(size_t limit);
 size_t KeptFileLimit();
 size_t KeptFilesOpen();  // descriptors held now, all KeptFiles together
+
+// Whether two stats are of the same directory in the same state: device, inode, mtime and ctime.
+bool SameFileIdentity(const struct stat& a, const struct stat& b);
 
 // For a collector that keeps descriptors its own way (hwmon): takes one from the limit (false:
 // none left, read the plain way) and gives it back when the descriptor is closed.
@@ -95,13 +102,23 @@ class KeptFiles {
  private:
   static constexpr int kAbsent = -2;  // ENOENT while the directory kept its identity
 
+  // What the directory's filesystem lets us assume.
+  enum class Kind : uint8_t {
+    kKernfs,   // sysfs, cgroupfs: a removed attribute fails its reads (ENODEV)
+    kProcfs,   // entries appear without the directory changing; a short read is not the end
+    kRegular,  // test trees: a deleted or replaced file still reads, so check its link count
+  };
   struct Dir {
     bool exists = false;
     int stat_err = 0;
+    Kind kind = Kind::kRegular;
+    // The identity held since an earlier scrape: a file absent now is not one whose device is
+    // still being registered (device_add creates the directory before the attributes).
+    bool settled = false;
+    // Changed less than kRecent before the check: a change in the same clock tick as that one
+    // would leave the times as they are, so regular files' link counts are checked on each read.
+    bool recent = false;
     struct stat id {};
-    // Not procfs: a file found absent stays so while the identity holds, and a short read is
-    // the end of the file (file_util.h).
-    bool not_procfs = false;
     uint64_t visited = 0;  // scrape number of the last identity check
     // file name -> kept descriptor or kAbsent (a zfs pool directory holds one
     // objset file per dataset: thousands, hence a hash map)
@@ -110,7 +127,8 @@ class KeptFiles {
 
   // A descriptor for `path` (>= 0, kept: do not close), or -1 with `err` set: the open failed,
   // or the limit is reached and `transient` >= 0 is to be closed by the caller after one read.
-  int Descriptor(const std::string& path, int& err, int& transient, bool& short_read_is_eof);
+  struct Source;
+  int Descriptor(const std::string& path, Source& s, int& transient);
   Dir& Visit(std::string_view dir_path);
   void Forget(const std::string& path);  // a read failed on the kept descriptor: close it
   void CloseFiles(Dir& d);
@@ -121,14 +139,19 @@ class KeptFiles {
   struct Source {
     int fd = -1;
     bool kept = true;
+    bool kept_before = false;  // opened in an earlier scrape, not by this read
+    bool check_links = false;  // a regular file in a recently changed directory
+    Kind kind = Kind::kRegular;
     int err = 0;
-    bool short_read_is_eof = false;
+    bool short_read_is_eof() const { return kind != Kind::kProcfs; }
   };
   Source Acquire(const std::string& path);
-  // Closes a transient descriptor. A kept one whose read failed may be stale (ENODEV: the node
-  // was removed): it is closed, and true says to read the path the plain way instead, which
-  // gives what an uncached read gives. The next scrape opens and keeps the file again.
-  bool Release(const std::string& path, const Source& s, bool read_failed);
+  // Closes a transient descriptor. True says to read the path the plain way instead, closing
+  // the kept descriptor first: its read failed the way a removed file fails (ENODEV, ESTALE;
+  // EIO on procfs) on a descriptor kept from an earlier scrape, or, on a regular filesystem, the
+  // file it reads has no name left (deleted or replaced). The next scrape opens and keeps the
+  // file again. A driver's refusal (ENODATA, EINVAL, EIO on sysfs) is the answer, not retried.
+  bool Release(const std::string& path, const Source& s, int read_errno);
 
   std::mutex mu_;
   bool in_scrape_ = false;  // guarded by mu_, as the rest

@@ -307,11 +307,11 @@ class BtrfsCollector final : public Collector {
   std::string_view Name() const override { return "btrfs"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();  // first: a run that ends early still closes what it left
     const auto entries = ReadDirNames(dir_);
     if (!entries) return Ok{};  // no btrfs: no series, no failure
     SkippedEntries skipped;
     std::vector<BtrfsStats> filesystems;
-    const auto scrape = kept_.Begin();
     for (const std::string& name : *entries) {
       if (!IsBtrfsFilesystemEntry(name)) continue;
       auto s = ReadBtrfsStats(dir_ + "/" + name, &kept_);

@@ -4,7 +4,7 @@
 // a host where none has one has no series and no failure (node_exporter fails then).
 //
 // The files are kept open between scrapes (KeptFiles: one stat of each CPU's cpufreq directory,
-// then a pread per file; six per CPU, 1,536 descriptors and about 7 MiB of kernel memory on a
+// then a pread per file; six per CPU, 1,536 descriptors and about 6.7 MiB of kernel memory on a
 // 256-CPU host, within the kept-file limit; beyond it they are opened per read). The
 // values are read every scrape, none cached: intel_pstate changes cpuinfo_max_freq when turbo is
 // switched off, so not even the limits are constant while the agent runs.
@@ -53,6 +53,7 @@ class CpufreqCollector final : public Collector {
   std::string_view Name() const override { return "cpufreq"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();  // first: a run that ends early still closes what it left
     // filepath.Glob, as procfs: sorted, and an unreadable directory gives no match.
     const std::vector<std::string> cpus = GoGlob(dir_ + "/cpu[0-9]*").value_or(kNone);
     if (cpus.empty() && ::access(dir_.c_str(), R_OK) != 0 && errno != ENOENT) {
@@ -78,7 +79,6 @@ class CpufreqCollector final : public Collector {
     std::vector<MetricFamily> fams;
     for (const Row& r : kRows) fams.push_back({r.name, r.help, MetricType::kGauge, {}, {}});
 
-    const auto scrape = kept_.Begin();
     for (const std::string& cpu_dir : cpus) {
       const std::string freq_dir = cpu_dir + "/cpufreq";
       if (const int err = kept_.StatDir(freq_dir); err != 0) {

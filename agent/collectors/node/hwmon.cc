@@ -180,8 +180,10 @@ struct Sensor {
 
 // What is kept of a chip between scrapes; rebuilt when its directory's identity changes.
 struct Chip {
-  dev_t dev = 0;
-  ino_t ino = 0;
+  // The chip directory and its device/ when loaded: another inode, mtime or ctime (an entry
+  // added or removed; kept_files.h) reloads the chip and closes its kept files.
+  struct stat id {};
+  std::optional<struct stat> device_id;
   int dir_fd = -1;
   std::string name;                      // the `chip` label
   std::optional<std::string> chip_name;  // node_hwmon_chip_names's chip_name, if a name file
@@ -206,10 +208,7 @@ struct Chip {
 // newlines trimmed from both ends (strings.Trim(s, "\n")).
 SysfsValue ReadHwmonFd(int fd) {
   char buf[128];
-  ssize_t n = 0;
-  do {
-    n = pread(fd, buf, sizeof buf, 0);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = PreadOrRead(fd, buf, sizeof buf, 0);
   if (n < 0) return {errno, ""};
   std::string_view v(buf, static_cast<size_t>(n));
   while (!v.empty() && v.front() == '\n') v.remove_prefix(1);
@@ -228,13 +227,13 @@ SysfsValue ReadAt(int dir_fd, const std::string& rel) {
 }
 
 // ReadAt through a descriptor kept in `fd` between scrapes, within the process's kept-file limit
-// (kept_files.h): a pread at offset 0 regenerates a sysfs attribute without a path walk. A read
-// that fails on a kept descriptor is answered by a fresh open (the attribute may be gone:
-// ENODEV), and the file is kept again on the next scrape.
+// (kept_files.h): a pread at offset 0 regenerates a sysfs attribute without a path walk. A kept
+// descriptor whose attribute was removed (ENODEV) is closed and the file read afresh, and kept
+// again on the next scrape; a driver's refusal (EIO, ENODATA) is the answer.
 SysfsValue ReadKept(int dir_fd, const SensorFile& f) {
   if (f.fd >= 0) {
     SysfsValue v = ReadHwmonFd(f.fd);
-    if (v.err == 0) return v;
+    if (v.err != ENODEV && v.err != ESTALE) return v;
     close(f.fd);
     f.fd = -1;
     ReleaseKeptFile();
@@ -330,10 +329,25 @@ void ListSensorFiles(int dir_fd, const std::string& prefix,
   }
 }
 
-std::unique_ptr<Chip> LoadChip(const std::string& dir, const struct stat& st, size_t max_bytes) {
+// The stat of `dir`/device, if there is one.
+std::optional<struct stat> DeviceIdentity(const std::string& dir) {
+  struct stat st {};
+  if (stat((dir + "/device").c_str(), &st) != 0) return std::nullopt;
+  return st;
+}
+
+bool SameChip(const Chip& chip, const struct stat& st, const std::optional<struct stat>& device) {
+  if (!SameFileIdentity(chip.id, st) || chip.device_id.has_value() != device.has_value()) {
+    return false;
+  }
+  return !device || SameFileIdentity(*chip.device_id, *device);
+}
+
+std::unique_ptr<Chip> LoadChip(const std::string& dir, const struct stat& st,
+                               const std::optional<struct stat>& device, size_t max_bytes) {
   auto chip = std::make_unique<Chip>();
-  chip->dev = st.st_dev;
-  chip->ino = st.st_ino;
+  chip->id = st;
+  chip->device_id = device;
   chip->dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (chip->dir_fd < 0) return nullptr;
   // The name file, read once: it names node_hwmon_chip_names's chip_name and, without a
@@ -392,13 +406,13 @@ class HwmonCollector final : public Collector {
       const std::string path = dir_ + "/" + entry;
       struct stat st {};
       if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+      const std::optional<struct stat> device = DeviceIdentity(path);
       auto cached = chips_.find(entry);
       std::unique_ptr<Chip> chip;
-      if (cached != chips_.end() && cached->second->dev == st.st_dev &&
-          cached->second->ino == st.st_ino) {
+      if (cached != chips_.end() && SameChip(*cached->second, st, device)) {
         chip = std::move(cached->second);
       } else {
-        chip = LoadChip(path, st, max_);
+        chip = LoadChip(path, st, device, max_);
         if (!chip) {
           skipped.Add(MakeError("read", path + ": cannot name or open the chip"));
           continue;

@@ -275,6 +275,7 @@ class InfinibandCollector final : public Collector {
   std::string_view Name() const override { return "infiniband"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
+    const auto scrape = kept_.Begin();  // first: a run that ends early still closes what it left
     const auto devices = ReadDirNames(dir_);
     if (!devices) return Ok{};  // no infiniband class: no series, no failure
     MetricFamily info{"node_infiniband_info",
@@ -310,7 +311,6 @@ class InfinibandCollector final : public Collector {
                           {}});
     }
     SkippedEntries skipped;
-    const auto scrape = kept_.Begin();
     for (const std::string& name : *devices) {
       const std::string d = dir_ + "/" + name + "/";
       // procfs reads board_id, fw_ver and hca_type in this order; only hca_type may be absent.

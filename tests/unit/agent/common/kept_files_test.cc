@@ -4,6 +4,7 @@
 #include "agent/common/kept_files.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -131,6 +132,43 @@ TEST(KeptFilesTest, AFileDeletedReplacedOrAddedIsSeenAtOnce) {
     EXPECT_EQ(kept.SysReadFile(d + "temp2_input").err, ENOENT);
   }
   EXPECT_EQ(kept.open_files(), 1u);
+}
+
+// A file deleted or replaced after its directory was checked (mid-scrape here; in the same
+// clock tick as the directory's last change on a real filesystem) is caught by its link count.
+TEST(KeptFilesTest, AFileDeletedOrReplacedAfterTheDirectoryCheckIsNotReadStale) {
+  testing::TempDir dir;
+  dir.Write("zone/temp", "1\n");
+  dir.Write("zone/mode", "enabled\n");
+  const std::string d = dir.path() + "/zone/";
+  KeptFiles kept;
+  {
+    const auto scrape = kept.Begin();
+    EXPECT_EQ(kept.SysReadFile(d + "temp").text, "1");
+    EXPECT_EQ(kept.SysReadFile(d + "mode").text, "enabled");
+  }
+  const auto scrape = kept.Begin();
+  EXPECT_EQ(kept.StatDir(d.substr(0, d.size() - 1)), 0);  // the identity check of this scrape
+  fs::remove(d + "temp");
+  dir.Write("zone/new", "disabled\n");
+  fs::rename(d + "new", d + "mode");
+  EXPECT_EQ(kept.SysReadFile(d + "temp").err, ENOENT);
+  EXPECT_EQ(kept.SysReadFile(d + "mode").text, "disabled");
+}
+
+// A FIFO where a kernel file should be cannot be pread: it is read(2) instead, as before.
+TEST(KeptFilesTest, AFifoInAFilesPlaceReadsAsThePlainReadsDo) {
+  testing::TempDir dir;
+  dir.Write("d/x", "1\n");
+  const std::string fifo = dir.path() + "/d/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  KeptFiles kept;
+  const auto scrape = kept.Begin();
+  const SysfsValue a = kept.SysReadFile(fifo), b = SysReadFile(fifo);
+  EXPECT_EQ(a.err, b.err);
+  EXPECT_EQ(a.err, 0);  // no writer: end of file at once
+  EXPECT_EQ(kept.ReadSysfsWhole(fifo, 100).err, 0);
+  EXPECT_TRUE(kept.ReadFileLimited(fifo, 100).ok());
 }
 
 TEST(KeptFilesTest, StatDirAnswersForTheDirectory) {
