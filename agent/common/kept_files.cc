@@ -27,24 +27,27 @@ std::atomic<size_t> g_open{0};
 
 size_t DefaultLimit() {
   struct rlimit rl {};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
-    return kDefaultLimitCap;
-  }
-  return std::min<size_t>(kDefaultLimitCap, static_cast<size_t>(rl.rlim_cur) / 4);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return kDefaultLimitCap;
+  return KeptFileShare(kDefaultLimitCap, rl.rlim_cur);
 }
 
 }  // namespace
 
-bool ReserveKeptFile() {
+size_t KeptFileShare(size_t configured, rlim_t soft) {
+  if (soft == RLIM_INFINITY) return configured;
+  return std::min(configured, static_cast<size_t>(soft / 4));
+}
+
+bool ReserveKeptFiles(size_t n) {
   const size_t limit = KeptFileLimit();
   size_t cur = g_open.load(std::memory_order_relaxed);
   do {
-    if (cur >= limit) return false;
-  } while (!g_open.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+    if (cur > limit || n > limit - cur) return false;
+  } while (!g_open.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
   return true;
 }
 
-void ReleaseKeptFile() { g_open.fetch_sub(1, std::memory_order_relaxed); }
+void ReleaseKeptFiles(size_t n) { g_open.fetch_sub(n, std::memory_order_relaxed); }
 
 namespace {
 

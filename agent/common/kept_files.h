@@ -31,6 +31,7 @@
 //
 // Thread-safety: reads run within a Scrape (Begin() locks the set), one thread at a time; the
 // process-wide counters are atomic.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstddef>
@@ -55,10 +56,16 @@ size_t KeptFilesOpen();  // descriptors held now, all KeptFiles together
 // Whether two stats are of the same directory in the same state: device, inode, mtime and ctime.
 bool SameFileIdentity(const struct stat& a, const struct stat& b);
 
-// For a collector that keeps descriptors its own way (hwmon): takes one from the limit (false:
-// none left, read the plain way) and gives it back when the descriptor is closed.
-bool ReserveKeptFile();
-void ReleaseKeptFile();
+// For a collector that keeps descriptors its own way (hwmon, netclass): takes `n` from the limit
+// (false: not that many left, read the plain way) and gives them back when they are closed.
+bool ReserveKeptFiles(size_t n);
+void ReleaseKeptFiles(size_t n);
+inline bool ReserveKeptFile() { return ReserveKeptFiles(1); }
+inline void ReleaseKeptFile() { ReleaseKeptFiles(1); }
+
+// The kept-file limit for `configured` (node.max_kept_files) under the soft open-file limit
+// `soft`: at most a quarter of it, so listeners and clients keep the rest.
+size_t KeptFileShare(size_t configured, rlim_t soft);
 
 class KeptFiles {
   struct Dir;

@@ -1,6 +1,5 @@
 #include "agent/common/open_file_limit.h"
 
-#include <algorithm>
 #include <cerrno>
 
 #include "agent/common/kept_files.h"
@@ -25,11 +24,6 @@ OpenFileLimit RaiseOpenFileLimit() {
   }
   r.soft = rl.rlim_cur;
   return r;
-}
-
-size_t KeptFileShare(size_t configured, rlim_t soft) {
-  if (soft == RLIM_INFINITY) return configured;
-  return std::min(configured, static_cast<size_t>(soft / 4));
 }
 
 namespace {

@@ -26,9 +26,6 @@ struct OpenFileLimit {
 // Raises the soft RLIMIT_NOFILE to the hard limit. Call once, before threads start.
 OpenFileLimit RaiseOpenFileLimit();
 
-// The kept-file limit for `configured` (node.max_kept_files) under soft limit `soft`.
-size_t KeptFileShare(size_t configured, rlim_t soft);
-
 // lookout_open_files_limit (the soft limit), lookout_kept_open_files and
 // lookout_kept_open_files_limit, read at collection time. Thread-safe.
 std::shared_ptr<Collectable> NewOpenFileMetrics();

@@ -7,12 +7,11 @@
 // Interfaces come and go (veth pairs of pods): one removed while it is read is left out of this
 // scrape; the others are reported (node_exporter fails the whole collector then). Each scrape
 // lists the directory; the attribute files of each interface are kept open between scrapes
-// (within a budget of descriptors) and re-read with pread.
+// (within the process's kept-file limit, kept_files.h) and re-read with pread.
 #include "agent/collectors/node/netclass.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/file_util.h"
+#include "agent/common/kept_files.h"
 #include "agent/common/utf8.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -252,11 +252,13 @@ namespace {
 // file setup). An attribute that could not be opened (missing, not permitted, not a regular
 // file) stays absent for this instance of the interface. The instance is the directory's inode:
 // a device removed and created again under the same name gets new files.
+// Its descriptors count against the process's kept-file limit (kept_files.h).
 struct IfaceFiles {
   dev_t dev = 0;
   ino_t ino = 0;
   std::array<int, kNetClassAttrs.size()> fds;  // -1: absent
   size_t open_fds = 0;
+  size_t reserved = 0;  // taken from the kept-file limit, given back with the files
 
   IfaceFiles() { fds.fill(-1); }
   IfaceFiles(const IfaceFiles&) = delete;
@@ -265,6 +267,7 @@ struct IfaceFiles {
     for (int fd : fds) {
       if (fd >= 0) ::close(fd);
     }
+    ReleaseKeptFiles(reserved);
   }
 };
 
@@ -273,8 +276,7 @@ class NetclassCollector final : public Collector {
   explicit NetclassCollector(const NodeOptions& cfg)
       : dir_(cfg.paths.Sys("class/net")),
         filter_(cfg.netclass),
-        ignore_invalid_speed_(cfg.netclass_ignore_invalid_speed),
-        fd_budget_(FdBudget()) {}
+        ignore_invalid_speed_(cfg.netclass_ignore_invalid_speed) {}
   std::string_view Name() const override { return "netclass"; }
 
   Status Collect(std::vector<MetricFamily>& out) override {
@@ -325,19 +327,7 @@ class NetclassCollector final : public Collector {
  private:
   using Cache = std::map<std::string, std::unique_ptr<IfaceFiles>, std::less<>>;
 
-  // A quarter of the descriptors this process may open, at most 4096 (22 per interface: ~186
-  // interfaces with the usual 1M limit, ~11 with a 1024 one); interfaces beyond are read by
-  // opening their files each scrape.
-  static size_t FdBudget() {
-    struct rlimit rl {};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 4096;
-    return std::min<size_t>(4096, static_cast<size_t>(rl.rlim_cur) / 4);
-  }
-
-  void Drop(Cache::iterator it) {
-    cached_fds_ -= it->second->open_fds;
-    cache_.erase(it);
-  }
+  void Drop(Cache::iterator it) { cache_.erase(it); }
 
   // The directory `name` points to now, if it is one.
   static bool Identity(int classfd, const std::string& name, dev_t& dev, ino_t& ino) {
@@ -348,7 +338,7 @@ class NetclassCollector final : public Collector {
     return true;
   }
 
-  // The kept files of `name`, opened on first sight (nullptr: over the budget, or gone).
+  // The kept files of `name`, opened on first sight (nullptr: over the kept-file limit, or gone).
   Result<IfaceFiles*> Files(int classfd, const std::string& name, bool& gone) {
     dev_t dev = 0;
     ino_t ino = 0;
@@ -361,7 +351,6 @@ class NetclassCollector final : public Collector {
       if (it->second->dev == dev && it->second->ino == ino) return it->second.get();
       Drop(it);  // another device under the same name
     }
-    if (cached_fds_ + kNetClassAttrs.size() > fd_budget_) return static_cast<IfaceFiles*>(nullptr);
     const int ifd = ::openat(classfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (ifd < 0) {
       gone = errno == ENOENT || errno == ENOTDIR || errno == ENODEV;
@@ -369,6 +358,13 @@ class NetclassCollector final : public Collector {
       return MakeError("open", dir_ + "/" + name + ": " + std::strerror(errno));
     }
     auto files = std::make_unique<IfaceFiles>();
+    // 22 descriptors an interface, within the process's kept-file limit; an interface beyond it
+    // is read by opening its files each scrape.
+    if (!ReserveKeptFiles(kNetClassAttrs.size())) {
+      ::close(ifd);
+      return static_cast<IfaceFiles*>(nullptr);
+    }
+    files->reserved = kNetClassAttrs.size();
     struct stat st {};
     if (::fstat(ifd, &st) != 0 || st.st_dev != dev || st.st_ino != ino) {
       ::close(ifd);  // replaced between the two looks: read it uncached this time
@@ -392,10 +388,9 @@ class NetclassCollector final : public Collector {
       if (*fd >= 0) ++files->open_fds;
     }
     ::close(ifd);
-    cached_fds_ += files->open_fds;
-    IfaceFiles* raw = files.get();
-    cache_.emplace(name, std::move(files));
-    return raw;
+    ReleaseKeptFiles(files->reserved - files->open_fds);  // the attributes it does not have
+    files->reserved = files->open_fds;
+    return cache_.insert_or_assign(name, std::move(files)).first->second.get();
   }
 
   // nullopt: the interface went away while it was read.
@@ -439,7 +434,7 @@ class NetclassCollector final : public Collector {
     return std::optional<NetClassIface>(std::move(*parsed));
   }
 
-  // Over the descriptor budget: open, read and close each file.
+  // Over the kept-file limit: open, read and close each file.
   Result<std::optional<NetClassIface>> ReadIfaceUncached(int classfd, const std::string& name) {
     const int ifd = ::openat(classfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (ifd < 0) {
@@ -486,10 +481,8 @@ class NetclassCollector final : public Collector {
   const std::string dir_;
   const DeviceFilter filter_;
   const bool ignore_invalid_speed_;
-  const size_t fd_budget_;
   std::mutex mu_;
-  Cache cache_;            // guarded by mu_
-  size_t cached_fds_ = 0;  // guarded by mu_
+  Cache cache_;  // guarded by mu_
 };
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "agent/collectors/node/netclass.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "agent/collectors/node/node_collectors.h"
+#include "agent/common/kept_files.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -241,15 +241,14 @@ TEST(NetclassCollector, KeptFilesFollowTheDevice) {
   EXPECT_EQ(r.Value("node_network_up", {{"device", "eth0"}}), 0);  // no operstate any more
 }
 
-TEST(NetclassCollector, BeyondTheDescriptorBudgetFilesAreOpenedEachTime) {
-  struct rlimit old {};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
-  struct rlimit low = old;
-  low.rlim_cur = 64;  // a budget of 16 descriptors: not one interface's 22 files
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+TEST(NetclassCollector, BeyondTheKeptFileLimitFilesAreOpenedEachTime) {
+  const size_t saved = KeptFileLimit();
+  const size_t before = KeptFilesOpen();
+  SetKeptFileLimit(before + 16);  // 16 descriptors left: not one interface's 22 files
   auto c = NewNetclassCollector(FixtureNodeOptions());
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
   auto uncached = testing::Run(*c);
+  EXPECT_EQ(KeptFilesOpen(), before);  // read, but nothing kept
+  SetKeptFileLimit(saved);
   auto cached = testing::Run(*NewNetclassCollector(FixtureNodeOptions()));
   ASSERT_TRUE(uncached.status.ok());
   ASSERT_EQ(uncached.families.size(), cached.families.size());
