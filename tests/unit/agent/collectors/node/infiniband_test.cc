@@ -7,6 +7,7 @@
 
 #include "agent/collectors/node/node_collectors.h"
 #include "agent/common/go_float.h"
+#include "agent/common/kept_files.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -199,6 +200,24 @@ TEST(InfinibandCollector, ABadCounterPortOrDeviceIsLeftOutAndTheRestKept) {
   EXPECT_TRUE(c.status.error().partial);
   EXPECT_EQ(c.SeriesCount("node_infiniband_info"), 1u);
   EXPECT_EQ(SeriesCount(c.families), 21u);  // info + mlx4_0 port 1
+}
+
+// The class going away (the module unloaded) ends the run early: the files it kept are closed
+// all the same, not held for devices that are gone.
+TEST(InfinibandCollector, KeptFilesAreClosedWhenTheClassGoesAway) {
+  testing::CopiedSysfs t;
+  const size_t before = KeptFilesOpen();
+  auto collector = NewInfinibandCollector(t.cfg);
+  testing::Collected c;
+  c.status = collector->Collect(c.families);
+  ASSERT_TRUE(c.status.ok()) << c.status.error().detail;
+  EXPECT_GT(KeptFilesOpen(), before);
+  std::filesystem::remove_all(t.dir.path() + "/class/infiniband");
+  testing::Collected gone;
+  gone.status = collector->Collect(gone.families);
+  EXPECT_TRUE(gone.status.ok());
+  EXPECT_EQ(SeriesCount(gone.families), 0u);
+  EXPECT_EQ(KeptFilesOpen(), before);
 }
 
 TEST(InfinibandCollector, NoCountersDirectoryHcaTypeAbsentAndOddPortNames) {
