@@ -48,7 +48,7 @@ Agent::Agent(Config cfg)
       .WithLabels({std::string(b.version), std::string(b.revision), std::string(b.compiler)})
       .Set(1);
   exposer_->Expose(Source::kLookout, registry_);
-  open_file_metrics_ = NewOpenFileMetrics();
+  open_file_metrics_ = NewOpenFileMetrics(static_cast<size_t>(cfg_.server.reserved_files));
   exposer_->Expose(Source::kLookout, open_file_metrics_);
   // node-mixin's node USE dashboard lists instances by node_exporter_build_info: lookout's node
   // endpoint has one, labelled as lookout's (README "Endpoints").
@@ -128,6 +128,10 @@ Agent::Agent(Config cfg)
     ServerOptions http = cfg_.server;
     http.listen_address = otlp.http_listen_address;
     http.max_body_bytes = otlp.max_request_bytes;
+    http.max_connections = otlp.max_connections;
+    http.max_connections_per_peer = otlp.max_connections_per_peer;
+    http.first_byte_timeout = otlp.first_byte_timeout;
+    http.idle_timeout = otlp.idle_timeout;
     otlp_http_server_ = std::make_unique<HttpServer>(
         *ioc_, http,
         [this](const HttpRequest& req, HttpResponse& resp) {
@@ -136,9 +140,8 @@ Agent::Agent(Config cfg)
         registry_, "lookout_otlp_http");
   }
   if (otlp.grpc_enabled) {
-    otlp_grpc_server_ =
-        std::make_unique<otlp::OtlpGrpcServer>(otlp.grpc_listen_address, otlp.max_request_bytes,
-                                               otlp_metrics_, trace_pipeline_, otlp_requests);
+    otlp_grpc_server_ = std::make_unique<otlp::OtlpGrpcServer>(
+        *ioc_, otlp, otlp_metrics_, trace_pipeline_, otlp_requests, registry_);
   }
 
   exposer_->SetLandingPage({
@@ -205,8 +208,11 @@ void Agent::SetUpTraces() {
   auto enricher = std::make_unique<trace::ResourceEnricher>(
       t.kubernetes_attributes ? pod_index_ : nullptr,
       t.kubernetes_attributes ? k8s.node_name : std::string(), std::move(statics));
+  trace::FairShareOptions fair;
+  fair.threshold = t.queue.fair_share_threshold;
+  fair.max_source_labels = t.queue.max_source_labels;
   trace_pipeline_ = std::make_shared<trace::TracePipeline>(
-      std::move(enricher), span_metrics_, t.sampling_ratio, t.retry_after, queue, *registry_);
+      std::move(enricher), span_metrics_, t.sampling_ratio, t.retry_after, queue, *registry_, fair);
   if (t.exporter.enabled) {
     const auto& e = t.exporter;
     otlp::SenderOptions so;

@@ -22,6 +22,28 @@
 namespace lookout {
 namespace {
 
+// Lowers the listeners' connection caps so that they, the kept files and server.reserved_files
+// fit under the soft open-file limit (issue 22): a flood can fill a listener, never the
+// descriptors the collectors and the metrics endpoint need.
+void FitListenersToDescriptors(Config& cfg, rlim_t soft) {
+  const size_t budget =
+      ListenerFileBudget(soft, KeptFileLimit(), static_cast<size_t>(cfg.server.reserved_files));
+  const int otlp_listeners = (cfg.otlp.http_enabled ? 1 : 0) + (cfg.otlp.grpc_enabled ? 1 : 0);
+  std::vector<size_t> caps{static_cast<size_t>(cfg.server.max_connections)};
+  for (int i = 0; i < otlp_listeners; ++i)
+    caps.push_back(static_cast<size_t>(cfg.otlp.max_connections));
+  const auto fit = FitToBudget(caps, std::max<size_t>(budget, caps.size()));
+  if (fit == caps) return;
+  cfg.server.max_connections = static_cast<int>(fit[0]);
+  if (otlp_listeners > 0) cfg.otlp.max_connections = static_cast<int>(fit[1]);
+  Log(LogLevel::kWarn, "connection caps lowered to fit the open-file limit",
+      {{"open_file_limit", std::to_string(soft)},
+       {"kept_files", std::to_string(KeptFileLimit())},
+       {"reserved_files", std::to_string(cfg.server.reserved_files)},
+       {"server_max_connections", std::to_string(cfg.server.max_connections)},
+       {"otlp_max_connections", std::to_string(cfg.otlp.max_connections)}});
+}
+
 constexpr char kUsage[] = R"(usage: lookout [flags]
        lookout slo rules SPECS [--config FILE]
        lookout state-dir DIR --owner UID:GID
@@ -250,6 +272,7 @@ int Main(int argc, char** argv) {
         {{"from", std::to_string(files.before)}, {"to", std::to_string(files.soft)}});
   }
   SetKeptFileLimit(KeptFileShare(cfg.node.max_kept_files, files.soft));
+  FitListenersToDescriptors(cfg, files.soft);
   try {
     Agent agent(std::move(cfg));
     agent.HandleSignals();  // before the listeners open: an early SIGTERM is graceful too

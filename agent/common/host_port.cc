@@ -20,4 +20,27 @@ bool SplitHostPort(const std::string& addr, std::string* host, unsigned short* p
   return true;
 }
 
+bool SplitPeerUri(std::string_view uri, std::string_view* ip, std::string_view* port) {
+  if (uri.starts_with("ipv4:")) {
+    uri.remove_prefix(5);
+    const size_t colon = uri.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    *ip = uri.substr(0, colon);
+    *port = uri.substr(colon + 1);
+    return true;
+  }
+  if (uri.starts_with("ipv6:[")) {
+    uri.remove_prefix(6);
+    const size_t close = uri.find("]:");
+    if (close == std::string_view::npos) return false;
+    *ip = uri.substr(0, close);
+    *port = uri.substr(close + 2);
+    if (ip->starts_with("::ffff:") && ip->find('.') != std::string_view::npos) {
+      ip->remove_prefix(7);
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace lookout

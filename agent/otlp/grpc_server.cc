@@ -1,11 +1,15 @@
 #include "agent/otlp/grpc_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 
+#include "agent/common/host_port.h"
 #include "agent/common/otlp_status.h"
+#include "agent/server/accept_guard.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
@@ -17,18 +21,9 @@ namespace pbt = opentelemetry::proto::collector::trace::v1;
 namespace {
 // "ipv4:10.1.2.3:5678" / "ipv6:[::1]:5678" -> the address alone.
 std::string PeerIp(const std::string& peer) {
-  std::string_view p = peer;
-  if (p.starts_with("ipv4:")) {
-    p.remove_prefix(5);
-    return std::string(p.substr(0, p.rfind(':')));
-  }
-  if (p.starts_with("ipv6:[")) {
-    p.remove_prefix(6);
-    std::string ip(p.substr(0, p.find(']')));
-    if (ip.starts_with("::ffff:") && ip.find('.') != std::string::npos) ip = ip.substr(7);
-    return ip;
-  }
-  return {};
+  std::string_view ip;
+  std::string_view port;
+  return SplitPeerUri(peer, &ip, &port) ? std::string(ip) : std::string();
 }
 }  // namespace
 
@@ -38,8 +33,8 @@ class OtlpGrpcServer::TraceService final
     : public pbt::TraceService::WithRawCallbackMethod_Export<pbt::TraceService::Service> {
  public:
   TraceService(std::shared_ptr<trace::TraceConsumer> consumer,
-               Family<::prometheus::Counter>& requests)
-      : consumer_(std::move(consumer)), requests_(requests) {}
+               Family<::prometheus::Counter>& requests, AcceptGuard& guard)
+      : consumer_(std::move(consumer)), requests_(requests), guard_(guard) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req,
                                    grpc::ByteBuffer* resp) override {
@@ -98,6 +93,7 @@ class OtlpGrpcServer::TraceService final
  private:
   grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
     requests_.WithLabels({"traces", "grpc", CodeName(status.error_code())}).Increment();
+    guard_.NoteRequest(ctx->peer());
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(status);
     return reactor;
@@ -118,12 +114,14 @@ class OtlpGrpcServer::TraceService final
   }
   const std::shared_ptr<trace::TraceConsumer> consumer_;
   Family<::prometheus::Counter>& requests_;
+  AcceptGuard& guard_;
 };
 
 class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::CallbackService {
  public:
-  MetricsService(std::shared_ptr<MetricsConsumer> store, Family<::prometheus::Counter>& requests)
-      : store_(std::move(store)), requests_(requests) {}
+  MetricsService(std::shared_ptr<MetricsConsumer> store, Family<::prometheus::Counter>& requests,
+                 AcceptGuard& guard)
+      : store_(std::move(store)), requests_(requests), guard_(guard) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
                                    const pbm::ExportMetricsServiceRequest* req,
@@ -134,6 +132,7 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
       resp->mutable_partial_success()->set_error_message(r.error_message);
     }
     requests_.WithLabels({"metrics", "grpc", "OK"}).Increment();
+    guard_.NoteRequest(ctx->peer());
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -142,38 +141,88 @@ class OtlpGrpcServer::MetricsService final : public pbm::MetricsService::Callbac
  private:
   const std::shared_ptr<MetricsConsumer> store_;
   Family<::prometheus::Counter>& requests_;
+  AcceptGuard& guard_;
 };
 
-OtlpGrpcServer::OtlpGrpcServer(std::string listen_address, size_t max_request_bytes,
+OtlpGrpcServer::OtlpGrpcServer(boost::asio::io_context& ioc, const OtlpOptions& options,
                                std::shared_ptr<MetricsConsumer> metrics,
                                std::shared_ptr<trace::TraceConsumer> traces,
-                               Family<::prometheus::Counter>& requests)
-    : listen_address_(std::move(listen_address)), max_request_bytes_(max_request_bytes) {
-  if (metrics) metrics_service_ = std::make_unique<MetricsService>(std::move(metrics), requests);
-  if (traces) trace_service_ = std::make_unique<TraceService>(std::move(traces), requests);
+                               Family<::prometheus::Counter>& requests,
+                               std::shared_ptr<SelfMetrics> registry)
+    : options_(options) {
+  AcceptGuardOptions g;
+  g.listen_address = options.grpc_listen_address;
+  g.max_connections = static_cast<size_t>(options.max_connections);
+  g.max_connections_per_peer = static_cast<size_t>(options.max_connections_per_peer);
+  g.first_byte_timeout = options.first_byte_timeout;
+  // Connections reach gRPC only while it runs: Start fills the slot, Stop empties it, and a
+  // connection handed over when it is empty is closed here (the guard's io threads may outlive
+  // this object, so they hold the slot, not `this`).
+  guard_ = std::make_unique<AcceptGuard>(
+      ioc, g,
+      [slot = handoff_](int fd, int listener_fd) {
+        std::lock_guard lock(slot->mu);
+        if (!slot->acceptor) {
+          ::close(fd);
+          return;
+        }
+        grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+        p.listener_fd = listener_fd;
+        p.fd = fd;
+        slot->acceptor->HandleNewConnection(&p);
+      },
+      std::move(registry), "lookout_otlp_grpc");
+  if (metrics) {
+    metrics_service_ = std::make_unique<MetricsService>(std::move(metrics), requests, *guard_);
+  }
+  if (traces) trace_service_ = std::make_unique<TraceService>(std::move(traces), requests, *guard_);
 }
 
 OtlpGrpcServer::~OtlpGrpcServer() { Stop(0); }
 
 void OtlpGrpcServer::Start() {
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen_address_, grpc::InsecureServerCredentials(), &port_);
   builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::min<size_t>(max_request_bytes_, INT32_MAX)));
+      static_cast<int>(std::min<size_t>(options_.max_request_bytes, INT32_MAX)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(std::min<int64_t>(options_.idle_timeout.count(), INT32_MAX)));
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(std::min<int64_t>(options_.first_byte_timeout.count(), INT32_MAX)));
+  std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor =
+      builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+          grpc::InsecureServerCredentials());
   if (metrics_service_) builder.RegisterService(metrics_service_.get());
   if (trace_service_) builder.RegisterService(trace_service_.get());
   server_ = builder.BuildAndStart();
-  if (!server_ || port_ == 0) {
-    server_.reset();
-    throw std::runtime_error("cannot listen for OTLP/gRPC on " + listen_address_);
+  if (!server_) throw std::runtime_error("cannot start the OTLP/gRPC server");
+  {
+    std::lock_guard lock(handoff_->mu);
+    handoff_->acceptor = std::move(acceptor);
   }
+  try {
+    guard_->Start();
+  } catch (const std::exception& e) {
+    Stop(0);
+    throw std::runtime_error("cannot listen for OTLP/gRPC: " + std::string(e.what()));
+  }
+  port_ = guard_->port();
 }
 
 void OtlpGrpcServer::Stop(int deadline_ms) {
+  guard_->Stop();  // no new connections reach gRPC
+  {
+    std::lock_guard lock(handoff_->mu);
+    handoff_->acceptor.reset();
+  }
   if (!server_) return;
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
   server_->Wait();
   server_.reset();
 }
+
+size_t OtlpGrpcServer::open_connections() const { return guard_->connections(); }
 
 }  // namespace lookout::otlp

@@ -4,10 +4,13 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "agent/common/log.h"
+#include "agent/server/connection_limiter.h"
+#include "agent/server/listener_metrics.h"
+#include "agent/server/socket_util.h"
 
 namespace lookout {
 
@@ -34,73 +37,59 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         cfg(c),
         handler(std::move(h)),
         acceptor(io),
+        retry_accept(io),
         registry(std::move(reg)),
-        connections(registry
-                        ->AddGauge(::prometheus::BuildGauge()
-                                       .Name(prefix + "_connections")
-                                       .Help("Open HTTP connections to the agent's endpoint."))
-                        .Get()),
-        rejected(
-            registry
-                ->AddCounter(
-                    ::prometheus::BuildCounter()
-                        .Name(prefix + "_connections_rejected_total")
-                        .Help("Connections closed at once because max_connections was reached."))
-                .Get()),
-        errors(registry->AddCounter(
-            ::prometheus::BuildCounter()
-                .Name(prefix + "_errors_total")
-                .Help("HTTP requests that failed before reaching a handler, by reason."),
-            {"reason"})) {}
+        metrics(*registry, prefix, static_cast<size_t>(c.max_connections)),
+        limiter({static_cast<size_t>(c.max_connections),
+                 static_cast<size_t>(c.max_connections_per_peer)}) {}
 
   void Accept();
-  void Register(const std::shared_ptr<Session>& s) {
+  void OnAccept(tcp::socket socket);
+  void Remove(ConnectionLimiter::Id id) {
     std::lock_guard lock(mu);
-    sessions.emplace(s.get(), s);
+    limiter.Remove(id);
+    sessions.erase(id);
   }
-  void Unregister(const Session* s) {
+  void SetIdle(ConnectionLimiter::Id id, bool served) {
     std::lock_guard lock(mu);
-    sessions.erase(s);
+    limiter.SetIdle(id, ConnectionLimiter::Clock::now(), served);
+  }
+  void SetBusy(ConnectionLimiter::Id id) {
+    std::lock_guard lock(mu);
+    limiter.SetBusy(id);
   }
 
   asio::io_context& ioc;
   ServerOptions cfg;
   HttpHandler handler;
   tcp::acceptor acceptor;
+  asio::steady_timer retry_accept;  // after an accept error such as EMFILE
   std::atomic<int> open{0};
   std::atomic<bool> stopping{false};
   std::shared_ptr<SelfMetrics> registry;  // keeps the instruments below alive
-  ::prometheus::Gauge& connections;
-  ::prometheus::Counter& rejected;
-  Family<::prometheus::Counter>& errors;
+  ListenerMetrics metrics;
   std::mutex mu;
+  ConnectionLimiter limiter;          // guarded by mu
+  ConnectionLimiter::Id next_id = 1;  // guarded by mu
   // Weak: a session is owned only by its pending I/O, so a stopped io_context frees it (a
   // strong set here would form a cycle with Session::server_ and leak).
-  std::map<const Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
+  std::unordered_map<ConnectionLimiter::Id, std::weak_ptr<Session>> sessions;  // guarded by mu
 };
 
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
-    beast::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) {
-      auto addr = ep.address();
-      // IPv4 clients of a dual-stack socket show as ::ffff:a.b.c.d; pods are indexed by a.b.c.d.
-      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-      }
-      remote_address_ = addr.to_string();
-    }
-  }
+  Session(tcp::socket socket, std::string remote_address, ConnectionLimiter::Id id,
+          std::shared_ptr<HttpServer::Impl> server)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        remote_address_(std::move(remote_address)),
+        id_(id) {}
 
-  void Start() {
-    server_->Register(shared_from_this());
-    WaitForRequest();
-  }
+  ConnectionLimiter::Id id() const { return id_; }
+
+  void Start() { WaitForRequest(); }
 
   // Called on Stop(): an idle connection is closed now; a busy one closes after its response.
   void Shutdown() {
@@ -109,34 +98,68 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  ~Session() {
-    server_->Unregister(this);
-    server_->open.fetch_sub(1);
-    server_->connections.Increment(-1);
-  }
-
- private:
-  // Waits up to idle_timeout for the first bytes of the next request (keep-alive), then gives
-  // the whole request request_timeout: a client that dribbles bytes cannot stretch it.
-  void WaitForRequest() {
-    if (server_->stopping.load()) return Close();
-    if (buffer_.size() > 0) return ReadRequest();
-    idle_ = true;
-    stream_.expires_after(server_->cfg.idle_timeout);
-    auto buf = buffer_.prepare(4096);
-    stream_.async_read_some(buf, [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->idle_ = false;
-      if (ec) return self->Close();
-      self->buffer_.commit(n);
-      self->ReadRequest();
+  // The limiter chose this connection to make room (`reason`: evicted_max_connections or
+  // evicted_peer_limit). It was idle or still receiving headers when chosen. If its headers
+  // completed in between, the request is served and the connection closes after the response.
+  void Evict(const char* reason) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), reason] {
+      if (self->closed_ || self->evicted_) return;
+      self->server_->metrics.closed.WithLabels({reason}).Increment();
+      self->evicted_ = true;
+      if (self->busy_) return;
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
     });
   }
 
-  void ReadRequest() {
+  ~Session() {
+    server_->Remove(id_);
+    server_->open.fetch_sub(1);
+    server_->metrics.connections.Increment(-1);
+  }
+
+ private:
+  // Waits for the first bytes of the next request: first_byte_timeout on a new connection,
+  // idle_timeout between keep-alive requests. Then the whole request gets request_timeout: a
+  // client that dribbles bytes cannot stretch it. Until its headers are complete the connection
+  // is idle for the limiter (evictable).
+  void WaitForRequest() {
+    if (server_->stopping.load() || evicted_) return Close();
+    busy_ = false;
+    server_->SetIdle(id_, served_any_);
+    if (buffer_.size() > 0) return ReadHeader();
+    idle_ = true;
+    const bool first = !served_any_;
+    stream_.expires_after(first ? server_->cfg.first_byte_timeout : server_->cfg.idle_timeout);
+    auto buf = buffer_.prepare(4096);
+    stream_.async_read_some(buf, [self = shared_from_this(), first](beast::error_code ec,
+                                                                    size_t n) {
+      self->idle_ = false;
+      if (ec == beast::error::timeout) {
+        self->server_->metrics.closed.WithLabels({first ? "first_byte_timeout" : "idle_timeout"})
+            .Increment();
+      }
+      if (ec) return self->Close();
+      self->buffer_.commit(n);
+      self->ReadHeader();
+    });
+  }
+
+  void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->cfg.max_header_bytes));
     parser_->body_limit(server_->cfg.max_body_bytes);
     stream_.expires_after(server_->cfg.request_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->OnRead(ec);
+                              self->busy_ = true;
+                              self->server_->SetBusy(self->id_);
+                              self->ReadBody();
+                            });
+  }
+
+  void ReadBody() {
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -144,11 +167,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted || evicted_) {
       return Close();
     }
     if (ec == beast::error::timeout) {
-      server_->errors.WithLabels({"timeout"}).Increment();
+      server_->metrics.errors->WithLabels({"timeout"}).Increment();
       return Close();
     }
     if (ec == http::error::header_limit) return SendError(431, "header_too_large");
@@ -179,7 +202,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void SendError(int status, const char* reason) {
-    server_->errors.WithLabels({reason}).Increment();
+    server_->metrics.errors->WithLabels({reason}).Increment();
+    busy_ = true;  // the answer is in flight
+    server_->SetBusy(id_);
     HttpResponse resp{status, "text/plain; charset=utf-8", std::string(reason) + "\n", {}};
     Send(std::move(resp), /*keep_alive=*/false, 11, false);
   }
@@ -197,24 +222,32 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(server_->cfg.request_timeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->Close();
+                        if (ec || !keep_alive || self->evicted_) return self->Close();
+                        self->served_any_ = true;
                         self->WaitForRequest();
                       });
   }
 
   void Close() {
+    closed_ = true;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
-    server_->Unregister(this);
+    server_->Remove(id_);
   }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpServer::Impl> server_;
-  std::string remote_address_;
-  bool idle_ = false;  // touched only on the session's own completion handlers / strand
+  const std::string remote_address_;
+  const ConnectionLimiter::Id id_;
+  // Touched only on the session's own strand.
+  bool idle_ = false;
+  bool served_any_ = false;
+  bool busy_ = false;     // headers in: the request is served even if evicted meanwhile
+  bool evicted_ = false;  // close at the next chance (after the response when busy)
+  bool closed_ = false;
 };
 
 }  // namespace
@@ -225,21 +258,48 @@ void HttpServer::Impl::Accept() {
                           if (ec) {
                             if (ec == asio::error::operation_aborted || self->stopping.load())
                               return;
+                            self->metrics.rejected.WithLabels({"accept_error"}).Increment();
                             Log(LogLevel::kWarn, "accept failed", {{"err", ec.message()}});
-                            self->Accept();
+                            if (!IsAcceptResourceError(ec)) return self->Accept();
+                            self->retry_accept.expires_after(std::chrono::milliseconds(100));
+                            self->retry_accept.async_wait([self](beast::error_code) {
+                              if (!self->stopping.load()) self->Accept();
+                            });
                             return;
                           }
-                          if (self->open.load() >= self->cfg.max_connections) {
-                            self->rejected.Increment();
-                            beast::error_code ignored;
-                            socket.close(ignored);
-                          } else {
-                            self->open.fetch_add(1);
-                            self->connections.Increment(1);
-                            std::make_shared<Session>(std::move(socket), self)->Start();
-                          }
+                          self->OnAccept(std::move(socket));
                           self->Accept();
                         });
+}
+
+void HttpServer::Impl::OnAccept(tcp::socket socket) {
+  std::string peer = RemoteAddress(socket);
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Session> victim;
+  ConnectionLimiter::Admission a;
+  {
+    std::lock_guard lock(mu);
+    const ConnectionLimiter::Id id = next_id++;
+    a = limiter.Admit(id, peer);
+    if (!a.admit) {
+      metrics.rejected.WithLabels({a.reason}).Increment();
+      beast::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    open.fetch_add(1);
+    metrics.connections.Increment(1);
+    session = std::make_shared<Session>(std::move(socket), std::move(peer), id, shared_from_this());
+    sessions.emplace(id, session);
+    if (a.has_victim) {
+      if (auto it = sessions.find(a.victim); it != sessions.end()) victim = it->second.lock();
+    }
+  }
+  if (victim) {
+    victim->Evict(std::string_view(a.reason) == "peer_limit" ? "evicted_peer_limit"
+                                                             : "evicted_max_connections");
+  }
+  session->Start();
 }
 
 HttpServer::HttpServer(asio::io_context& ioc, const ServerOptions& cfg, HttpHandler handler,
@@ -250,23 +310,7 @@ HttpServer::HttpServer(asio::io_context& ioc, const ServerOptions& cfg, HttpHand
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Start() {
-  std::string host;
-  unsigned short port = 0;
-  if (!SplitHostPort(impl_->cfg.listen_address, &host, &port)) {
-    throw std::runtime_error("invalid listen_address: " + impl_->cfg.listen_address);
-  }
-  beast::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("invalid listen address host: " + host);
-  const tcp::endpoint ep(addr, port);
-  auto& a = impl_->acceptor;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + impl_->cfg.listen_address + ": " + ec.message());
-  }
+  OpenListener(impl_->acceptor, impl_->cfg.listen_address);
   impl_->Accept();
 }
 
@@ -285,7 +329,7 @@ void HttpServer::Stop() {
   std::vector<std::shared_ptr<Session>> sessions;
   {
     std::lock_guard lock(impl_->mu);
-    for (const auto& [ptr, weak] : impl_->sessions) {
+    for (const auto& [id, weak] : impl_->sessions) {
       if (auto s = weak.lock()) sessions.push_back(std::move(s));
     }
   }

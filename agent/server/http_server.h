@@ -2,9 +2,11 @@
 // Minimal HTTP/1.1 server on Boost.Beast for the agent's endpoints.
 //
 // Limits, all from ServerOptions: request header size (431), body size (413), a per-request
-// deadline covering reading, handling and writing (a slow client cannot pin a connection), an
-// idle timeout between keep-alive requests, and a cap on open connections (excess ones are
-// closed at once). Malformed requests get 400 and the connection is closed; the server goes on.
+// deadline covering reading, handling and writing (a slow client cannot pin a connection), a
+// first-byte deadline for new connections, an idle timeout between keep-alive requests, and
+// caps on open connections, in total and per client address, where a newcomer evicts an idle
+// connection as ConnectionLimiter decides. Malformed requests get 400 and the connection is
+// closed; the server goes on.
 //
 // Thread-safety: the handler is called from the io_context's threads, possibly concurrently.
 // Start()/Stop() may be called from any thread.

@@ -5,7 +5,7 @@ namespace lookout::trace {
 TracePipeline::TracePipeline(std::unique_ptr<ResourceEnricher> enricher,
                              std::shared_ptr<SpanMetrics> metrics, double sampling_ratio,
                              std::chrono::seconds retry_after, std::shared_ptr<SpanQueue> queue,
-                             SelfMetrics& registry)
+                             SelfMetrics& registry, FairShareOptions fair_share)
     : enricher_(std::move(enricher)),
       metrics_(std::move(metrics)),
       processor_(enricher_.get(),
@@ -26,23 +26,25 @@ TracePipeline::TracePipeline(std::unique_ptr<ResourceEnricher> enricher,
                       .Help("Spans acknowledged to senders: queued for export (or sampled out)."),
                   {})
               .Get()),
-      refused_(
-          registry.AddCounter(::prometheus::BuildCounter()
-                                  .Name("lookout_trace_spans_refused_total")
-                                  .Help("Spans refused to senders, by reason (queue_full, "
-                                        "too_large, unavailable, invalid, malformed). queue_full "
-                                        "and unavailable ones are retried by the sender."),
-                              {"reason"})),
+      refused_(registry.AddCounter(::prometheus::BuildCounter()
+                                       .Name("lookout_trace_spans_refused_total")
+                                       .Help("Spans refused to senders, by reason (queue_full, "
+                                             "fair_share, too_large, unavailable, invalid, "
+                                             "malformed). queue_full, fair_share and unavailable "
+                                             "ones are retried by the sender."),
+                                   {"reason"})),
       sampled_out_(
           registry
               .AddCounter(::prometheus::BuildCounter()
                               .Name("lookout_trace_spans_sampled_out_total")
                               .Help("Spans dropped by head sampling (traces.sampling_ratio)."),
                           {})
-              .Get()) {
+              .Get()),
+      fair_share_(fair_share, registry) {
   // Every reason is exposed at 0 from the start: a series born with its first event hides that
   // event from rate() and increase(), which take a series' first sample as the baseline.
-  for (const char* reason : {"queue_full", "too_large", "unavailable", "invalid", "malformed"}) {
+  for (const char* reason :
+       {"queue_full", "fair_share", "too_large", "unavailable", "invalid", "malformed"}) {
     refused_.WithLabels({reason});
   }
 }
@@ -68,8 +70,21 @@ AcceptResult TracePipeline::Accept(std::string_view request, std::string_view pe
     }
     received_.WithLabels({std::string(protocol)}).Increment(static_cast<double>(p.spans));
     if (p.forwarded > 0) {
+      const SpanQueueStats q = queue_->Stats();
+      // A request larger than the whole queue is the queue's to refuse, for good (too_large).
+      if (p.forward.size() <= q.capacity_bytes &&
+          !fair_share_.Admit(peer_ip, p.forward.size(), p.spans, q)) {
+        refused_.WithLabels({"fair_share"}).Increment(static_cast<double>(p.spans));
+        result.kind = AcceptResult::Kind::kFull;
+        result.message =
+            "the export queue is nearly full and this sender holds more than its "
+            "share of it; retry later";
+        result.retry_after = retry_after_;
+        return result;
+      }
       switch (queue_->Push(p.forward, p.forwarded)) {
         case SpanQueue::PushResult::kOk:
+          fair_share_.Pushed(peer_ip, p.forward.size());
           break;
         case SpanQueue::PushResult::kFull:
           refused_.WithLabels({"queue_full"}).Increment(static_cast<double>(p.spans));

@@ -1,7 +1,8 @@
 #pragma once
 // The span path shared by the OTLP/HTTP and OTLP/gRPC receivers: scan and enrich the request
 // (SpanProcessor), queue the bytes to forward, and only then count its spans into span metrics.
-// Nothing is acknowledged before it is in the queue.
+// Nothing is acknowledged before it is in the queue. Near a full queue, senders holding more than
+// their share are refused first (fair_share.h).
 //
 // Thread-safety: Accept may be called from any number of threads.
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/trace/fair_share.h"
 #include "agent/trace/resource_enricher.h"
 #include "agent/trace/span_metrics.h"
 #include "agent/trace/span_processor.h"
@@ -24,7 +26,8 @@ class TracePipeline final : public TraceConsumer {
   // `metrics` may be null (span metrics off).
   TracePipeline(std::unique_ptr<ResourceEnricher> enricher, std::shared_ptr<SpanMetrics> metrics,
                 double sampling_ratio, std::chrono::seconds retry_after,
-                std::shared_ptr<SpanQueue> queue, SelfMetrics& registry);
+                std::shared_ptr<SpanQueue> queue, SelfMetrics& registry,
+                FairShareOptions fair_share = {});
 
   AcceptResult Accept(std::string_view request, std::string_view peer_ip,
                       std::string_view protocol) noexcept override;
@@ -42,6 +45,7 @@ class TracePipeline final : public TraceConsumer {
   ::prometheus::Counter& accepted_;
   Family<::prometheus::Counter>& refused_;
   ::prometheus::Counter& sampled_out_;
+  FairShare fair_share_;
 };
 
 }  // namespace lookout::trace

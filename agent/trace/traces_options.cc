@@ -108,6 +108,14 @@ OptionTable<O::Queue> QueueTable() {
   return OptionTable<Q>{{
       option::Int<Q>("memory_max_bytes", &Q::memory_max_bytes, 1024, int64_t{1} << 40, "33554432",
                      "the in-memory queue (disk queue off): requests beyond it get 429"),
+      option::Double<Q>("fair_share_threshold", &Q::fair_share_threshold, 0.0, 1.0, "0.75",
+                        "fraction of the queue above which a sender holding at least its fair "
+                        "share (queued bytes / senders) is refused with 429 / "
+                        "RESOURCE_EXHAUSTED, so quieter senders keep getting in; 1 = off"),
+      option::Int<Q>("max_source_labels", &Q::max_source_labels, 0, 10'000, "32",
+                     "senders given their own `source` label in "
+                     "`lookout_trace_spans_refused_by_source_total`; later ones count as "
+                     "`other`"),
       option::Bool<Q>("disk.enabled", &Q::disk_enabled, "false",
                       "the write-ahead log: accepted spans survive backend outages and agent "
                       "restarts, `kill -9` included. One process per directory (flock)"),

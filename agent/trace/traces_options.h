@@ -54,6 +54,8 @@ struct TracesOptions {
     enum class Fsync { kNever, kInterval, kAlways };
     Fsync disk_fsync = Fsync::kInterval;
     Duration disk_fsync_interval{};
+    double fair_share_threshold = 0;  // fair_share.h
+    size_t max_source_labels = 0;
   } queue;
   Duration shutdown_timeout{};  // the exporter's drain on SIGTERM
 };

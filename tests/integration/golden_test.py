@@ -20,7 +20,7 @@ VOLATILE_VALUE = re.compile(
     r"lookout_slo_tick_duration_seconds|lookout_slo_ticks_total|lookout_slo_memory_bytes|"
     r"node_time_zone_offset_seconds|node_filesystem_(size|free|avail)_bytes|"
     r"node_filesystem_files(_free)?|node_timex_|node_textfile_mtime_seconds|"
-    r"lookout_open_files_limit|lookout_kept_open_files)")
+    r"lookout_open_files(_limit)?$|lookout_kept_open_files)")
 # Series whose labels depend on the build or host.
 VOLATILE_LABELS = re.compile(r"^(lookout_build_info|node_exporter_build_info|node_uname_info|node_time_zone_offset_seconds)")
 

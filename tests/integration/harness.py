@@ -3,6 +3,7 @@
 Every process started through Harness is killed (SIGTERM, then SIGKILL) when the `with` block
 ends, even when an assertion fails, so no test leaves a server running.
 """
+import mmap
 import os
 import re
 import signal
@@ -129,6 +130,27 @@ class Harness:
         wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=60, proc=p)
         return p, port
 
+    def start_prometheus_scraping(self, port, job="lookout", interval="1s"):
+        """A real Prometheus scraping 127.0.0.1:`port` as `job` every `interval` (the timeout
+        too); returns (process, port) once the target is up, failing the test after 60 s."""
+        p, prom = self.start_prometheus(f"""global:
+  scrape_interval: {interval}
+  scrape_timeout: {interval}
+scrape_configs:
+  - job_name: {job}
+    static_configs:
+      - targets: ["127.0.0.1:{port}"]
+""")
+        deadline = time.time() + 60
+        up = []
+        while time.time() < deadline:
+            up = prom_query(prom, f'up{{job="{job}"}}')
+            if up and up[0]["value"][1] == "1":
+                return p, prom
+            time.sleep(0.5)
+        targets = http_get(f"http://127.0.0.1:{prom}/api/v1/targets")[2].decode()
+        fail(f"target never up: {up}\n{targets}\n{self.log(p)[-3000:]}")
+
     def start_node_exporter(self, collectors, flags=(), name="node_exporter"):
         exe = "/usr/bin/prometheus-node-exporter"
         port = free_port()
@@ -193,6 +215,26 @@ def sample_sum(samples, name, **labels):
         if n == name and all(d.get(k) == want for k, want in labels.items()):
             total = (total or 0) + v
     return total
+
+
+def sanitized(pid):
+    """ASan builds keep freed memory in quarantine and shadow it: their RSS says nothing about
+    the release build's, so the RSS bounds are checked on release builds only. GCC links the
+    sanitizer runtimes as shared libraries; clang links them into the binary."""
+    with open(f"/proc/{pid}/maps") as f:
+        if any("libasan" in line or "libtsan" in line for line in f):
+            return True
+    with open(f"/proc/{pid}/exe", "rb") as exe, \
+            mmap.mmap(exe.fileno(), 0, access=mmap.ACCESS_READ) as image:
+        return image.find(b"__asan_init") >= 0 or image.find(b"__tsan_init") >= 0
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def fail(msg):

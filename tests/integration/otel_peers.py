@@ -21,8 +21,9 @@ class Jaeger:
                              str(self.http), str(self.control)], "fake_jaeger")
         wait_http(f"http://127.0.0.1:{self.control}/spans?summary=1", proc=self.proc)
 
-    def mode(self, m):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.control}/mode?m={m}", method="POST")
+    def mode(self, m, ms=0):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.control}/mode?m={m}&ms={ms}",
+                                     method="POST")
         urllib.request.urlopen(req, timeout=5).read()
 
     def spans(self, summary=False):

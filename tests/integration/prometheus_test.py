@@ -4,7 +4,7 @@ parser reads our output): the target is up and queries for node families return 
 import sys
 import time
 
-from harness import Harness, fail, http_get, prom_query
+from harness import Harness, fail, prom_query
 
 FAMILIES = [
     "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_load1",
@@ -19,25 +19,7 @@ def main():
     lookout = sys.argv[1]
     with Harness() as h:
         _, port = h.start_lookout(lookout)
-        p, prom = h.start_prometheus(f"""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: lookout
-    static_configs:
-      - targets: ["127.0.0.1:{port}"]
-""")
-
-        deadline = time.time() + 60
-        up = []
-        while time.time() < deadline:
-            up = prom_query(prom, 'up{job="lookout"}')
-            if up and up[0]["value"][1] == "1":
-                break
-            time.sleep(0.5)
-        else:
-            targets = http_get(f"http://127.0.0.1:{prom}/api/v1/targets")[2].decode()
-            fail(f"target never up: {up}\n{targets}\n{h.log(p)[-3000:]}")
+        _, prom = h.start_prometheus_scraping(port)
 
         time.sleep(3)  # a few scrapes, so rate() has two points
         passed = 0

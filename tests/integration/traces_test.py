@@ -15,7 +15,6 @@ and an HTTP server that decode what they get with their own protobuf reader).
 Usage: traces_test.py /path/to/lookout
 """
 import json
-import mmap
 import os
 import random
 import signal
@@ -26,32 +25,13 @@ import threading
 import time
 import urllib.request
 
-from harness import FIXTURES, Harness, fail, free_port, http_get, sample_sum, scrape
+from harness import (FIXTURES, Harness, fail, free_port, http_get, rss_kib, sample_sum, sanitized,
+                     scrape)
 from kubelet import TestKubelet
 from otel_peers import NODE, PEERS, Jaeger, send
 from protowire import field, kv
 
 FX = os.path.join(FIXTURES, "pods", "v2_systemd_containerd")
-
-
-def sanitized(pid):
-    """ASan builds keep freed memory in quarantine and shadow it: their RSS says nothing about
-    the release build's, so the RSS bounds are checked on release builds only. GCC links the
-    sanitizer runtimes as shared libraries; clang links them into the binary."""
-    with open(f"/proc/{pid}/maps") as f:
-        if any("libasan" in line or "libtsan" in line for line in f):
-            return True
-    with open(f"/proc/{pid}/exe", "rb") as exe, \
-            mmap.mmap(exe.fileno(), 0, access=mmap.ACCESS_READ) as image:
-        return image.find(b"__asan_init") >= 0 or image.find(b"__tsan_init") >= 0
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def write_config(h, name, jaeger, body):

@@ -7,6 +7,7 @@
 //   GET  /spans        -> JSON {count, unique, duplicates, spans:[{traceId, spanId, name,
 //                         resource:{...}, attributes:{...}}]}   (?summary=1 leaves spans out)
 //   POST /mode?m=ok|unavailable|http503|http429|partial|down   (down closes the listeners)
+//   POST /mode?m=slow&ms=N   accepts, answering each gRPC export N ms late (a slow backend)
 // Usage: node fake_jaeger.js GRPC_PORT HTTP_PORT CONTROL_PORT
 'use strict';
 const grpc = require('@grpc/grpc-js');
@@ -15,6 +16,7 @@ const zlib = require('zlib');
 
 const [grpcPort, httpPort, controlPort] = process.argv.slice(2).map(Number);
 let mode = 'ok';
+let slowMs = 0;
 const seen = new Map();  // traceId:spanId -> span
 let received = 0;
 
@@ -117,7 +119,9 @@ function startGrpc() {
       if (mode === 'unavailable') return cb({ code: grpc.status.UNAVAILABLE, details: 'fake outage' });
       if (mode === 'invalid') return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'fake bad request' });
       record(call.request);
-      cb(null, mode === 'partial' ? partialResponse(1) : Buffer.alloc(0));
+      const answer = () => cb(null, mode === 'partial' ? partialResponse(1) : Buffer.alloc(0));
+      if (mode === 'slow') return setTimeout(answer, slowMs);
+      answer();
     },
   });
   grpcServer.bindAsync('127.0.0.1:' + grpcPort, grpc.ServerCredentials.createInsecure(), () => grpcServer.start());
@@ -162,6 +166,7 @@ http.createServer((req, res) => {
     if (m === 'down') stopAll();
     else { if (!grpcServer) startGrpc(); if (!httpServer) startHttp(); }
     mode = m === 'down' ? mode : m;
+    slowMs = Number(url.searchParams.get('ms') || 0);
     res.writeHead(200);
     return res.end(m);
   }

@@ -10,12 +10,19 @@ namespace lookout::testing {
 
 class RawClient {
  public:
-  explicit RawClient(unsigned short port) : socket_(ioc_) {
+  // `from`: the loopback source address to connect from (any 127.x.y.z), so that one test can
+  // play several peers.
+  explicit RawClient(unsigned short port, const char* from = nullptr) : socket_(ioc_) {
+    if (from != nullptr) {
+      socket_.open(boost::asio::ip::tcp::v4());
+      socket_.bind({boost::asio::ip::make_address(from), 0});
+    }
     socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
     // No test may hang on a server that never answers: reads give up after 10s.
     timeval tv{10, 0};
     setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   }
+  unsigned short local_port() const { return socket_.local_endpoint().port(); }
   void Send(const std::string& bytes) { boost::asio::write(socket_, boost::asio::buffer(bytes)); }
 
   // Reads one response (headers + Content-Length body). Empty string if the server closed.

@@ -14,6 +14,7 @@
 #include "agent/config/config.h"
 #include "lookout/clock.h"
 #include "lookout/collector.h"
+#include "lookout/metrics/collectable.h"
 #include "lookout/metrics/metric.h"
 
 namespace lookout::testing {
@@ -100,6 +101,20 @@ inline std::string LabelValue(const Sample& s, std::string_view name) {
   for (const auto& l : s.labels)
     if (l.name == name) return l.value;
   return "<none>";
+}
+
+// The value of `family`'s series whose first label is `value` in what `source` collects now
+// (a SelfMetrics registry, say); 0 when there is none.
+inline double ValueByFirstLabel(Collectable& source, std::string_view family,
+                                std::string_view value) {
+  std::vector<MetricFamily> out;
+  source.Collect(out);
+  const MetricFamily* f = FindFamily(out, family);
+  if (f == nullptr) return 0;
+  for (const auto& s : f->samples) {
+    if (!s.labels.empty() && s.labels[0].value == value) return s.value;
+  }
+  return 0;
 }
 
 // A clock tests move by hand.

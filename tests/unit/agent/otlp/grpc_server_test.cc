@@ -5,13 +5,19 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "agent/common/grpc_unary.h"
 #include "agent/common/otlp_status.h"
+#include "agent/config/config.h"
 #include "exporters/otlp/span_senders.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "tests/unit/http_client.h"
+#include "tests/unit/test_util.h"
 
 namespace lookout::otlp {
 namespace {
@@ -51,13 +57,37 @@ struct Call {
   std::string response;
 };
 
+// The receiver's options as the embedded default config sets them, on a free loopback port.
+OtlpOptions TestOptions(size_t max_request_bytes) {
+  OtlpOptions o = DefaultConfig().otlp;
+  o.grpc_listen_address = "127.0.0.1:0";
+  o.max_request_bytes = max_request_bytes;
+  return o;
+}
+
+// The io_context the accept guard runs on, with one thread.
+struct IoThread {
+  IoThread() : work(boost::asio::make_work_guard(ioc)), thread([this] { ioc.run(); }) {}
+  ~IoThread() {
+    work.reset();
+    ioc.stop();
+    thread.join();
+  }
+  boost::asio::io_context ioc;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  std::thread thread;
+};
+
+Family<::prometheus::Counter>& RequestCounter(SelfMetrics& registry) {
+  return registry.AddCounter(
+      ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
+      {"signal", "protocol", "code"});
+}
+
 struct Fixture {
-  Fixture()
+  explicit Fixture(const OtlpOptions& options = TestOptions(16 << 20))
       : consumer(std::make_shared<FakeConsumer>()),
-        server("127.0.0.1:0", 16 << 20, nullptr, consumer,
-               registry.AddCounter(
-                   ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
-                   {"signal", "protocol", "code"})) {
+        server(io.ioc, options, nullptr, consumer, RequestCounter(*registry), registry) {
     server.Start();
     channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server.port()),
                                   grpc::InsecureChannelCredentials());
@@ -73,7 +103,8 @@ struct Fixture {
     return call;
   }
 
-  SelfMetrics registry;
+  IoThread io;
+  std::shared_ptr<SelfMetrics> registry = std::make_shared<SelfMetrics>();
   std::shared_ptr<FakeConsumer> consumer;
   OtlpGrpcServer server;
   std::shared_ptr<grpc::Channel> channel;
@@ -126,6 +157,39 @@ TEST(OtlpGrpcTraces, TheConsumerGetsTheBytesAsSent) {
       EXPECT_EQ(f.consumer->protocols.back(), "grpc");
     }
   }
+}
+
+// True when the peer closes `c` within `wait`, whatever it sends first (gRPC's settings).
+bool ClosedWithin(testing::RawClient& c, std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (c.ClosedWithin(std::chrono::milliseconds(100))) return true;
+  }
+  return false;
+}
+
+// At the cap, the connection gRPC served a call on outlives a later one that never made a call:
+// the guard learns of the call from gRPC's own name for the peer (NoteRequest), so this also
+// checks that the guard and gRPC name peers alike.
+TEST(OtlpGrpcConnections, AServedConnectionOutlivesANeverServedOne) {
+  LOOKOUT_SKIP_UNDER_TSAN();
+  OtlpOptions o = TestOptions(16 << 20);
+  o.max_connections = 2;
+  o.max_connections_per_peer = 0;
+  Fixture f(o);
+  const std::string body = NonCanonicalRequest(10);
+  ASSERT_TRUE(f.Export(body).status.ok());  // the channel's connection, from 127.0.0.1
+  testing::RawClient silent(static_cast<unsigned short>(f.server.port()), "127.0.0.2");
+  silent.Send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");  // handed over, never a call
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(f.Export(body).status.ok());  // served again: now the more recently active
+  testing::RawClient newcomer(static_cast<unsigned short>(f.server.port()), "127.0.0.3");
+  newcomer.Send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  EXPECT_TRUE(ClosedWithin(silent, std::chrono::milliseconds(3000)));
+  EXPECT_TRUE(f.Export(body).status.ok());
+  EXPECT_EQ(testing::ValueByFirstLabel(*f.registry, "lookout_otlp_grpc_connections_closed_total",
+                                       "evicted_max_connections"),
+            1);
 }
 
 // The span exporter's gRPC sender gzips a batch itself (libdeflate) and hands gRPC the compressed
@@ -192,13 +256,11 @@ TEST(OtlpGrpcTraces, AnswersAsTheSpecificationSays) {
 
 TEST(OtlpGrpcTraces, MessagesOverTheLimitAreRefusedByGrpc) {
   LOOKOUT_SKIP_UNDER_TSAN();
-  SelfMetrics registry;
+  IoThread io;
+  auto registry = std::make_shared<SelfMetrics>();
   auto consumer = std::make_shared<FakeConsumer>();
-  OtlpGrpcServer server(
-      "127.0.0.1:0", 1024, nullptr, consumer,
-      registry.AddCounter(
-          ::prometheus::BuildCounter().Name("lookout_otlp_requests_total").Help("x"),
-          {"signal", "protocol", "code"}));
+  OtlpGrpcServer server(io.ioc, TestOptions(1024), nullptr, consumer, RequestCounter(*registry),
+                        registry);
   server.Start();
   auto stub = pbt::TraceService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()));

@@ -8,6 +8,7 @@
 
 #include "agent/config/config.h"
 #include "tests/unit/http_client.h"
+#include "tests/unit/test_util.h"
 
 namespace lookout {
 namespace {
@@ -33,6 +34,7 @@ class HttpServerTest : public ::testing::Test {
   static ServerOptions Defaults() {
     ServerOptions c = DefaultConfig().server;
     c.request_timeout = 500ms;
+    c.first_byte_timeout = 300ms;
     c.idle_timeout = 300ms;
     return c;
   }
@@ -42,15 +44,17 @@ class HttpServerTest : public ::testing::Test {
     for (auto& t : threads_) t.join();
   }
   double ErrorCount(const std::string& reason) {
-    std::vector<MetricFamily> out;
-    registry_->Collect(out);
-    for (const auto& f : out) {
-      if (f.name != "lookout_http_errors_total") continue;
-      for (const auto& s : f.samples) {
-        if (s.labels[0].value == reason) return s.value;
-      }
-    }
-    return 0;
+    return Count("lookout_http_errors_total", reason);
+  }
+  // The server counts a close just after the client sees it: wait up to a second for `want`.
+  double CountReaching(const std::string& family, const std::string& reason, double want) {
+    double v = 0;
+    for (int i = 0; i < 100 && (v = Count(family, reason)) < want; ++i)
+      std::this_thread::sleep_for(10ms);
+    return v;
+  }
+  double Count(const std::string& family, const std::string& reason) {
+    return testing::ValueByFirstLabel(*registry_, family, reason);
   }
 
   boost::asio::io_context ioc_;
@@ -148,18 +152,82 @@ TEST_F(HttpServerTest, ConcurrentRequests) {
   EXPECT_EQ(ok.load(), 200);
 }
 
-TEST_F(HttpServerTest, ConnectionCap) {
+// At the cap a newcomer evicts the longest-idle connection of the peer holding the most: the
+// flooder's, never the lone scraper's.
+TEST_F(HttpServerTest, AtTheCapTheHeaviestPeersLongestIdleConnectionIsEvicted) {
   ServerOptions cfg = Defaults();
-  cfg.max_connections = 2;
+  cfg.max_connections = 3;
+  cfg.max_connections_per_peer = 0;
+  cfg.first_byte_timeout = 5000ms;
   cfg.idle_timeout = 5000ms;
   StartServer(cfg);
+  RawClient scraper(server_->port(), "127.0.0.1");
+  scraper.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(RawClient::Status(scraper.ReadResponse()), 200);
+  RawClient flood1(server_->port(), "127.0.0.2");
+  std::this_thread::sleep_for(20ms);
+  RawClient flood2(server_->port(), "127.0.0.2");
+  std::this_thread::sleep_for(20ms);
+  RawClient newcomer(server_->port(), "127.0.0.3");
+  EXPECT_TRUE(flood1.ClosedWithin(2000ms)) << "the flooder's oldest idle connection goes";
+  newcomer.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(RawClient::Status(newcomer.ReadResponse()), 200);
+  scraper.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(RawClient::Status(scraper.ReadResponse()), 200) << "the scraper kept its connection";
+  EXPECT_EQ(CountReaching("lookout_http_connections_closed_total", "evicted_max_connections", 1),
+            1);
+}
+
+TEST_F(HttpServerTest, APeerOverItsCapLosesItsOwnLongestIdleConnection) {
+  ServerOptions cfg = Defaults();
+  cfg.max_connections = 100;
+  cfg.max_connections_per_peer = 2;
+  cfg.first_byte_timeout = 5000ms;
+  StartServer(cfg);
+  RawClient other(server_->port(), "127.0.0.1");
+  RawClient a(server_->port(), "127.0.0.2");
+  std::this_thread::sleep_for(20ms);
+  RawClient b(server_->port(), "127.0.0.2");
+  std::this_thread::sleep_for(20ms);
+  RawClient c(server_->port(), "127.0.0.2");
+  EXPECT_TRUE(a.ClosedWithin(2000ms));
+  EXPECT_FALSE(other.ClosedWithin(200ms));
+  c.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(RawClient::Status(c.ReadResponse()), 200);
+  EXPECT_EQ(CountReaching("lookout_http_connections_closed_total", "evicted_peer_limit", 1), 1);
+}
+
+// Connections with a request in flight are never evicted: with nothing idle, the newcomer is
+// refused instead.
+TEST_F(HttpServerTest, BusyConnectionsAreNotEvicted) {
+  ServerOptions cfg = Defaults();
+  cfg.max_connections = 2;
+  cfg.request_timeout = 5000ms;
+  StartServer(cfg);
   RawClient a(server_->port()), b(server_->port());
-  a.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-  b.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-  EXPECT_EQ(RawClient::Status(a.ReadResponse()), 200);
-  EXPECT_EQ(RawClient::Status(b.ReadResponse()), 200);
+  // Headers complete, body still coming: busy.
+  a.Send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab");
+  b.Send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab");
+  std::this_thread::sleep_for(100ms);
   RawClient third(server_->port());
   EXPECT_TRUE(third.ClosedWithin(2000ms));
+  EXPECT_EQ(CountReaching("lookout_http_connections_rejected_total", "max_connections", 1), 1);
+  a.Send("cdefghij");
+  EXPECT_EQ(RawClient::Status(a.ReadResponse()), 200);
+}
+
+TEST_F(HttpServerTest, SilentNewConnectionsGetFirstByteTimeoutNotIdleTimeout) {
+  ServerOptions cfg = Defaults();
+  cfg.first_byte_timeout = 200ms;
+  cfg.idle_timeout = 60000ms;
+  StartServer(cfg);
+  RawClient silent(server_->port());
+  EXPECT_TRUE(silent.ClosedWithin(2000ms));
+  EXPECT_EQ(CountReaching("lookout_http_connections_closed_total", "first_byte_timeout", 1), 1);
+  RawClient kept(server_->port());
+  kept.Send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(RawClient::Status(kept.ReadResponse()), 200);
+  EXPECT_FALSE(kept.ClosedWithin(600ms)) << "a keep-alive connection has idle_timeout";
 }
 
 TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
