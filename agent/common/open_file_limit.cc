@@ -1,11 +1,10 @@
 #include "agent/common/open_file_limit.h"
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
+#include "agent/common/file_util.h"
 #include "agent/common/kept_files.h"
 #include "lookout/metrics/family_builder.h"
 
@@ -50,16 +49,10 @@ std::vector<size_t> FitToBudget(std::vector<size_t> caps, size_t budget) {
 
 namespace {
 
-// Descriptors open now: the entries of /proc/self/fd, minus the one reading it.
+// Descriptors open now: the entries of /proc/self/fd, minus the one listing it.
 int64_t CountOpenFiles() {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  int64_t n = 0;
-  while (const dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  ::closedir(dir);
-  return n - 1;
+  const auto names = ReadDirNames("/proc/self/fd");
+  return names ? static_cast<int64_t>(names->size()) - 1 : -1;
 }
 
 class OpenFileMetrics final : public Collectable {

@@ -13,7 +13,6 @@
 
 #include "agent/common/hash.h"
 #include "agent/common/host_port.h"
-#include "agent/common/log.h"
 #include "agent/server/connection_limiter.h"
 #include "agent/server/listener_metrics.h"
 #include "agent/server/socket_util.h"
@@ -84,7 +83,6 @@ struct AcceptGuard::Impl : std::enable_shared_from_this<AcceptGuard::Impl> {
     std::shared_ptr<Pending> pending;  // null once handed over
   };
 
-  void Accept();
   void OnAccept(tcp::socket socket);
   void WaitForFirstByte(int fd, const std::shared_ptr<Pending>& p);
   void OnFirstByte(int fd, const std::shared_ptr<Pending>& p);
@@ -121,30 +119,10 @@ struct AcceptGuard::Impl : std::enable_shared_from_this<AcceptGuard::Impl> {
   SteadyClock::time_point last_refresh{};  // guarded by mu
 };
 
-void AcceptGuard::Impl::Accept() {
-  acceptor.async_accept(
-      asio::make_strand(ioc),
-      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted || self->stopping.load()) return;
-          self->metrics.rejected.WithLabels({"accept_error"}).Increment();
-          Log(LogLevel::kWarn, "accept failed", {{"err", ec.message()}});
-          if (!IsAcceptResourceError(ec)) return self->Accept();
-          self->retry_accept.expires_after(std::chrono::milliseconds(100));
-          self->retry_accept.async_wait([self](boost::system::error_code) {
-            if (!self->stopping.load()) self->Accept();
-          });
-          return;
-        }
-        self->OnAccept(std::move(socket));
-        self->Accept();
-      });
-}
-
 void AcceptGuard::Impl::OnAccept(tcp::socket socket) {
-  const std::string peer = RemoteAddress(socket);
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
+  const std::string peer = ec ? std::string() : PeerAddress(remote);
   const std::string endpoint = ec ? std::string() : EndpointKey(peer, remote.port());
   const int fd = socket.native_handle();
   const SocketIdentity identity = IdentityOf(fd);
@@ -287,7 +265,7 @@ AcceptGuard::~AcceptGuard() { Stop(); }
 void AcceptGuard::Start() {
   OpenListener(impl_->acceptor, impl_->options.listen_address);
   impl_->listener_fd = impl_->acceptor.native_handle();
-  impl_->Accept();
+  AcceptLoop(impl_);
   impl_->Sweep();
 }
 

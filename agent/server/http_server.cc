@@ -43,7 +43,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         limiter({static_cast<size_t>(c.max_connections),
                  static_cast<size_t>(c.max_connections_per_peer)}) {}
 
-  void Accept();
   void OnAccept(tcp::socket socket);
   void Remove(ConnectionLimiter::Id id) {
     std::lock_guard lock(mu);
@@ -86,8 +85,6 @@ class Session : public std::enable_shared_from_this<Session> {
         server_(std::move(server)),
         remote_address_(std::move(remote_address)),
         id_(id) {}
-
-  ConnectionLimiter::Id id() const { return id_; }
 
   void Start() { WaitForRequest(); }
 
@@ -252,26 +249,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void HttpServer::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc),
-                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                          if (ec) {
-                            if (ec == asio::error::operation_aborted || self->stopping.load())
-                              return;
-                            self->metrics.rejected.WithLabels({"accept_error"}).Increment();
-                            Log(LogLevel::kWarn, "accept failed", {{"err", ec.message()}});
-                            if (!IsAcceptResourceError(ec)) return self->Accept();
-                            self->retry_accept.expires_after(std::chrono::milliseconds(100));
-                            self->retry_accept.async_wait([self](beast::error_code) {
-                              if (!self->stopping.load()) self->Accept();
-                            });
-                            return;
-                          }
-                          self->OnAccept(std::move(socket));
-                          self->Accept();
-                        });
-}
-
 void HttpServer::Impl::OnAccept(tcp::socket socket) {
   std::string peer = RemoteAddress(socket);
   std::shared_ptr<Session> session;
@@ -311,7 +288,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Start() {
   OpenListener(impl_->acceptor, impl_->cfg.listen_address);
-  impl_->Accept();
+  AcceptLoop(impl_);
 }
 
 unsigned short HttpServer::port() const {
