@@ -10,6 +10,7 @@ at the next scrape, and everything recovers when the kubelet does.
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 
@@ -124,11 +125,17 @@ def main():
             print("ok wrong CA -> tls, no pod series")
         finally:
             kubelet.stop()
-        # The stopped kubelet's port now refuses connections.
+        # A port bound but never listened on refuses connections, and no other test running
+        # meanwhile can take it (the stopped kubelet's own port could be picked by another
+        # test's free_port() and answer).
+        closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        closed.bind(("127.0.0.1", 0))
+        kubelet.url = f"https://127.0.0.1:{closed.getsockname()[1]}/pods"
         kubelet.ca_file = os.path.join(h.tmp.name, "kubelet-ca.crt")
         h.tmp_cfg = agent_config(h, kubelet, token, os.path.join(src, "cgroup"))
         _, port = start(h, lookout, h.tmp_cfg)
         text = wait_for(port, reason_seen("connect"), "connection refused")
+        closed.close()
         if "node_load1 " not in text:
             fail("node metrics missing while the kubelet is unreachable")
         print("ok unreachable -> connect, node metrics served")
