@@ -1,6 +1,7 @@
 #include "agent/common/compression.h"
 
 #include <libdeflate.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -117,6 +118,56 @@ Result<std::string> Gzip(std::string_view in, int level) {
   if (n == 0) return MakeError("gzip", "output larger than libdeflate's bound");
   out.resize(n);
   return out;
+}
+
+struct GzipStream::State {
+  z_stream z{};
+  bool ok = false;
+};
+
+GzipStream::GzipStream(int level) : state_(std::make_unique<State>()) {
+  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
+  state_->ok = deflateInit2(&state_->z, std::clamp(level, 0, 9), Z_DEFLATED, 15 + 16, 8,
+                            Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+GzipStream::~GzipStream() {
+  if (state_->ok) deflateEnd(&state_->z);
+}
+
+Status GzipStream::Deflate(std::string_view in, int flush) {
+  if (!state_->ok) return MakeError("gzip", "deflateInit2 failed");
+  z_stream& z = state_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  while (true) {
+    // Room for this piece's output (deflateBound of what is left) past what is written.
+    const size_t used = out_.size();
+    const size_t room = std::max<size_t>(deflateBound(&z, z.avail_in), 64);
+    out_.resize(used + room);
+    z.next_out = reinterpret_cast<Bytef*>(out_.data() + used);
+    z.avail_out = static_cast<uInt>(room);
+    const int r = deflate(&z, flush);
+    out_.resize(used + room - z.avail_out);
+    if (r == Z_STREAM_ERROR) return MakeError("gzip", "deflate failed");
+    if (flush == Z_FINISH ? r == Z_STREAM_END : z.avail_in == 0) return Ok{};
+  }
+}
+
+Status GzipStream::Write(std::string_view in) {
+  // zlib counts input in uInt: feed pieces of at most 1 GiB.
+  while (!in.empty()) {
+    const std::string_view piece = in.substr(0, size_t{1} << 30);
+    if (Status st = Deflate(piece, Z_NO_FLUSH); !st.ok()) return st;
+    in.remove_prefix(piece.size());
+  }
+  return Ok{};
+}
+
+Result<std::string> GzipStream::Finish() {
+  if (Status st = Deflate({}, Z_FINISH); !st.ok()) return st.error();
+  out_.shrink_to_fit();
+  return std::move(out_);
 }
 
 }  // namespace lookout

@@ -6,6 +6,7 @@
 // Thread-safe: each thread keeps its own libdeflate (de)compressor (about 100 KiB at level 1).
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,29 @@ namespace lookout {
 // last few percent of size.
 // Errors (reason "gzip"): level outside 0..12, or libdeflate could not allocate.
 Result<std::string> Gzip(std::string_view in, int level = 1);
+
+// gzip (RFC 1952), one member, made a piece at a time (zlib's deflate stream): for bodies too
+// large to hold uncompressed (a /metrics with big scraped targets), so only the compressed
+// output and the piece being written are held. zlib, not libdeflate (whole buffers only); at
+// level 1 it is about half libdeflate's speed. Not thread-safe; one per body.
+// Errors (reason "gzip"): zlib could not allocate its state (then Write/Finish fail too).
+class GzipStream {
+ public:
+  explicit GzipStream(int level = 1);
+  ~GzipStream();
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+  // Compresses `in` onto the output.
+  Status Write(std::string_view in);
+  // Ends the member and hands over the output; the stream is done.
+  Result<std::string> Finish();
+
+ private:
+  Status Deflate(std::string_view in, int flush);
+  struct State;
+  std::unique_ptr<State> state_;
+  std::string out_;
+};
 
 // gzip (RFC 1952, every concatenated member, as Go's gzip.Reader) or zlib/deflate (RFC 1950)
 // input, detected from the header. Memory: at most max_output for the result.

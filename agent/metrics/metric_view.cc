@@ -259,7 +259,14 @@ MetricView MetricViewSource::View(const std::vector<std::string>& series_names) 
 
 MetricView MetricViewSource::View() const {
   std::vector<MetricFamily> families;
-  for (const auto& c : Live()) c->Collect(families);
+  std::vector<std::shared_ptr<const CompactFamilies>> compact;
+  for (const auto& c : Live()) {
+    c->Collect(families);
+    c->CollectCompact(compact);
+  }
+  for (const auto& c : compact) {
+    for (size_t i = 0; i < c->family_count(); ++i) families.push_back(c->ExpandFamily(i));
+  }
   return MetricView(std::move(families));
 }
 

@@ -7,6 +7,7 @@
 // Thread-safety: Add() and Render() may be called from any thread; concurrent Render() calls
 // run concurrently (collectables are required to be safe for that).
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,10 +30,14 @@ class MetricsRenderer {
   // Held weakly: a collectable that is destroyed simply stops being collected.
   void Add(std::weak_ptr<Collectable> c);
   RenderedMetrics Render(std::string_view accept, std::string_view accept_encoding) const;
-  // The merged, sorted families (also used by tests and by the golden output).
+  // The merged, sorted families (also used by tests and by the golden output). Compact sources'
+  // families are expanded here; Render() reads them a chunk at a time instead.
   std::vector<MetricFamily> Gather() const;
 
  private:
+  std::vector<std::shared_ptr<Collectable>> Live() const;  // drops expired collectables
+
+  mutable std::atomic<size_t> last_size_{0};  // the last uncompressed body's size
   mutable std::mutex mu_;
   mutable std::vector<std::weak_ptr<Collectable>> collectables_;  // guarded by mu_
 };

@@ -92,78 +92,95 @@ void AppendCreated(std::string& out, std::string_view family, const Sample& s) {
 
 }  // namespace
 
-void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& out) {
-  std::string bound;
-  for (const auto& f0 : families) {
-    if (f0.samples.empty()) continue;
-    // OpenMetrics cannot name a counter sample without _total (nor an info without _info). A
-    // text-format counter such as `foo` (scraped from an app) keeps its series name as unknown.
-    const bool keep_name = (f0.type == MetricType::kCounter && !f0.name.ends_with("_total")) ||
-                           (f0.type == MetricType::kInfo && !f0.name.ends_with("_info"));
-    MetricFamily renamed_type;
-    if (keep_name) {
-      renamed_type.name = f0.name;
-      renamed_type.help = f0.help;
-      renamed_type.type = MetricType::kUntyped;
-      renamed_type.samples = f0.samples;
-    }
-    const MetricFamily& f = keep_name ? renamed_type : f0;
-    const std::string_view name = FamilyName(f);
-    out += "# TYPE ";
+namespace {
+
+// How a family is named and typed in OpenMetrics. A counter sample cannot be named without
+// _total (nor an info without _info): a text-format counter such as `foo` (scraped from an app)
+// keeps its series name, as unknown.
+struct OmShape {
+  std::string_view name;
+  MetricType type;
+  bool renamed;  // kept its series name as unknown: no UNIT line either
+};
+OmShape ShapeOf(const MetricFamily& f) {
+  const bool keep_name = (f.type == MetricType::kCounter && !f.name.ends_with("_total")) ||
+                         (f.type == MetricType::kInfo && !f.name.ends_with("_info"));
+  if (keep_name) return {f.name, MetricType::kUntyped, true};
+  return {FamilyName(f), f.type, false};
+}
+
+}  // namespace
+
+void EncodeOpenMetricsHeader(const MetricFamily& f, std::string& out) {
+  const auto [name, type, renamed] = ShapeOf(f);
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += TypeName(type);
+  out += '\n';
+  if (!renamed && !f.unit.empty() && name.size() > f.unit.size() && name.ends_with(f.unit) &&
+      name[name.size() - f.unit.size() - 1] == '_') {
+    out += "# UNIT ";
     out += name;
     out += ' ';
-    out += TypeName(f.type);
+    out += f.unit;
     out += '\n';
-    if (!f.unit.empty() && name.size() > f.unit.size() && name.ends_with(f.unit) &&
-        name[name.size() - f.unit.size() - 1] == '_') {
-      out += "# UNIT ";
-      out += name;
-      out += ' ';
-      out += f.unit;
-      out += '\n';
+  }
+  if (!f.help.empty()) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    detail::AppendHelp(out, f.help, /*escape_quote=*/true);
+    out += '\n';
+  }
+}
+
+void EncodeOpenMetricsSamples(const MetricFamily& f, const std::vector<Sample>& samples,
+                              std::string& out) {
+  const auto [name, type, renamed] = ShapeOf(f);
+  std::string bound;
+  for (const auto& s : samples) {
+    switch (type) {
+      case MetricType::kCounter:
+        AppendLine(out, name, "_total", s, s.value, s.exemplar);
+        AppendCreated(out, name, s);
+        break;
+      case MetricType::kInfo:
+        AppendLine(out, name, "_info", s, 1);
+        break;
+      case MetricType::kHistogram:
+        for (const auto& b : s.buckets) {
+          bound.clear();
+          if (b.le.empty()) detail::AppendBoundLabel(bound, b.upper_bound, /*om_canonical=*/true);
+          AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count), b.exemplar,
+                     "le", b.le.empty() ? std::string_view(bound) : std::string_view(b.le));
+        }
+        AppendLine(out, name, "_count", s, static_cast<double>(s.count));
+        AppendLine(out, name, "_sum", s, s.sum);
+        AppendCreated(out, name, s);
+        break;
+      case MetricType::kSummary:
+        for (const auto& q : s.quantiles) {
+          bound.clear();
+          if (q.text.empty()) detail::AppendBoundLabel(bound, q.quantile, /*om_canonical=*/true);
+          AppendLine(out, name, "", s, q.value, {}, "quantile",
+                     q.text.empty() ? std::string_view(bound) : std::string_view(q.text));
+        }
+        AppendLine(out, name, "_count", s, static_cast<double>(s.count));
+        AppendLine(out, name, "_sum", s, s.sum);
+        AppendCreated(out, name, s);
+        break;
+      default:
+        AppendLine(out, name, "", s, s.value);
     }
-    if (!f.help.empty()) {
-      out += "# HELP ";
-      out += name;
-      out += ' ';
-      detail::AppendHelp(out, f.help, /*escape_quote=*/true);
-      out += '\n';
-    }
-    for (const auto& s : f.samples) {
-      switch (f.type) {
-        case MetricType::kCounter:
-          AppendLine(out, name, "_total", s, s.value, s.exemplar);
-          AppendCreated(out, name, s);
-          break;
-        case MetricType::kInfo:
-          AppendLine(out, name, "_info", s, 1);
-          break;
-        case MetricType::kHistogram:
-          for (const auto& b : s.buckets) {
-            bound.clear();
-            if (b.le.empty()) detail::AppendBoundLabel(bound, b.upper_bound, /*om_canonical=*/true);
-            AppendLine(out, name, "_bucket", s, static_cast<double>(b.cumulative_count), b.exemplar,
-                       "le", b.le.empty() ? std::string_view(bound) : std::string_view(b.le));
-          }
-          AppendLine(out, name, "_count", s, static_cast<double>(s.count));
-          AppendLine(out, name, "_sum", s, s.sum);
-          AppendCreated(out, name, s);
-          break;
-        case MetricType::kSummary:
-          for (const auto& q : s.quantiles) {
-            bound.clear();
-            if (q.text.empty()) detail::AppendBoundLabel(bound, q.quantile, /*om_canonical=*/true);
-            AppendLine(out, name, "", s, q.value, {}, "quantile",
-                       q.text.empty() ? std::string_view(bound) : std::string_view(q.text));
-          }
-          AppendLine(out, name, "_count", s, static_cast<double>(s.count));
-          AppendLine(out, name, "_sum", s, s.sum);
-          AppendCreated(out, name, s);
-          break;
-        default:
-          AppendLine(out, name, "", s, s.value);
-      }
-    }
+  }
+}
+
+void EncodeOpenMetrics(const std::vector<MetricFamily>& families, std::string& out) {
+  for (const auto& f : families) {
+    if (f.samples.empty()) continue;
+    EncodeOpenMetricsHeader(f, out);
+    EncodeOpenMetricsSamples(f, f.samples, out);
   }
   out += "# EOF\n";
 }

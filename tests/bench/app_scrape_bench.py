@@ -3,10 +3,18 @@
 real Prometheus server side by side in the same run, on the same interval.
 
 Reports each one's scrape duration for that target (lookout's from its debug log, Prometheus's
-own scrape_duration_seconds) and lookout's memory per series: RSS of an agent scraping the
-target minus RSS of an identical agent without it, divided by the series count.
+own scrape_duration_seconds) and lookout's memory for it: RSS of an agent scraping the target
+minus RSS of an identical agent without it, against Prometheus's RSS for the same target (issue
+18's target: at most a quarter). The peak (VmHWM) is reported too: lookout's /metrics is fetched
+every --serve-every seconds meanwhile (gzip, OpenMetrics, as a Prometheus scraping the agent
+asks), so app scrapes land while /metrics is being served.
 
-Usage: app_scrape_bench.py /path/to/lookout [--series N] [--seconds S]
+--body counters: one counter family, 4 labels (what exposition_parser_bench.cc parses).
+--body mixed: counters, gauges and histograms (8 buckets), 4 labels; --series counts every
+  sample line, as Prometheus counts series.
+
+Usage: app_scrape_bench.py /path/to/lookout [--series N] [--seconds S] [--body counters|mixed]
+       [--serve-every S]
 """
 import argparse
 import json
@@ -23,6 +31,32 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import Harness, free_port, http_get, wait_http  # noqa: E402
 
 BODY = b""
+
+
+def make_mixed_body(n):
+    """Counters (40% of the lines), gauges (20%) and histograms (40%: 8 buckets, sum and count
+    per series), 4 labels each."""
+    out = []
+    counters, gauges = n * 2 // 5, n // 5
+    histograms = (n - counters - gauges) // 10
+    methods = (b"GET", b"POST", b"PUT")
+
+    def labels(i):
+        return (b'method="%s",route="/api/v1/items/%d",code="%s",shard="%d"'
+                % (methods[i % 3], i % 500, b"500" if i % 10 == 0 else b"200", i))
+    out += [b"# HELP app_requests_total Requests handled.", b"# TYPE app_requests_total counter"]
+    out += [b"app_requests_total{%s} %d" % (labels(i), i * 7) for i in range(counters)]
+    out += [b"# HELP app_inflight Requests in flight.", b"# TYPE app_inflight gauge"]
+    out += [b"app_inflight{%s} %d.5" % (labels(i), i % 17) for i in range(gauges)]
+    out += [b"# HELP app_latency_seconds Latency.", b"# TYPE app_latency_seconds histogram"]
+    bounds = (b"0.005", b"0.01", b"0.05", b"0.1", b"0.5", b"1", b"5", b"+Inf")
+    for i in range(histograms):
+        lab = labels(i)
+        for k, le in enumerate(bounds):
+            out.append(b'app_latency_seconds_bucket{%s,le="%s"} %d' % (lab, le, i + k * 3))
+        out.append(b"app_latency_seconds_sum{%s} %d.25" % (lab, i))
+        out.append(b"app_latency_seconds_count{%s} %d" % (lab, i + 21))
+    return b"\n".join(out) + b"\n"
 
 
 def make_body(n):
@@ -50,12 +84,20 @@ class Target(BaseHTTPRequestHandler):
         self.wfile.write(BODY)
 
 
-def rss_mib(pid):
+def status_mib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mib(pid):
+    return status_mib(pid, "VmRSS")
+
+
+def peak_mib(pid):
+    return status_mib(pid, "VmHWM")
 
 
 def main():
@@ -64,8 +106,11 @@ def main():
     ap.add_argument("lookout")
     ap.add_argument("--series", type=int, default=100000)
     ap.add_argument("--seconds", type=int, default=90)
+    ap.add_argument("--body", choices=("counters", "mixed"), default="counters")
+    ap.add_argument("--serve-every", type=float, default=1.0,
+                    help="fetch lookout's /metrics this often (0: never)")
     args = ap.parse_args()
-    BODY = make_body(args.series)
+    BODY = make_body(args.series) if args.body == "counters" else make_mixed_body(args.series)
     interval = 5
     with Harness() as h:
         tport = free_port()
@@ -98,9 +143,25 @@ def main():
                         f"--storage.tsdb.path={h.path('tsdb')}",
                         f"--web.listen-address=127.0.0.1:{prom_port}"], "prometheus")
         wait_http(f"http://127.0.0.1:{prom_port}/-/ready", timeout=60, proc=prom)
-        start = time.time()
+        stop = threading.Event()
+        served = []
+
+        def serve():
+            # As a Prometheus scraping the agent asks: OpenMetrics, gzip.
+            hdrs = {"Accept": "application/openmetrics-text;version=1.0.0",
+                    "Accept-Encoding": "gzip"}
+            while not stop.wait(args.serve_every):
+                try:
+                    served.append(len(http_get(f"http://127.0.0.1:{lk_port}/metrics", hdrs,
+                                               timeout=30)[2]))
+                except OSError:
+                    served.append(-1)
+        if args.serve_every > 0:
+            threading.Thread(target=serve, daemon=True).start()
         time.sleep(args.seconds)
+        stop.set()
         lk_rss, idle_rss, prom_rss = rss_mib(lk.pid), rss_mib(idle.pid), rss_mib(prom.pid)
+        lk_peak, idle_peak = peak_mib(lk.pid), peak_mib(idle.pid)
 
         durations = [float(m) for m in re.findall(r'msg=scraped job=bench .*?duration_seconds=([0-9.]+)',
                                                   h.log(lk))]
@@ -123,20 +184,25 @@ def main():
     d = statistics.median(durations[1:] or durations)
     p = statistics.median(prom_durations[1:] or prom_durations)
     per_series = (lk_rss - idle_rss) * 2**20 / args.series
-    print(f"target: {args.series} series, {len(BODY) / 1e6:.1f} MB text, scraped every {interval}s "
-          f"for {args.seconds}s; lookout {len(durations)} scrapes ({samples[-1]} samples, "
-          f"{exposed_n} re-exposed), Prometheus {len(prom_durations)} scrapes "
-          f"({prom_samples} samples)\n")
+    peak_per_series = (lk_peak - idle_peak) * 2**20 / args.series
+    print(f"target: {args.series} series ({args.body}), {len(BODY) / 1e6:.1f} MB text, scraped "
+          f"every {interval}s for {args.seconds}s; lookout {len(durations)} scrapes "
+          f"({samples[-1]} samples, {exposed_n} counter series re-exposed), Prometheus "
+          f"{len(prom_durations)} scrapes ({prom_samples} samples); lookout's /metrics served "
+          f"{len([n for n in served if n > 0])} times ({served.count(-1)} failed)\n")
     print("| metric | lookout | Prometheus 2.42 | Prometheus / lookout |")
     print("|---|---:|---:|---:|")
     print(f"| scrape duration, median (ms) | {d * 1000:.1f} | {p * 1000:.1f} | {p / d:.2f}x |")
     print(f"| scrape duration, max (ms) | {max(durations[1:] or durations) * 1000:.1f} | "
           f"{max(prom_durations[1:] or prom_durations) * 1000:.1f} | |")
     print(f"| RSS (MiB) | {lk_rss:.1f} (idle agent: {idle_rss:.1f}) | {prom_rss:.1f} | |")
-    print(f"| memory per series (bytes) | {per_series:.0f} | | |")
-    ok = d <= p / 2
-    print(f"\ntarget (lookout at most half of Prometheus's scrape time): "
-          f"{'met' if ok else 'NOT met'}")
+    print(f"| RSS for the target (MiB) | {lk_rss - idle_rss:.1f} | {prom_rss:.1f} | "
+          f"{prom_rss / max(lk_rss - idle_rss, 0.1):.2f}x |")
+    print(f"| peak RSS, VmHWM (MiB) | {lk_peak:.1f} (idle agent: {idle_peak:.1f}) | | |")
+    print(f"| memory per series (bytes) | {per_series:.0f} (peak {peak_per_series:.0f}) | | |")
+    print(f"\ntargets (issue 18): scrape time at most 1/3 of Prometheus's: "
+          f"{'met' if d * 3 <= p else 'NOT met'}; memory for the target at most 1/4 of "
+          f"Prometheus's RSS: {'met' if (lk_rss - idle_rss) * 4 <= prom_rss else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -395,13 +395,24 @@ class Parser {
     families_.emplace_back();
     states_.emplace_back();
     MetricFamily& f = families_.back();
+    lent_.emplace_back();
     if (idx < recycled_.size()) {
-      // The earlier result's family at this position lends its samples (see Store()).
-      sample_pools_.push_back(std::move(recycled_[idx].samples));
-      f.samples.reserve(sample_pools_.back().size());
-      states_.back().series.Reserve(sample_pools_.back().size());
-    } else {
-      sample_pools_.emplace_back();
+      // The earlier result's family at this position lends its samples' heap parts (see
+      // AppendSample). Only those are kept: the earlier Sample array is freed before this
+      // family's is reserved, so a big family does not hold two arrays at once (100,000
+      // Samples are 18 MB).
+      std::vector<Sample>& old = recycled_[idx].samples;
+      LentParts& lent = lent_.back();
+      lent.labels.reserve(old.size());
+      for (Sample& s : old) lent.labels.push_back(std::move(s.labels));
+      const MetricType t = recycled_[idx].type;
+      if (t == MetricType::kHistogram || t == MetricType::kSummary) {
+        lent.parts.reserve(old.size());
+        for (Sample& s : old) lent.parts.emplace_back(std::move(s.buckets), std::move(s.quantiles));
+      }
+      std::vector<Sample>().swap(old);
+      f.samples.reserve(lent.labels.size());
+      states_.back().series.Reserve(lent.labels.size());
     }
     f.name = std::string(name);
     return idx;
@@ -742,20 +753,25 @@ class Parser {
     if (f.samples.size() == 1024 && f.samples.capacity() <= 1024) {
       // A big family: reserve for every line left rather than doubling (and moving) its
       // samples ten more times; Finish() gives back what other families' lines did not use.
-      const size_t expect = 1024 + (total_lines_ - std::min(total_lines_, line_no_));
+      // Lines left: this one (already counted in line_no_) and one more when the body does not
+      // end with a newline. One short made the vector double to twice the body's samples.
+      const size_t expect = 1024 + 2 + (total_lines_ - std::min(total_lines_, line_no_));
       f.samples.reserve(expect);
       st.series.Reserve(expect);
     }
-    std::vector<Sample>& pool = sample_pools_[idx];
-    if (f.samples.size() < pool.size()) {
-      // A Sample of this target's scrape before last, at the same position: its strings and
-      // vectors keep their capacity, so a steady scrape allocates (almost) nothing.
-      f.samples.push_back(std::move(pool[f.samples.size()]));
-      ResetSample(f.samples.back());
-    } else {
-      f.samples.emplace_back();
+    LentParts& lent = lent_[idx];
+    const size_t n = f.samples.size();
+    Sample& s = f.samples.emplace_back();
+    // The heap parts of the Sample at this position in the earlier parse: its strings and
+    // vectors keep their capacity, so a steady scrape allocates (almost) nothing.
+    if (n < lent.labels.size()) s.labels = std::move(lent.labels[n]);
+    if (n < lent.parts.size()) {
+      s.buckets = std::move(lent.parts[n].first);
+      s.buckets.clear();
+      s.quantiles = std::move(lent.parts[n].second);
+      s.quantiles.clear();
     }
-    return f.samples.back();
+    return s;
   }
 
   // A one-value series (counter in text, gauge, untyped, info, or a raw family's).
@@ -963,17 +979,6 @@ class Parser {
     }
   }
 
-  static void ResetSample(Sample& s) {
-    s.value = 0;
-    s.buckets.clear();
-    s.quantiles.clear();
-    s.sum = 0;
-    s.count = 0;
-    s.created.reset();
-    s.exemplar.reset();
-    s.timestamp_ms.reset();
-  }
-
   // The line's labels, app labels clashing with a target label renamed exported_<name>, then
   // the target labels when attached. Assigned, not moved: the sample's (possibly recycled)
   // strings and the scratch labels_ both keep their capacity.
@@ -1123,9 +1128,14 @@ class Parser {
   ParseStats stats_;
   std::vector<MetricFamily> families_;
   std::vector<FamilyState> states_;  // parallel to families_
-  // An earlier result handed back for reuse, and per family the samples it lends.
+  // An earlier result handed back for reuse, and per family what its samples lend.
   std::vector<MetricFamily> recycled_;
-  std::vector<std::vector<Sample>> sample_pools_;  // parallel to families_
+  struct LentParts {
+    std::vector<lookout::Labels> labels;
+    // Histograms' and summaries' only (a counter's are empty: not worth 48 bytes a series).
+    std::vector<std::pair<std::vector<Bucket>, std::vector<Quantile>>> parts;
+  };
+  std::vector<LentParts> lent_;  // parallel to families_
   StringMap<std::pair<uint32_t, Role>> by_sample_;
   StringMap<size_t> by_comment_name_;
   // Per-line scratch, reused to avoid allocations.

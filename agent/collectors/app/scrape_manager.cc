@@ -16,13 +16,8 @@ struct ScrapeManager::Outcome {
   std::string detail;
   double duration_seconds = 0;
   size_t samples = 0;
-  // Read by Collect() through copies of this pointer; never changed once published.
-  std::shared_ptr<std::vector<MetricFamily>> families;
-};
-
-struct ScrapeManager::Recycler {
-  std::mutex mu;
-  std::vector<MetricFamily> returned;  // guarded by mu
+  // What the target served, with its target labels; shared with readers, immutable.
+  std::shared_ptr<const CompactFamilies> families;
 };
 
 struct ScrapeManager::TargetState {
@@ -31,14 +26,12 @@ struct ScrapeManager::TargetState {
   bool in_flight = false;
   bool scraped = false;  // at least one scrape finished
   Outcome last;
-  // Where a result's memory goes when its last reader drops it, for the parser to reuse
-  // (ParseExposition's `recycle`). The hand-back runs in the result's deleter under the
-  // recycler's own mutex, so no reader can still be looking at what the parser overwrites.
-  std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
   std::map<std::string, uint64_t> failures;  // by reason
-  // ExposedTargetLabels(target), shared with readers (ShareSome); made on first use, dropped
-  // when the target's labels change.
-  std::shared_ptr<const Labels> shared_labels;
+  // ShareSome's expansion of `last`: the families `wanted` accepted (`expanded_of` says which),
+  // made when a reader first asks after a scrape. Only what the SLO engine reads is expanded.
+  std::shared_ptr<const std::vector<MetricFamily>> expanded;
+  std::shared_ptr<const CompactFamilies> expanded_from;
+  std::vector<bool> expanded_of;
 };
 
 namespace {
@@ -139,8 +132,9 @@ void ScrapeManager::RefreshTargetsLocked(Steady::time_point now) {
       // erased here when in flight, and the worker wrote to freed memory: ASan in
       // integration.autoscaling, where pod lists refresh during scrapes). The worker scrapes a
       // copy of the target, so its labels may change now (e.g. a pod relabelled).
+      // The new labels apply from its next scrape (which also renames clashing app labels by
+      // them).
       it->second->target = std::move(t);
-      it->second->shared_labels.reset();
       next.emplace(it->first, std::move(it->second));
       targets_.erase(it);
       continue;
@@ -181,9 +175,8 @@ void ScrapeManager::Worker() {
     }
     pick->in_flight = true;
     const ScrapeTarget target = pick->target;
-    const std::shared_ptr<Recycler> recycler = pick->recycler;
     lock.unlock();
-    Outcome o = Scrape(target, *client, recycler);
+    Outcome o = Scrape(target, *client);
     lock.lock();
     pick->in_flight = false;
     if (pick->target.key.empty()) {
@@ -213,19 +206,13 @@ void ScrapeManager::ScrapeAllOnce(HttpClient& client) {
     for (auto& [k, st] : targets_) all.push_back(st.get());
   }
   for (TargetState* st : all) {
-    Outcome o = Scrape(st->target, client, st->recycler);
+    Outcome o = Scrape(st->target, client);
     std::lock_guard lock(mu_);
     Record(*st, std::move(o));
   }
 }
 
-ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client,
-                                             const std::shared_ptr<Recycler>& recycler) const {
-  std::vector<MetricFamily> recycle;
-  {
-    std::lock_guard lock(recycler->mu);
-    recycle.swap(recycler->returned);
-  }
+ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client) {
   Outcome o;
   const auto start = Steady::now();
   HttpClientRequest req;
@@ -256,28 +243,36 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   ParseOptions opt;
   opt.limits = limits_;
   opt.target_labels = ExposedTargetLabels(t);
-  opt.attach_target_labels = false;  // added by Collect(): stored once per target, not per series
+  opt.attach_target_labels = false;  // kept once per target by CompactFamilies, not per series
   ParseStats stats;
+  // The parse's own buffers come from the pool and go back to it: the next parse reuses their
+  // strings and vectors instead of allocating them again. Only the compact form is kept.
+  std::vector<MetricFamily> scratch;
+  {
+    std::lock_guard lock(scratch_mu_);
+    if (!scratch_.empty()) {
+      scratch = std::move(scratch_.back());
+      scratch_.pop_back();
+    }
+  }
   auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats,
-                                std::move(recycle));
-  if (!parsed.ok()) {
+                                std::move(scratch));
+  if (parsed.ok()) {
+    auto compact = CompactFamilies::Make(*parsed, std::move(opt.target_labels));
+    if (compact) {
+      o.up = true;
+      o.samples = stats.samples;
+      o.families = std::make_shared<const CompactFamilies>(std::move(*compact));
+    } else {
+      o.reason = "too_large";
+      o.detail = t.url + ": more than 4 GiB of series text";
+    }
+    std::lock_guard lock(scratch_mu_);
+    scratch_.push_back(std::move(parsed).value());
+  } else {
     o.reason = parsed.error().reason;
     o.detail = t.url + ": " + parsed.error().detail;
-    return finish();
   }
-  o.up = true;
-  o.samples = stats.samples;
-  auto owned = std::make_unique<std::vector<MetricFamily>>(std::move(parsed).value());
-  o.families = std::shared_ptr<std::vector<MetricFamily>>(
-      owned.release(), [rec = recycler](std::vector<MetricFamily>* v) {
-        std::unique_ptr<std::vector<MetricFamily>> last_reference(v);
-        std::vector<MetricFamily> old;
-        {
-          std::lock_guard lock(rec->mu);
-          old.swap(rec->returned);  // an unused earlier one is freed outside the lock
-          rec->returned.swap(*v);
-        }
-      });
   return finish();
 }
 
@@ -303,47 +298,72 @@ void ScrapeManager::Record(TargetState& st, Outcome o) {
     }
   }
   st.scraped = true;
-  st.last = std::move(o);  // the replaced result goes to the recycler once nobody reads it
+  st.last = std::move(o);  // readers still holding the replaced result keep it alive
 }
 
 void ScrapeManager::CollectSome(const std::function<bool(std::string_view)>& wanted,
                                 std::vector<MetricFamily>& out) {
-  std::vector<std::pair<std::shared_ptr<const std::vector<MetricFamily>>, Labels>> results;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [k, st] : targets_) {
-      if (!st->target.key.empty() && st->last.families) {
-        results.emplace_back(st->last.families, ExposedTargetLabels(st->target));
-      }
-    }
-  }
-  // Copies, because encoders consume the vector. A family whose name another target already
-  // exposes with another type is left out (one name, one type per exposition).
+  std::vector<std::shared_ptr<const CompactFamilies>> results;
+  CollectCompact(results);
+  // A family whose name another target already exposes with another type is left out (one
+  // name, one type per exposition), as the /metrics renderer does.
   std::map<std::string, MetricType, std::less<>> types;
-  for (const auto& [families, target_labels] : results) {
-    for (const auto& f : *families) {
-      if (!wanted(f.name)) continue;
-      auto [it, inserted] = types.emplace(f.name, f.type);
-      if (!inserted && it->second != f.type) continue;
-      out.push_back(f);
-      for (Sample& sample : out.back().samples) {
-        sample.labels.insert(sample.labels.end(), target_labels.begin(), target_labels.end());
-      }
+  for (const auto& r : results) {
+    for (size_t i = 0; i < r->family_count(); ++i) {
+      const MetricFamily& h = r->header(i);
+      if (!wanted(h.name)) continue;
+      auto [it, inserted] = types.emplace(h.name, h.type);
+      if (!inserted && it->second != h.type) continue;
+      out.push_back(r->ExpandFamily(i));
     }
   }
 }
 
-void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& /*wanted*/,
-                              std::vector<SharedFamilies>& out) {
-  // Every target: the reader skips unwanted families (judging each name once), cheaper than
-  // asking `wanted` here of every family of every target.
+void ScrapeManager::CollectCompact(std::vector<std::shared_ptr<const CompactFamilies>>& out) {
   std::lock_guard lock(mu_);
   for (const auto& [k, st] : targets_) {
-    if (st->target.key.empty() || !st->last.families) continue;
-    if (!st->shared_labels) {
-      st->shared_labels = std::make_shared<const Labels>(ExposedTargetLabels(st->target));
+    if (!st->target.key.empty() && st->last.families) out.push_back(st->last.families);
+  }
+}
+
+void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& wanted,
+                              std::vector<SharedFamilies>& out) {
+  // Each target's wanted families, expanded once per scrape and shared after that: the SLO
+  // engine reads the same few families every tick.
+  struct Pending {
+    std::string key;
+    std::shared_ptr<const CompactFamilies> from;
+    std::shared_ptr<const std::vector<MetricFamily>> cached;
+    std::vector<bool> cached_of;
+  };
+  std::vector<Pending> pending;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, st] : targets_) {
+      if (st->target.key.empty() || !st->last.families) continue;
+      const bool fresh = st->expanded_from == st->last.families;
+      pending.push_back({k, st->last.families, fresh ? st->expanded : nullptr,
+                         fresh ? st->expanded_of : std::vector<bool>{}});
     }
-    out.push_back({st->last.families, st->shared_labels});
+  }
+  for (Pending& p : pending) {
+    std::vector<bool> of(p.from->family_count());
+    for (size_t i = 0; i < of.size(); ++i) of[i] = wanted(p.from->header(i).name);
+    if (!p.cached || of != p.cached_of) {
+      auto families = std::make_shared<std::vector<MetricFamily>>();
+      for (size_t i = 0; i < of.size(); ++i) {
+        if (of[i]) families->push_back(p.from->ExpandFamily(i));
+      }
+      p.cached = std::move(families);
+      std::lock_guard lock(mu_);
+      auto it = targets_.find(p.key);
+      if (it != targets_.end() && it->second->last.families == p.from) {
+        it->second->expanded = p.cached;
+        it->second->expanded_from = p.from;
+        it->second->expanded_of = of;
+      }
+    }
+    if (!p.cached->empty()) out.push_back({p.cached, nullptr});
   }
 }
 
@@ -366,7 +386,6 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
     }
     skips = discovery_skips_;
   }
-  CollectSome([](std::string_view) { return true; }, out);
   auto& up = AddFamily(out, "lookout_scrape_target_up",
                        "1 if the last scrape of the application target succeeded, else 0.",
                        MetricType::kGauge);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lookout/metrics/compact_families.h"
 #include "lookout/metrics/metric.h"
 
 namespace lookout {
@@ -24,6 +25,11 @@ class Collectable {
  public:
   virtual ~Collectable() = default;
   virtual void Collect(std::vector<MetricFamily>& out) = 0;
+  // Families held compactly (scraped targets: many series, kept between scrapes), handed over
+  // without copying. The /metrics renderer reads them a chunk of samples at a time, so serving
+  // them never holds a second copy. Collect() leaves these out; CollectSome() and ShareSome()
+  // include them.
+  virtual void CollectCompact(std::vector<std::shared_ptr<const CompactFamilies>>& /*out*/) {}
   // Only the families whose name `wanted` accepts: what the SLO engine reads every tick.
   // Sources holding many families (scraped apps, OTLP) override it so they copy only those.
   virtual void CollectSome(const std::function<bool(std::string_view)>& wanted,
@@ -32,6 +38,13 @@ class Collectable {
     Collect(all);
     for (auto& f : all) {
       if (wanted(f.name)) out.push_back(std::move(f));
+    }
+    std::vector<std::shared_ptr<const CompactFamilies>> compact;
+    CollectCompact(compact);
+    for (const auto& c : compact) {
+      for (size_t i = 0; i < c->family_count(); ++i) {
+        if (wanted(c->header(i).name)) out.push_back(c->ExpandFamily(i));
+      }
     }
   }
   // The SLO engine's read (MetricViewSource::View): sources that already hold their families as

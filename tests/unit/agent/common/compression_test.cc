@@ -101,3 +101,32 @@ TEST(Inflate, BombsCorruptionAndTruncation) {
 
 }  // namespace
 }  // namespace lookout
+
+namespace lookout {
+namespace {
+
+// Written in pieces of any size, the stream is one gzip member that zlib reads back whole (a
+// second member would stop zlib's single-member inflate short).
+TEST(GzipStream, PiecesOfAnySizeMakeOneMemberZlibReadsWhole) {
+  const std::string text = Noise(3 << 20);
+  for (const size_t piece : {size_t{1} << 20, size_t{262144}, size_t{4097}, text.size()}) {
+    GzipStream gz;
+    for (size_t at = 0; at < text.size(); at += piece) {
+      ASSERT_TRUE(gz.Write(std::string_view(text).substr(at, piece)).ok());
+    }
+    auto z = gz.Finish();
+    ASSERT_TRUE(z.ok());
+    EXPECT_LT(z->size(), text.size() * 3 / 4) << piece;  // 36 symbols: about 2/3
+    EXPECT_EQ(testing::ZlibInflate(*z, 15 + 16, text.size() + 1), text) << piece;
+    auto back = Inflate(*z, text.size());
+    ASSERT_TRUE(back.ok()) << back.error().detail;
+    EXPECT_EQ(*back, text);
+  }
+  GzipStream empty;
+  auto z = empty.Finish();
+  ASSERT_TRUE(z.ok());
+  EXPECT_EQ(testing::ZlibInflate(*z, 15 + 16, 16), "");
+}
+
+}  // namespace
+}  // namespace lookout

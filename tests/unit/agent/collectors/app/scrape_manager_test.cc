@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/config/config.h"
+#include "exporters/prometheus/metrics_renderer.h"
 #include "exporters/prometheus/text_encoder.h"
 #include "lookout/metrics/metric_view.h"
 #include "tests/unit/test_util.h"
@@ -81,6 +82,15 @@ ContainerInfo Container(std::string name, const std::vector<int>& ports) {
 AppsOptions Apps() { return DefaultConfig().apps; }
 
 using testing::FindFamily;
+// What /metrics serves of the manager: its own families and every target's compact ones,
+// merged by the renderer.
+std::vector<MetricFamily> Exposed(ScrapeManager& m) {
+  const std::shared_ptr<Collectable> unowned(&m, [](Collectable*) {});
+  prometheus::MetricsRenderer r;
+  r.Add(unowned);
+  return r.Gather();
+}
+
 const MetricFamily* Find(const std::vector<MetricFamily>& fs, std::string_view name) {
   return FindFamily(fs, name);
 }
@@ -163,8 +173,7 @@ TEST(ScrapeManager, ReexposesWithTargetLabelsAndDropsVanishedPods) {
   ScrapeManager m(Apps(), index, nullptr);
   m.ScrapeAllOnce(http);
 
-  std::vector<MetricFamily> out;
-  m.Collect(out);
+  std::vector<MetricFamily> out = Exposed(m);
   const auto* orders = Find(out, "orders_total");
   ASSERT_NE(orders, nullptr);
   ASSERT_EQ(orders->samples.size(), 1u);
@@ -197,8 +206,7 @@ TEST(ScrapeManager, ReexposesWithTargetLabelsAndDropsVanishedPods) {
   index->Set({MakePod("cart-2", "10.0.0.2",
                       {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}})});
   m.ScrapeAllOnce(http);
-  out.clear();
-  m.Collect(out);
+  out = Exposed(m);
   EXPECT_EQ(Find(out, "orders_total"), nullptr);
   EXPECT_EQ(Find(out, "lookout_scrape_target_up")->samples.size(), 1u);
 }
@@ -218,8 +226,7 @@ TEST(ScrapeManager, FailureReasonsAndRecovery) {
   http.Answer("http://h:1/ok", "# TYPE a gauge\na 1\n");
   ScrapeManager m(c, nullptr, nullptr);
   m.ScrapeAllOnce(http);
-  std::vector<MetricFamily> out;
-  m.Collect(out);
+  std::vector<MetricFamily> out = Exposed(m);
   std::set<std::string> reasons;
   for (const auto& s : Find(out, "lookout_scrape_target_failures_total")->samples) {
     reasons.insert(LabelOf(s, "reason"));
@@ -231,14 +238,13 @@ TEST(ScrapeManager, FailureReasonsAndRecovery) {
   // The broken target recovers: its series come back.
   http.Answer("http://h:1/404", "# TYPE b gauge\nb 2\n");
   m.ScrapeAllOnce(http);
-  out.clear();
-  m.Collect(out);
+  out = Exposed(m);
   ASSERT_NE(Find(out, "b"), nullptr);
 }
 
-// Each scrape reuses the memory of the one before last: what is exposed must always be exactly
-// the latest body, also while a Collect() holds on to an older result.
-TEST(ScrapeManager, RecycledScrapesExposeOnlyTheLatestBody) {
+// Each parse reuses the buffers of the one before (the scratch pool): what is exposed must
+// always be exactly the latest body, also while a reader holds on to an older result.
+TEST(ScrapeManager, ReusedParseBuffersExposeOnlyTheLatestBody) {
   AppsOptions c = Apps();
   c.static_targets.push_back({"http://r:1/m", "r", {}, {}, {}});
   UrlHttpClient http;
@@ -253,13 +259,14 @@ TEST(ScrapeManager, RecycledScrapesExposeOnlyTheLatestBody) {
     const std::string& body = bodies[static_cast<size_t>(round) % bodies.size()];
     http.Answer("http://r:1/m", body);
     m.ScrapeAllOnce(http);
-    std::vector<MetricFamily> out;
-    m.Collect(out);
+    std::vector<MetricFamily> out = Exposed(m);
     std::erase_if(out, [](const MetricFamily& f) { return f.name.starts_with("lookout_"); });
     ParseOptions opt;
     opt.target_labels = {{"job", "r"}, {"instance", "r:1"}};
     auto want = ParseExposition(body, ExpositionFormat::kText, opt);
     ASSERT_TRUE(want.ok());
+    std::stable_sort(want->begin(), want->end(),  // /metrics is sorted by family name
+                     [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
     std::string got_text, want_text;
     prometheus::EncodeText(out, got_text);
     prometheus::EncodeText(*want, want_text);
@@ -277,8 +284,7 @@ TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
   http.Answer("http://b:1/m", "# TYPE x gauge\nx 2\n");
   ScrapeManager m(c, nullptr, nullptr);
   m.ScrapeAllOnce(http);
-  std::vector<MetricFamily> out;
-  m.Collect(out);
+  std::vector<MetricFamily> out = Exposed(m);
   size_t n = 0;
   for (const auto& f : out) n += f.name == "x";
   EXPECT_EQ(n, 1u);
@@ -382,8 +388,7 @@ TEST(ScrapeManager, PodRefreshDuringAScrapeKeepsTheTargetItsWorkerHolds) {
   gate->cv.notify_all();
   bool recorded = false;
   for (int i = 0; i < 40 && !recorded; ++i) {
-    std::vector<MetricFamily> out;
-    m.Collect(out);
+    std::vector<MetricFamily> out = Exposed(m);
     const auto* orders = Find(out, "orders_total");
     recorded = orders != nullptr && orders->samples.size() == 1;
     if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -414,8 +419,7 @@ TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
   m.Start();
   // Every target is scraped within its first interval (offsets spread them over it).
   for (int i = 0; i < 60; ++i) {
-    std::vector<MetricFamily> out;
-    m.Collect(out);
+    std::vector<MetricFamily> out = Exposed(m);
     const auto* up = Find(out, "lookout_scrape_target_up");
     size_t ups = 0;
     for (const auto& s : up->samples) ups += s.value == 1;
@@ -423,8 +427,7 @@ TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   m.Stop();
-  std::vector<MetricFamily> out;
-  m.Collect(out);
+  std::vector<MetricFamily> out = Exposed(m);
   size_t ups = 0;
   for (const auto& s : Find(out, "lookout_scrape_target_up")->samples) ups += s.value == 1;
   EXPECT_EQ(ups, 3u);

@@ -1,0 +1,212 @@
+#include "lookout/metrics/compact_families.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace lookout {
+namespace {
+
+void AppendSize(std::string& out, size_t n) {  // LEB128
+  while (n >= 0x80) {
+    out += static_cast<char>((n & 0x7f) | 0x80);
+    n >>= 7;
+  }
+  out += static_cast<char>(n);
+}
+
+// Reads what AppendSize wrote; the text was written by Make, so it is well formed.
+size_t ReadSize(std::string_view s, size_t& i) {
+  size_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto b = static_cast<unsigned char>(s[i++]);
+    n |= static_cast<size_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return n;
+  }
+}
+
+// std::string::assign keeps the capacity the string already has: expanding into reused samples
+// allocates only when a value is longer than anything that slot held before.
+void AssignLabels(std::string_view encoded, const Labels& tail, Labels& out) {
+  size_t n = 0;
+  for (size_t i = 0; i < encoded.size(); ++n) {
+    i += ReadSize(encoded, i);
+    i += ReadSize(encoded, i);
+  }
+  out.resize(n + tail.size());
+  size_t i = 0;
+  for (size_t k = 0; k < n; ++k) {
+    size_t len = ReadSize(encoded, i);
+    out[k].name.assign(encoded.substr(i, len));
+    i += len;
+    len = ReadSize(encoded, i);
+    out[k].value.assign(encoded.substr(i, len));
+    i += len;
+  }
+  for (size_t k = 0; k < tail.size(); ++k) {
+    out[n + k].name.assign(tail[k].name);
+    out[n + k].value.assign(tail[k].value);
+  }
+}
+
+}  // namespace
+
+std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFamily>& families,
+                                                     Labels target_labels) {
+  CompactFamilies c;
+  c.target_labels_ = std::move(target_labels);
+  // Sized first, so every vector holds exactly what it needs (no growth slack to pay for).
+  size_t samples = 0, parts = 0, buckets = 0, quantiles = 0, extras = 0, exemplars = 0;
+  size_t text = 0;
+  for (const auto& f : families) {
+    text += f.name.size() + f.help.size() + f.unit.size();
+    samples += f.samples.size();
+    for (const auto& s : f.samples) {
+      for (const auto& l : s.labels) text += l.name.size() + l.value.size() + 4;
+      if (f.type == MetricType::kHistogram || f.type == MetricType::kSummary) ++parts;
+      buckets += s.buckets.size();
+      quantiles += s.quantiles.size();
+      for (const auto& b : s.buckets) {
+        text += b.le.size();
+        exemplars += b.exemplar ? 1 : 0;
+      }
+      for (const auto& q : s.quantiles) text += q.text.size();
+      if (s.created || s.timestamp_ms || s.exemplar) ++extras;
+      exemplars += s.exemplar ? 1 : 0;
+    }
+  }
+  if (text >= std::numeric_limits<uint32_t>::max() ||
+      samples + buckets + quantiles >= std::numeric_limits<uint32_t>::max()) {
+    return std::nullopt;
+  }
+  c.text_.reserve(text);
+  c.families_.reserve(families.size());
+  c.samples_.reserve(samples);
+  c.parts_.reserve(parts);
+  c.buckets_.reserve(buckets);
+  c.quantiles_.reserve(quantiles);
+  c.extras_.reserve(extras);
+  c.exemplars_.reserve(exemplars);
+
+  auto put = [&c](std::string_view s) {
+    const Ref r{static_cast<uint32_t>(c.text_.size()), static_cast<uint32_t>(s.size())};
+    c.text_.append(s);
+    return r;
+  };
+  auto put_exemplar = [&c](const std::optional<Exemplar>& e) {
+    if (!e) return kNone;
+    c.exemplars_.push_back(*e);
+    return static_cast<uint32_t>(c.exemplars_.size() - 1);
+  };
+  for (const auto& f : families) {
+    FamilyRow fr;
+    fr.header.name = f.name;
+    fr.header.help = f.help;
+    fr.header.type = f.type;
+    fr.header.unit = f.unit;
+    fr.first_sample = static_cast<uint32_t>(c.samples_.size());
+    fr.sample_count = static_cast<uint32_t>(f.samples.size());
+    c.families_.push_back(std::move(fr));
+    for (const auto& s : f.samples) {
+      SampleRow row;
+      const size_t start = c.text_.size();
+      for (const auto& l : s.labels) {
+        AppendSize(c.text_, l.name.size());
+        c.text_ += l.name;
+        AppendSize(c.text_, l.value.size());
+        c.text_ += l.value;
+      }
+      row.labels = {static_cast<uint32_t>(start), static_cast<uint32_t>(c.text_.size() - start)};
+      row.value = s.value;
+      if (f.type == MetricType::kHistogram || f.type == MetricType::kSummary) {
+        PartsRow p;
+        p.sum = s.sum;
+        p.count = s.count;
+        if (f.type == MetricType::kHistogram) {
+          p.first = static_cast<uint32_t>(c.buckets_.size());
+          p.size = static_cast<uint32_t>(s.buckets.size());
+          for (const auto& b : s.buckets) {
+            c.buckets_.push_back(
+                {b.upper_bound, b.cumulative_count, put(b.le), put_exemplar(b.exemplar)});
+          }
+        } else {
+          p.first = static_cast<uint32_t>(c.quantiles_.size());
+          p.size = static_cast<uint32_t>(s.quantiles.size());
+          for (const auto& q : s.quantiles)
+            c.quantiles_.push_back({q.quantile, q.value, put(q.text)});
+        }
+        row.parts = static_cast<uint32_t>(c.parts_.size());
+        c.parts_.push_back(p);
+      }
+      if (s.created || s.timestamp_ms || s.exemplar) {
+        row.extras = static_cast<uint32_t>(c.extras_.size());
+        c.extras_.push_back({s.created, s.timestamp_ms, put_exemplar(s.exemplar)});
+      }
+      c.samples_.push_back(row);
+    }
+  }
+  return c;
+}
+
+void CompactFamilies::ExpandSample(MetricType type, const SampleRow& row, Sample& s) const {
+  AssignLabels(View(row.labels), target_labels_, s.labels);
+  s.value = row.value;
+  s.sum = 0;
+  s.count = 0;
+  size_t buckets = 0, quantiles = 0;
+  if (row.parts != kNone) {
+    const PartsRow& p = parts_[row.parts];
+    s.sum = p.sum;
+    s.count = p.count;
+    if (type == MetricType::kHistogram) {
+      buckets = p.size;
+      s.buckets.resize(buckets);  // resize, not clear: the `le` strings keep their capacity
+      for (uint32_t k = 0; k < p.size; ++k) {
+        const BucketRow& br = buckets_[p.first + k];
+        Bucket& b = s.buckets[k];
+        b.upper_bound = br.upper_bound;
+        b.cumulative_count = br.cumulative_count;
+        b.le.assign(View(br.le));
+        b.exemplar.reset();
+        if (br.exemplar != kNone) b.exemplar = exemplars_[br.exemplar];
+      }
+    } else {
+      quantiles = p.size;
+      s.quantiles.resize(quantiles);
+      for (uint32_t k = 0; k < p.size; ++k) {
+        const QuantileRow& qr = quantiles_[p.first + k];
+        s.quantiles[k].quantile = qr.quantile;
+        s.quantiles[k].value = qr.value;
+        s.quantiles[k].text.assign(View(qr.text));
+      }
+    }
+  }
+  s.buckets.resize(buckets);
+  s.quantiles.resize(quantiles);
+  s.created.reset();
+  s.timestamp_ms.reset();
+  s.exemplar.reset();
+  if (row.extras != kNone) {
+    const ExtrasRow& e = extras_[row.extras];
+    s.created = e.created;
+    s.timestamp_ms = e.timestamp_ms;
+    if (e.exemplar != kNone) s.exemplar = exemplars_[e.exemplar];
+  }
+}
+
+void CompactFamilies::Expand(size_t i, size_t begin, size_t n, std::vector<Sample>& out) const {
+  const FamilyRow& f = families_[i];
+  begin = std::min<size_t>(begin, f.sample_count);
+  n = std::min(n, f.sample_count - begin);
+  out.resize(n);
+  for (size_t k = 0; k < n; ++k) {
+    ExpandSample(f.header.type, samples_[f.first_sample + begin + k], out[k]);
+  }
+}
+
+MetricFamily CompactFamilies::ExpandFamily(size_t i) const {
+  MetricFamily f = families_[i].header;
+  Expand(i, 0, families_[i].sample_count, f.samples);
+  return f;
+}
+
+}  // namespace lookout

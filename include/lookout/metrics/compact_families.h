@@ -1,0 +1,104 @@
+#pragma once
+// CompactFamilies: an immutable snapshot of metric families (metric.h's model) in a compact
+// form, for sources that hold many series between scrapes (scraped application targets).
+//
+// Why: a Sample with four labels costs about 490 bytes in the model (the struct, a vector of
+// eight std::string, the longer values on the heap). Here it costs its label text once in one
+// arena plus a 24-byte row: about 80 bytes. The /metrics encoders read it a chunk of samples at a
+// time (Expand), so serving it never needs a second full copy either.
+//
+// Everything the model can say is kept: labels in their order, values, buckets and quantiles
+// with the text their `le` / `quantile` was written with, sum, count, created, timestamps and
+// exemplars. Expand() gives back samples equal field by field to what went in (the fields the
+// family's type uses, metric.h), with `target_labels` appended to each sample's labels.
+//
+// Thread-safety: immutable once made; every const method is safe from any thread.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lookout/metrics/metric.h"
+
+namespace lookout {
+
+class CompactFamilies {
+ public:
+  // nullopt when the families' text or rows are over 4 Gi (offsets are 32-bit): only a body
+  // near apps.limits.max_body_bytes's maximum (16 GiB) gets there; the scrape manager then
+  // reports the target down with reason too_large.
+  static std::optional<CompactFamilies> Make(const std::vector<MetricFamily>& families,
+                                             Labels target_labels);
+
+  size_t family_count() const { return families_.size(); }
+  // Family i without its samples: name, help, type, unit.
+  const MetricFamily& header(size_t i) const { return families_[i].header; }
+  size_t sample_count(size_t i) const { return families_[i].sample_count; }
+
+  // Samples [begin, begin + n) of family i into `out`, resized to n (at most what is left).
+  // The strings and vectors `out` already holds are reused, so expanding chunk after chunk into
+  // one vector allocates almost nothing.
+  void Expand(size_t i, size_t begin, size_t n, std::vector<Sample>& out) const;
+  // Family i with all its samples.
+  MetricFamily ExpandFamily(size_t i) const;
+
+ private:
+  struct Ref {  // a string in text_
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  static constexpr uint32_t kNone = UINT32_MAX;
+  struct FamilyRow {
+    MetricFamily header;  // samples empty
+    uint32_t first_sample = 0;
+    uint32_t sample_count = 0;
+  };
+  struct SampleRow {
+    Ref labels;  // LEB128 name size, name, value size, value; per label
+    double value = 0;
+    uint32_t parts = kNone;   // histogram / summary: index in parts_
+    uint32_t extras = kNone;  // created, timestamp or exemplar: index in extras_
+  };
+  struct PartsRow {
+    double sum = 0;
+    uint64_t count = 0;
+    uint32_t first = 0;  // in buckets_ (histogram) or quantiles_ (summary)
+    uint32_t size = 0;
+  };
+  struct BucketRow {
+    double upper_bound = 0;
+    uint64_t cumulative_count = 0;
+    Ref le;
+    uint32_t exemplar = kNone;  // index in exemplars_
+  };
+  struct QuantileRow {
+    double quantile = 0;
+    double value = 0;
+    Ref text;
+  };
+  struct ExtrasRow {
+    std::optional<double> created;
+    std::optional<int64_t> timestamp_ms;
+    uint32_t exemplar = kNone;
+  };
+
+  CompactFamilies() = default;
+  std::string_view View(Ref r) const { return std::string_view(text_).substr(r.offset, r.size); }
+  void ExpandSample(MetricType type, const SampleRow& row, Sample& s) const;
+
+  std::string text_;
+  std::vector<FamilyRow> families_;
+  std::vector<SampleRow> samples_;
+  std::vector<PartsRow> parts_;
+  std::vector<BucketRow> buckets_;
+  std::vector<QuantileRow> quantiles_;
+  std::vector<ExtrasRow> extras_;
+  std::vector<Exemplar> exemplars_;
+  Labels target_labels_;
+};
+
+}  // namespace lookout
