@@ -122,35 +122,49 @@ Result<std::string> Gzip(std::string_view in, int level) {
 
 struct GzipStream::State {
   z_stream z{};
-  bool ok = false;
+  bool initialized = false;  // deflateInit2 succeeded: deflateEnd is owed
+  bool ok = false;           // initialized and no call failed since
+  bool finished = false;     // Finish() ran: the stream takes nothing more
 };
 
 GzipStream::GzipStream(int level) : state_(std::make_unique<State>()) {
-  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
-  state_->ok = deflateInit2(&state_->z, std::clamp(level, 0, 9), Z_DEFLATED, 15 + 16, 8,
-                            Z_DEFAULT_STRATEGY) == Z_OK;
+  // windowBits 15 + 16: a gzip header and trailer around the deflate stream. Levels outside
+  // zlib's 0..9 are its default (-1), not a silent "no compression".
+  const int zlevel = level >= 0 && level <= 9 ? level : Z_DEFAULT_COMPRESSION;
+  state_->initialized =
+      deflateInit2(&state_->z, zlevel, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  state_->ok = state_->initialized;
 }
 
 GzipStream::~GzipStream() {
-  if (state_->ok) deflateEnd(&state_->z);
+  if (state_->initialized) deflateEnd(&state_->z);
 }
 
 Status GzipStream::Deflate(std::string_view in, int flush) {
-  if (!state_->ok) return MakeError("gzip", "deflateInit2 failed");
+  if (state_->finished) return MakeError("gzip", "write after the end of the stream");
+  if (!state_->ok) return MakeError("gzip", "deflateInit2 failed or an earlier deflate failed");
   z_stream& z = state_->z;
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
   while (true) {
-    // Room for this piece's output (deflateBound of what is left) past what is written.
+    // Room for what is left of this piece (deflateBound), and at least 64 KiB so the end of the
+    // stream drains in a call or two.
     const size_t used = out_.size();
-    const size_t room = std::max<size_t>(deflateBound(&z, z.avail_in), 64);
+    const size_t room = std::max<size_t>(deflateBound(&z, z.avail_in), size_t{64} * 1024);
     out_.resize(used + room);
     z.next_out = reinterpret_cast<Bytef*>(out_.data() + used);
     z.avail_out = static_cast<uInt>(room);
     const int r = deflate(&z, flush);
-    out_.resize(used + room - z.avail_out);
-    if (r == Z_STREAM_ERROR) return MakeError("gzip", "deflate failed");
-    if (flush == Z_FINISH ? r == Z_STREAM_END : z.avail_in == 0) return Ok{};
+    const size_t made = room - z.avail_out;
+    out_.resize(used + made);
+    // Z_BUF_ERROR is "no progress possible", harmless only when the input is used up and
+    // nothing was left to write; any other negative result is a broken stream.
+    if (r == Z_STREAM_END) return Ok{};
+    if ((r < 0 && r != Z_BUF_ERROR) || (r == Z_BUF_ERROR && made == 0 && z.avail_in > 0)) {
+      state_->ok = false;
+      return MakeError("gzip", "deflate failed (" + std::to_string(r) + ")");
+    }
+    if (flush != Z_FINISH && z.avail_in == 0 && z.avail_out > 0) return Ok{};
   }
 }
 
@@ -166,6 +180,7 @@ Status GzipStream::Write(std::string_view in) {
 
 Result<std::string> GzipStream::Finish() {
   if (Status st = Deflate({}, Z_FINISH); !st.ok()) return st.error();
+  state_->finished = true;
   out_.shrink_to_fit();
   return std::move(out_);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Compression, both ways, in one place (libdeflate: whole buffers, 2-4x zlib's speed at the same
-// level): gzip for /metrics responses and OTLP exports, and decompression of request bodies
+// level; zlib's stream for /metrics bodies too large to hold uncompressed): gzip for /metrics
+// responses and OTLP exports, and decompression of request bodies
 // (Content-Encoding: gzip or deflate) with an output cap, so a small compressed body cannot
 // expand into unbounded memory (a "zip bomb").
 // Thread-safe: each thread keeps its own libdeflate (de)compressor (about 100 KiB at level 1).
@@ -23,8 +24,10 @@ Result<std::string> Gzip(std::string_view in, int level = 1);
 // gzip (RFC 1952), one member, made a piece at a time (zlib's deflate stream): for bodies too
 // large to hold uncompressed (a /metrics with big scraped targets), so only the compressed
 // output and the piece being written are held. zlib, not libdeflate (whole buffers only); at
-// level 1 it is about half libdeflate's speed. Not thread-safe; one per body.
-// Errors (reason "gzip"): zlib could not allocate its state (then Write/Finish fail too).
+// level 1 it is about half libdeflate's speed. Level: zlib's 0..9, anything else its default.
+// Not thread-safe; one per body.
+// Errors (reason "gzip"): zlib could not allocate its state, deflate failed, or a Write/Finish
+// after Finish. After an error every call fails.
 class GzipStream {
  public:
   explicit GzipStream(int level = 1);

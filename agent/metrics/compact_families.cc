@@ -14,6 +14,12 @@ void AppendSize(std::string& out, size_t n) {  // LEB128
   out += static_cast<char>(n);
 }
 
+size_t SizeOfSize(size_t n) {  // bytes AppendSize writes for n
+  size_t bytes = 1;
+  for (; n >= 0x80; n >>= 7) ++bytes;
+  return bytes;
+}
+
 // Reads what AppendSize wrote; the text was written by Make, so it is well formed.
 size_t ReadSize(std::string_view s, size_t& i) {
   size_t n = 0;
@@ -61,7 +67,10 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
     text += f.name.size() + f.help.size() + f.unit.size();
     samples += f.samples.size();
     for (const auto& s : f.samples) {
-      for (const auto& l : s.labels) text += l.name.size() + l.value.size() + 4;
+      for (const auto& l : s.labels) {
+        text +=
+            SizeOfSize(l.name.size()) + l.name.size() + SizeOfSize(l.value.size()) + l.value.size();
+      }
       if (f.type == MetricType::kHistogram || f.type == MetricType::kSummary) ++parts;
       buckets += s.buckets.size();
       quantiles += s.quantiles.size();
@@ -147,8 +156,9 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
   return c;
 }
 
-void CompactFamilies::ExpandSample(MetricType type, const SampleRow& row, Sample& s) const {
-  AssignLabels(View(row.labels), target_labels_, s.labels);
+void CompactFamilies::ExpandSample(MetricType type, const SampleRow& row, const Labels& tail,
+                                   Sample& s) const {
+  AssignLabels(View(row.labels), tail, s.labels);
   s.value = row.value;
   s.sum = 0;
   s.count = 0;
@@ -193,19 +203,22 @@ void CompactFamilies::ExpandSample(MetricType type, const SampleRow& row, Sample
   }
 }
 
-void CompactFamilies::Expand(size_t i, size_t begin, size_t n, std::vector<Sample>& out) const {
+void CompactFamilies::Expand(size_t i, size_t begin, size_t n, std::vector<Sample>& out,
+                             bool with_target_labels) const {
+  static const Labels kNoLabels;
+  const Labels& tail = with_target_labels ? target_labels_ : kNoLabels;
   const FamilyRow& f = families_[i];
   begin = std::min<size_t>(begin, f.sample_count);
   n = std::min(n, f.sample_count - begin);
   out.resize(n);
   for (size_t k = 0; k < n; ++k) {
-    ExpandSample(f.header.type, samples_[f.first_sample + begin + k], out[k]);
+    ExpandSample(f.header.type, samples_[f.first_sample + begin + k], tail, out[k]);
   }
 }
 
-MetricFamily CompactFamilies::ExpandFamily(size_t i) const {
+MetricFamily CompactFamilies::ExpandFamily(size_t i, bool with_target_labels) const {
   MetricFamily f = families_[i].header;
-  Expand(i, 0, families_[i].sample_count, f.samples);
+  Expand(i, 0, families_[i].sample_count, f.samples, with_target_labels);
   return f;
 }
 

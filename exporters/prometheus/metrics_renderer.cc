@@ -46,8 +46,9 @@ Gathered GatherAll(const std::vector<std::shared_ptr<Collectable>>& live) {
     std::string_view name;
     Part part;
   };
-  // Per source: its owned families, then its compact ones, so a stable sort by name keeps the
-  // sources' order for each name (the first source's type wins).
+  // Per source: its compact families, then its owned ones (a scrape manager's targets before
+  // its own lookout_scrape_* families, as when it handed both over whole), so a stable sort by
+  // name keeps that order for each name: the first one's type wins.
   std::vector<std::pair<size_t, size_t>> owned_ranges, compact_ranges;
   for (const auto& c : live) {
     const size_t o = g.owned.size(), k = g.compact.size();
@@ -59,14 +60,14 @@ Gathered GatherAll(const std::vector<std::shared_ptr<Collectable>>& live) {
   std::vector<Entry> entries;
   entries.reserve(g.owned.size());
   for (size_t src = 0; src < live.size(); ++src) {
-    for (size_t i = owned_ranges[src].first; i < owned_ranges[src].second; ++i) {
-      entries.push_back({g.owned[i].name, {&g.owned[i], nullptr, 0}});
-    }
     for (size_t i = compact_ranges[src].first; i < compact_ranges[src].second; ++i) {
       const CompactFamilies& c = *g.compact[i];
       for (size_t f = 0; f < c.family_count(); ++f) {
         entries.push_back({c.header(f).name, {nullptr, &c, f}});
       }
+    }
+    for (size_t i = owned_ranges[src].first; i < owned_ranges[src].second; ++i) {
+      entries.push_back({g.owned[i].name, {&g.owned[i], nullptr, 0}});
     }
   }
   std::stable_sort(entries.begin(), entries.end(),
@@ -146,23 +147,26 @@ RenderedMetrics MetricsRenderer::Render(std::string_view accept,
   const bool om = format == Format::kOpenMetrics100;
   const bool gzip = AcceptsGzip(accept_encoding);
   // Uncompressed, the body is written whole: reserved at the last one's size, so a large body
-  // is not copied over and over as it grows. Compressed, the text is handed to a gzip stream
-  // every kGzipPiece bytes, so a body with large scraped targets never holds its uncompressed
-  // text: a body that stays under one piece is compressed whole at the end (libdeflate, twice
-  // zlib's speed), a larger one streams (zlib).
-  constexpr size_t kGzipPiece = size_t{256} * 1024;
+  // is not copied over and over as it grows. Compressed, a body that stays under kGzipWhole is
+  // compressed whole at the end (libdeflate, twice zlib's speed: a node's body is 100-300 KiB);
+  // a larger one (many pods, big scraped targets) goes to a zlib stream from there on,
+  // kGzipPiece at a time, so it never holds more than about kGzipWhole of uncompressed text.
+  constexpr size_t kGzipWhole = size_t{1} << 20;
+  constexpr size_t kGzipPiece = size_t{256} << 10;
   std::string& text = r.body;
-  text.reserve(gzip ? kGzipPiece + kGzipPiece / 4
-                    : std::max(last_size_.load(std::memory_order_relaxed), size_t{64} * 1024));
+  const size_t guess = std::max(last_size_.load(std::memory_order_relaxed), size_t{64} << 10);
+  text.reserve(gzip ? std::min(guess, kGzipWhole + kGzipPiece) : guess);
+  size_t streamed = 0;  // uncompressed bytes already handed to the stream
   std::unique_ptr<GzipStream> stream;
   bool stream_failed = false;
   auto maybe_flush = [&] {
-    if (!gzip || stream_failed || text.size() < kGzipPiece) return;
+    if (!gzip || stream_failed || text.size() < (stream ? kGzipPiece : kGzipWhole)) return;
     if (!stream) stream = std::make_unique<GzipStream>(1);
     if (!stream->Write(text).ok()) {
       stream_failed = true;
       return;
     }
+    streamed += text.size();
     text.clear();
   };
   std::vector<Sample> chunk;
@@ -196,6 +200,7 @@ RenderedMetrics MetricsRenderer::Render(std::string_view accept,
     }
   }
   if (om) text += "# EOF\n";
+  last_size_.store(streamed + text.size(), std::memory_order_relaxed);  // the next one's guess
   if (stream_failed) {
     // zlib could not even start (no memory) or failed midway: a body without compression.
     return Render(accept, "");
@@ -206,13 +211,10 @@ RenderedMetrics MetricsRenderer::Render(std::string_view accept,
     if (!z.ok()) return Render(accept, "");
     r.body = std::move(z).value();
     r.gzip = true;
-  } else {
-    if (!gzip) last_size_.store(text.size(), std::memory_order_relaxed);
-    if (gzip) {
-      if (auto z = Gzip(text); z.ok()) {
-        r.body = std::move(z).value();
-        r.gzip = true;
-      }
+  } else if (gzip) {
+    if (auto z = Gzip(text); z.ok()) {
+      r.body = std::move(z).value();
+      r.gzip = true;
     }
   }
   return r;

@@ -84,10 +84,10 @@ SharedFamilies Target(int g, double base) {
   return {std::move(families), std::move(labels)};
 }
 
-// Hands out 1,000 pods' scrapes as the scraper does: `shared`, each target's last result as
-// parsed, with its target labels (ShareSome); otherwise copies with the target labels appended,
-// as a source without snapshots does (the default ShareSome over Collect). `Step` moves the
-// values.
+// Hands out 1,000 pods' scrapes as the scraper does: `shared`, each target's families shared
+// with their target labels apart (ShareSome; the scrape manager keeps them expanded between
+// scrapes); otherwise copies with the target labels appended, as a source without snapshots
+// does (the default ShareSome over Collect). `Step` moves the values.
 class Source final : public Collectable {
  public:
   explicit Source(bool shared) : shared_(shared) {

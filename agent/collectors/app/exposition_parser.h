@@ -52,9 +52,11 @@ struct ParseStats {
 // Errors (reason): "parse" (with the line number in detail), "sample_limit", "label_limit",
 // "label_length", "truncated" (OpenMetrics without "# EOF").
 //
-// `recycle`: an earlier result nobody reads any more. Its samples' strings and vectors are
-// reused for this body's series (same family position, same sample position), so scraping the
-// same target again allocates almost nothing. The output never depends on it.
+// `recycle`: an earlier result nobody reads any more (the scrape manager's parse buffers). Its
+// samples' labels, and a histogram's or summary's buckets and quantiles, are reused for this
+// body's series at the same family and sample position, so a body shaped like the earlier one
+// allocates almost nothing; what this body does not reuse is freed. The output never depends
+// on it.
 Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
                                                   const ParseOptions& options,
                                                   ParseStats* stats = nullptr,

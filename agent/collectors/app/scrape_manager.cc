@@ -18,6 +18,8 @@ struct ScrapeManager::Outcome {
   size_t samples = 0;
   // What the target served, with its target labels; shared with readers, immutable.
   std::shared_ptr<const CompactFamilies> families;
+  // The same target labels, for readers of expanded families (ShareSome).
+  std::shared_ptr<const Labels> target_labels;
 };
 
 struct ScrapeManager::TargetState {
@@ -28,7 +30,8 @@ struct ScrapeManager::TargetState {
   Outcome last;
   std::map<std::string, uint64_t> failures;  // by reason
   // ShareSome's expansion of `last`: the families `wanted` accepted (`expanded_of` says which),
-  // made when a reader first asks after a scrape. Only what the SLO engine reads is expanded.
+  // without the target labels, made when a reader first asks after a scrape and dropped by the
+  // next scrape. Only what the SLO engine reads is expanded.
   std::shared_ptr<const std::vector<MetricFamily>> expanded;
   std::shared_ptr<const CompactFamilies> expanded_from;
   std::vector<bool> expanded_of;
@@ -175,8 +178,9 @@ void ScrapeManager::Worker() {
     }
     pick->in_flight = true;
     const ScrapeTarget target = pick->target;
+    const size_t expected = pick->last.samples;
     lock.unlock();
-    Outcome o = Scrape(target, *client);
+    Outcome o = Scrape(target, *client, expected);
     lock.lock();
     pick->in_flight = false;
     if (pick->target.key.empty()) {
@@ -206,13 +210,14 @@ void ScrapeManager::ScrapeAllOnce(HttpClient& client) {
     for (auto& [k, st] : targets_) all.push_back(st.get());
   }
   for (TargetState* st : all) {
-    Outcome o = Scrape(st->target, client);
+    Outcome o = Scrape(st->target, client, st->last.samples);
     std::lock_guard lock(mu_);
     Record(*st, std::move(o));
   }
 }
 
-ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client) {
+ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client,
+                                             size_t expected_samples) {
   Outcome o;
   const auto start = Steady::now();
   HttpClientRequest req;
@@ -245,35 +250,56 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   opt.target_labels = ExposedTargetLabels(t);
   opt.attach_target_labels = false;  // kept once per target by CompactFamilies, not per series
   ParseStats stats;
-  // The parse's own buffers come from the pool and go back to it: the next parse reuses their
-  // strings and vectors instead of allocating them again. Only the compact form is kept.
-  std::vector<MetricFamily> scratch;
-  {
-    std::lock_guard lock(scratch_mu_);
-    if (!scratch_.empty()) {
-      scratch = std::move(scratch_.back());
-      scratch_.pop_back();
-    }
-  }
   auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats,
-                                std::move(scratch));
-  if (parsed.ok()) {
-    auto compact = CompactFamilies::Make(*parsed, std::move(opt.target_labels));
-    if (compact) {
-      o.up = true;
-      o.samples = stats.samples;
-      o.families = std::make_shared<const CompactFamilies>(std::move(*compact));
-    } else {
-      o.reason = "too_large";
-      o.detail = t.url + ": more than 4 GiB of series text";
-    }
-    std::lock_guard lock(scratch_mu_);
-    scratch_.push_back(std::move(parsed).value());
-  } else {
+                                TakeScratch(expected_samples));
+  if (!parsed.ok()) {
     o.reason = parsed.error().reason;
     o.detail = t.url + ": " + parsed.error().detail;
+    return finish();
   }
+  auto compact = CompactFamilies::Make(*parsed, opt.target_labels);
+  if (!compact) {
+    // Not given back to the pool: a parse this large is not worth keeping.
+    o.reason = "too_large";
+    o.detail = t.url + ": more than 4 GiB of series text";
+    return finish();
+  }
+  o.up = true;
+  o.samples = stats.samples;
+  o.families = std::make_shared<const CompactFamilies>(std::move(*compact));
+  o.target_labels = std::make_shared<const Labels>(std::move(opt.target_labels));
+  GiveScratch(std::move(parsed).value());
   return finish();
+}
+
+std::vector<MetricFamily> ScrapeManager::TakeScratch(size_t expected_samples) {
+  // The largest buffer not much larger than this target needs: the parser frees what a body
+  // does not reuse, so a small target must not take (and shrink) a big target's buffer.
+  std::lock_guard lock(scratch_mu_);
+  const size_t limit = expected_samples * 2 + 1024;
+  auto best = scratch_.end();
+  for (auto it = scratch_.begin(); it != scratch_.end(); ++it) {
+    if (it->first <= limit && (best == scratch_.end() || it->first > best->first)) best = it;
+  }
+  if (best == scratch_.end()) return {};
+  std::vector<MetricFamily> out = std::move(best->second);
+  scratch_.erase(best);
+  return out;
+}
+
+void ScrapeManager::GiveScratch(std::vector<MetricFamily> buffer) {
+  size_t samples = 0;
+  for (const auto& f : buffer) samples += f.samples.size();
+  std::vector<MetricFamily> dropped;  // freed outside the lock
+  std::lock_guard lock(scratch_mu_);
+  scratch_.emplace_back(samples, std::move(buffer));
+  if (scratch_.size() > static_cast<size_t>(cfg_.max_concurrent_scrapes)) {
+    auto smallest =
+        std::min_element(scratch_.begin(), scratch_.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+    dropped = std::move(smallest->second);
+    scratch_.erase(smallest);
+  }
 }
 
 void ScrapeManager::Record(TargetState& st, Outcome o) {
@@ -299,6 +325,9 @@ void ScrapeManager::Record(TargetState& st, Outcome o) {
   }
   st.scraped = true;
   st.last = std::move(o);  // readers still holding the replaced result keep it alive
+  st.expanded.reset();
+  st.expanded_from.reset();
+  st.expanded_of.clear();
 }
 
 void ScrapeManager::CollectSome(const std::function<bool(std::string_view)>& wanted,
@@ -330,9 +359,12 @@ void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& wante
                               std::vector<SharedFamilies>& out) {
   // Each target's wanted families, expanded once per scrape and shared after that: the SLO
   // engine reads the same few families every tick.
+  // `wanted` is asked of every family of every target on every read (a hash lookup each), so
+  // a reader asking for other names gets them.
   struct Pending {
     std::string key;
     std::shared_ptr<const CompactFamilies> from;
+    std::shared_ptr<const Labels> target_labels;
     std::shared_ptr<const std::vector<MetricFamily>> cached;
     std::vector<bool> cached_of;
   };
@@ -342,7 +374,8 @@ void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& wante
     for (const auto& [k, st] : targets_) {
       if (st->target.key.empty() || !st->last.families) continue;
       const bool fresh = st->expanded_from == st->last.families;
-      pending.push_back({k, st->last.families, fresh ? st->expanded : nullptr,
+      pending.push_back({k, st->last.families, st->last.target_labels,
+                         fresh ? st->expanded : nullptr,
                          fresh ? st->expanded_of : std::vector<bool>{}});
     }
   }
@@ -352,7 +385,7 @@ void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& wante
     if (!p.cached || of != p.cached_of) {
       auto families = std::make_shared<std::vector<MetricFamily>>();
       for (size_t i = 0; i < of.size(); ++i) {
-        if (of[i]) families->push_back(p.from->ExpandFamily(i));
+        if (of[i]) families->push_back(p.from->ExpandFamily(i, /*with_target_labels=*/false));
       }
       p.cached = std::move(families);
       std::lock_guard lock(mu_);
@@ -363,7 +396,7 @@ void ScrapeManager::ShareSome(const std::function<bool(std::string_view)>& wante
         it->second->expanded_of = of;
       }
     }
-    if (!p.cached->empty()) out.push_back({p.cached, nullptr});
+    if (!p.cached->empty()) out.push_back({p.cached, p.target_labels});
   }
 }
 

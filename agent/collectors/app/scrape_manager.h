@@ -8,8 +8,12 @@
 // it at the next /metrics. A failed scrape (down, slow, too large, unparsable) drops that
 // target's series, as Prometheus marks them stale, and reports up 0 with a reason.
 //
-// Thread-safety: Collect() and Snapshot*() may be called from any thread, concurrently with the
-// workers. Start()/Stop() from one thread.
+// Memory: each target holds its last result compact (CompactFamilies), plus the expansion of
+// the families the SLO engine reads (ShareSome); the parse buffers are shared by all targets,
+// at most max_concurrent_scrapes of them.
+//
+// Thread-safety: Collect(), CollectCompact(), CollectSome() and ShareSome() may be called from
+// any thread, concurrently with the workers. Start()/Stop() from one thread.
 
 #include <atomic>
 #include <condition_variable>
@@ -67,7 +71,10 @@ class ScrapeManager final : public Collectable {
   struct Outcome;
   void RefreshTargetsLocked(std::chrono::steady_clock::time_point now);
   void Worker();
-  Outcome Scrape(const ScrapeTarget& t, HttpClient& client);
+  // `expected_samples`: the target's last count, to pick a parse buffer of about its size.
+  Outcome Scrape(const ScrapeTarget& t, HttpClient& client, size_t expected_samples);
+  std::vector<MetricFamily> TakeScratch(size_t expected_samples);
+  void GiveScratch(std::vector<MetricFamily> buffer);
   void Record(TargetState& st, Outcome o);
 
   const AppsOptions cfg_;
@@ -83,10 +90,11 @@ class ScrapeManager final : public Collectable {
   bool static_loaded_ = false;                                   // guarded by mu_
   std::map<std::string, uint64_t> discovery_skips_;              // by reason; guarded by mu_
   LogRateLimiter log_limit_{std::chrono::minutes(1)};
-  // Parse buffers between scrapes (ParseExposition's `recycle`): one per scrape that ran at
-  // once, at most max_concurrent_scrapes, each as large as the largest body it parsed.
+  // Parse buffers between scrapes (ParseExposition's `recycle`), with their sample counts: at
+  // most max_concurrent_scrapes, the smallest dropped first. Each is as large as the last body
+  // parsed with it; a scrape takes the largest not much larger than its target's last body.
   std::mutex scratch_mu_;
-  std::vector<std::vector<MetricFamily>> scratch_;  // guarded by scratch_mu_
+  std::vector<std::pair<size_t, std::vector<MetricFamily>>> scratch_;  // guarded by scratch_mu_
   std::vector<std::thread> workers_;
 };
 

@@ -47,9 +47,10 @@ class Collectable {
       }
     }
   }
-  // The SLO engine's read (MetricViewSource::View): sources that already hold their families as
-  // shared snapshots (scraped targets) hand those over instead of copying them, and may hand
-  // over families `wanted` refuses: the reader skips those. The default copies CollectSome's.
+  // The SLO engine's read (MetricViewSource::View): sources may hand over shared snapshots they
+  // keep between reads instead of fresh copies (the scrape manager keeps each target's wanted
+  // families expanded until its next scrape), and families `wanted` refuses: the reader skips
+  // those. The default copies CollectSome's.
   virtual void ShareSome(const std::function<bool(std::string_view)>& wanted,
                          std::vector<SharedFamilies>& out) {
     auto copy = std::make_shared<std::vector<MetricFamily>>();

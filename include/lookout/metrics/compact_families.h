@@ -41,10 +41,12 @@ class CompactFamilies {
 
   // Samples [begin, begin + n) of family i into `out`, resized to n (at most what is left).
   // The strings and vectors `out` already holds are reused, so expanding chunk after chunk into
-  // one vector allocates almost nothing.
-  void Expand(size_t i, size_t begin, size_t n, std::vector<Sample>& out) const;
+  // one vector allocates almost nothing. `with_target_labels` false: the samples' own labels
+  // only (for readers that take the target labels apart, SharedFamilies).
+  void Expand(size_t i, size_t begin, size_t n, std::vector<Sample>& out,
+              bool with_target_labels = true) const;
   // Family i with all its samples.
-  MetricFamily ExpandFamily(size_t i) const;
+  MetricFamily ExpandFamily(size_t i, bool with_target_labels = true) const;
 
  private:
   struct Ref {  // a string in text_
@@ -88,7 +90,7 @@ class CompactFamilies {
 
   CompactFamilies() = default;
   std::string_view View(Ref r) const { return std::string_view(text_).substr(r.offset, r.size); }
-  void ExpandSample(MetricType type, const SampleRow& row, Sample& s) const;
+  void ExpandSample(MetricType type, const SampleRow& row, const Labels& tail, Sample& s) const;
 
   std::string text_;
   std::vector<FamilyRow> families_;

@@ -84,6 +84,17 @@ std::vector<MetricFamily> EveryField() {
   us.value = 7;
   u.samples.push_back(us);
   out.push_back(std::move(u));
+  MetricFamily bytes{"odd_values", "", MetricType::kGauge, "", {}};
+  Sample odd;  // sizes that take two and three LEB128 bytes; NUL, 0xFF, UTF-8
+  odd.labels = {{"long", std::string(200, 'x')},
+                {"longer", std::string(20000, 'y')},
+                {"bytes", std::string("a\0b\xff\xc3\xa9", 6)}};
+  odd.value = 3;
+  bytes.samples.push_back(odd);
+  Sample none;  // no labels at all, last in the text
+  none.value = 4;
+  bytes.samples.push_back(none);
+  out.push_back(std::move(bytes));
   return out;
 }
 

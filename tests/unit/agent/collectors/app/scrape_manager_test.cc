@@ -242,37 +242,101 @@ TEST(ScrapeManager, FailureReasonsAndRecovery) {
   ASSERT_NE(Find(out, "b"), nullptr);
 }
 
-// Each parse reuses the buffers of the one before (the scratch pool): what is exposed must
-// always be exactly the latest body, also while a reader holds on to an older result.
-TEST(ScrapeManager, ReusedParseBuffersExposeOnlyTheLatestBody) {
+// Parse buffers go from target to target (the scratch pool): what is exposed must always be
+// exactly each target's latest body, whatever shapes the buffer held before (histograms,
+// summaries, longer label sets), and a result a reader still holds must not change.
+TEST(ScrapeManager, ReusedParseBuffersExposeOnlyTheLatestBodies) {
   AppsOptions c = Apps();
   c.static_targets.push_back({"http://r:1/m", "r", {}, {}, {}});
+  c.static_targets.push_back({"http://s:1/m", "s", {}, {}, {}});
+  c.max_concurrent_scrapes = 1;  // one buffer, handed from target to target
   UrlHttpClient http;
   ScrapeManager m(c, nullptr, nullptr);
-  const std::vector<std::string> bodies = {
+  const std::vector<std::string> r_bodies = {
       "# TYPE a gauge\na{k=\"long-label-value-on-the-heap-1\"} 1\na{k=\"2\"} 2\n",
       "# TYPE b counter\nb_total{z=\"9\"} 9\n# TYPE a gauge\na{k=\"3\"} 3\n",
       "# TYPE a gauge\na{k=\"long-label-value-on-the-heap-4\",j=\"x\"} 4\n",
   };
-  std::vector<MetricFamily> held;  // a reader keeping an older result's copy alive
-  for (int round = 0; round < 9; ++round) {
-    const std::string& body = bodies[static_cast<size_t>(round) % bodies.size()];
-    http.Answer("http://r:1/m", body);
+  const std::vector<std::string> s_bodies = {
+      "# TYPE hh histogram\nhh_bucket{le=\"1\"} 1\nhh_bucket{le=\"+Inf\"} 2\nhh_sum 3\n"
+      "hh_count 2\n# TYPE ss summary\nss{quantile=\"0.5\"} 1\nss_sum 2\nss_count 3\n",
+      "# TYPE hh histogram\nhh_bucket{x=\"long-label-value-on-the-heap\",le=\"0.5\"} 1\n"
+      "hh_bucket{x=\"long-label-value-on-the-heap\",le=\"+Inf\"} 5\n"
+      "hh_sum{x=\"long-label-value-on-the-heap\"} 3\nhh_count{x=\"long-label-value-on-the-heap\"} "
+      "5\n",
+      "# TYPE g2 gauge\ng2{k=\"v\"} 7\n",
+      "# TYPE ss summary\nss{quantile=\"0.9\",q=\"w\"} 4\nss_sum{q=\"w\"} 1\nss_count{q=\"w\"} 2\n",
+  };
+  auto expected = [](const std::string& body, const std::string& job) {
+    ParseOptions opt;
+    opt.target_labels = {{"job", job}, {"instance", job + ":1"}};
+    auto parsed = ParseExposition(body, ExpositionFormat::kText, opt);
+    EXPECT_TRUE(parsed.ok());
+    return parsed.ok() ? *parsed : std::vector<MetricFamily>{};
+  };
+  auto text_of = [](std::vector<MetricFamily> fs) {
+    std::stable_sort(fs.begin(), fs.end(),  // /metrics is sorted by family name
+                     [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
+    std::string text;
+    prometheus::EncodeText(fs, text);
+    return text;
+  };
+  // Results a reader holds, with what they held when taken.
+  std::vector<std::pair<std::shared_ptr<const CompactFamilies>, std::string>> held;
+  for (size_t round = 0; round < 12; ++round) {
+    const std::string& rb = r_bodies[round % r_bodies.size()];
+    const std::string& sb = s_bodies[round % s_bodies.size()];
+    http.Answer("http://r:1/m", rb);
+    http.Answer("http://s:1/m", sb);
     m.ScrapeAllOnce(http);
     std::vector<MetricFamily> out = Exposed(m);
     std::erase_if(out, [](const MetricFamily& f) { return f.name.starts_with("lookout_"); });
-    ParseOptions opt;
-    opt.target_labels = {{"job", "r"}, {"instance", "r:1"}};
-    auto want = ParseExposition(body, ExpositionFormat::kText, opt);
-    ASSERT_TRUE(want.ok());
-    std::stable_sort(want->begin(), want->end(),  // /metrics is sorted by family name
-                     [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
-    std::string got_text, want_text;
-    prometheus::EncodeText(out, got_text);
-    prometheus::EncodeText(*want, want_text);
-    EXPECT_EQ(got_text, want_text) << "round " << round;
-    if (round % 2 == 0) held = out;
+    auto want = expected(rb, "r");
+    for (auto& f : expected(sb, "s")) want.push_back(std::move(f));
+    EXPECT_EQ(text_of(out), text_of(want)) << "round " << round;
+    if (round % 2 == 0) {
+      std::vector<std::shared_ptr<const CompactFamilies>> now;
+      m.CollectCompact(now);
+      for (auto& r : now) {
+        std::vector<MetricFamily> fs;
+        for (size_t i = 0; i < r->family_count(); ++i) fs.push_back(r->ExpandFamily(i));
+        held.emplace_back(r, text_of(fs));
+      }
+    }
   }
+  ASSERT_EQ(held.size(), 12u);
+  for (const auto& [r, text] : held) {
+    std::vector<MetricFamily> fs;
+    for (size_t i = 0; i < r->family_count(); ++i) fs.push_back(r->ExpandFamily(i));
+    EXPECT_EQ(text_of(fs), text);
+  }
+}
+
+// The SLO engine's read follows each scrape and each set of names asked for: the expansion it
+// keeps per target is of the latest result and of the names wanted now.
+TEST(ScrapeManager, SharedReadFollowsRescrapesAndTheNamesAskedFor) {
+  AppsOptions c = Apps();
+  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
+  UrlHttpClient http;
+  auto m = std::make_shared<ScrapeManager>(c, nullptr, nullptr);
+  MetricViewSource store;
+  store.Add(m);
+  auto value = [&](const std::string& name) {
+    const auto points = store.View({name}).Select(*ParseSelector(name + "{job=\"a\"}"));
+    return points.size() == 1 ? points[0].value : -1.0;
+  };
+  http.Answer("http://a:1/m", "# TYPE x gauge\nx 1\n# TYPE y gauge\ny 10\n");
+  m->ScrapeAllOnce(http);
+  EXPECT_EQ(value("x"), 1);
+  EXPECT_EQ(value("y"), 10);  // another name, same result
+  EXPECT_EQ(value("x"), 1);
+  http.Answer("http://a:1/m", "# TYPE x gauge\nx 2\n# TYPE y gauge\ny 20\n");
+  m->ScrapeAllOnce(http);
+  EXPECT_EQ(value("x"), 2);
+  EXPECT_EQ(value("y"), 20);
+  http.Answer("http://a:1/m", "", "text/plain", 503);  // down: its series go
+  m->ScrapeAllOnce(http);
+  EXPECT_EQ(value("x"), -1);
 }
 
 TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
