@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 namespace lookout {
 namespace {
@@ -32,19 +33,18 @@ size_t ReadSize(std::string_view s, size_t& i) {
 
 // std::string::assign keeps the capacity the string already has: expanding into reused samples
 // allocates only when a value is longer than anything that slot held before.
-void AssignLabels(std::string_view encoded, const Labels& tail, Labels& out) {
+void AssignLabels(std::string_view encoded, const std::vector<std::string>& names,
+                  const Labels& tail, Labels& out) {
   size_t n = 0;
   for (size_t i = 0; i < encoded.size(); ++n) {
-    i += ReadSize(encoded, i);
+    ReadSize(encoded, i);
     i += ReadSize(encoded, i);
   }
   out.resize(n + tail.size());
   size_t i = 0;
   for (size_t k = 0; k < n; ++k) {
-    size_t len = ReadSize(encoded, i);
-    out[k].name.assign(encoded.substr(i, len));
-    i += len;
-    len = ReadSize(encoded, i);
+    out[k].name.assign(names[ReadSize(encoded, i)]);
+    const size_t len = ReadSize(encoded, i);
     out[k].value.assign(encoded.substr(i, len));
     i += len;
   }
@@ -64,13 +64,10 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
   size_t samples = 0, parts = 0, buckets = 0, quantiles = 0, extras = 0, exemplars = 0;
   size_t text = 0;
   for (const auto& f : families) {
-    text += f.name.size() + f.help.size() + f.unit.size();
     samples += f.samples.size();
     for (const auto& s : f.samples) {
-      for (const auto& l : s.labels) {
-        text +=
-            SizeOfSize(l.name.size()) + l.name.size() + SizeOfSize(l.value.size()) + l.value.size();
-      }
+      // A label name is an index into names_ (one byte while there are fewer than 128).
+      for (const auto& l : s.labels) text += 1 + SizeOfSize(l.value.size()) + l.value.size();
       if (f.type == MetricType::kHistogram || f.type == MetricType::kSummary) ++parts;
       buckets += s.buckets.size();
       quantiles += s.quantiles.size();
@@ -106,6 +103,20 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
     c.exemplars_.push_back(*e);
     return static_cast<uint32_t>(c.exemplars_.size() - 1);
   };
+  // Label names are few (a target's label names, not its values): each is stored once. Labels
+  // at one position usually repeat the previous sample's name there, so that is tried first.
+  std::unordered_map<std::string_view, uint32_t> name_index;
+  std::vector<std::pair<std::string_view, uint32_t>> last_at;
+  auto index_of = [&](size_t position, const std::string& name) {
+    if (position < last_at.size() && last_at[position].first == name) {
+      return last_at[position].second;
+    }
+    auto [it, inserted] = name_index.try_emplace(name, static_cast<uint32_t>(c.names_.size()));
+    if (inserted) c.names_.push_back(name);
+    if (position >= last_at.size()) last_at.resize(position + 1);
+    last_at[position] = {name, it->second};
+    return it->second;
+  };
   for (const auto& f : families) {
     FamilyRow fr;
     fr.header.name = f.name;
@@ -118,9 +129,9 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
     for (const auto& s : f.samples) {
       SampleRow row;
       const size_t start = c.text_.size();
-      for (const auto& l : s.labels) {
-        AppendSize(c.text_, l.name.size());
-        c.text_ += l.name;
+      for (size_t k = 0; k < s.labels.size(); ++k) {
+        const Label& l = s.labels[k];
+        AppendSize(c.text_, index_of(k, l.name));
         AppendSize(c.text_, l.value.size());
         c.text_ += l.value;
       }
@@ -153,12 +164,16 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
       c.samples_.push_back(row);
     }
   }
+  if (c.text_.size() >= std::numeric_limits<uint32_t>::max()) return std::nullopt;
+  // Over 127 label names took more index bytes than reserved: give back what the string's
+  // growth left unused.
+  if (c.text_.capacity() > c.text_.size() + c.text_.size() / 8) c.text_.shrink_to_fit();
   return c;
 }
 
 void CompactFamilies::ExpandSample(MetricType type, const SampleRow& row, const Labels& tail,
                                    Sample& s) const {
-  AssignLabels(View(row.labels), tail, s.labels);
+  AssignLabels(View(row.labels), names_, tail, s.labels);
   s.value = row.value;
   s.sum = 0;
   s.count = 0;

@@ -48,8 +48,8 @@ class ScrapeManager final : public Collectable {
   // The per-target lookout_scrape_* series.
   void Collect(std::vector<MetricFamily>& out) override;
   // Each target's last result, compact and with its target labels (shared, immutable): what
-  // /metrics serves. A target holds only this between scrapes, about 80 bytes per series with
-  // four labels instead of about 490 as Samples.
+  // /metrics serves. A target holds this between scrapes, about 60 bytes per series with four
+  // labels instead of about 490 as Samples (and the expansion ShareSome keeps).
   void CollectCompact(std::vector<std::shared_ptr<const CompactFamilies>>& out) override;
   // Copies of the scraped families `wanted` accepts, with their target labels.
   void CollectSome(const std::function<bool(std::string_view)>& wanted,

@@ -3,8 +3,9 @@
 // form, for sources that hold many series between scrapes (scraped application targets).
 //
 // Why: a Sample with four labels costs about 490 bytes in the model (the struct, a vector of
-// eight std::string, the longer values on the heap). Here it costs its label text once in one
-// arena plus a 24-byte row: about 80 bytes. The /metrics encoders read it a chunk of samples at a
+// eight std::string, the longer values on the heap). Here it costs its label values in one
+// arena (label names are stored once and referred to by index) plus a 24-byte row: about 60
+// bytes. The /metrics encoders read it a chunk of samples at a
 // time (Expand), so serving it never needs a second full copy either.
 //
 // Everything the model can say is kept: labels in their order, values, buckets and quantiles
@@ -60,7 +61,7 @@ class CompactFamilies {
     uint32_t sample_count = 0;
   };
   struct SampleRow {
-    Ref labels;  // LEB128 name size, name, value size, value; per label
+    Ref labels;  // per label: LEB128 index in names_, LEB128 value size, value
     double value = 0;
     uint32_t parts = kNone;   // histogram / summary: index in parts_
     uint32_t extras = kNone;  // created, timestamp or exemplar: index in extras_
@@ -93,6 +94,7 @@ class CompactFamilies {
   void ExpandSample(MetricType type, const SampleRow& row, const Labels& tail, Sample& s) const;
 
   std::string text_;
+  std::vector<std::string> names_;  // label names, each once
   std::vector<FamilyRow> families_;
   std::vector<SampleRow> samples_;
   std::vector<PartsRow> parts_;
