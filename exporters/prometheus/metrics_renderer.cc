@@ -129,7 +129,8 @@ std::vector<MetricFamily> MetricsRenderer::Gather() const {
                          std::make_move_iterator(p.owned->samples.end()));
       } else {
         p.compact->Expand(p.index, 0, p.compact->sample_count(p.index), chunk);
-        f.samples.insert(f.samples.end(), chunk.begin(), chunk.end());
+        f.samples.insert(f.samples.end(), std::make_move_iterator(chunk.begin()),
+                         std::make_move_iterator(chunk.end()));
       }
     }
     out.push_back(std::move(f));
@@ -169,32 +170,22 @@ RenderedMetrics MetricsRenderer::Render(std::string_view accept,
     streamed += text.size();
     text.clear();
   };
+  const auto encode_header = om ? EncodeOpenMetricsHeader : EncodeTextHeader;
+  const auto encode_samples = om ? EncodeOpenMetricsSamples : EncodeTextSamples;
   std::vector<Sample> chunk;
   for (const Merged& m : g.merged) {
     if (m.samples == 0) continue;
-    if (om) {
-      EncodeOpenMetricsHeader(m.header, text);
-    } else {
-      EncodeTextHeader(m.header, text);
-    }
+    encode_header(m.header, text);
     for (const Part& p : m.parts) {
       if (p.owned) {
-        if (om) {
-          EncodeOpenMetricsSamples(m.header, p.owned->samples, text);
-        } else {
-          EncodeTextSamples(m.header, p.owned->samples, text);
-        }
+        encode_samples(m.header, p.owned->samples, text);
         maybe_flush();
         continue;
       }
       const size_t n = p.compact->sample_count(p.index);
       for (size_t begin = 0; begin < n; begin += kChunk) {
         p.compact->Expand(p.index, begin, kChunk, chunk);
-        if (om) {
-          EncodeOpenMetricsSamples(m.header, chunk, text);
-        } else {
-          EncodeTextSamples(m.header, chunk, text);
-        }
+        encode_samples(m.header, chunk, text);
         maybe_flush();
       }
     }
