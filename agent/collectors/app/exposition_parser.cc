@@ -516,7 +516,11 @@ class Parser {
     if (i < line.size() && !line.substr(i).starts_with(" # {")) {
       ++i;
       double ts = 0;
-      if (!ParseGoFloat(Token(line, i), ts) || !std::isfinite(ts)) {
+      // Milliseconds must fit int64: Go's int64() of a larger float is undefined (amd64 gives
+      // the minimum), and in C++ the cast itself is undefined (UBSan, fuzz.exposition).
+      constexpr double kTwo63 = 9223372036854775808.0;
+      if (!ParseGoFloat(Token(line, i), ts) || !std::isfinite(ts) || ts * 1000.0 >= kTwo63 ||
+          ts * 1000.0 < -kTwo63) {
         return Fail("parse", "bad timestamp");
       }
       // As Prometheus: int64(ts * 1000), truncated.

@@ -570,3 +570,21 @@ TEST(ExpositionParser, DuplicateLabelNamesAreRefused) {
 
 }  // namespace
 }  // namespace lookout::app
+
+namespace lookout::app {
+namespace {
+
+// An OpenMetrics timestamp whose milliseconds do not fit int64 is a bad timestamp, not an
+// undefined float-to-int conversion (the input fuzz.exposition found under UBSan).
+TEST(ExpositionParser, OpenMetricsTimestampsBeyondInt64MillisecondsFail) {
+  for (const char* ts : {"1e300", "-1e300", "9.3e15", "-9.3e15"}) {
+    const std::string body = std::string("a 1 ") + ts + "\n# EOF\n";
+    EXPECT_EQ(MustFail(body, ExpositionFormat::kOpenMetrics).reason, "parse") << ts;
+  }
+  // Just inside the range still parses.
+  auto ok = ParseExposition("a 1 9.2e15\n# EOF\n", ExpositionFormat::kOpenMetrics, {});
+  ASSERT_TRUE(ok.ok()) << ok.error().detail;
+}
+
+}  // namespace
+}  // namespace lookout::app
