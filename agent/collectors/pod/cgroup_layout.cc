@@ -96,7 +96,7 @@ CgroupDirs CgroupLayout::DirsFor(std::string_view rel) const {
   CgroupDirs d;
   d.v2 = v2;
   const auto at = [&](const std::string& mount) {
-    return mount.empty() ? std::string() : JoinPath(mount, rel);
+    return mount.empty() ? CgroupDir() : CgroupDir(JoinPath(mount, rel));
   };
   if (v2) {
     d.unified = at(unified);

@@ -1,13 +1,20 @@
 #include "agent/collectors/pod/cgroup_stats.h"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <utility>
 
 #include "agent/common/file_util.h"
+#include "agent/common/kept_files.h"
 
 namespace lookout {
 namespace {
@@ -59,20 +66,20 @@ bool HasDeviceLines(std::string_view text) {
 // through runc): BFQ, then CFQ, then the throttle layer's recursive files, then its plain ones
 // (kernels and controllers without CFQ/BFQ may have only those). A group is used when its first
 // file lists devices, else the next is tried.
-void ReadV1Blkio(const std::string& dir, CgroupFileReader& r, std::vector<IoDeviceStat>& io) {
+void ReadV1Blkio(CgroupDir& dir, CgroupFileReader& r, std::vector<IoDeviceStat>& io) {
   struct Group {
-    std::string_view decides;  // the group's first file in runc's list
-    std::string_view serviced, service_bytes;
+    CgroupFile decides;  // the group's first file in runc's list
+    CgroupFile serviced, service_bytes;
   };
   static constexpr Group kGroups[] = {
-      {"blkio.bfq.io_serviced_recursive", "blkio.bfq.io_serviced_recursive",
-       "blkio.bfq.io_service_bytes_recursive"},
-      {"blkio.sectors_recursive", "blkio.io_serviced_recursive",
-       "blkio.io_service_bytes_recursive"},
-      {"blkio.throttle.io_serviced_recursive", "blkio.throttle.io_serviced_recursive",
-       "blkio.throttle.io_service_bytes_recursive"},
-      {"blkio.throttle.io_serviced", "blkio.throttle.io_serviced",
-       "blkio.throttle.io_service_bytes"},
+      {CgroupFile::kBlkioBfqServicedRecursive, CgroupFile::kBlkioBfqServicedRecursive,
+       CgroupFile::kBlkioBfqServiceBytesRecursive},
+      {CgroupFile::kBlkioSectorsRecursive, CgroupFile::kBlkioServicedRecursive,
+       CgroupFile::kBlkioServiceBytesRecursive},
+      {CgroupFile::kBlkioThrottleServicedRecursive, CgroupFile::kBlkioThrottleServicedRecursive,
+       CgroupFile::kBlkioThrottleServiceBytesRecursive},
+      {CgroupFile::kBlkioThrottleServiced, CgroupFile::kBlkioThrottleServiced,
+       CgroupFile::kBlkioThrottleServiceBytes},
   };
   for (const Group& g : kGroups) {
     auto decides = r.Read(dir, g.decides);
@@ -83,15 +90,16 @@ void ReadV1Blkio(const std::string& dir, CgroupFileReader& r, std::vector<IoDevi
   }
 }
 
-void ReadPsi(const std::string& dir, CgroupFileReader& r, CgroupStats& out) {
-  if (auto t = r.Read(dir, "cpu.pressure")) out.psi_cpu = ParsePsi(*t);
-  if (auto t = r.Read(dir, "memory.pressure")) out.psi_memory = ParsePsi(*t);
-  if (auto t = r.Read(dir, "io.pressure")) out.psi_io = ParsePsi(*t);
+void ReadPsi(CgroupDir& dir, CgroupFileReader& r, CgroupStats& out) {
+  if (auto t = r.Read(dir, CgroupFile::kCpuPressure)) out.psi_cpu = ParsePsi(*t);
+  if (auto t = r.Read(dir, CgroupFile::kMemoryPressure)) out.psi_memory = ParsePsi(*t);
+  if (auto t = r.Read(dir, CgroupFile::kIoPressure)) out.psi_io = ParsePsi(*t);
 }
 
-bool ReadV2(const CgroupDirs& d, CgroupFileReader& r, bool want_psi, CgroupStats& out) {
-  const std::string& dir = d.unified;
-  auto cpu = r.Read(dir, "cpu.stat");
+bool ReadV2(CgroupDirs& d, CgroupFileReader& r, bool want_psi, CgroupStats& out) {
+  CgroupDir& dir = d.unified;
+  using F = CgroupFile;
+  auto cpu = r.Read(dir, F::kCpuStat);
   if (!cpu) return false;  // every v2 cgroup has cpu.stat: the cgroup is gone
   ForEachKeyValue(*cpu, [&](std::string_view k, uint64_t v) {
     if (k == "usage_usec") {
@@ -108,19 +116,19 @@ bool ReadV2(const CgroupDirs& d, CgroupFileReader& r, bool want_psi, CgroupStats
       out.cfs_throttled_seconds = static_cast<double>(v) / 1e6;
     }
   });
-  if (auto t = r.Read(dir, "cpu.max")) {
+  if (auto t = r.Read(dir, F::kCpuMax)) {
     if (auto m = ParseCpuMax(*t)) {
       out.cpu_quota_us = m->quota_us;
       out.cpu_period_us = m->period_us;
     }
   }
-  if (auto t = r.Read(dir, "cpu.weight")) {
+  if (auto t = r.Read(dir, F::kCpuWeight)) {
     if (auto w = U64(*t)) out.cpu_shares = CpuWeightToShares(*w);
   }
-  if (auto t = r.Read(dir, "memory.current")) out.memory_usage_bytes = U64(*t);
-  if (auto t = r.Read(dir, "memory.max")) out.memory_limit_bytes = ParseCgroupValue(*t);
+  if (auto t = r.Read(dir, F::kMemoryCurrent)) out.memory_usage_bytes = U64(*t);
+  if (auto t = r.Read(dir, F::kMemoryMax)) out.memory_limit_bytes = ParseCgroupValue(*t);
   std::optional<uint64_t> inactive_file;
-  if (auto t = r.Read(dir, "memory.stat")) {
+  if (auto t = r.Read(dir, F::kMemoryStat)) {
     ForEachKeyValue(*t, [&](std::string_view k, uint64_t v) {
       if (k == "anon") {
         out.memory_rss_bytes = v;
@@ -136,28 +144,29 @@ bool ReadV2(const CgroupDirs& d, CgroupFileReader& r, bool want_psi, CgroupStats
   if (out.memory_usage_bytes) {
     out.memory_working_set_bytes = WorkingSet(*out.memory_usage_bytes, inactive_file.value_or(0));
   }
-  if (auto t = r.Read(dir, "memory.swap.current")) out.memory_swap_bytes = U64(*t);
-  if (auto t = r.Read(dir, "memory.events")) {
+  if (auto t = r.Read(dir, F::kMemorySwapCurrent)) out.memory_swap_bytes = U64(*t);
+  if (auto t = r.Read(dir, F::kMemoryEvents)) {
     ForEachKeyValue(*t, [&](std::string_view k, uint64_t v) {
       if (k == "oom_kill") out.oom_kills = v;
     });
   }
-  if (auto t = r.Read(dir, "io.stat")) out.io = ParseIoStat(*t);
-  if (auto t = r.Read(dir, "pids.current")) out.threads = U64(*t);
-  if (auto t = r.Read(dir, "pids.max")) out.threads_max = ParseCgroupValue(*t);
-  if (auto t = r.Read(dir, "cgroup.procs")) out.processes = CountLines(*t);
+  if (auto t = r.Read(dir, F::kIoStat)) out.io = ParseIoStat(*t);
+  if (auto t = r.Read(dir, F::kPidsCurrent)) out.threads = U64(*t);
+  if (auto t = r.Read(dir, F::kPidsMax)) out.threads_max = ParseCgroupValue(*t);
+  if (auto t = r.Read(dir, F::kCgroupProcs)) out.processes = CountLines(*t);
   if (want_psi) ReadPsi(dir, r, out);
   return true;
 }
 
-bool ReadV1(const CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
+bool ReadV1(CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
+  using F = CgroupFile;
   bool alive = false;
   if (!d.cpuacct.empty()) {
-    if (auto t = r.Read(d.cpuacct, "cpuacct.usage")) {
+    if (auto t = r.Read(d.cpuacct, F::kCpuacctUsage)) {
       alive = true;
       if (auto v = U64(*t)) out.cpu_usage_seconds = static_cast<double>(*v) / 1e9;
     }
-    if (auto t = r.Read(d.cpuacct, "cpuacct.stat")) {
+    if (auto t = r.Read(d.cpuacct, F::kCpuacctStat)) {
       ForEachKeyValue(*t, [&](std::string_view k, uint64_t v) {
         if (k == "user") {
           out.cpu_user_seconds = static_cast<double>(v) / TicksPerSecond();
@@ -168,7 +177,7 @@ bool ReadV1(const CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
     }
   }
   if (!d.cpu.empty()) {
-    if (auto t = r.Read(d.cpu, "cpu.stat")) {
+    if (auto t = r.Read(d.cpu, F::kCpuStat)) {
       ForEachKeyValue(*t, [&](std::string_view k, uint64_t v) {
         if (k == "nr_periods") {
           out.cfs_periods = v;
@@ -179,20 +188,20 @@ bool ReadV1(const CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
         }
       });
     }
-    if (auto t = r.Read(d.cpu, "cpu.cfs_quota_us")) out.cpu_quota_us = ParseCgroupValue(*t);
-    if (auto t = r.Read(d.cpu, "cpu.cfs_period_us")) out.cpu_period_us = U64(*t);
-    if (auto t = r.Read(d.cpu, "cpu.shares")) out.cpu_shares = U64(*t);
+    if (auto t = r.Read(d.cpu, F::kCpuCfsQuota)) out.cpu_quota_us = ParseCgroupValue(*t);
+    if (auto t = r.Read(d.cpu, F::kCpuCfsPeriod)) out.cpu_period_us = U64(*t);
+    if (auto t = r.Read(d.cpu, F::kCpuShares)) out.cpu_shares = U64(*t);
   }
   if (!d.memory.empty()) {
-    if (auto t = r.Read(d.memory, "memory.usage_in_bytes")) {
+    if (auto t = r.Read(d.memory, F::kMemoryUsageInBytes)) {
       alive = true;
       out.memory_usage_bytes = U64(*t);
     }
-    if (auto t = r.Read(d.memory, "memory.limit_in_bytes")) {
+    if (auto t = r.Read(d.memory, F::kMemoryLimitInBytes)) {
       out.memory_limit_bytes = ParseCgroupValue(*t);
     }
     std::optional<uint64_t> inactive_file;
-    if (auto t = r.Read(d.memory, "memory.stat")) {
+    if (auto t = r.Read(d.memory, F::kMemoryStat)) {
       ForEachKeyValue(*t, [&](std::string_view k, uint64_t v) {
         if (k == "total_rss") {
           out.memory_rss_bytes = v;
@@ -207,14 +216,14 @@ bool ReadV1(const CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
     }
     if (out.memory_usage_bytes) {
       out.memory_working_set_bytes = WorkingSet(*out.memory_usage_bytes, inactive_file.value_or(0));
-      if (auto t = r.Read(d.memory, "memory.memsw.usage_in_bytes")) {
+      if (auto t = r.Read(d.memory, F::kMemoryMemswUsage)) {
         if (auto memsw = U64(*t)) {
           out.memory_swap_bytes =
               *memsw > *out.memory_usage_bytes ? *memsw - *out.memory_usage_bytes : 0;
         }
       }
     }
-    if (auto t = r.Read(d.memory, "memory.oom_control")) {
+    if (auto t = r.Read(d.memory, F::kMemoryOomControl)) {
       ForEachKeyValue(*t, [&](std::string_view k, uint64_t v) {
         if (k == "oom_kill") out.oom_kills = v;
       });
@@ -222,14 +231,77 @@ bool ReadV1(const CgroupDirs& d, CgroupFileReader& r, CgroupStats& out) {
   }
   if (!d.blkio.empty()) ReadV1Blkio(d.blkio, r, out.io);
   if (!d.pids.empty()) {
-    if (auto t = r.Read(d.pids, "pids.current")) out.threads = U64(*t);
-    if (auto t = r.Read(d.pids, "pids.max")) out.threads_max = ParseCgroupValue(*t);
+    if (auto t = r.Read(d.pids, F::kPidsCurrent)) out.threads = U64(*t);
+    if (auto t = r.Read(d.pids, F::kPidsMax)) out.threads_max = ParseCgroupValue(*t);
   }
-  const std::string& procs_dir = !d.cpu.empty() ? d.cpu : d.memory;
+  CgroupDir& procs_dir = !d.cpu.empty() ? d.cpu : d.memory;
   if (!procs_dir.empty()) {
-    if (auto t = r.Read(procs_dir, "cgroup.procs")) out.processes = CountLines(*t);
+    if (auto t = r.Read(procs_dir, F::kCgroupProcs)) out.processes = CountLines(*t);
   }
   return alive;
+}
+
+struct CgroupFileSpec {
+  std::string_view name;
+  int limit_slot;  // index in CgroupDir::limits_ for a limit file, else -1
+};
+
+// In CgroupFile's order. Limit slots are per directory: v2 has four limit files in one directory;
+// v1 has three in cpu's, one in memory's, one in pids'.
+constexpr std::array<CgroupFileSpec, static_cast<size_t>(CgroupFile::kCount)> kCgroupFiles = {{
+    {"cpu.stat", -1},
+    {"cpu.max", 0},
+    {"cpu.weight", 1},
+    {"memory.current", -1},
+    {"memory.max", 2},
+    {"memory.stat", -1},
+    {"memory.swap.current", -1},
+    {"memory.events", -1},
+    {"io.stat", -1},
+    {"pids.current", -1},
+    {"pids.max", 3},
+    {"cgroup.procs", -1},
+    {"cpu.pressure", -1},
+    {"memory.pressure", -1},
+    {"io.pressure", -1},
+    {"cpuacct.usage", -1},
+    {"cpuacct.stat", -1},
+    {"cpu.cfs_quota_us", 0},
+    {"cpu.cfs_period_us", 1},
+    {"cpu.shares", 2},
+    {"memory.usage_in_bytes", -1},
+    {"memory.limit_in_bytes", 0},
+    {"memory.memsw.usage_in_bytes", -1},
+    {"memory.oom_control", -1},
+    {"blkio.bfq.io_serviced_recursive", -1},
+    {"blkio.bfq.io_service_bytes_recursive", -1},
+    {"blkio.sectors_recursive", -1},
+    {"blkio.io_serviced_recursive", -1},
+    {"blkio.io_service_bytes_recursive", -1},
+    {"blkio.throttle.io_serviced_recursive", -1},
+    {"blkio.throttle.io_service_bytes_recursive", -1},
+    {"blkio.throttle.io_serviced", -1},
+    {"blkio.throttle.io_service_bytes", -1},
+}};
+static_assert(kCgroupFiles.size() <= 64, "CgroupDir::absent_ has one bit per file");
+
+int64_t ClockNs(clockid_t clock) {
+  struct timespec ts {};
+  ::clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// A reader per scrape; a directory remembers the generation that last confirmed its descriptor.
+std::atomic<uint64_t> g_reader_generation{0};
+
+// The limit slot a file name in a watch event stands for, or -1.
+int LimitSlotOf(std::string_view name) {
+  // v2 cpu.weight.nice is another way to write cpu.weight.
+  if (name == "cpu.weight.nice") name = "cpu.weight";
+  for (const auto& f : kCgroupFiles) {
+    if (f.limit_slot >= 0 && f.name == name) return f.limit_slot;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -345,13 +417,130 @@ uint64_t WorkingSet(uint64_t usage, uint64_t inactive_file) {
   return inactive_file < usage ? usage - inactive_file : 0;
 }
 
-std::optional<std::string_view> CgroupFileReader::Read(const std::string& dir,
-                                                       std::string_view name) {
-  path_.assign(dir);
-  path_.push_back('/');
-  path_.append(name);
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+std::string_view CgroupFileName(CgroupFile f) { return kCgroupFiles[static_cast<size_t>(f)].name; }
+
+CgroupDir::~CgroupDir() { Close(); }
+
+CgroupDir::CgroupDir(CgroupDir&& o) noexcept { *this = std::move(o); }
+
+CgroupDir& CgroupDir::operator=(CgroupDir&& o) noexcept {
+  if (this == &o) return *this;
+  Close();
+  path_ = std::move(o.path_);
+  fd_ = std::exchange(o.fd_, -1);
+  open_tried_scrape_ = o.open_tried_scrape_;
+  checked_scrape_ = o.checked_scrape_;
+  absent_ = o.absent_;
+  remembered_since_ns_ = o.remembered_since_ns_;
+  watch_failed_ = o.watch_failed_;
+  watch_ = std::exchange(o.watch_, nullptr);
+  wd_ = std::exchange(o.wd_, -1);
+  limits_ = std::move(o.limits_);
+  if (watch_ != nullptr && wd_ >= 0) watch_->Moved(*this);
+  return *this;
+}
+
+void CgroupDir::Close() {
+  if (watch_ != nullptr && wd_ >= 0) watch_->Remove(*this);
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ReleaseKeptFile();
+}
+
+void CgroupDir::Forget() {
+  absent_ = 0;
+  watch_failed_ = false;
+  ForgetLimits();
+  if (watch_ != nullptr && wd_ >= 0) watch_->Remove(*this);
+}
+
+void CgroupDir::ForgetLimits() {
+  for (auto& l : limits_) l.valid = false;
+}
+
+CgroupLimitWatch::CgroupLimitWatch() : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+
+CgroupLimitWatch::~CgroupLimitWatch() {
+  for (auto& [wd, dir] : dirs_) {
+    dir->wd_ = -1;
+    dir->watch_ = nullptr;
+  }
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool CgroupLimitWatch::Add(CgroupDir& dir) {
+  if (fd_ < 0) return false;
+  // IN_MODIFY is what a write makes; the others cover trees of regular files (fixtures), whose
+  // files can also be replaced. IN_ONLYDIR: never a file put where the directory was.
+  const int wd =
+      ::inotify_add_watch(fd_, dir.path_.c_str(),
+                          IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR);
+  if (wd < 0) return false;  // ENOSPC (max_user_watches), ENOENT (gone): read every time
+  if (auto it = dirs_.find(wd); it != dirs_.end() && it->second != &dir) {
+    // The same inode watched for another CgroupDir (two paths to one directory): inotify gives
+    // one descriptor, so only one of them keeps limits.
+    return false;
+  }
+  dir.watch_ = this;
+  dir.wd_ = wd;
+  dir.ForgetLimits();  // anything kept before this watch is not covered by it
+  dirs_[wd] = &dir;
+  return true;
+}
+
+void CgroupLimitWatch::Remove(CgroupDir& dir) {
+  ::inotify_rm_watch(fd_, dir.wd_);  // EINVAL when the kernel dropped it already: fine
+  dirs_.erase(dir.wd_);
+  dir.wd_ = -1;
+  dir.watch_ = nullptr;
+  dir.ForgetLimits();
+}
+
+void CgroupLimitWatch::Drain() {
+  if (fd_ < 0) return;
+  alignas(struct inotify_event) char buf[16384];
+  while (true) {
+    const ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;  // EAGAIN: nothing more
+    }
+    for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(struct inotify_event)) <= n;) {
+      struct inotify_event ev {};
+      std::memcpy(&ev, buf + at, sizeof ev);
+      const char* name = buf + at + sizeof ev;
+      at += static_cast<ssize_t>(sizeof ev + ev.len);
+      if ((ev.mask & IN_Q_OVERFLOW) != 0) {  // events lost: trust no kept limit
+        for (auto& [wd, dir] : dirs_) dir->ForgetLimits();
+        continue;
+      }
+      const auto it = dirs_.find(ev.wd);
+      if (it == dirs_.end()) continue;
+      CgroupDir& dir = *it->second;
+      if ((ev.mask & IN_IGNORED) != 0) {  // the watch is gone (not sent on cgroupfs rmdir)
+        dirs_.erase(it);
+        dir.wd_ = -1;
+        dir.watch_ = nullptr;
+        dir.ForgetLimits();
+        continue;
+      }
+      const int slot =
+          ev.len > 0 ? LimitSlotOf(std::string_view(name, ::strnlen(name, ev.len))) : -1;
+      if (slot >= 0) dir.limits_[static_cast<size_t>(slot)].valid = false;
+    }
+  }
+}
+
+CgroupFileReader::CgroupFileReader(size_t max_bytes, std::chrono::milliseconds recheck,
+                                   CgroupLimitWatch* limits)
+    : max_bytes_(max_bytes),
+      recheck_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(recheck).count()),
+      steady_now_ns_(ClockNs(CLOCK_MONOTONIC)),
+      limits_(limits),
+      scrape_(++g_reader_generation) {}
+
+std::optional<std::string_view> CgroupFileReader::ReadFd(int fd) {
   // Cgroup files are small; memory.stat is the largest at ~1.5 KiB. Read until EOF.
   if (buf_.size() < 4096) buf_.resize(4096);
   size_t len = 0;
@@ -382,8 +571,109 @@ std::optional<std::string_view> CgroupFileReader::Read(const std::string& dir,
   return std::string_view(buf_.data(), len);
 }
 
-bool ReadCgroupStats(const CgroupDirs& dirs, CgroupFileReader& reader, bool want_psi,
-                     CgroupStats& out) {
+std::optional<std::string_view> CgroupFileReader::Read(const std::string& dir,
+                                                       std::string_view name) {
+  path_.assign(dir);
+  path_.push_back('/');
+  path_.append(name);
+  ++opens_;
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  return ReadFd(fd);
+}
+
+// The directory at dir.path_ is not the one its descriptor holds (removed, maybe created
+// again): true when it exists again under a new descriptor, with nothing remembered.
+bool CgroupFileReader::Reopened(CgroupDir& dir) {
+  dir.checked_scrape_ = scrape_;
+  const int fd = ::open(dir.path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;  // gone
+  struct stat old_st {
+  }, new_st{};
+  if (::fstat(dir.fd_, &old_st) == 0 && ::fstat(fd, &new_st) == 0 &&
+      old_st.st_dev == new_st.st_dev && old_st.st_ino == new_st.st_ino) {
+    ::close(fd);  // the same directory: the file is just absent
+    return false;
+  }
+  ::close(dir.fd_);  // the reservation moves to the new descriptor
+  dir.fd_ = fd;
+  dir.Forget();
+  return true;
+}
+
+// Opens dir's descriptor if it has none, at most once a scrape (it may not exist yet, or the
+// kept-file limit may have room again).
+void CgroupFileReader::EnsureDescriptor(CgroupDir& dir) {
+  if (dir.fd_ >= 0 || dir.open_tried_scrape_ == scrape_) return;
+  dir.open_tried_scrape_ = scrape_;
+  if (!ReserveKeptFile()) return;
+  dir.fd_ = ::open(dir.path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir.fd_ < 0) {
+    ReleaseKeptFile();
+    return;
+  }
+  dir.checked_scrape_ = scrape_;
+  dir.Forget();  // learnt without a descriptor: nothing, but say so
+}
+
+// Opens `name` in `dir`: through its descriptor, else by path. -1 with errno on failure.
+int CgroupFileReader::OpenIn(CgroupDir& dir, std::string_view name) {
+  ++opens_;
+  if (dir.fd_ < 0) {
+    path_.assign(dir.path_);
+    path_.push_back('/');
+    path_.append(name);
+    return ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  path_.assign(name);  // NUL-terminated for openat
+  int fd = ::openat(dir.fd_, path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && dir.checked_scrape_ != scrape_) {
+    if (!Reopened(dir)) {
+      errno = ENOENT;
+      return -1;
+    }
+    ++opens_;
+    fd = ::openat(dir.fd_, path_.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (fd >= 0) dir.checked_scrape_ = scrape_;
+  return fd;
+}
+
+std::optional<std::string_view> CgroupFileReader::Read(CgroupDir& dir, CgroupFile file) {
+  if (dir.empty()) return std::nullopt;
+  EnsureDescriptor(dir);
+  if (steady_now_ns_ - dir.remembered_since_ns_ >= recheck_ns_) {
+    dir.absent_ = 0;
+    dir.watch_failed_ = false;
+    dir.ForgetLimits();
+    dir.remembered_since_ns_ = steady_now_ns_;
+  }
+  const bool remember = dir.fd_ >= 0;  // by path, nothing says the directory exists
+  const auto& spec = kCgroupFiles[static_cast<size_t>(file)];
+  const uint64_t bit = uint64_t{1} << static_cast<unsigned>(file);
+  if ((dir.absent_ & bit) != 0) return std::nullopt;
+  CgroupDir::LimitText* kept =
+      spec.limit_slot >= 0 ? &dir.limits_[static_cast<size_t>(spec.limit_slot)] : nullptr;
+  if (kept != nullptr && remember) {
+    if (kept->valid && dir.watched()) return std::string_view(kept->text);
+    // Watched before the read, so a write after it is an event at the next Drain.
+    if (!dir.watched() && !dir.watch_failed_ && limits_ != nullptr) {
+      dir.watch_failed_ = !limits_->Add(dir);
+    }
+  }
+  const int fd = OpenIn(dir, spec.name);
+  if (fd < 0) {
+    if (errno == ENOENT && dir.fd_ >= 0) dir.absent_ |= bit;
+    return std::nullopt;
+  }
+  const auto text = ReadFd(fd);
+  if (kept == nullptr || !text) return text;
+  kept->text.assign(*text);
+  kept->valid = dir.fd_ >= 0 && dir.watched();
+  return std::string_view(kept->text);
+}
+
+bool ReadCgroupStats(CgroupDirs& dirs, CgroupFileReader& reader, bool want_psi, CgroupStats& out) {
   out = CgroupStats{};
   return dirs.v2 ? ReadV2(dirs, reader, want_psi, out) : ReadV1(dirs, reader, out);
 }

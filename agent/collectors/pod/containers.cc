@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "agent/collectors/pod/cgroup_layout.h"
 #include "agent/collectors/pod/cgroup_stats.h"
@@ -128,6 +129,7 @@ class ContainersCollector final : public Collector {
                       std::shared_ptr<PodIndex> index)
       : layout_(pods.cgroupfs),
         kubepods_config_(pods.kubepods_cgroups),
+        cgroup_recheck_(pods.cgroup_recheck),
         sysfs_(node.paths.sysfs),
         max_file_bytes_(node.max_file_bytes),
         index_(std::move(index)) {}
@@ -149,7 +151,10 @@ class ContainersCollector final : public Collector {
       fams[i].help = kSpecs[i].help;
       fams[i].type = kSpecs[i].type;
     }
-    CgroupFileReader reader(max_file_bytes_);
+    std::lock_guard<std::mutex> scrape_lock(scrape_mu_);
+    ++scrape_;
+    limit_watch_.Drain();
+    CgroupFileReader reader(max_file_bytes_, cgroup_recheck_, &limit_watch_);
     CgroupStats stats;
     std::vector<std::string> unknown;
     for (const PodCgroup& pod_cg : ListPodCgroups(*layout, kubepods)) {
@@ -158,7 +163,7 @@ class ContainersCollector final : public Collector {
         unknown.push_back(pod_cg.uid);
         continue;
       }
-      if (ReadCgroupStats(layout->DirsFor(pod_cg.rel), reader, true, stats)) {
+      if (Read(*layout, pod_cg.rel, reader, stats)) {
         Emit(fams, stats,
              Labels{{"container", ""},
                     {"id", pod_cg.rel},
@@ -172,7 +177,7 @@ class ContainersCollector final : public Collector {
         // Not found: the sandbox, or a container newer than the snapshot.
         if (ref.pod != pod) continue;
         const ContainerInfo* info = ref.container;
-        if (!ReadCgroupStats(layout->DirsFor(c.rel), reader, true, stats)) continue;
+        if (!Read(*layout, c.rel, reader, stats)) continue;
         Emit(fams, stats,
              Labels{{"container", info->name},
                     {"id", c.rel},
@@ -182,6 +187,7 @@ class ContainersCollector final : public Collector {
                     {"pod", pod->name}});
       }
     }
+    std::erase_if(dirs_, [&](const auto& kv) { return kv.second.scrape != scrape_; });
     if (AskAbout(unknown, snapshot)) index_->RequestRefresh();
     for (auto& f : fams) {
       if (!f.samples.empty()) out.push_back(std::move(f));
@@ -195,6 +201,19 @@ class ContainersCollector final : public Collector {
   }
 
  private:
+  // Reads one cgroup through what its directories remember from earlier scrapes (cgroup_stats.h:
+  // descriptors, absent files, limits). A cgroup gone is forgotten at once, so one created
+  // again under its path starts afresh. Called with scrape_mu_ held.
+  bool Read(const CgroupLayout& layout, const std::string& rel, CgroupFileReader& reader,
+            CgroupStats& stats) {
+    auto [it, added] = dirs_.try_emplace(rel);
+    if (added) it->second.dirs = layout.DirsFor(rel);
+    it->second.scrape = scrape_;
+    if (ReadCgroupStats(it->second.dirs, reader, true, stats)) return true;
+    dirs_.erase(it);
+    return false;
+  }
+
   // Whether an unknown pod cgroup is worth an early refresh of the pod metadata: a new pod's
   // cgroup appears before the pod list has it, so the first sighting asks. One still unknown
   // after the refresh it asked for (a pod the metadata source does not list, e.g. a static pod
@@ -303,9 +322,20 @@ class ContainersCollector final : public Collector {
 
   CachedCgroupLayout layout_;
   const std::vector<std::string> kubepods_config_;
+  const Duration cgroup_recheck_;
   const std::string sysfs_;
   const size_t max_file_bytes_;
   const std::shared_ptr<PodIndex> index_;
+  struct RememberedCgroup {
+    CgroupDirs dirs;
+    uint64_t scrape = 0;  // the last scrape that listed it
+  };
+  std::mutex scrape_mu_;  // one Collect at a time: they share dirs_
+  uint64_t scrape_ = 0;   // guarded by scrape_mu_
+  // Before dirs_, so it outlives them; guarded by scrape_mu_.
+  CgroupLimitWatch limit_watch_;
+  // The cgroups of the last scrape by relative path; guarded by scrape_mu_.
+  std::unordered_map<std::string, RememberedCgroup> dirs_;
   std::mutex mu_;
   std::map<uint64_t, std::string> devices_;  // guarded by mu_
   // Unknown pod cgroups by UID, with the snapshot they were first missing from; guarded by mu_.

@@ -28,6 +28,12 @@ const OptionTable<PodsOptions>& PodsOptionTable() {
                 o.kubepods_cgroups.push_back(item.Scalar());
               }
             }),
+        option::Dur<O>(
+            "cgroup_recheck", &O::cgroup_recheck, Duration(0), Duration(86'400'000), "5m",
+            "how long the containers collector keeps what it learnt about a cgroup directory "
+            "before looking again: the files it lacks (a failed open costs more than half a "
+            "read) and, between inotify events, its limits. A controller enabled or disabled "
+            "later shows within this time; 0 = look on every scrape"),
     }};
     for (const auto& entry : PodCollectorRegistry()) {
       t.options.push_back(option::CollectorSwitch<O>(&O::enabled, entry.name, entry.default_enabled,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/common/duration.h"
 #include "agent/common/option_table.h"
 
 namespace lookout {
@@ -14,6 +15,7 @@ struct PodsOptions {
   std::string cgroupfs;  // the host's cgroup mount (v1: the dir holding cpu, memory, ...); "" =
                          // <sysfs>/fs/cgroup
   std::vector<std::string> kubepods_cgroups;  // relative; empty = auto-detect
+  Duration cgroup_recheck{};                  // how long a cgroup directory is remembered
   std::map<std::string, bool, std::less<>> enabled;
 };
 

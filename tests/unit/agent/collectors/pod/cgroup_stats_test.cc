@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 
+#include "agent/common/kept_files.h"
 #include "tests/unit/test_util.h"
 
 namespace lookout {
@@ -84,7 +87,7 @@ TEST(CgroupRead, V2PodCgroup) {
   CgroupFileReader reader(1 << 20);
   CgroupDirs d;
   d.v2 = true;
-  d.unified = testing::FixturePath(kV2Pod);
+  d.unified = CgroupDir(testing::FixturePath(kV2Pod));
   CgroupStats s;
   ASSERT_TRUE(ReadCgroupStats(d, reader, true, s));
   // Seed 1 in generate.py: usage_usec 1123456, throttled 10 periods / 0.25 s.
@@ -110,10 +113,11 @@ TEST(CgroupRead, V1ContainerWithTicksAndMemsw) {
   const std::string root = testing::FixturePath("pods/v1_cgroupfs_containerd/cgroup");
   const std::string rel = "/kubepods/podab9c7dc6-c54f-22b3-f819-41b1d097859c";
   CgroupDirs d;
-  d.cpu = d.cpuacct = root + "/cpu,cpuacct" + rel;
-  d.memory = root + "/memory" + rel;
-  d.blkio = root + "/blkio" + rel;
-  d.pids = root + "/pids" + rel;
+  d.cpu = CgroupDir(root + "/cpu,cpuacct" + rel);
+  d.cpuacct = CgroupDir(root + "/cpu,cpuacct" + rel);
+  d.memory = CgroupDir(root + "/memory" + rel);
+  d.blkio = CgroupDir(root + "/blkio" + rel);
+  d.pids = CgroupDir(root + "/pids" + rel);
   CgroupFileReader reader(1 << 20);
   CgroupStats s;
   ASSERT_TRUE(ReadCgroupStats(d, reader, true, s));
@@ -139,8 +143,7 @@ TEST(CgroupRead, V1BlkioFallsBackAsRuncDoes) {
   const std::string ops = "8:0 Read 3\n8:0 Write 5\n8:0 Total 8\nTotal 8\n";
   auto read = [](const testing::TempDir& t) {
     CgroupDirs d;
-    d.cpu = d.cpuacct = d.memory = d.pids = "";
-    d.blkio = t.path();
+    d.blkio = CgroupDir(t.path());
     CgroupFileReader reader(1 << 20);
     CgroupStats s;
     ReadCgroupStats(d, reader, false, s);
@@ -179,7 +182,7 @@ TEST(CgroupRead, GoneCgroupAndGarbageFiles) {
   CgroupFileReader reader(4096);
   CgroupDirs d;
   d.v2 = true;
-  d.unified = "/nonexistent/cgroup";
+  d.unified = CgroupDir("/nonexistent/cgroup");
   CgroupStats s;
   EXPECT_FALSE(ReadCgroupStats(d, reader, true, s));
   testing::TempDir t;
@@ -187,12 +190,188 @@ TEST(CgroupRead, GoneCgroupAndGarbageFiles) {
   t.Write("memory.current", "lots");
   t.Write("memory.stat", std::string(10000, 'x'));  // over the reader's limit
   t.Write("cpu.max", "");
-  d.unified = t.path();
+  d.unified = CgroupDir(t.path());
   ASSERT_TRUE(ReadCgroupStats(d, reader, true, s));
   EXPECT_FALSE(s.cpu_usage_seconds.has_value());
   EXPECT_FALSE(s.memory_usage_bytes.has_value());
   EXPECT_FALSE(s.memory_working_set_bytes.has_value());
   EXPECT_FALSE(s.cpu_quota_us.has_value());
+}
+
+// --- What a CgroupDir remembers between scrapes (issue 18) ----------------------------------
+
+// A v2 cgroup at `path`.
+CgroupDirs V2Dirs(const std::string& path) {
+  CgroupDirs d;
+  d.v2 = true;
+  d.unified = CgroupDir(path);
+  return d;
+}
+
+// One scrape of `d`, draining `limits` first as the collector does (unless `drain` is false).
+CgroupStats ReadV2Dir(CgroupDirs& d, std::chrono::milliseconds recheck,
+                      CgroupLimitWatch* limits = nullptr, uint64_t* opens = nullptr,
+                      bool drain = true) {
+  if (limits != nullptr && drain) limits->Drain();
+  CgroupFileReader reader(1 << 20, recheck, limits);
+  CgroupStats s;
+  EXPECT_TRUE(ReadCgroupStats(d, reader, true, s));
+  if (opens != nullptr) *opens = reader.opens();
+  return s;
+}
+
+TEST(CgroupDirMemory, AFileTheCgroupLackedIsNotLookedForUntilTheRecheck) {
+  testing::TempDir t;
+  t.Write("cpu.stat", "usage_usec 1000000\n");
+  t.Write("memory.current", "4096\n");
+  CgroupDirs d = V2Dirs(t.path());
+  EXPECT_FALSE(ReadV2Dir(d, std::chrono::hours(1)).memory_swap_bytes.has_value());
+  t.Write("memory.swap.current", "8192\n");  // swap accounting turned on, say
+  t.Write("memory.current", "12288\n");      // present files are read on every scrape
+  const CgroupStats again = ReadV2Dir(d, std::chrono::hours(1));
+  EXPECT_FALSE(again.memory_swap_bytes.has_value());
+  EXPECT_EQ(again.memory_usage_bytes, 12288u);
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::milliseconds(0)).memory_swap_bytes, 8192u);
+  EXPECT_TRUE(d.unified.has_descriptor());
+}
+
+// v1 controllers' directories of a new cgroup appear one after another: a scrape between two
+// must not take the files of one not there yet as absent.
+TEST(CgroupDirMemory, ADirectoryNotCreatedYetIsReadAsSoonAsItIs) {
+  testing::TempDir t;
+  CgroupDirs d = V2Dirs(t.path() + "/cg");
+  CgroupFileReader early(1 << 20, std::chrono::hours(1));
+  CgroupStats s;
+  EXPECT_FALSE(ReadCgroupStats(d, early, true, s));
+  EXPECT_FALSE(d.unified.has_descriptor());
+  t.Write("cg/cpu.stat", "usage_usec 1000000\n");
+  t.Write("cg/memory.current", "4096\n");
+  s = ReadV2Dir(d, std::chrono::hours(1));
+  EXPECT_EQ(s.cpu_usage_seconds, 1.0);
+  EXPECT_EQ(s.memory_usage_bytes, 4096u);
+  EXPECT_TRUE(d.unified.has_descriptor());
+}
+
+TEST(CgroupDirMemory, ALimitIsKeptWhileWatchedAndReadAgainOnceWritten) {
+  testing::TempDir t;
+  t.Write("cpu.stat", "usage_usec 1\n");
+  t.Write("cpu.max", "50000 100000\n");
+  t.Write("cpu.weight", "10\n");
+  t.Write("memory.max", "1000\n");
+  t.Write("pids.max", "max\n");
+  CgroupLimitWatch watch;
+  CgroupDirs d = V2Dirs(t.path());
+  uint64_t first = 0, second = 0, third = 0;
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::hours(1), &watch, &first).memory_limit_bytes, 1000u);
+  EXPECT_TRUE(d.unified.watched());
+  EXPECT_EQ(watch.watches(), 1u);
+  const CgroupStats kept = ReadV2Dir(d, std::chrono::hours(1), &watch, &second);
+  EXPECT_EQ(kept.memory_limit_bytes, 1000u);
+  EXPECT_EQ(kept.cpu_quota_us, 50000u);
+  EXPECT_EQ(kept.threads_max, UINT64_MAX);
+  EXPECT_EQ(first, 15u);  // every file looked for
+  EXPECT_EQ(second, 1u);  // cpu.stat: the four limits kept, the ten absent files not looked for
+  // Written, as runc writes a limit (no O_TRUNC, no mtime change on cgroupfs): read again.
+  {
+    std::FILE* f = std::fopen((t.path() + "/memory.max").c_str(), "r+");
+    ASSERT_NE(f, nullptr);
+    std::fputs("2000\n", f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::hours(1), &watch, &third).memory_limit_bytes, 2000u);
+  EXPECT_EQ(third, second + 1);  // only the one written
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::hours(1), &watch).cpu_shares, CpuWeightToShares(10));
+  std::filesystem::remove(t.path() + "/memory.max");  // gone: no limit, not the kept text
+  EXPECT_FALSE(ReadV2Dir(d, std::chrono::hours(1), &watch).memory_limit_bytes.has_value());
+  // The recheck drops kept limits too (a controller disabled removes its files without events).
+  uint64_t rechecked = 0;
+  ReadV2Dir(d, std::chrono::milliseconds(0), &watch, &rechecked);
+  EXPECT_EQ(rechecked, 15u);  // every file looked for again, the limits read
+  // Without a watch every limit is read every time.
+  CgroupDirs unwatched = V2Dirs(t.path());
+  uint64_t a = 0, b = 0;
+  ReadV2Dir(unwatched, std::chrono::hours(1), nullptr, &a);
+  ReadV2Dir(unwatched, std::chrono::hours(1), nullptr, &b);
+  EXPECT_EQ(a, 15u);
+  EXPECT_EQ(b, 4u);  // cpu.stat and the three limits left, read again
+  // A directory destroyed first unregisters itself; one outliving its watch keeps no limit.
+  testing::TempDir t2;
+  t2.Write("cpu.stat", "usage_usec 1\n");
+  t2.Write("memory.max", "7\n");
+  {
+    CgroupDirs shortlived = V2Dirs(t2.path());
+    ReadV2Dir(shortlived, std::chrono::hours(1), &watch);
+    EXPECT_EQ(watch.watches(), 2u);
+  }
+  EXPECT_EQ(watch.watches(), 1u);
+  CgroupDirs outliving = V2Dirs(t2.path());
+  {
+    CgroupLimitWatch brief;
+    ReadV2Dir(outliving, std::chrono::hours(1), &brief);
+    EXPECT_TRUE(outliving.unified.watched());
+  }
+  EXPECT_FALSE(outliving.unified.watched());
+  EXPECT_EQ(ReadV2Dir(outliving, std::chrono::hours(1)).memory_limit_bytes, 7u);
+  EXPECT_EQ(watch.watches(), 1u);
+}
+
+TEST(CgroupDirMemory, ADirectoryCreatedAgainUnderItsPathIsReadAfresh) {
+  testing::TempDir t;
+  t.Write("cg/cpu.stat", "usage_usec 1000000\n");
+  t.Write("cg/memory.max", "1000\n");
+  CgroupLimitWatch watch;
+  CgroupDirs d = V2Dirs(t.path() + "/cg");
+  CgroupStats s = ReadV2Dir(d, std::chrono::hours(1), &watch);
+  EXPECT_EQ(s.cpu_usage_seconds, 1.0);
+  EXPECT_FALSE(s.memory_swap_bytes.has_value());
+  ASSERT_TRUE(d.unified.has_descriptor());
+  ASSERT_TRUE(d.unified.watched());
+  // Created again while the old one still exists, so it cannot get the old inode back. Its
+  // limit and its new swap file: neither the kept limit nor the absent file may survive.
+  std::filesystem::rename(t.path() + "/cg", t.path() + "/old");
+  t.Write("cg/cpu.stat", "usage_usec 2000000\n");
+  t.Write("cg/memory.max", "5000\n");
+  t.Write("cg/memory.swap.current", "8192\n");
+  std::filesystem::remove_all(t.path() + "/old");
+  // Not drained: cgroupfs sends no event for a removed directory's watch, so only the missing
+  // cpu.stat through the old descriptor may tell.
+  s = ReadV2Dir(d, std::chrono::hours(1), &watch, nullptr, /*drain=*/false);
+  EXPECT_EQ(s.cpu_usage_seconds, 2.0);
+  EXPECT_EQ(s.memory_limit_bytes, 5000u);
+  EXPECT_EQ(s.memory_swap_bytes, 8192u);
+  // Gone for good: the cgroup reads as gone, as without a descriptor.
+  std::filesystem::remove_all(t.path() + "/cg");
+  CgroupFileReader reader(1 << 20);
+  EXPECT_FALSE(ReadCgroupStats(d, reader, true, s));
+}
+
+TEST(CgroupDirMemory, BeyondTheKeptFileLimitDirectoriesAreReadByPath) {
+  const size_t limit = KeptFileLimit();
+  SetKeptFileLimit(KeptFilesOpen());  // none left
+  testing::TempDir t;
+  t.Write("cpu.stat", "usage_usec 3000000\n");
+  t.Write("memory.max", "max\n");
+  CgroupDirs d = V2Dirs(t.path());
+  CgroupLimitWatch watch;
+  for (int i = 0; i < 2; ++i) {
+    uint64_t opens = 0;
+    const CgroupStats s = ReadV2Dir(d, std::chrono::hours(1), &watch, &opens);
+    EXPECT_EQ(s.cpu_usage_seconds, 3.0);
+    EXPECT_EQ(s.memory_limit_bytes, UINT64_MAX);
+    EXPECT_EQ(opens, 15u);  // by path nothing is remembered: every file, every time
+  }
+  EXPECT_FALSE(d.unified.has_descriptor());
+  EXPECT_FALSE(d.unified.watched());
+  SetKeptFileLimit(limit);
+  // Descriptors are taken from the kept-file limit and given back when the directory goes.
+  const size_t open_before = KeptFilesOpen();
+  {
+    CgroupDirs kept = V2Dirs(t.path());
+    ReadV2Dir(kept, std::chrono::hours(1));
+    EXPECT_TRUE(kept.unified.has_descriptor());
+    EXPECT_EQ(KeptFilesOpen(), open_before + 1);
+  }
+  EXPECT_EQ(KeptFilesOpen(), open_before);
 }
 
 }  // namespace

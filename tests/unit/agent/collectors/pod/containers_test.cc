@@ -2,9 +2,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <optional>
 
 #include "agent/collectors/pod/pod_collectors.h"
+#include "agent/common/file_util.h"
+#include "agent/common/kept_files.h"
 #include "agent/config/config.h"
 #include "agent/k8s/pod_list.h"
 #include "tests/unit/test_util.h"
@@ -111,6 +115,49 @@ TEST(ContainersCollector, ValuesForOneContainer) {
   EXPECT_DOUBLE_EQ(find("container_threads", "api")->value, 6);
   // Unlimited memory (BestEffort) is 0, as cAdvisor's specMemoryValue makes it.
   EXPECT_DOUBLE_EQ(find("container_spec_memory_limit_bytes", "report")->value, 0);
+}
+
+// Across scrapes the collector keeps one directory descriptor per cgroup it reads (cgroup_stats.h),
+// gives it back when the cgroup goes, and still sees a limit that changes.
+TEST(ContainersCollector, KeepsADescriptorPerCgroupReadAndGivesItBackWhenTheCgroupGoes) {
+  testing::TempDir t;
+  fs::copy(testing::FixturePath("pods/v2_systemd_containerd/cgroup"), t.path(),
+           fs::copy_options::recursive);
+  std::string api_dir;  // "api" is seed 3 in generate.py
+  for (const auto& e : fs::recursive_directory_iterator(t.path())) {
+    if (e.path().filename() != "cpu.stat") continue;
+    auto text = ReadFileLimited(e.path().string(), 1 << 16);
+    if (text.ok() && text->starts_with("usage_usec 3123456\n")) {
+      api_dir = e.path().parent_path().string();
+    }
+  }
+  ASSERT_FALSE(api_dir.empty());
+  auto c = NewContainersCollector(PodsFor(t.path()), testing::FixtureNodeOptions(),
+                                  IndexFor("v2_systemd_containerd"));
+  const size_t before = KeptFilesOpen();
+  auto r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(KeptFilesOpen(), before + 9);  // 4 pods + 5 named containers, as read
+  const auto limit_of_api = [&](const testing::Collected& got) -> std::optional<double> {
+    for (const auto& s : Fam(got, "container_spec_memory_limit_bytes")->samples) {
+      if (LabelOf(s, "container") == "api") return s.value;
+    }
+    return std::nullopt;
+  };
+  EXPECT_EQ(limit_of_api(r), 268435456);
+  // An in-place resize writes memory.max: the next scrape reports it.
+  { std::ofstream(api_dir + "/memory.max") << "536870912\n"; }
+  r = testing::Run(*c);
+  EXPECT_EQ(limit_of_api(r), 536870912);
+  EXPECT_EQ(KeptFilesOpen(), before + 9);
+  fs::remove_all(api_dir);
+  r = testing::Run(*c);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(limit_of_api(r), std::nullopt);
+  EXPECT_EQ(Fam(r, "container_memory_working_set_bytes")->samples.size(), 8u);
+  EXPECT_EQ(KeptFilesOpen(), before + 8);
+  c.reset();
+  EXPECT_EQ(KeptFilesOpen(), before);
 }
 
 TEST(ContainersCollector, ErrorsAreReasons) {
