@@ -433,6 +433,8 @@ CgroupDir& CgroupDir::operator=(CgroupDir&& o) noexcept {
   absent_ = o.absent_;
   remembered_since_ns_ = o.remembered_since_ns_;
   watch_failed_ = o.watch_failed_;
+  moved_ = o.moved_;
+  revalidated_scrape_ = o.revalidated_scrape_;
   watch_ = std::exchange(o.watch_, nullptr);
   wd_ = std::exchange(o.wd_, -1);
   limits_ = std::move(o.limits_);
@@ -472,10 +474,11 @@ CgroupLimitWatch::~CgroupLimitWatch() {
 bool CgroupLimitWatch::Add(CgroupDir& dir) {
   if (fd_ < 0) return false;
   // IN_MODIFY is what a write makes; the others cover trees of regular files (fixtures), whose
-  // files can also be replaced. IN_ONLYDIR: never a file put where the directory was.
-  const int wd =
-      ::inotify_add_watch(fd_, dir.path_.c_str(),
-                          IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR);
+  // files can also be replaced or moved away, and directories renamed or removed while their
+  // descriptor is kept. IN_ONLYDIR: never a file put where the directory was.
+  const int wd = ::inotify_add_watch(fd_, dir.path_.c_str(),
+                                     IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                                         IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
   if (wd < 0) return false;  // ENOSPC (max_user_watches), ENOENT (gone): read every time
   if (auto it = dirs_.find(wd); it != dirs_.end() && it->second != &dir) {
     // The same inode watched for another CgroupDir (two paths to one directory): inotify gives
@@ -522,6 +525,11 @@ void CgroupLimitWatch::Drain() {
         dirs_.erase(it);
         dir.wd_ = -1;
         dir.watch_ = nullptr;
+        dir.ForgetLimits();
+        continue;
+      }
+      if ((ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF)) != 0) {
+        dir.moved_ = true;
         dir.ForgetLimits();
         continue;
       }
@@ -587,7 +595,14 @@ std::optional<std::string_view> CgroupFileReader::Read(const std::string& dir,
 bool CgroupFileReader::Reopened(CgroupDir& dir) {
   dir.checked_scrape_ = scrape_;
   const int fd = ::open(dir.path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;  // gone
+  if (fd < 0) {
+    // Gone: drop the descriptor, so that what is missing now is not remembered as absent and
+    // a directory made again under the path is opened afresh (from the next scrape).
+    dir.Close();
+    dir.Forget();
+    dir.open_tried_scrape_ = scrape_;
+    return false;
+  }
   struct stat old_st {
   }, new_st{};
   if (::fstat(dir.fd_, &old_st) == 0 && ::fstat(fd, &new_st) == 0 &&
@@ -599,6 +614,24 @@ bool CgroupFileReader::Reopened(CgroupDir& dir) {
   dir.fd_ = fd;
   dir.Forget();
   return true;
+}
+
+// Drops dir's descriptor when its path no longer names that directory (renamed away, removed,
+// or another one there now; cgroupfs cannot rename, trees of regular files can), so the next
+// EnsureDescriptor opens what the path names. Once a scrape at most: a stat and an fstat.
+void CgroupFileReader::Revalidate(CgroupDir& dir) {
+  dir.moved_ = false;
+  if (dir.fd_ < 0 || dir.revalidated_scrape_ == scrape_) return;
+  dir.revalidated_scrape_ = scrape_;
+  struct stat at_path {
+  }, held{};
+  if (::stat(dir.path_.c_str(), &at_path) == 0 && ::fstat(dir.fd_, &held) == 0 &&
+      at_path.st_dev == held.st_dev && at_path.st_ino == held.st_ino) {
+    return;
+  }
+  dir.Close();
+  dir.Forget();
+  dir.open_tried_scrape_ = 0;
 }
 
 // Opens dir's descriptor if it has none, at most once a scrape (it may not exist yet, or the
@@ -641,13 +674,15 @@ int CgroupFileReader::OpenIn(CgroupDir& dir, std::string_view name) {
 
 std::optional<std::string_view> CgroupFileReader::Read(CgroupDir& dir, CgroupFile file) {
   if (dir.empty()) return std::nullopt;
-  EnsureDescriptor(dir);
-  if (steady_now_ns_ - dir.remembered_since_ns_ >= recheck_ns_) {
+  const bool recheck = steady_now_ns_ - dir.remembered_since_ns_ >= recheck_ns_;
+  if (recheck) {
     dir.absent_ = 0;
     dir.watch_failed_ = false;
     dir.ForgetLimits();
     dir.remembered_since_ns_ = steady_now_ns_;
   }
+  if (recheck || dir.moved_) Revalidate(dir);
+  EnsureDescriptor(dir);
   const bool remember = dir.fd_ >= 0;  // by path, nothing says the directory exists
   const auto& spec = kCgroupFiles[static_cast<size_t>(file)];
   const uint64_t bit = uint64_t{1} << static_cast<unsigned>(file);
@@ -657,7 +692,7 @@ std::optional<std::string_view> CgroupFileReader::Read(CgroupDir& dir, CgroupFil
   if (kept != nullptr && remember) {
     if (kept->valid && dir.watched()) return std::string_view(kept->text);
     // Watched before the read, so a write after it is an event at the next Drain.
-    if (!dir.watched() && !dir.watch_failed_ && limits_ != nullptr) {
+    if (!dir.watched() && !dir.watch_failed_ && limits_ != nullptr && recheck_ns_ > 0) {
       dir.watch_failed_ = !limits_->Add(dir);
     }
   }

@@ -192,6 +192,10 @@ class CgroupDir {
   uint64_t absent_ = 0;              // bit per CgroupFile (only with a descriptor)
   int64_t remembered_since_ns_ = 0;  // steady clock, when absent_ and limits_ were last dropped
   bool watch_failed_ = false;        // until remembered_since_ns_ moves
+  // The watched directory itself was moved or deleted (IN_MOVE_SELF, IN_DELETE_SELF): the
+  // descriptor may no longer be what the path names; checked at the next read.
+  bool moved_ = false;
+  uint64_t revalidated_scrape_ = 0;  // the reader generation that last compared fd_ and path_
   CgroupLimitWatch* watch_ = nullptr;
   int wd_ = -1;  // inotify watch descriptor in watch_, or -1
   std::array<LimitText, 4> limits_;
@@ -232,8 +236,9 @@ class CgroupLimitWatch {
 class CgroupFileReader {
  public:
   // `limits`: where directories get their limit files watched (nullptr: limits read every time).
-  // `recheck`: how long a CgroupDir keeps what it learnt (absent files, limits) before it looks
-  // again.
+  // `recheck`: how long a CgroupDir keeps what it learnt (absent files, limits, that its
+  // descriptor is still the directory its path names) before it looks again. Zero: nothing is
+  // kept past a scrape, and no directory is watched.
   explicit CgroupFileReader(size_t max_bytes,
                             std::chrono::milliseconds recheck = std::chrono::minutes(5),
                             CgroupLimitWatch* limits = nullptr);
@@ -247,6 +252,7 @@ class CgroupFileReader {
 
  private:
   void EnsureDescriptor(CgroupDir& dir);
+  void Revalidate(CgroupDir& dir);
   int OpenIn(CgroupDir& dir, std::string_view name);
   bool Reopened(CgroupDir& dir);
   std::optional<std::string_view> ReadFd(int fd);

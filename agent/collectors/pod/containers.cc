@@ -138,9 +138,13 @@ class ContainersCollector final : public Collector {
 
   Status Collect(std::vector<MetricFamily>& out) override {
     auto layout = layout_.Get();
-    if (!layout.ok()) return layout.error();
+    if (!layout.ok()) {
+      ForgetCgroups();
+      return layout.error();
+    }
     const std::vector<std::string> kubepods = FindKubepodsCgroups(*layout, kubepods_config_);
     if (kubepods.empty()) {
+      ForgetCgroups();
       return MakeError("no_kubepods", "no kubepods cgroup under " + layout->WalkRoot() +
                                           " (set pods.kubepods_cgroups)");
     }
@@ -201,6 +205,13 @@ class ContainersCollector final : public Collector {
   }
 
  private:
+  // The kubepods tree is gone or unreadable: let go of the descriptors and watches that pin
+  // its directories, instead of keeping them until a scrape succeeds again.
+  void ForgetCgroups() {
+    std::lock_guard<std::mutex> scrape_lock(scrape_mu_);
+    dirs_.clear();
+  }
+
   // Reads one cgroup through what its directories remember from earlier scrapes (cgroup_stats.h:
   // descriptors, absent files, limits). A cgroup gone is forgotten at once, so one created
   // again under its path starts afresh. Called with scrape_mu_ held.

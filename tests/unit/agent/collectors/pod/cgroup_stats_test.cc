@@ -345,6 +345,81 @@ TEST(CgroupDirMemory, ADirectoryCreatedAgainUnderItsPathIsReadAfresh) {
   EXPECT_FALSE(ReadCgroupStats(d, reader, true, s));
 }
 
+// A directory renamed away while it still exists (trees of regular files; cgroupfs cannot
+// rename), and another put under its path: its kept descriptor must not go on reading the old
+// one. The watch says so at once; without one, the recheck does.
+TEST(CgroupDirMemory, ADirectorySwappedByRenameIsNotReadThroughTheOldDescriptor) {
+  testing::TempDir t;
+  t.Write("cg/cpu.stat", "usage_usec 1000000\n");
+  t.Write("cg/cpu.max", "50000 100000\n");
+  CgroupLimitWatch watch;
+  CgroupDirs watched = V2Dirs(t.path() + "/cg");
+  CgroupDirs unwatched = V2Dirs(t.path() + "/cg");
+  EXPECT_EQ(ReadV2Dir(watched, std::chrono::hours(1), &watch).cpu_quota_us, 50000u);
+  EXPECT_EQ(ReadV2Dir(unwatched, std::chrono::hours(1)).cpu_quota_us, 50000u);
+  std::filesystem::rename(t.path() + "/cg", t.path() + "/cg.old");
+  t.Write("cg/cpu.stat", "usage_usec 2000000\n");
+  t.Write("cg/cpu.max", "55555 100000\n");
+  const CgroupStats s = ReadV2Dir(watched, std::chrono::hours(1), &watch);
+  EXPECT_EQ(s.cpu_usage_seconds, 2.0);
+  EXPECT_EQ(s.cpu_quota_us, 55555u);
+  // No watch: the old directory still answers until the recheck compares descriptor and path.
+  EXPECT_EQ(ReadV2Dir(unwatched, std::chrono::hours(1)).cpu_usage_seconds, 1.0);
+  EXPECT_EQ(ReadV2Dir(unwatched, std::chrono::milliseconds(0)).cpu_usage_seconds, 2.0);
+  EXPECT_EQ(ReadV2Dir(unwatched, std::chrono::hours(1)).cpu_quota_us, 55555u);
+  EXPECT_TRUE(watched.unified.has_descriptor());
+  EXPECT_TRUE(unwatched.unified.has_descriptor());
+}
+
+TEST(CgroupDirMemory, ALimitFileMovedAwayIsNoLongerKept) {
+  testing::TempDir t;
+  t.Write("cg/cpu.stat", "usage_usec 1\n");
+  t.Write("cg/cpu.max", "20000 100000\n");
+  CgroupLimitWatch watch;
+  CgroupDirs d = V2Dirs(t.path() + "/cg");
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::hours(1), &watch).cpu_quota_us, 20000u);
+  std::filesystem::rename(t.path() + "/cg/cpu.max", t.path() + "/cpu.max");
+  EXPECT_FALSE(ReadV2Dir(d, std::chrono::hours(1), &watch).cpu_quota_us.has_value());
+}
+
+// cgroup v1: one controller's directory removed and made again while the cgroup lives on in
+// the others. What it lacked while gone is not remembered as absent.
+TEST(CgroupDirMemory, AControllerDirectoryMadeAgainIsReadAtOnce) {
+  testing::TempDir t;
+  t.Write("cpuacct/cg/cpuacct.usage", "1000000000\n");
+  t.Write("memory/cg/memory.usage_in_bytes", "4096\n");
+  CgroupDirs d;
+  d.cpuacct = CgroupDir(t.path() + "/cpuacct/cg");
+  d.memory = CgroupDir(t.path() + "/memory/cg");
+  const auto scrape = [&] {
+    CgroupFileReader reader(1 << 20, std::chrono::hours(1));
+    CgroupStats s;
+    EXPECT_TRUE(ReadCgroupStats(d, reader, true, s));
+    return s;
+  };
+  EXPECT_EQ(scrape().cpu_usage_seconds, 1.0);
+  std::filesystem::remove_all(t.path() + "/cpuacct/cg");
+  EXPECT_FALSE(scrape().cpu_usage_seconds.has_value());
+  EXPECT_FALSE(d.cpuacct.has_descriptor());
+  t.Write("cpuacct/cg/cpuacct.usage", "3000000000\n");
+  EXPECT_EQ(scrape().cpu_usage_seconds, 3.0);
+  EXPECT_TRUE(d.cpuacct.has_descriptor());
+}
+
+// cgroup_recheck 0 keeps nothing past a scrape, so a watch would only spend inotify watches
+// (fs.inotify.max_user_watches, shared with the kubelet and the runtime).
+TEST(CgroupDirMemory, NoRecheckIntervalMeansNoWatch) {
+  testing::TempDir t;
+  t.Write("cpu.stat", "usage_usec 1\n");
+  t.Write("memory.max", "1000\n");
+  CgroupLimitWatch watch;
+  CgroupDirs d = V2Dirs(t.path());
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::milliseconds(0), &watch).memory_limit_bytes, 1000u);
+  t.Write("memory.max", "2000\n");
+  EXPECT_EQ(ReadV2Dir(d, std::chrono::milliseconds(0), &watch).memory_limit_bytes, 2000u);
+  EXPECT_EQ(watch.watches(), 0u);
+}
+
 TEST(CgroupDirMemory, BeyondTheKeptFileLimitDirectoriesAreReadByPath) {
   const size_t limit = KeptFileLimit();
   SetKeptFileLimit(KeptFilesOpen());  // none left

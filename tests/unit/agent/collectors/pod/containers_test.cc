@@ -156,6 +156,10 @@ TEST(ContainersCollector, KeepsADescriptorPerCgroupReadAndGivesItBackWhenTheCgro
   EXPECT_EQ(limit_of_api(r), std::nullopt);
   EXPECT_EQ(Fam(r, "container_memory_working_set_bytes")->samples.size(), 8u);
   EXPECT_EQ(KeptFilesOpen(), before + 8);
+  // The whole kubepods tree gone: the scrape fails, and lets go of every descriptor.
+  fs::remove_all(t.path() + "/kubepods.slice");
+  EXPECT_EQ(testing::Run(*c).status.error().reason, "no_kubepods");
+  EXPECT_EQ(KeptFilesOpen(), before);
   c.reset();
   EXPECT_EQ(KeptFilesOpen(), before);
 }
