@@ -187,7 +187,13 @@ void Agent::SetUpTraces() {
          {"recovered_records", std::to_string(rec.records)},
          {"cut_bytes", std::to_string(rec.corrupt_bytes)}});
   } else {
-    queue = std::make_shared<otlp::MemorySpanQueue>(t.queue.memory_max_bytes);
+    otlp::MemorySpanQueueOptions o;
+    o.max_bytes = t.queue.memory_max_bytes;
+    o.batch_spans = t.exporter.max_batch_spans;
+    o.batch_bytes = t.exporter.max_batch_bytes;
+    // Kept compressed as it will be sent; with export off nothing is sent, so nothing to gzip.
+    o.gzip = t.exporter.enabled && t.exporter.gzip;
+    queue = std::make_shared<otlp::MemorySpanQueue>(o);
   }
   span_queue_metrics_ = std::make_shared<otlp::SpanQueueMetrics>(queue, disk);
   exposer_->Expose(Source::kLookout, span_queue_metrics_);

@@ -17,7 +17,8 @@ namespace lookout {
 
 // gzip (RFC 1952), one member. Level 1 (of libdeflate's 0..12) by default: /metrics bodies and
 // span batches compress ~10x even at the fastest level, and the CPU budget matters more than the
-// last few percent of size.
+// last few percent of size. The result's capacity is its size (no compression-bound slack), so
+// it can be kept (the span queue keeps gzipped batches).
 // Errors (reason "gzip"): level outside 0..12, or libdeflate could not allocate.
 Result<std::string> Gzip(std::string_view in, int level = 1);
 

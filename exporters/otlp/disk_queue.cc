@@ -359,7 +359,7 @@ void DiskSpanQueue::Close() noexcept {
 
 SpanQueueStats DiskSpanQueue::Stats() const noexcept {
   std::lock_guard lock(mu_);
-  return {records_, spans_, live_bytes_, options_.max_bytes};
+  return {records_, spans_, live_bytes_, options_.max_bytes, live_bytes_};
 }
 
 uint64_t DiskSpanQueue::corrupt_records() const noexcept {

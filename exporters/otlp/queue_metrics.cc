@@ -22,6 +22,10 @@ void SpanQueueMetrics::Collect(std::vector<MetricFamily>& out) {
         static_cast<double>(s.spans));
   gauge("lookout_trace_queue_bytes", "Bytes of queued spans (in memory or on disk).",
         static_cast<double>(s.bytes), "bytes");
+  gauge("lookout_trace_queue_stored_bytes",
+        "Bytes the queue holds: lookout_trace_queue_bytes as stored, gzip-compressed in a memory "
+        "queue when traces.export.compression is gzip.",
+        static_cast<double>(s.stored_bytes), "bytes");
   gauge("lookout_trace_queue_capacity_bytes",
         "The queue's size limit; beyond it senders get 429 / RESOURCE_EXHAUSTED.",
         static_cast<double>(s.capacity_bytes), "bytes");

@@ -131,7 +131,7 @@ SpanExporter::Outcome SpanExporter::Deliver(const SpanBatch& batch) {
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) retries_.Increment();
     const auto start = std::chrono::steady_clock::now();
-    const SendResult r = sender_->Send(batch.payload);
+    const SendResult r = sender_->Send(batch);
     duration_.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     switch (r.kind) {

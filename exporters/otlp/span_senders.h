@@ -1,6 +1,8 @@
 #pragma once
 // The two ways to deliver spans to Jaeger (or any OTLP backend): OTLP/gRPC (TraceService/Export)
-// and OTLP/HTTP protobuf (POST /v1/traces via libcurl). Both send the queued bytes as they are.
+// and OTLP/HTTP protobuf (POST /v1/traces via libcurl). Both send the queued bytes as they are;
+// a batch the memory queue gzipped already is sent compressed as it is, any other is gzipped here
+// when `gzip` is set.
 //
 // Thread-safety: one caller at a time (the exporter thread).
 

@@ -15,6 +15,8 @@ The last line compares gRPC's flat-out spans per CPU-second with HTTP's (issue 2
 
 usage: trace_bench.py LOOKOUT TRACE_LOAD [--seconds S] [--compression none|gzip] [--rate SPANS/S]
                       [--protocol http|grpc|both] [--export http|grpc]
+       trace_bench.py LOOKOUT TRACE_LOAD --against OTHER_LOOKOUT [--compression gzip]
+                      [--rounds 3] [--seconds 8]   (two builds, alternating, in one run)
 """
 import argparse
 import os
@@ -140,7 +142,15 @@ def main():
     ap.add_argument("--protocol", choices=("http", "grpc", "both"), default="both")
     ap.add_argument("--export", choices=("http", "grpc"), default="http",
                     help="export protocol to the sink (the default config exports over grpc)")
+    ap.add_argument("--against", metavar="OTHER_LOOKOUT",
+                    help="instead: this agent and another build, alternating, --rounds rounds of "
+                         "flat-out runs with --compression over each --export protocol "
+                         "(OTLP/HTTP in); per round, spans per CPU-second, the ratio, peak RSS")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
+    if a.against:
+        compare(a)
+        return
     flat = {}
     for protocol in (("http", "grpc") if a.protocol == "both" else (a.protocol,)):
         for rate in (0, a.rate):
@@ -150,6 +160,26 @@ def main():
                 flat[protocol] = r["spans_per_cpu_second"]
     if len(flat) == 2 and flat["http"]:
         print(f"gRPC / HTTP spans per CPU-second, flat out: {flat['grpc'] / flat['http']:.2f}")
+
+
+def compare(a):
+    builds = {"this": a.lookout, "other": a.against}
+    print(f"OTLP/HTTP in, 1 core, flat out, export compression {a.compression}; "
+          f"this = {a.lookout}, other = {a.against}")
+    print("| round | export | this: spans/CPU-s | other: spans/CPU-s | this / other "
+          "| this: peak RSS MiB | other: peak RSS MiB |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for rnd in range(a.rounds):
+        order = ["this", "other"] if rnd % 2 == 0 else ["other", "this"]
+        for export in ("grpc", "http"):
+            r = {side: run(builds[side], a.trace_load, a.seconds, a.compression, 0, "http", export)
+                 for side in order}
+            this, other = r["this"], r["other"]
+            ratio = (this["spans_per_cpu_second"] / other["spans_per_cpu_second"]
+                     if other["spans_per_cpu_second"] else 0)
+            print(f"| {rnd + 1} | OTLP/{export.upper()} | {this['spans_per_cpu_second']:,.0f} "
+                  f"| {other['spans_per_cpu_second']:,.0f} | {ratio:.2f} "
+                  f"| {this['rss_peak_mib']:.1f} | {other['rss_peak_mib']:.1f} |", flush=True)
 
 
 def report(r, compression, rate, protocol, export):

@@ -19,7 +19,8 @@
 namespace lookout {
 
 struct SpanBatch {
-  std::string payload;  // concatenated records
+  std::string payload;  // concatenated records, or (gzip) one gzip member (RFC 1952) of them
+  bool gzip = false;    // payload is compressed already: sent as it is, Content-Encoding gzip
   uint64_t spans = 0;
   uint64_t records = 0;
 };
@@ -29,6 +30,7 @@ struct SpanQueueStats {
   uint64_t spans = 0;
   uint64_t bytes = 0;
   uint64_t capacity_bytes = 0;
+  uint64_t stored_bytes = 0;  // what the queue holds (compressed, for a gzip memory queue)
 };
 
 class SpanQueue {
@@ -44,6 +46,8 @@ class SpanQueue {
   // Waits up to `wait` for at least `max_spans` spans (or any, once `wait` is over), then fills
   // `out` with the oldest records, up to max_spans and max_bytes (at least one record). False
   // when nothing is queued after the wait, or Close() was called and the queue is empty.
+  // A queue that cuts batches as records arrive (MemorySpanQueue) uses its own limits instead,
+  // and its wait ends with the first cut batch.
   virtual bool Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
                     SpanBatch& out) noexcept = 0;
   // Removes the records the last Peek returned.

@@ -1,7 +1,8 @@
 #pragma once
-// SpanSender: delivers one serialized ExportTraceServiceRequest to the trace backend (Jaeger's
-// OTLP endpoint) and says what happened, classified as the OTLP specification says, so the
-// exporter knows whether to retry. Behind an interface so tests can answer without a network.
+// SpanSender: delivers one batch (a serialized ExportTraceServiceRequest, maybe gzipped already)
+// to the trace backend (Jaeger's OTLP endpoint) and says what happened, classified as the OTLP
+// specification says, so the exporter knows whether to retry. Behind an interface so tests can
+// answer without a network.
 //
 // Thread-safety: one exporter thread calls Send at a time.
 
@@ -9,6 +10,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "lookout/trace/span_queue.h"
 
 namespace lookout {
 
@@ -28,7 +31,7 @@ struct SendResult {
 class SpanSender {
  public:
   virtual ~SpanSender() = default;
-  virtual SendResult Send(const std::string& request) noexcept = 0;
+  virtual SendResult Send(const SpanBatch& batch) noexcept = 0;
 };
 
 }  // namespace lookout

@@ -14,6 +14,7 @@
 #include "agent/common/grpc_unary.h"
 #include "agent/common/otlp_status.h"
 #include "agent/config/config.h"
+#include "exporters/otlp/memory_queue.h"
 #include "exporters/otlp/span_senders.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "tests/unit/http_client.h"
@@ -192,9 +193,11 @@ TEST(OtlpGrpcConnections, AServedConnectionOutlivesANeverServedOne) {
             1);
 }
 
-// The span exporter's gRPC sender gzips a batch itself (libdeflate) and hands gRPC the compressed
-// bytes to send as they are: a gRPC server that decompresses once must see the exact request.
-// Sent uncompressed-flagged, or compressed again by gRPC, the consumer would get gzip bytes.
+// The span exporter's gRPC sender gzips a batch itself (libdeflate), or gets it gzipped by the
+// memory queue, and hands gRPC the compressed bytes to send as they are: a gRPC server that
+// decompresses once must see the exact request. Sent uncompressed-flagged, or compressed again
+// by gRPC, the consumer would get gzip bytes; sent as several gzip members (one per queued
+// record), gRPC's C core would refuse it ("zlib: not all input consumed").
 TEST(OtlpGrpcTraces, TheSpanSendersOwnGzipIsDecompressedOnceByTheServer) {
   LOOKOUT_SKIP_UNDER_TSAN();
   Fixture f;
@@ -205,13 +208,36 @@ TEST(OtlpGrpcTraces, TheSpanSendersOwnGzipIsDecompressedOnceByTheServer) {
     auto sender = MakeGrpcSpanSender(o);
     for (size_t padding : {size_t{0}, size_t{200000}}) {
       const std::string sent = NonCanonicalRequest(padding);
-      const SendResult r = sender->Send(sent);
+      SpanBatch batch;
+      batch.payload = sent;
+      const SendResult r = sender->Send(batch);
       ASSERT_EQ(r.kind, SendResult::Kind::kOk) << r.reason << " " << r.message;
       std::lock_guard lock(f.consumer->mu);
       ASSERT_FALSE(f.consumer->requests.empty());
       EXPECT_TRUE(f.consumer->requests.back() == sent) << "gzip " << gzip << " padding " << padding;
     }
   }
+  // Three records through a gzip memory queue: one batch, one member, the records concatenated.
+  MemorySpanQueueOptions qo;
+  qo.gzip = true;
+  MemorySpanQueue queue(qo);
+  std::string all;
+  for (size_t padding : {size_t{0}, size_t{1000}, size_t{200000}}) {
+    const std::string record = NonCanonicalRequest(padding);
+    ASSERT_EQ(queue.Push(record, 1), SpanQueue::PushResult::kOk);
+    all += record;
+  }
+  SpanBatch batch;
+  ASSERT_TRUE(queue.Peek(0, 0, std::chrono::milliseconds(0), batch));
+  ASSERT_TRUE(batch.gzip);
+  EXPECT_EQ(batch.records, 3u);
+  SenderOptions o;
+  o.endpoint = "127.0.0.1:" + std::to_string(f.server.port());
+  o.gzip = false;  // the batch says it is gzipped: the option does not matter
+  const SendResult r = MakeGrpcSpanSender(o)->Send(batch);
+  ASSERT_EQ(r.kind, SendResult::Kind::kOk) << r.reason << " " << r.message;
+  std::lock_guard lock(f.consumer->mu);
+  EXPECT_TRUE(f.consumer->requests.back() == all);
 }
 
 TEST(OtlpGrpcTraces, AnswersAsTheSpecificationSays) {

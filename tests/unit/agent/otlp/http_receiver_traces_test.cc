@@ -14,9 +14,15 @@ namespace {
 
 namespace pbt = opentelemetry::proto::collector::trace::v1;
 
+std::shared_ptr<MemorySpanQueue> MemoryQueue(size_t bytes) {
+  MemorySpanQueueOptions o;
+  o.max_bytes = bytes;
+  return std::make_shared<MemorySpanQueue>(o);
+}
+
 struct Fixture {
   explicit Fixture(size_t queue_bytes = 1 << 20)
-      : queue(std::make_shared<MemorySpanQueue>(queue_bytes)),
+      : queue(MemoryQueue(queue_bytes)),
         pipeline(std::make_shared<trace::TracePipeline>(
             std::make_unique<trace::ResourceEnricher>(
                 nullptr, "",

@@ -19,9 +19,9 @@ using namespace std::chrono_literals;
 class ScriptedSender final : public SpanSender {
  public:
   explicit ScriptedSender(std::deque<SendResult> script) : script_(std::move(script)) {}
-  SendResult Send(const std::string& request) noexcept override {
+  SendResult Send(const SpanBatch& batch) noexcept override {
     std::lock_guard lock(mu_);
-    sent_.push_back(request);
+    sent_.push_back(batch.payload);
     times_.push_back(std::chrono::steady_clock::now());
     if (script_.empty()) return {};
     SendResult r = script_.front();
@@ -43,6 +43,12 @@ class ScriptedSender final : public SpanSender {
   std::vector<std::string> sent_;
   std::vector<std::chrono::steady_clock::time_point> times_;
 };
+
+std::shared_ptr<MemorySpanQueue> MemoryQueue(size_t bytes) {
+  MemorySpanQueueOptions o;
+  o.max_bytes = bytes;
+  return std::make_shared<MemorySpanQueue>(o);
+}
 
 SendResult Retryable(std::string reason, std::optional<std::chrono::milliseconds> after = {}) {
   SendResult r;
@@ -72,7 +78,7 @@ void WaitFor(const std::function<bool()>& cond) {
 }
 
 TEST(SpanExporter, RetriesRetryableFailuresUntilDelivered) {
-  auto queue = std::make_shared<MemorySpanQueue>(1 << 20);
+  auto queue = MemoryQueue(1 << 20);
   auto sender = std::make_unique<ScriptedSender>(std::deque<SendResult>{
       Retryable("http_503"), Retryable("connect"), Retryable("grpc_unavailable", 30ms)});
   auto* s = sender.get();
@@ -93,7 +99,7 @@ TEST(SpanExporter, RetriesRetryableFailuresUntilDelivered) {
 }
 
 TEST(SpanExporter, PermanentErrorsAndPartialSuccessDropAndCount) {
-  auto queue = std::make_shared<MemorySpanQueue>(1 << 20);
+  auto queue = MemoryQueue(1 << 20);
   SendResult permanent;
   permanent.kind = SendResult::Kind::kPermanent;
   permanent.reason = "http_400";
@@ -117,7 +123,7 @@ TEST(SpanExporter, PermanentErrorsAndPartialSuccessDropAndCount) {
 }
 
 TEST(SpanExporter, GivesUpAfterMaxElapsedWhenConfigured) {
-  auto queue = std::make_shared<MemorySpanQueue>(1 << 20);
+  auto queue = MemoryQueue(1 << 20);
   std::deque<SendResult> script(100, Retryable("http_503"));
   SelfMetrics reg;
   SpanExporterOptions o = FastOptions();
@@ -135,7 +141,7 @@ TEST(SpanExporter, GivesUpAfterMaxElapsedWhenConfigured) {
 }
 
 TEST(SpanExporter, ShutdownDrainsWithinTheDeadlineThenCountsWhatIsLeft) {
-  auto queue = std::make_shared<MemorySpanQueue>(1 << 20);
+  auto queue = MemoryQueue(1 << 20);
   std::deque<SendResult> script(1000, Retryable("connect"));
   SelfMetrics reg;
   SpanExporter ex(FastOptions(), queue, std::make_unique<ScriptedSender>(script), reg);

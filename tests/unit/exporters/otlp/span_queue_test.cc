@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "agent/common/compression.h"
 #include "exporters/otlp/disk_queue.h"
 #include "exporters/otlp/memory_queue.h"
 #include "tests/unit/test_util.h"
@@ -16,27 +18,135 @@ using testing::TempDir;
 
 std::string Rec(int i, size_t n = 100) { return std::string(n, static_cast<char>('a' + i % 26)); }
 
+MemorySpanQueueOptions MemoryOptions(size_t max_bytes, uint64_t batch_spans, size_t batch_bytes,
+                                     bool gzip = false) {
+  MemorySpanQueueOptions o;
+  o.max_bytes = max_bytes;
+  o.batch_spans = batch_spans;
+  o.batch_bytes = batch_bytes;
+  o.gzip = gzip;
+  return o;
+}
+
 TEST(MemorySpanQueue, BoundedByBytesAndDrainedInOrder) {
-  MemorySpanQueue q(1000);
+  MemorySpanQueue q(MemoryOptions(1000, 100, 500));  // batches of one 400-byte record
   EXPECT_EQ(q.Push(Rec(0, 400), 4), SpanQueue::PushResult::kOk);
   EXPECT_EQ(q.Push(Rec(1, 400), 4), SpanQueue::PushResult::kOk);
   EXPECT_EQ(q.Push(Rec(2, 400), 4), SpanQueue::PushResult::kFull);
   EXPECT_EQ(q.Push(Rec(3, 1001), 1), SpanQueue::PushResult::kTooLarge);
   EXPECT_EQ(q.Stats().spans, 8u);
+  EXPECT_EQ(q.Stats().stored_bytes, 800u);  // not gzipped: as received
   SpanBatch b;
-  ASSERT_TRUE(q.Peek(100, 500, 0ms, b));  // max_bytes 500: one record only
+  ASSERT_TRUE(q.Peek(0, 0, 0ms, b));  // the queue's limits, not Peek's
   EXPECT_EQ(b.records, 1u);
   EXPECT_EQ(b.payload, Rec(0, 400));
-  ASSERT_TRUE(q.Peek(100, 500, 0ms, b));  // not acked: the same record again
+  EXPECT_FALSE(b.gzip);
+  ASSERT_TRUE(q.Peek(0, 0, 0ms, b));  // not acked: the same batch again
   EXPECT_EQ(b.payload, Rec(0, 400));
   q.Ack();
   EXPECT_EQ(q.Push(Rec(2, 400), 4), SpanQueue::PushResult::kOk);
-  ASSERT_TRUE(q.Peek(1000, 10000, 0ms, b));
-  EXPECT_EQ(b.payload, Rec(1, 400) + Rec(2, 400));
-  EXPECT_EQ(b.spans, 8u);
+  ASSERT_TRUE(q.Peek(0, 0, 0ms, b));
+  EXPECT_EQ(b.payload, Rec(1, 400));
   q.Ack();
-  EXPECT_FALSE(q.Peek(1000, 10000, 10ms, b));
+  ASSERT_TRUE(q.Peek(0, 0, 0ms, b));  // the open batch, cut by the Peek after its wait
+  EXPECT_EQ(b.payload, Rec(2, 400));
+  EXPECT_EQ(b.spans, 4u);
+  q.Ack();
+  EXPECT_FALSE(q.Peek(0, 0, 10ms, b));
   EXPECT_EQ(q.Stats().bytes, 0u);
+  EXPECT_EQ(q.Stats().stored_bytes, 0u);
+}
+
+// Batches cut before a record would take them past batch_spans, and as soon as they reach it.
+TEST(MemorySpanQueue, CutsBatchesAtItsOwnLimits) {
+  MemorySpanQueue q(MemoryOptions(1 << 20, 7, 1 << 20));
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(q.Push(Rec(i, 10), 3), SpanQueue::PushResult::kOk);
+  ASSERT_EQ(q.Push(Rec(5, 10), 4), SpanQueue::PushResult::kOk);  // 3 + 4 = 7: cut at once
+  SpanBatch b;
+  for (uint64_t want : {6u, 6u, 7u}) {
+    // A cut batch ends the wait: a Peek that had to wait for its timeout would take 10 s here.
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(q.Peek(0, 0, 10s, b));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_EQ(b.spans, want);
+    q.Ack();
+  }
+  MemorySpanQueue small(MemoryOptions(1 << 20, 2, 1 << 20));
+  ASSERT_EQ(small.Push(Rec(0, 10), 3), SpanQueue::PushResult::kOk);
+  ASSERT_TRUE(small.Peek(0, 0, 0ms, b));
+  EXPECT_EQ(b.spans, 3u);  // at least one record, even above batch_spans
+}
+
+// With gzip a cut batch is one gzip member of its records; the size limit counts them as
+// received, what is held is the compressed size.
+TEST(MemorySpanQueue, GzipKeepsCutBatchesCompressedAndCountsThemAsReceived) {
+  MemorySpanQueue q(MemoryOptions(30000, 10, 1 << 20, true));
+  std::vector<std::string> want(5);
+  for (int i = 0; i < 25; ++i) {
+    std::string record;
+    for (int k = 0; k < 40; ++k)
+      record += "span " + std::to_string(i) + " attr " + std::to_string(k) + ";";
+    record.resize(1000, '.');
+    want[i / 5] += record;
+    ASSERT_EQ(q.Push(record, 2), SpanQueue::PushResult::kOk) << i;
+  }
+  const SpanQueueStats st = q.Stats();
+  EXPECT_EQ(st.bytes, 25000u);
+  EXPECT_EQ(st.spans, 50u);
+  EXPECT_LT(st.stored_bytes * 5, st.bytes) << st.stored_bytes;
+  EXPECT_EQ(q.Push(std::string(5001, 'x'), 1), SpanQueue::PushResult::kFull);  // 30000 as received
+  SpanBatch b;
+  for (const std::string& batch : want) {
+    ASSERT_TRUE(q.Peek(0, 0, 0ms, b));
+    ASSERT_TRUE(b.gzip);
+    EXPECT_EQ(b.spans, 10u);
+    EXPECT_EQ(b.records, 5u);
+    auto raw = Inflate(b.payload, 1 << 20);
+    ASSERT_TRUE(raw.ok()) << raw.error().detail;
+    EXPECT_TRUE(*raw == batch);
+    q.Ack();
+  }
+  EXPECT_FALSE(q.Peek(0, 0, 0ms, b));
+  EXPECT_EQ(q.Stats().stored_bytes, 0u);
+}
+
+// Pushers on several threads, each compressing the batches it cuts, and the one consumer: every
+// record arrives exactly once, and each pusher's records in the order it pushed them.
+TEST(MemorySpanQueue, ConcurrentPushersLoseNothing) {
+  constexpr int kThreads = 4, kRecords = 1500;
+  MemorySpanQueue q(MemoryOptions(1 << 20, 64, 1 << 20, true));
+  std::vector<std::thread> pushers;
+  pushers.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    pushers.emplace_back([&q, t] {
+      for (int i = 0; i < kRecords; ++i) {
+        const std::string record = std::to_string(t) + ":" + std::to_string(i) + ";";
+        while (q.Push(record, 1) == SpanQueue::PushResult::kFull) std::this_thread::yield();
+      }
+    });
+  }
+  std::vector<int> next(kThreads, 0);
+  uint64_t spans = 0;
+  SpanBatch b;
+  while (spans < uint64_t{kThreads} * kRecords) {
+    if (!q.Peek(0, 0, 1ms, b)) continue;
+    auto raw = Inflate(b.payload, 1 << 20);
+    ASSERT_TRUE(raw.ok()) << raw.error().detail;
+    size_t at = 0;
+    uint64_t records = 0;
+    for (size_t end; (end = raw->find(';', at)) != std::string::npos; at = end + 1, ++records) {
+      const std::string r = raw->substr(at, end - at);
+      const int t = std::stoi(r.substr(0, r.find(':')));
+      EXPECT_EQ(std::stoi(r.substr(r.find(':') + 1)), next[t]++) << r;
+    }
+    EXPECT_EQ(records, b.records);
+    spans += b.spans;
+    q.Ack();
+  }
+  for (auto& p : pushers) p.join();
+  EXPECT_EQ(spans, uint64_t{kThreads} * kRecords);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next[t], kRecords);
+  EXPECT_FALSE(q.Peek(0, 0, 0ms, b));
 }
 
 DiskQueueOptions Opts(const std::string& dir) {
@@ -164,20 +274,18 @@ TEST(DiskSpanQueue, FsyncAlwaysWorks) {
 namespace lookout::otlp {
 namespace {
 
-TEST(SpanQueues, BatchesStopAtMaxSpans) {
+TEST(DiskSpanQueue, BatchesStopAtMaxSpans) {
   testing::TempDir dir;
   auto disk = DiskSpanQueue::Open(Opts(dir.path()));
   ASSERT_TRUE(disk.ok());
-  MemorySpanQueue memory(1 << 20);
-  for (SpanQueue* q : {static_cast<SpanQueue*>(disk->get()), static_cast<SpanQueue*>(&memory)}) {
-    for (int i = 0; i < 5; ++i) ASSERT_EQ(q->Push(Rec(i, 10), 3), SpanQueue::PushResult::kOk);
-    SpanBatch b;
-    ASSERT_TRUE(q->Peek(7, 1 << 20, std::chrono::milliseconds(0), b));
-    EXPECT_EQ(b.spans, 6u);  // a third record would make 9
-    q->Ack();
-    ASSERT_TRUE(q->Peek(2, 1 << 20, std::chrono::milliseconds(0), b));
-    EXPECT_EQ(b.spans, 3u);  // at least one record, even above max_spans
-  }
+  SpanQueue* q = disk->get();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(q->Push(Rec(i, 10), 3), SpanQueue::PushResult::kOk);
+  SpanBatch b;
+  ASSERT_TRUE(q->Peek(7, 1 << 20, std::chrono::milliseconds(0), b));
+  EXPECT_EQ(b.spans, 6u);  // a third record would make 9
+  q->Ack();
+  ASSERT_TRUE(q->Peek(2, 1 << 20, std::chrono::milliseconds(0), b));
+  EXPECT_EQ(b.spans, 3u);  // at least one record, even above max_spans
 }
 
 }  // namespace
