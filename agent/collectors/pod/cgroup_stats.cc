@@ -590,6 +590,12 @@ std::optional<std::string_view> CgroupFileReader::Read(const std::string& dir,
   return ReadFd(fd);
 }
 
+namespace {
+bool SameInode(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+}  // namespace
+
 // The directory at dir.path_ is not the one its descriptor holds (removed, maybe created
 // again): true when it exists again under a new descriptor, with nothing remembered.
 bool CgroupFileReader::Reopened(CgroupDir& dir) {
@@ -598,15 +604,12 @@ bool CgroupFileReader::Reopened(CgroupDir& dir) {
   if (fd < 0) {
     // Gone: drop the descriptor, so that what is missing now is not remembered as absent and
     // a directory made again under the path is opened afresh (from the next scrape).
-    dir.Close();
-    dir.Forget();
-    dir.open_tried_scrape_ = scrape_;
+    DropDescriptor(dir, scrape_);
     return false;
   }
   struct stat old_st {
   }, new_st{};
-  if (::fstat(dir.fd_, &old_st) == 0 && ::fstat(fd, &new_st) == 0 &&
-      old_st.st_dev == new_st.st_dev && old_st.st_ino == new_st.st_ino) {
+  if (::fstat(dir.fd_, &old_st) == 0 && ::fstat(fd, &new_st) == 0 && SameInode(old_st, new_st)) {
     ::close(fd);  // the same directory: the file is just absent
     return false;
   }
@@ -626,12 +629,16 @@ void CgroupFileReader::Revalidate(CgroupDir& dir) {
   struct stat at_path {
   }, held{};
   if (::stat(dir.path_.c_str(), &at_path) == 0 && ::fstat(dir.fd_, &held) == 0 &&
-      at_path.st_dev == held.st_dev && at_path.st_ino == held.st_ino) {
+      SameInode(at_path, held)) {
     return;
   }
+  DropDescriptor(dir, 0);  // reopened by this very scrape
+}
+
+void CgroupFileReader::DropDescriptor(CgroupDir& dir, uint64_t open_tried_scrape) {
   dir.Close();
   dir.Forget();
-  dir.open_tried_scrape_ = 0;
+  dir.open_tried_scrape_ = open_tried_scrape;
 }
 
 // Opens dir's descriptor if it has none, at most once a scrape (it may not exist yet, or the

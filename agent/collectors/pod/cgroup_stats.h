@@ -255,6 +255,9 @@ class CgroupFileReader {
   void Revalidate(CgroupDir& dir);
   int OpenIn(CgroupDir& dir, std::string_view name);
   bool Reopened(CgroupDir& dir);
+  // Lets go of dir's descriptor and all it learnt through it; EnsureDescriptor opens the path
+  // again from the scrape after `open_tried_scrape` (0: in this one).
+  static void DropDescriptor(CgroupDir& dir, uint64_t open_tried_scrape);
   std::optional<std::string_view> ReadFd(int fd);
 
   size_t max_bytes_;
