@@ -108,8 +108,8 @@ OptionTable<O::Queue> QueueTable() {
   return OptionTable<Q>{{
       option::Int<Q>("memory_max_bytes", &Q::memory_max_bytes, 1024, int64_t{1} << 40, "33554432",
                      "the in-memory queue (disk queue off), counted as received: requests "
-                     "beyond it get 429; with gzip export it holds batches compressed, about a "
-                     "fifth of this"),
+                     "beyond it get 429; with gzip export the batches waiting in it are held "
+                     "compressed (about a fifth), all but the one being filled"),
       option::Double<Q>("fair_share_threshold", &Q::fair_share_threshold, 0.0, 1.0, "0.75",
                         "fraction of the queue above which a sender holding at least its fair "
                         "share (queued bytes / senders) is refused with 429 / "

@@ -1,6 +1,5 @@
 #include "exporters/otlp/memory_queue.h"
 
-#include <algorithm>
 #include <array>
 #include <iterator>
 
@@ -9,8 +8,13 @@
 namespace lookout::otlp {
 
 void MemorySpanQueue::Seal(Batch& b) const noexcept {
-  if (!o_.gzip) return;
   try {
+    if (!o_.gzip) {
+      // Kept as it is: without the slack of its growth (up to half its capacity), which would
+      // count against RLIMIT_AS and a strict overcommit once many batches wait.
+      b.bytes.shrink_to_fit();
+      return;
+    }
     auto z = Gzip(b.bytes, 1);
     if (!z.ok()) return;
     b.bytes = std::move(z).value();
@@ -49,7 +53,6 @@ SpanQueue::PushResult MemorySpanQueue::Push(std::string_view record, uint64_t sp
       cut[0] = CutLocked();
     }
     try {
-      if (open_.records == 0) open_.bytes.reserve(std::min(o_.batch_bytes, o_.max_bytes));
       open_.bytes.append(record);
       open_.raw_bytes += record.size();
       open_.spans += spans;

@@ -6,11 +6,13 @@
 // max_batch_spans / max_batch_bytes), not at Peek: with `gzip` the Push that completes a batch
 // compresses it (libdeflate, level 1, one gzip member) before it waits in the queue, so a
 // backlog costs about a fifth of its size in memory (issue 18: a full 32 MiB queue of spans was
-// 32 MiB of RSS; kept as the exporter sends it, 5-6 MiB). Compressing at the Push also spreads
-// the gzip over the receiving threads instead of the one exporter thread. Peek's limits are not
-// used: the batch was cut at the queue's. The size limit counts records as received
-// (uncompressed), so the queue holds as many spans as without gzip; what it holds in memory is
-// Stats().stored_bytes.
+// 32 MiB of RSS; kept as the exporter sends it, 5-6 MiB). Only the batch still being filled is
+// held as received (up to batch_bytes). Compressing at the Push also spreads the gzip over the
+// receiving threads instead of the one exporter thread. Peek's limits are not used: the batch
+// was cut at the queue's. The size limit counts records as received (uncompressed), so the
+// queue holds as many spans as without gzip; what it holds in memory is Stats().stored_bytes.
+// Nothing is reserved ahead: a batch's buffer grows with its records and, kept uncompressed,
+// is trimmed to its size when cut.
 //
 // Thread-safety: see SpanQueue.
 
