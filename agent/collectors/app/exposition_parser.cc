@@ -24,6 +24,7 @@ namespace {
 enum class Role : uint8_t { kValue, kCreated, kBucket, kSum, kCount, kQuantile };
 
 // Its parts with a file of their own: the series index, the label-set lexers.
+using detail::FindRepeats;
 using detail::LabelLexer;
 using detail::OpenMetricsLabelLexer;
 using detail::SeriesIndex;
@@ -43,9 +44,11 @@ struct FamilyState {
   bool grouped = false;  // samples are label sets with parts: histogram, summary, OM counter
   // The sample names it owns and what each is to it; a family turned raw hands them on.
   std::vector<std::pair<std::string, Role>> names;
-  SeriesIndex series;
-  std::vector<uint8_t> parts;         // per sample, grouped only
-  std::vector<uint64_t> series_keys;  // per sample, grouped only: its identity without le/quantile
+  SeriesIndex series;          // grouped only: the sample of each series key, as lines come
+  std::vector<uint8_t> parts;  // per sample, grouped only
+  // Per sample: its identity, without le/quantile when grouped. A one-value family's are what
+  // RemoveRepeats finds repeated series by; a grouped family finds them in `series` as it goes.
+  std::vector<uint64_t> series_keys;
 };
 
 bool IsNameStart(char c) {
@@ -412,7 +415,7 @@ class Parser {
       }
       std::vector<Sample>().swap(old);
       f.samples.reserve(lent.labels.size());
-      states_.back().series.Reserve(lent.labels.size());
+      states_.back().series_keys.reserve(lent.labels.size());
     }
     f.name = std::string(name);
     return idx;
@@ -761,7 +764,8 @@ class Parser {
       // end with a newline. One short made the vector double to twice the body's samples.
       const size_t expect = 1024 + 2 + (total_lines_ - std::min(total_lines_, line_no_));
       f.samples.reserve(expect);
-      st.series.Reserve(expect);
+      st.series_keys.reserve(expect);
+      if (st.grouped) st.series.Reserve(expect);
     }
     LentParts& lent = lent_[idx];
     const size_t n = f.samples.size();
@@ -786,26 +790,47 @@ class Parser {
       // The encoders write an info sample as 1: one that is not stays a plain series.
       f.type = MetricType::kUntyped;
     }
-    const auto [si, inserted] =
-        states_[idx].series.FindOrInsert(key, static_cast<uint32_t>(f.samples.size()));
-    if (!inserted) {
-      ++stats_.duplicates;
-      // The first one stays (the TSDB refuses a second sample at its timestamp), unless the
-      // later one is later in time: that is the one a query at now sees.
-      Sample& s = families_[idx].samples[si];
-      if (s.timestamp_ms && (!ts_ms || *ts_ms > *s.timestamp_ms)) {
-        s.value = value;
-        s.timestamp_ms = ts_ms;
-      }
-      return Ok{};
-    }
+    // Every line is kept with its series' key; repeated series go at the end, all at once
+    // (RemoveRepeats: no hash lookup per line).
     AppendSpecial(true, true);
     Sample& s = AppendSample(idx);
     FillLabels(s);
     s.value = value;
     s.timestamp_ms = ts_ms;
     if (exemplar) s.exemplar = std::move(exemplar);
+    states_[idx].series_keys.push_back(key);
     return Ok{};
+  }
+
+  // The repeated series of a one-value family, found from the keys StoreValue kept. The first
+  // one stays (the TSDB refuses a second sample at its timestamp), unless a later one is later
+  // in time: that is the one a query at now sees. Repeats are applied in line order, as they
+  // came.
+  void RemoveRepeats(size_t fi) {
+    FamilyState& st = states_[fi];
+    std::vector<Sample>& samples = families_[fi].samples;
+    if (st.grouped || st.series_keys.size() != samples.size()) return;
+    const auto repeats = FindRepeats(st.series_keys);
+    if (repeats.empty()) return;
+    std::vector<bool> drop(samples.size(), false);
+    for (const auto& [first, later] : repeats) {
+      Sample& s = samples[first];
+      const Sample& r = samples[later];
+      if (s.timestamp_ms && (!r.timestamp_ms || *r.timestamp_ms > *s.timestamp_ms)) {
+        s.value = r.value;
+        s.timestamp_ms = r.timestamp_ms;
+      }
+      drop[later] = true;
+    }
+    stats_.duplicates += repeats.size();
+    size_t out = 0;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (drop[i]) continue;
+      if (out != i) samples[out] = std::move(samples[i]);
+      ++out;
+    }
+    samples.resize(out);
+    st.series_keys.clear();
   }
 
   enum class Fit { kStored, kNoFit };
@@ -945,9 +970,7 @@ class Parser {
       const size_t raw = to[static_cast<size_t>(r)];
       if (raw == SIZE_MAX) return;
       MetricFamily& rf = families_[raw];
-      const auto [si, inserted] =
-          states_[raw].series.FindOrInsert(key, static_cast<uint32_t>(rf.samples.size()));
-      if (!inserted) return;
+      states_[raw].series_keys.push_back(key);  // repeats go in RemoveRepeats
       Sample& s = rf.samples.emplace_back();
       s.labels = labels;
       if (extra_name != nullptr) s.labels.push_back({extra_name, extra_value});
@@ -1112,6 +1135,7 @@ class Parser {
         for (auto& r : reserved) taken.insert(std::move(r));
       }
     }
+    for (size_t fi = 0; fi < families_.size(); ++fi) RemoveRepeats(fi);
     std::erase_if(families_, [](const MetricFamily& f) { return f.samples.empty(); });
     for (auto& f : families_) {
       if (f.samples.capacity() > f.samples.size() + f.samples.size() / 2 + 1024) {

@@ -55,4 +55,12 @@ class SeriesIndex {
   size_t size_ = 0;
 };
 
+// The repeats among a one-value family's series hashes, given in line order: {position of the
+// first line with that hash, position of a later one}, ordered by the later position. Found by
+// a stable radix sort of (hash, position) pairs, so the work is sequential: a SeriesIndex
+// lookup per line is a cache miss per line once the family outgrows the cache (17-20% of a
+// 100k-series parse, measured 2026-12-02), where sorting 100k hashes takes about a millisecond.
+// Empty when every hash is distinct (the usual body).
+std::vector<std::pair<uint32_t, uint32_t>> FindRepeats(const std::vector<uint64_t>& hashes);
+
 }  // namespace lookout::app::detail

@@ -157,6 +157,65 @@ TEST(ExpositionParser, DuplicateSeriesKeepTheFirst) {
   EXPECT_EQ(stats.samples, 3u);
 }
 
+// Repeats are found after the body is read (FindRepeats), not as lines come; the outcome must be
+// what the line-by-line rule gives: the first line's series stays where it was, and takes a
+// later repeat's value only when that one is later in time, repeats applied in line order.
+TEST(ExpositionParser, RepeatedSeriesFollowTheLineOrderRule) {
+  ParseStats stats;
+  const auto fs = MustParse(
+      "# TYPE g gauge\n"
+      "g{k=\"a\"} 1 10\n"
+      "g{k=\"b\"} 2\n"
+      "g{k=\"a\"} 3 5\n"  // earlier in time: ignored
+      "g{k=\"c\"} 4 7\n"
+      "g{k=\"a\"} 5 20\n"  // later in time: taken
+      "g{k=\"b\"} 6 30\n"  // the first had no timestamp: the first stays
+      "g{k=\"a\"} 7 15\n"  // earlier than the 20 taken: ignored
+      "g{k=\"c\"} 8\n"     // no timestamp is "now": taken
+      "g{k=\"d\"} 9\n",
+      ExpositionFormat::kText, {}, &stats);
+  ASSERT_EQ(fs.size(), 1u);
+  const auto& ss = fs[0].samples;
+  ASSERT_EQ(ss.size(), 4u);
+  EXPECT_EQ(LabelOf(ss[0], "k"), "a");
+  EXPECT_EQ(ss[0].value, 5);
+  EXPECT_EQ(ss[0].timestamp_ms, 20);
+  EXPECT_EQ(LabelOf(ss[1], "k"), "b");
+  EXPECT_EQ(ss[1].value, 2);
+  EXPECT_FALSE(ss[1].timestamp_ms.has_value());
+  EXPECT_EQ(LabelOf(ss[2], "k"), "c");
+  EXPECT_EQ(ss[2].value, 8);
+  EXPECT_FALSE(ss[2].timestamp_ms.has_value());
+  EXPECT_EQ(LabelOf(ss[3], "k"), "d");
+  EXPECT_EQ(stats.duplicates, 5u);
+  EXPECT_EQ(stats.samples, 9u);
+}
+
+// A histogram that turns raw (a bucket without le) hands its series to untyped families; later
+// lines of those names repeating a series handed over are repeats there too.
+TEST(ExpositionParser, RepeatsAfterAFamilyTurnsRaw) {
+  ParseStats stats;
+  // The third line has no le: h turns raw. The fourth is the series of the h_count handed
+  // over, and the fifth that of the first bucket: the first ones stay.
+  const std::string body = R"(# TYPE h histogram
+h_bucket{le="1"} 1
+h_count 1
+h_bucket 9
+h_count 2
+h_bucket{le="1"} 3
+)";
+  const auto fs = MustParse(body, ExpositionFormat::kText, {}, &stats);
+  const auto* count = Find(fs, "h_count");
+  ASSERT_NE(count, nullptr);
+  ASSERT_EQ(count->samples.size(), 1u);
+  EXPECT_EQ(count->samples[0].value, 1);
+  const auto* bucket = Find(fs, "h_bucket");
+  ASSERT_NE(bucket, nullptr);
+  ASSERT_EQ(bucket->samples.size(), 2u);  // le="1" (the first: 1) and the one without le
+  EXPECT_EQ(bucket->samples[0].value, 1);
+  EXPECT_EQ(stats.duplicates, 2u);
+}
+
 // Prometheus stores what each line says and nothing more: a histogram without +Inf, _count or
 // _sum was completed (a series the target never served) or dropped (series it did serve).
 TEST(ExpositionParser, IncompleteHistogramKeepsItsSeriesAsWritten) {
