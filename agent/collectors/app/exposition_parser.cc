@@ -791,14 +791,27 @@ class Parser {
       f.type = MetricType::kUntyped;
     }
     // Every line is kept with its series' key; repeated series go at the end, all at once
-    // (RemoveRepeats: no hash lookup per line).
+    // (RemoveRepeats: no hash lookup per line). Except a repeat of the family's line before:
+    // folded in now, so a run of one series costs one sample. Exact, because the rule below is
+    // a maximum by time (no timestamp counting as latest, ties keeping the earlier), and a
+    // maximum can take its arguments in any grouping.
+    FamilyState& st = states_[idx];
+    if (!st.series_keys.empty() && st.series_keys.back() == key) {
+      Sample& last = f.samples.back();
+      if (last.timestamp_ms && (!ts_ms || *ts_ms > *last.timestamp_ms)) {
+        last.value = value;
+        last.timestamp_ms = ts_ms;
+      }
+      ++stats_.duplicates;
+      return Ok{};
+    }
     AppendSpecial(true, true);
     Sample& s = AppendSample(idx);
     FillLabels(s);
     s.value = value;
     s.timestamp_ms = ts_ms;
     if (exemplar) s.exemplar = std::move(exemplar);
-    states_[idx].series_keys.push_back(key);
+    st.series_keys.push_back(key);
     return Ok{};
   }
 

@@ -191,6 +191,32 @@ TEST(ExpositionParser, RepeatedSeriesFollowTheLineOrderRule) {
   EXPECT_EQ(stats.samples, 9u);
 }
 
+// A run of one series is folded as it comes (one sample, not one per line); the outcome is still
+// the line-by-line rule's, and a run after other lines folds into the latest occurrence.
+TEST(ExpositionParser, RunsOfOneSeriesFoldAsTheyCome) {
+  ParseStats stats;
+  const std::string body = R"(# TYPE g gauge
+g{k="a"} 1 10
+g{k="a"} 2
+g{k="a"} 3 30
+g{k="b"} 4 10
+g{k="b"} 5 5
+g{k="b"} 6 20
+g{k="a"} 7 40
+g{k="b"} 8 15
+g{k="b"} 9 25
+)";
+  const auto fs = MustParse(body, ExpositionFormat::kText, {}, &stats);
+  ASSERT_EQ(fs.size(), 1u);
+  const auto& ss = fs[0].samples;
+  ASSERT_EQ(ss.size(), 2u);
+  EXPECT_EQ(ss[0].value, 2);  // took the line without a timestamp, then nothing is later
+  EXPECT_FALSE(ss[0].timestamp_ms.has_value());
+  EXPECT_EQ(ss[1].value, 9);  // 10, not 5, then 20, not 15, then 25
+  EXPECT_EQ(ss[1].timestamp_ms, 25);
+  EXPECT_EQ(stats.duplicates, 7u);
+}
+
 // A histogram that turns raw (a bucket without le) hands its series to untyped families; later
 // lines of those names repeating a series handed over are repeats there too.
 TEST(ExpositionParser, RepeatsAfterAFamilyTurnsRaw) {
@@ -584,13 +610,21 @@ TEST(ExpositionParser, RecycledResultDoesNotLeakIntoTheNext) {
 }
 
 TEST(ExpositionParser, LargeInputIsLinear) {
-  // 200k series in one family: a quadratic path would take minutes here.
-  std::string body = "# TYPE big gauge\n";
-  for (int i = 0; i < 200000; ++i) body += "big{i=\"" + std::to_string(i) + "\"} 1\n";
-  ParseStats stats;
-  const auto fs = MustParse(body, ExpositionFormat::kText, {}, &stats);
-  ASSERT_EQ(fs.size(), 1u);
-  EXPECT_EQ(fs[0].samples.size(), 200000u);
+  // 200k series in one family, then 200k lines of one series (folded as they come, one sample):
+  // a quadratic path would take minutes here.
+  for (bool one_series : {false, true}) {
+    std::string body = "# TYPE big gauge\n";
+    for (int i = 0; i < 200000; ++i) {
+      const std::string n = std::to_string(i);
+      body += (one_series ? "big{i=\"x\"} " : "big{i=\"" + n + "\"} ") + n + "\n";
+    }
+    ParseStats stats;
+    const auto fs = MustParse(body, ExpositionFormat::kText, {}, &stats);
+    ASSERT_EQ(fs.size(), 1u);
+    EXPECT_EQ(fs[0].samples.size(), one_series ? 1u : 200000u);
+    EXPECT_EQ(stats.duplicates, one_series ? 199999u : 0u);
+    EXPECT_EQ(fs[0].samples[0].value, 0);  // without timestamps the first line stays
+  }
 }
 
 TEST(ExpositionParser, TruncatedAndGarbageBodiesNeverCrash) {
