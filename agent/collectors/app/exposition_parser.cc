@@ -792,16 +792,12 @@ class Parser {
     }
     // Every line is kept with its series' key; repeated series go at the end, all at once
     // (RemoveRepeats: no hash lookup per line). Except a repeat of the family's line before:
-    // folded in now, so a run of one series costs one sample. Exact, because the rule below is
+    // folded in now, so a run of one series costs one sample. Exact, because TakeRepeat's rule is
     // a maximum by time (no timestamp counting as latest, ties keeping the earlier), and a
     // maximum can take its arguments in any grouping.
     FamilyState& st = states_[idx];
     if (!st.series_keys.empty() && st.series_keys.back() == key) {
-      Sample& last = f.samples.back();
-      if (last.timestamp_ms && (!ts_ms || *ts_ms > *last.timestamp_ms)) {
-        last.value = value;
-        last.timestamp_ms = ts_ms;
-      }
+      TakeRepeat(f.samples.back(), value, ts_ms);
       ++stats_.duplicates;
       return Ok{};
     }
@@ -815,10 +811,18 @@ class Parser {
     return Ok{};
   }
 
-  // The repeated series of a one-value family, found from the keys StoreValue kept. The first
-  // one stays (the TSDB refuses a second sample at its timestamp), unless a later one is later
-  // in time: that is the one a query at now sees. Repeats are applied in line order, as they
-  // came.
+  // The rule for a repeated series: the first one stays (the TSDB refuses a second sample at
+  // its timestamp), unless the repeat is later in time (no timestamp counting as now): that is
+  // the one a query at now sees.
+  static void TakeRepeat(Sample& kept, double value, std::optional<int64_t> ts_ms) {
+    if (kept.timestamp_ms && (!ts_ms || *ts_ms > *kept.timestamp_ms)) {
+      kept.value = value;
+      kept.timestamp_ms = ts_ms;
+    }
+  }
+
+  // The repeated series of a one-value family, found from the keys StoreValue kept, applied in
+  // line order, as they came (TakeRepeat).
   void RemoveRepeats(size_t fi) {
     FamilyState& st = states_[fi];
     std::vector<Sample>& samples = families_[fi].samples;
@@ -827,12 +831,7 @@ class Parser {
     if (repeats.empty()) return;
     std::vector<bool> drop(samples.size(), false);
     for (const auto& [first, later] : repeats) {
-      Sample& s = samples[first];
-      const Sample& r = samples[later];
-      if (s.timestamp_ms && (!r.timestamp_ms || *r.timestamp_ms > *s.timestamp_ms)) {
-        s.value = r.value;
-        s.timestamp_ms = r.timestamp_ms;
-      }
+      TakeRepeat(samples[first], samples[later].value, samples[later].timestamp_ms);
       drop[later] = true;
     }
     stats_.duplicates += repeats.size();
