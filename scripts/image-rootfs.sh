@@ -56,6 +56,11 @@ ln -s /etc/ssl/certs "$dest"/usr/lib/ssl/certs
 mkdir -p "$dest"/usr/share/zoneinfo
 (cd /usr/share/zoneinfo && tar --exclude=./right -cf - .) | tar -C "$dest"/usr/share/zoneinfo -xf -
 
+# Relabeling's lowercase/uppercase map non-ASCII letters through the C.UTF-8 locale's
+# character classes (newlocale), which glibc loads from here (libc-bin ships it).
+mkdir -p "$dest"/usr/lib/locale
+cp -a /usr/lib/locale/C.utf8 "$dest"/usr/lib/locale/
+
 # Identity of the only user the agent runs as, and name service order (glibc 2.36 has the files
 # and dns back ends built in).
 printf 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$dest"/etc/passwd

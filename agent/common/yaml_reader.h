@@ -17,6 +17,7 @@
 #include "agent/common/file_util.h"
 #include "agent/common/pattern.h"
 #include "lookout/metrics/metric_view.h"
+#include "lookout/metrics/relabel.h"
 
 namespace lookout {
 
@@ -199,6 +200,60 @@ class YamlMapReader {
     } catch (const std::invalid_argument& e) {
       Fail(v, Key(key), std::string("a valid regular expression (") + e.what() + ")");
     }
+  }
+
+  // A list of Prometheus `<relabel_config>`s (lookout/metrics/relabel.h), strictly: unknown
+  // keys, a bad regex, an unknown action or a missing target_label fail at the rule's
+  // file:line:column with Prometheus's wording.
+  void RelabelConfigs(std::string_view key, Relabeler* out) {
+    YAML::Node v = Get(key);
+    if (!v.IsDefined() || v.IsNull()) return;
+    if (!v.IsSequence()) Fail(v, Key(key), "a list of relabel configs");
+    std::vector<RelabelConfig> configs;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const YAML::Node item = v[i];
+      const std::string where = Key(key) + "[" + std::to_string(i) + "]";
+      if (!item.IsMap()) Fail(item, where, "a relabel config (a mapping)");
+      YamlMapReader r(item, where, file_);
+      RelabelConfig c;
+      if (r.Get("source_labels").IsDefined()) {
+        c.source_labels_set = true;
+        r.StrList("source_labels", &c.source_labels);
+      }
+      r.Str("separator", &c.separator);
+      if (YAML::Node re = r.Get("regex"); re.IsDefined()) {
+        c.regex_set = true;
+        if (re.IsNull()) {
+          c.regex.clear();  // Prometheus: a null regex is ""
+        } else {
+          r.Str("regex", &c.regex);
+        }
+      }
+      r.Int("modulus", &c.modulus, 0, INT64_MAX);
+      r.Str("target_label", &c.target_label);
+      r.Str("replacement", &c.replacement);
+      if (YAML::Node a = r.Get("action"); a.IsDefined()) {
+        const auto action = a.IsScalar() ? ParseRelabelAction(a.Scalar()) : std::nullopt;
+        if (!action) {
+          r.Fail(a, r.Key("action"),
+                 "a relabel action (replace, keep, drop, keepequal, dropequal, hashmod, "
+                 "labelmap, labeldrop, labelkeep, lowercase, uppercase)");
+        }
+        c.action = *action;
+      }
+      r.Done();
+      auto one = Relabeler::Make({c});
+      if (!one.ok()) {
+        // Prometheus's message, without the index Make adds (the location says which rule).
+        const std::string& d = one.error().detail;
+        throw ConfigError(YamlWhere(file_, item.Mark()) + ": " + where + ": " +
+                          d.substr(d.find(": ") + 2));
+      }
+      configs.push_back(std::move(c));
+    }
+    auto all = Relabeler::Make(std::move(configs));
+    if (!all.ok()) Fail(v, Key(key), all.error().detail);
+    *out = std::move(all).value();
   }
 
   void Done() const {

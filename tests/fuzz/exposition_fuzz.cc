@@ -1,5 +1,6 @@
 // Fuzzes the Prometheus text / OpenMetrics parser that reads scraped application bodies. The
-// first byte picks the format. Beyond "never crash": whatever parses must survive the round trip
+// first byte picks the format (bit 0) and whether metric_relabel_configs run (bit 1: a rule of
+// every action over whatever labels the body brings). Beyond "never crash": whatever parses must survive the round trip
 // through our own encoders (the agent re-exposes it), so the re-encoded text parses again.
 #include <cstddef>
 #include <cstdint>
@@ -7,19 +8,60 @@
 #include <string>
 #include <string_view>
 
+#include <utility>
+#include <vector>
+
 #include "agent/collectors/app/exposition_parser.h"
 #include "exporters/prometheus/openmetrics_encoder.h"
 #include "exporters/prometheus/text_encoder.h"
 
+namespace {
+
+lookout::Relabeler EveryAction() {
+  using lookout::RelabelAction;
+  auto rule = [](RelabelAction a, std::vector<std::string> src, std::string regex,
+                 std::string target, std::string replacement) {
+    lookout::RelabelConfig c;
+    c.action = a;
+    c.source_labels = std::move(src);
+    c.regex = std::move(regex);
+    c.regex_set = a != RelabelAction::kKeepEqual && a != RelabelAction::kDropEqual;
+    c.target_label = std::move(target);
+    c.replacement = std::move(replacement);
+    if (a == RelabelAction::kHashMod) c.modulus = 4;
+    return c;
+  };
+  auto made = lookout::Relabeler::Make({
+      rule(RelabelAction::kReplace, {"__name__", "a"}, "(.)(.*);(.*)", "x_$1", "${2}-$3$$"),
+      rule(RelabelAction::kReplace, {"__name__"}, "(.*)_bucket", "__name__", "${1}_b"),
+      rule(RelabelAction::kLowercase, {"le", "quantile"}, "(.*)", "lc", "$1"),
+      rule(RelabelAction::kUppercase, {"a"}, "(.*)", "uc", "$1"),
+      rule(RelabelAction::kHashMod, {"__name__"}, "(.*)", "shard", "$1"),
+      rule(RelabelAction::kLabelMap, {}, "(a|b)(.*)", "", "m_$1$2"),
+      rule(RelabelAction::kDropEqual, {"a"}, "(.*)", "b", "$1"),
+      rule(RelabelAction::kKeep, {"shard"}, "[0-2]", "", "$1"),
+      rule(RelabelAction::kDrop, {"lc"}, "0\\.5", "", "$1"),
+      rule(RelabelAction::kLabelDrop, {}, "quantile", "", "$1"),
+      rule(RelabelAction::kLabelKeep, {}, "__name__|le|[a-m].*|shard|job|instance", "", "$1"),
+      rule(RelabelAction::kKeepEqual, {"job"}, "(.*)", "job", "$1"),
+  });
+  if (!made.ok()) abort();
+  return std::move(made).value();
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   using namespace lookout;
+  static const Relabeler kRules = EveryAction();
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   const auto format =
       data[0] % 2 ? app::ExpositionFormat::kOpenMetrics : app::ExpositionFormat::kText;
   app::ParseOptions opt;
   opt.limits.max_samples = 10000;
   opt.target_labels = {{"job", "fuzz"}, {"instance", "x:1"}};
+  if (data[0] & 2) opt.relabel = &kRules;
   auto parsed = app::ParseExposition(in, format, opt);
   if (!parsed.ok()) return 0;
   // Reusing an earlier result's memory (as the scrape manager does) must give the same output:

@@ -129,6 +129,11 @@ def seeds(name):
         with open(os.path.join(REPO, "agent", "config", "default_config.yaml"), "rb") as f:
             yield f.read()
         yield b"server:\n  threads: 4\nnode:\n  collectors:\n    cpu: {enabled: false}\n"
+        yield (b"apps:\n  pods:\n    metric_relabel_configs:\n"
+               b"    - {source_labels: [__name__, a], separator: '@', regex: 'x(.*)',"
+               b" target_label: 'l_$1', replacement: '${1}z'}\n"
+               b"    - {action: hashmod, source_labels: [b], modulus: 8, target_label: s}\n"
+               b"    - {action: labeldrop, regex: tmp.*}\n")
     elif name == "exposition":
         golden = os.path.join(REPO, "tests", "golden")
         with open(os.path.join(golden, "node_fixture_text.txt"), "rb") as f:
@@ -139,6 +144,10 @@ def seeds(name):
                b"h_bucket{a=\"x\\\"y\",le=\"+Inf\"} 2\nh_sum{a=\"x\\\"y\"} 1.5\n"
                b"h_count{a=\"x\\\"y\"} 2\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 1\n"
                b"s_count 3\nuntyped{x=\"1\",} -Inf 1700000000000\n")
+        # The same with every relabel action on.
+        yield (b"\x02# TYPE h histogram\nh_bucket{a=\"x\",b=\"x\",le=\"0.1\"} 1\n"
+               b"h_bucket{a=\"x\",le=\"+Inf\"} 2\nh_sum{a=\"x\"} 1.5\nh_count{a=\"x\"} 2\n"
+               b"# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 1\ns_count 3\nm{job=\"j\"} 1\n")
         yield (b"\x01# TYPE c counter\n# UNIT c bytes\nc_total{a=\"b\"} 1 1.5 # {trace_id=\"ab\"} 1 2\n"
                b"c_created{a=\"b\"} 1\n# TYPE i info\ni_info{v=\"1\"} 1\n# TYPE st stateset\n"
                b"st{st=\"a\"} 1\n# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1\n"

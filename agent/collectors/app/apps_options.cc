@@ -8,7 +8,9 @@ namespace {
 void ReadStaticTarget(const YAML::Node& n, const std::string& key, const AppsOptions& apps,
                       StaticTargetOptions& t, const std::string& file) {
   YamlMapReader r(n, key, file);
-  if (!n.IsMap()) r.Fail(n, key, "a mapping with url, job, interval, timeout, labels");
+  if (!n.IsMap()) {
+    r.Fail(n, key, "a mapping with url, job, interval, timeout, labels, metric_relabel_configs");
+  }
   r.Str("url", &t.url);
   if (!(t.url.starts_with("http://") || t.url.starts_with("https://")) || t.url.size() < 10) {
     r.Fail(r.Get("url"), r.Key("url"), "an http:// or https:// URL");
@@ -20,6 +22,7 @@ void ReadStaticTarget(const YAML::Node& n, const std::string& key, const AppsOpt
     t.job = t.url.substr(start, t.url.find('/', start) - start);
   }
   r.Dur("interval", &t.interval, Duration(1000), Duration(3'600'000));
+  r.RelabelConfigs("metric_relabel_configs", &t.metric_relabel_configs);
   r.Dur("timeout", &t.timeout, Duration(100), Duration(600'000));
   const Duration interval = t.interval.count() ? t.interval : apps.scrape_interval;
   const Duration timeout = t.timeout.count() ? t.timeout : apps.scrape_timeout;
@@ -62,6 +65,14 @@ const OptionTable<AppsOptions>& AppsOptionTable() {
                           "(with `prometheus.io/port`, `/path`, `/scheme`); needs "
                           "`kubernetes.mode` on"),
           option::Str<O>("pods.job", &O::pods_job, "kubernetes-pods", "`job` label of pod targets"),
+          option::Custom<O>(
+              "pods.metric_relabel_configs", "[]", "list of relabel configs",
+              "Prometheus's `metric_relabel_configs` for every pod target: each scraped series "
+              "(target labels and `__name__` included) goes through them before it is stored. "
+              "Every action of Prometheus 2.42; see \"Relabeling\"",
+              [](YamlMapReader& r, std::string_view k, O& o) {
+                r.RelabelConfigs(k, &o.pods_metric_relabel_configs);
+              }),
           option::Int<O>("limits.max_body_bytes", &O::max_body_bytes, 1024, int64_t{1} << 34,
                          "33554432", "a larger (decompressed) body fails the target: `too_large`"),
           option::Int<O>("limits.max_samples", &O::max_samples, 1, int64_t{1} << 32, "500000",
@@ -74,7 +85,8 @@ const OptionTable<AppsOptions>& AppsOptionTable() {
                          "4096", "`label_length`"),
           option::Custom<O>(
               "static_targets", "[]", "list of targets",
-              "list of `{url, job, interval, timeout, labels}`; `job` defaults to the URL's "
+              "list of `{url, job, interval, timeout, labels, metric_relabel_configs}`; `job` "
+              "defaults to the URL's "
               "host:port, `instance` is the host:port, `interval`/`timeout` default to "
               "`scrape_interval`/`scrape_timeout`",
               [](YamlMapReader& r, std::string_view k, O& o) {

@@ -8,6 +8,7 @@
 
 #include "agent/common/duration.h"
 #include "agent/common/option_table.h"
+#include "lookout/metrics/relabel.h"
 
 namespace lookout {
 
@@ -17,6 +18,7 @@ struct StaticTargetOptions {
   Duration interval{};  // 0 = apps.scrape_interval
   Duration timeout{};   // 0 = apps.scrape_timeout
   std::vector<std::pair<std::string, std::string>> labels;
+  Relabeler metric_relabel_configs;
 };
 
 // Values come from the option table's defaults; these members have none of their own.
@@ -29,6 +31,7 @@ struct AppsOptions {
   bool insecure_skip_verify = false;
   bool pods_enabled = false;  // prometheus.io/scrape annotations; needs kubernetes metadata
   std::string pods_job;
+  Relabeler pods_metric_relabel_configs;
   size_t max_body_bytes = 0;  // after decompression
   size_t max_samples = 0;
   size_t max_labels = 0;

@@ -709,6 +709,11 @@ class Parser {
   Status Store(std::string_view name, double value, std::optional<int64_t> ts_ms,
                std::optional<Exemplar> exemplar) {
     if (Status st = SortAndCheckLabels(name); !st.ok()) return st;
+    if (relabel_) {
+      bool keep = true;
+      if (Status st = Relabel(name, keep); !st.ok()) return st;
+      if (!keep) return Ok{};
+    }
     uint64_t key = 0x84222325cbf29ce4ULL;
     for (size_t k = 0; k < nlabels_; ++k) {
       key = Mix(key, labels_[k].name);
@@ -729,6 +734,59 @@ class Parser {
       std::tie(idx, role) = Resolve(name);
     }
     return StoreValue(idx, key ^ le_key ^ q_key, value, ts_ms, std::move(exemplar));
+  }
+
+  // metric_relabel_configs, where Prometheus applies them: to the series as it would be stored
+  // (the line's labels with le/quantile, app labels clashing with a target label renamed, the
+  // target labels, and __name__). The line then goes on as the rules left it: under its new
+  // name, with its new labels (which hold the target labels: FillLabels adds none). `keep`
+  // false: a rule dropped it, or its new name cannot be written (counted as invalid). No
+  // __name__ left fails the scrape, as in Prometheus.
+  Status Relabel(std::string_view& name, bool& keep) {
+    const size_t own = nlabels_;
+    AppendSpecial(true, true);
+    FillLabels(relabel_sample_);
+    nlabels_ = own;
+    Labels& full = relabel_sample_.labels;
+    full.push_back(Label{"__name__", std::string(name)});
+    std::stable_sort(full.begin(), full.end(),
+                     [](const Label& a, const Label& b) { return a.name < b.name; });
+    if (!opt_.relabel->Apply(full)) {
+      ++stats_.relabel_dropped;
+      keep = false;
+      return Ok{};
+    }
+    auto it =
+        std::find_if(full.begin(), full.end(), [](const Label& l) { return l.name == "__name__"; });
+    if (it == full.end()) return Fail("parse", "no __name__ left by metric_relabel_configs");
+    if (!IsValidMetricName(it->value)) {
+      ++stats_.invalid;
+      keep = false;
+      return Ok{};
+    }
+    if (full.size() - 1 > opt_.limits.max_labels) {
+      return Fail("label_limit", "more than " + std::to_string(opt_.limits.max_labels) +
+                                     " labels after metric_relabel_configs");
+    }
+    if (it->value != name) name = *relabeled_names_.insert(it->value).first;
+    nlabels_ = 0;
+    has_le_ = has_quantile_ = false;
+    for (const Label& l : full) {
+      if (l.name == "__name__") continue;
+      if (l.name == "le") {
+        le_.assign(l.value);
+        has_le_ = true;
+      } else if (l.name == "quantile") {
+        quantile_.assign(l.value);
+        has_quantile_ = true;
+      } else {
+        Label& slot = nlabels_ < labels_.size() ? labels_[nlabels_] : labels_.emplace_back();
+        slot.name.assign(l.name);
+        slot.value.assign(l.value);
+        ++nlabels_;
+      }
+    }
+    return Ok{};
   }
 
   // The family and role of a sample name; a name no family owns starts an untyped family of its
@@ -1020,15 +1078,19 @@ class Parser {
 
   // The line's labels, app labels clashing with a target label renamed exported_<name>, then
   // the target labels when attached. Assigned, not moved: the sample's (possibly recycled)
-  // strings and the scratch labels_ both keep their capacity.
+  // strings and the scratch labels_ both keep their capacity. A relabeled line's labels are
+  // already the whole series (Relabel): copied as they are.
   void FillLabels(Sample& s) const {
     const size_t n = nlabels_;
-    const size_t t = opt_.attach_target_labels ? opt_.target_labels.size() : 0;
+    const bool whole = relabel_ && &s != &relabel_sample_;
+    const bool attach = !whole && (opt_.attach_target_labels || relabel_);
+    const size_t t = attach ? opt_.target_labels.size() : 0;
     s.labels.resize(n + t);
     for (size_t i = 0; i < n; ++i) {
       s.labels[i].name.assign(labels_[i].name);
       s.labels[i].value.assign(labels_[i].value);
     }
+    if (whole) return;
     const auto app_end = s.labels.begin() + static_cast<ptrdiff_t>(n);
     for (const auto& target : opt_.target_labels) {
       for (auto it = s.labels.begin(); it != app_end; ++it) {
@@ -1166,6 +1228,11 @@ class Parser {
   uint32_t last_idx_ = 0;
   Role last_role_ = Role::kValue;
   ParseStats stats_;
+  // metric_relabel_configs given (and not empty); its scratch series, and the new names the
+  // rules gave lines (string_views of them name families, like views of the body do).
+  const bool relabel_ = opt_.relabel != nullptr && !opt_.relabel->empty();
+  Sample relabel_sample_;
+  std::unordered_set<std::string> relabeled_names_;
   std::vector<MetricFamily> families_;
   std::vector<FamilyState> states_;  // parallel to families_
   // An earlier result handed back for reuse, and per family what its samples lend.

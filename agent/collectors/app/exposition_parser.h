@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lookout/metrics/metric.h"
+#include "lookout/metrics/relabel.h"
 #include "lookout/result.h"
 
 namespace lookout::app {
@@ -39,14 +40,20 @@ struct ParseOptions {
   Labels target_labels;
   // false: clashing app labels are still renamed, but target labels are not copied into every
   // series; the caller adds them when it exposes the families (the scrape manager does, so a
-  // stored scrape holds each target label once, not once per series).
+  // stored scrape holds each target label once, not once per series). Ignored (taken as true)
+  // with relabeling: the rules see and may change the target labels of each series.
   bool attach_target_labels = true;
+  // metric_relabel_configs (not owned; null or empty: none), applied to each sample line's
+  // series as Prometheus does (after the target labels, before the line is stored), so a rule
+  // may rename or drop a histogram's bucket line like any other series.
+  const Relabeler* relabel = nullptr;
 };
 
 struct ParseStats {
-  size_t samples = 0;     // sample lines accepted
-  size_t duplicates = 0;  // repeated series (the first one wins)
-  size_t invalid = 0;     // histogram/summary series with parts missing, dropped
+  size_t samples = 0;          // sample lines accepted
+  size_t duplicates = 0;       // repeated series (the first one wins)
+  size_t invalid = 0;          // histogram/summary series with parts missing, dropped
+  size_t relabel_dropped = 0;  // sample lines dropped by metric_relabel_configs
 };
 
 // Errors (reason): "parse" (with the line number in detail), "sample_limit", "label_limit",

@@ -248,7 +248,11 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   ParseOptions opt;
   opt.limits = limits_;
   opt.target_labels = ExposedTargetLabels(t);
-  opt.attach_target_labels = false;  // kept once per target by CompactFamilies, not per series
+  // Target labels are kept once per target by CompactFamilies, not per series, unless
+  // relabeling may change them series by series: then each series holds its own.
+  const bool relabel = !t.metric_relabel.empty();
+  opt.attach_target_labels = relabel;
+  opt.relabel = relabel ? &t.metric_relabel : nullptr;
   ParseStats stats;
   auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats,
                                 TakeScratch(expected_samples));
@@ -257,6 +261,7 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
     o.detail = t.url + ": " + parsed.error().detail;
     return finish();
   }
+  if (relabel) opt.target_labels.clear();  // in every series already
   auto compact = CompactFamilies::Make(*parsed, opt.target_labels);
   if (!compact) {
     // Not given back to the pool: a parse this large is not worth keeping.

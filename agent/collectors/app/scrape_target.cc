@@ -26,9 +26,12 @@ std::string ScrapeTarget::Label(std::string_view name) const {
 
 std::vector<ScrapeTarget> StaticTargets(const AppsOptions& cfg) {
   std::vector<ScrapeTarget> out;
-  for (const auto& s : cfg.static_targets) {
+  for (size_t i = 0; i < cfg.static_targets.size(); ++i) {
+    const StaticTargetOptions& s = cfg.static_targets[i];
     ScrapeTarget t;
-    t.key = "static/" + s.url;
+    // By position: one URL may be listed twice (other job, labels or rules), as Prometheus
+    // scrapes one URL from two jobs; the list does not change while the agent runs.
+    t.key = "static/" + std::to_string(i) + "/" + s.url;
     t.url = s.url;
     t.source = "static";
     const size_t start = s.url.find("//") + 2;
@@ -45,6 +48,7 @@ std::vector<ScrapeTarget> StaticTargets(const AppsOptions& cfg) {
     }
     t.interval = s.interval.count() ? s.interval : cfg.scrape_interval;
     t.timeout = s.timeout.count() ? s.timeout : cfg.scrape_timeout;
+    t.metric_relabel = s.metric_relabel_configs;
     out.push_back(std::move(t));
   }
   return out;
@@ -117,6 +121,7 @@ std::vector<ScrapeTarget> PodTargets(const PodSnapshot& pods, const AppsOptions&
                   {"container", container}};
       t.interval = cfg.scrape_interval;
       t.timeout = cfg.scrape_timeout;
+      t.metric_relabel = cfg.pods_metric_relabel_configs;
       out.push_back(std::move(t));
     }
   }

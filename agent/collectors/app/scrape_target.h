@@ -9,6 +9,7 @@
 #include "agent/collectors/app/apps_options.h"
 #include "lookout/k8s/pod_index.h"
 #include "lookout/metrics/metric.h"
+#include "lookout/metrics/relabel.h"
 
 namespace lookout::app {
 
@@ -21,6 +22,8 @@ struct ScrapeTarget {
   Labels labels;
   std::chrono::milliseconds interval{};
   std::chrono::milliseconds timeout{};
+  // metric_relabel_configs: the static target's own, or apps.pods' for pod targets.
+  Relabeler metric_relabel;
   std::string Label(std::string_view name) const;
 };
 

@@ -140,12 +140,14 @@ TEST(PodTargets, FollowsPrometheusAnnotations) {
 
 TEST(StaticTargets, DefaultsAndLabels) {
   AppsOptions c = Apps();
-  c.static_targets.push_back({"http://127.0.0.1:8080/metrics", "api", {}, {}, {{"team", "pay"}}});
+  c.static_targets.push_back(
+      {"http://127.0.0.1:8080/metrics", "api", {}, {}, {{"team", "pay"}}, {}});
   c.static_targets.push_back({"http://localhost:9000/m",
                               "x",
                               std::chrono::seconds(5),
                               std::chrono::seconds(2),
-                              {{"instance", "custom"}}});
+                              {{"instance", "custom"}},
+                              {}});
   const auto ts = StaticTargets(c);
   ASSERT_EQ(ts.size(), 2u);
   EXPECT_EQ(ts[0].Label("instance"), "127.0.0.1:8080");
@@ -213,11 +215,11 @@ TEST(ScrapeManager, ReexposesWithTargetLabelsAndDropsVanishedPods) {
 
 TEST(ScrapeManager, FailureReasonsAndRecovery) {
   AppsOptions c = Apps();
-  c.static_targets.push_back({"http://h:1/down", "j", {}, {}, {}});
-  c.static_targets.push_back({"http://h:1/404", "j", {}, {}, {}});
-  c.static_targets.push_back({"http://h:1/big", "j", {}, {}, {}});
-  c.static_targets.push_back({"http://h:1/om-truncated", "j", {}, {}, {}});
-  c.static_targets.push_back({"http://h:1/ok", "j", {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/down", "j", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/404", "j", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/big", "j", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/om-truncated", "j", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://h:1/ok", "j", {}, {}, {}, {}});
   c.max_samples = 2;
   UrlHttpClient http;
   http.Answer("http://h:1/404", "", "text/plain", 404);
@@ -247,8 +249,8 @@ TEST(ScrapeManager, FailureReasonsAndRecovery) {
 // summaries, longer label sets), and a result a reader still holds must not change.
 TEST(ScrapeManager, ReusedParseBuffersExposeOnlyTheLatestBodies) {
   AppsOptions c = Apps();
-  c.static_targets.push_back({"http://r:1/m", "r", {}, {}, {}});
-  c.static_targets.push_back({"http://s:1/m", "s", {}, {}, {}});
+  c.static_targets.push_back({"http://r:1/m", "r", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://s:1/m", "s", {}, {}, {}, {}});
   c.max_concurrent_scrapes = 1;  // one buffer, handed from target to target
   UrlHttpClient http;
   ScrapeManager m(c, nullptr, nullptr);
@@ -316,7 +318,7 @@ TEST(ScrapeManager, ReusedParseBuffersExposeOnlyTheLatestBodies) {
 // keeps per target is of the latest result and of the names wanted now.
 TEST(ScrapeManager, SharedReadFollowsRescrapesAndTheNamesAskedFor) {
   AppsOptions c = Apps();
-  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
+  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}, {}});
   UrlHttpClient http;
   auto m = std::make_shared<ScrapeManager>(c, nullptr, nullptr);
   MetricViewSource store;
@@ -341,8 +343,8 @@ TEST(ScrapeManager, SharedReadFollowsRescrapesAndTheNamesAskedFor) {
 
 TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
   AppsOptions c = Apps();
-  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
-  c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
+  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}, {}});
   UrlHttpClient http;
   http.Answer("http://a:1/m", "# TYPE x counter\nx 1\n");
   http.Answer("http://b:1/m", "# TYPE x gauge\nx 2\n");
@@ -359,9 +361,9 @@ TEST(ScrapeManager, ConflictingTypesAcrossTargetsKeepOne) {
 // the exposition leaves out for their TYPE (one name, one type there; PromQL ignores TYPE).
 TEST(ScrapeManager, SharedReadSelectsWhatTheCopiedReadSelectsAndOtherTypes) {
   AppsOptions c = Apps();
-  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}});
-  c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}});
-  c.static_targets.push_back({"http://c:1/m", "c", {}, {}, {}});
+  c.static_targets.push_back({"http://a:1/m", "a", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://b:1/m", "b", {}, {}, {}, {}});
+  c.static_targets.push_back({"http://c:1/m", "c", {}, {}, {}, {}});
   UrlHttpClient http;
   http.Answer("http://a:1/m",
               "# TYPE orders_total counter\norders_total{code=\"200\",job=\"app\"} 7\n"
@@ -467,7 +469,7 @@ TEST(ScrapeManager, WorkersScrapeOnTheirInterval) {
   c.scrape_timeout = std::chrono::milliseconds(500);
   c.max_concurrent_scrapes = 2;
   for (int i = 0; i < 3; ++i) {
-    c.static_targets.push_back({"http://t:1/" + std::to_string(i), "j", {}, {}, {}});
+    c.static_targets.push_back({"http://t:1/" + std::to_string(i), "j", {}, {}, {}, {}});
   }
   auto http = std::make_shared<UrlHttpClient>();
   for (int i = 0; i < 3; ++i) http->Answer("http://t:1/" + std::to_string(i), "g 1\n");
