@@ -216,11 +216,29 @@ class YamlMapReader {
       if (!item.IsMap()) Fail(item, where, "a relabel config (a mapping)");
       YamlMapReader r(item, where, file_);
       RelabelConfig c;
-      if (r.Get("source_labels").IsDefined()) {
+      // As Prometheus's YAML reads them: a null is "" (or, for source_labels, not set), and
+      // source_labels must be a list.
+      auto str = [&](std::string_view k, std::string* out) {
+        if (YAML::Node n = r.Get(k); n.IsDefined() && n.IsNull()) {
+          out->clear();
+        } else {
+          r.Str(k, out);
+        }
+      };
+      if (YAML::Node s = r.Get("source_labels"); s.IsDefined() && !s.IsNull()) {
+        if (!s.IsSequence()) r.Fail(s, r.Key("source_labels"), "a list of label names");
         c.source_labels_set = true;
-        r.StrList("source_labels", &c.source_labels);
+        for (const auto& item : s) {
+          if (item.IsNull()) {
+            c.source_labels.emplace_back();
+          } else if (item.IsScalar()) {
+            c.source_labels.push_back(item.Scalar());
+          } else {
+            r.Fail(item, r.Key("source_labels"), "a list of label names");
+          }
+        }
       }
-      r.Str("separator", &c.separator);
+      str("separator", &c.separator);
       if (YAML::Node re = r.Get("regex"); re.IsDefined()) {
         c.regex_set = true;
         if (re.IsNull()) {
@@ -230,8 +248,8 @@ class YamlMapReader {
         }
       }
       r.Int("modulus", &c.modulus, 0, INT64_MAX);
-      r.Str("target_label", &c.target_label);
-      r.Str("replacement", &c.replacement);
+      str("target_label", &c.target_label);
+      str("replacement", &c.replacement);
       if (YAML::Node a = r.Get("action"); a.IsDefined()) {
         const auto action = a.IsScalar() ? ParseRelabelAction(a.Scalar()) : std::nullopt;
         if (!action) {

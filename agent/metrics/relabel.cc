@@ -117,9 +117,11 @@ size_t NameRune(std::string_view s, size_t i) {
   }
   char32_t cp = 0;
   const size_t n = DecodeRune(s, i, cp);
-  const locale_t loc = Utf8Locale();
-  if (cp == 0xFFFD || loc == static_cast<locale_t>(nullptr)) return 0;
-  return iswalnum_l(static_cast<wint_t>(cp), loc) ? n : 0;
+  if (cp == 0xFFFD) return 0;
+  // Go's unicode.IsLetter (category L) and IsDigit (Nd) exactly, not iswalnum (which also takes
+  // letter numbers such as U+2160 and combining marks).
+  static const RE2 kLetterOrDigit(R"([\pL\p{Nd}])");
+  return RE2::FullMatch(re2::StringPiece(s.data() + i, n), kLetterOrDigit) ? n : 0;
 }
 
 // The labels a rule reads and writes: Prometheus's labels.Builder over a sorted vector.
@@ -248,7 +250,10 @@ Result<Relabeler> Relabeler::Make(std::vector<RelabelConfig> configs) {
     };
     using A = RelabelAction;
     for (const auto& s : c.source_labels) {
-      if (!IsRelabelLabelName(s)) return fail("\"" + s + "\" is not a valid label name");
+      // "" is what a null item reads as (Prometheus takes it too: it reads no label).
+      if (!s.empty() && !IsRelabelLabelName(s)) {
+        return fail("\"" + s + "\" is not a valid label name");
+      }
     }
     rule->re = std::make_unique<RE2>("^(?:" + c.regex + ")$", GoRegexOptions());
     if (!rule->re->ok()) {
@@ -271,10 +276,19 @@ Result<Relabeler> Relabeler::Make(std::vector<RelabelConfig> configs) {
     if (c.action == A::kReplace && !template_ok) {
       return fail("\"" + c.target_label + "\" is invalid 'target_label' for " + act + " action");
     }
+    // 2.42 checks these four against the template pattern only (so "$1" passes, and is then a
+    // label name that fails the scrape); hashmod's must be a label name.
     if ((c.action == A::kLowercase || c.action == A::kUppercase || c.action == A::kKeepEqual ||
-         c.action == A::kDropEqual || c.action == A::kHashMod) &&
-        !IsRelabelLabelName(c.target_label)) {
+         c.action == A::kDropEqual) &&
+        !template_ok) {
       return fail("\"" + c.target_label + "\" is invalid 'target_label' for " + act + " action");
+    }
+    if (c.action == A::kHashMod && !IsRelabelLabelName(c.target_label)) {
+      return fail("\"" + c.target_label + "\" is invalid 'target_label' for " + act + " action");
+    }
+    if ((c.action == A::kLowercase || c.action == A::kUppercase) &&
+        c.replacement != RelabelConfig{}.replacement) {
+      return fail("'replacement' can not be set for " + act + " action");
     }
     if (c.action == A::kLabelMap && !RE2::FullMatch(c.replacement, kTarget)) {
       return fail("\"" + c.replacement + "\" is invalid 'replacement' for " + act + " action");
@@ -326,7 +340,13 @@ bool Relabeler::Apply(Labels& labels) const {
         const std::string target = rule.Expand(c.target_label, m);
         if (!IsRelabelLabelName(target)) break;
         const std::string res = rule.Expand(c.replacement, m);
-        lb.Set(target, res);  // "" deletes it
+        if (res.empty()) {
+          // Prometheus 2.42 deletes target_label as written, not as expanded: with a template
+          // ("${1}") that deletes nothing.
+          lb.Del(c.target_label);
+        } else {
+          lb.Set(target, res);
+        }
         break;
       }
       case RelabelAction::kLowercase:
@@ -350,8 +370,9 @@ bool Relabeler::Apply(Labels& labels) const {
         const Labels snapshot = labels;  // NOLINT(performance-unnecessary-copy-initialization)
         for (const auto& l : snapshot) {
           if (!rule.Submatch(l.name, m)) continue;
-          const std::string name = rule.Expand(c.replacement, m);
-          if (IsRelabelLabelName(name)) lb.Set(name, l.value);
+          // Set even when it is no valid label name, as Prometheus does (its scrape then fails
+          // on it, and so does lookout's: exposition_parser.cc).
+          lb.Set(rule.Expand(c.replacement, m), l.value);
         }
         break;
       }

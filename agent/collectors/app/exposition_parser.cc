@@ -55,6 +55,12 @@ bool IsNameStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+
+// model.LabelName.IsValid: [a-zA-Z_][a-zA-Z0-9_]* (a leading "__" allowed).
+bool IsRelabeledLabelName(std::string_view n) {
+  if (n.empty() || !(IsNameStart(n[0]) && n[0] != ':')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) { return IsNameChar(c) && c != ':'; });
+}
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
@@ -597,7 +603,9 @@ class Parser {
   // drops it), a __name__ label is refused (Prometheus fails the scrape on it), le and quantile
   // are kept aside until the family says whether they are its bucket/quantile.
   Status AddLabel(std::string_view lname, std::string_view raw, bool escaped) {
-    if (lname.size() > opt_.limits.max_label_name_length) {
+    // With metric_relabel_configs the limits apply to what the rules leave (Relabel), as
+    // Prometheus checks them after relabeling.
+    if (!relabel_ && lname.size() > opt_.limits.max_label_name_length) {
       return Fail("label_length",
                   "label name longer than " + std::to_string(opt_.limits.max_label_name_length));
     }
@@ -616,7 +624,7 @@ class Parser {
       emptied_.emplace_back(lname);
       return Ok{};
     }
-    if (value.size() > opt_.limits.max_label_value_length) {
+    if (!relabel_ && value.size() > opt_.limits.max_label_value_length) {
       return Fail("label_length",
                   "label value longer than " + std::to_string(opt_.limits.max_label_value_length));
     }
@@ -630,7 +638,7 @@ class Parser {
       has_quantile_ = true;
       return Ok{};
     }
-    if (nlabels_ + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
+    if (!relabel_ && nlabels_ + 1 + opt_.target_labels.size() > opt_.limits.max_labels) {
       return Fail("label_limit", "more than " + std::to_string(opt_.limits.max_labels) + " labels");
     }
     // Slots past nlabels_ are left from earlier lines: assigning reuses their capacity.
@@ -759,14 +767,29 @@ class Parser {
     auto it =
         std::find_if(full.begin(), full.end(), [](const Label& l) { return l.name == "__name__"; });
     if (it == full.end()) return Fail("parse", "no __name__ left by metric_relabel_configs");
-    if (!IsValidMetricName(it->value)) {
-      ++stats_.invalid;
-      keep = false;
-      return Ok{};
+    // Prometheus fails the whole scrape on a name that is not valid (scrape.go: "invalid metric
+    // name or label names"), whatever made it (labelmap, a rule's literal target_label).
+    const bool bad_name = std::any_of(full.begin(), full.end(), [](const Label& l) {
+      return l.name != "__name__" && !IsRelabeledLabelName(l.name);
+    });
+    if (!IsValidMetricName(it->value) || bad_name) {
+      return Fail("parse", "invalid metric name or label names after metric_relabel_configs");
     }
-    if (full.size() - 1 > opt_.limits.max_labels) {
+    // The limits, on what the rules left (__name__ counted, as Prometheus counts it).
+    if (full.size() > opt_.limits.max_labels) {
       return Fail("label_limit", "more than " + std::to_string(opt_.limits.max_labels) +
                                      " labels after metric_relabel_configs");
+    }
+    for (const Label& l : full) {
+      if (l.name == "__name__") continue;
+      if (l.name.size() > opt_.limits.max_label_name_length) {
+        return Fail("label_length",
+                    "label name longer than " + std::to_string(opt_.limits.max_label_name_length));
+      }
+      if (l.value.size() > opt_.limits.max_label_value_length) {
+        return Fail("label_length", "label value longer than " +
+                                        std::to_string(opt_.limits.max_label_value_length));
+      }
     }
     if (it->value != name) name = *relabeled_names_.insert(it->value).first;
     nlabels_ = 0;

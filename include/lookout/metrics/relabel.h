@@ -12,12 +12,13 @@
 // A label set is the series' labels with its metric name as `__name__`. Setting a label to ""
 // removes it, as labels.Builder does; a set that ends up empty is dropped.
 //
-// Deliberate differences (README, "Relabeling"):
-// - labelmap: a resulting name that is not a valid label name is not set (Prometheus would set
-//   it, and the series could not be written in the text formats lookout serves).
-// - lowercase / uppercase map letters with glibc's simple case mapping (towlower / towupper in
-//   C.UTF-8), Go's unicode.ToLower / ToUpper are simple case mappings too; they agree on ASCII
-//   and, as far as tested, on Latin, Greek and Cyrillic.
+// A rule may leave a name that is not a valid label name (labelmap, a literal target_label of
+// lowercase and the like), as in Prometheus; the caller decides (a scrape fails on it).
+//
+// Differences (README, "Relabeling"): regexes are RE2's and lowercase / uppercase use glibc's
+// case mapping in C.UTF-8, both on newer Unicode tables than Prometheus 2.42's Go 1.19
+// (Unicode 13): letters added since (e.g. U+A7C0, U+2C2F) match \pL and change case here only;
+// RE2 refuses a few Go forms and takes a few Go refuses (\C); regex errors are RE2's words.
 //
 // Thread-safety: a made Relabeler is immutable; Apply() is safe from any thread (RE2 is).
 

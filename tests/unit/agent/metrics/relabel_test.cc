@@ -68,6 +68,16 @@ TEST(Relabel, ExpandsTemplatesAsGoRegexpDoes) {
   EXPECT_EQ(run("$01"), "__name__=m,pod=web-1");           // no leading zeros: a name
   EXPECT_EQ(run("$9"), "__name__=m,pod=web-1");            // no such group: ""
   EXPECT_EQ(run("$0"), "__name__=m,out=web-1,pod=web-1");  // the whole match
+  // Go's names are letters (L) and digits (Nd): U+2160 (a letter number) ends "$1".
+  EXPECT_EQ(run("$1\u2160"), "__name__=m,out=web\u2160,pod=web-1");
+  EXPECT_EQ(run("$1\u00e9"), "__name__=m,pod=web-1");  // é is a letter: the group "1é"
+}
+
+TEST(Relabel, AnEmptyResultDeletesTargetLabelAsWritten) {
+  // Prometheus 2.42: lb.Del(cfg.TargetLabel), the template itself: "${1}" deletes nothing.
+  EXPECT_EQ(Applied(Make({Replace({"a"}, "(x)", "${1}", "$2")}),
+                    Set({{"__name__", "m"}, {"a", "x"}, {"x", "v"}})),
+            "__name__=m,a=x,x=v");
 }
 
 TEST(Relabel, ReplaceNeedsAWholeMatchAndATargetThatIsALabelName) {
@@ -205,6 +215,12 @@ TEST(Relabel, RefusesWhatPrometheusRefuses) {
   lm.action = RelabelAction::kLabelMap;
   lm.replacement = "a-b";
   EXPECT_EQ(error(lm), "rule 0: \"a-b\" is invalid 'replacement' for labelmap action");
+  RelabelConfig lc;
+  lc.action = RelabelAction::kLowercase;
+  lc.target_label = "$1";  // 2.42 checks the template pattern only
+  EXPECT_EQ(error(lc), "accepted");
+  lc.replacement = "";
+  EXPECT_EQ(error(lc), "rule 0: 'replacement' can not be set for lowercase action");
   EXPECT_EQ(ParseRelabelAction("LabelMap"), RelabelAction::kLabelMap);
   EXPECT_EQ(ParseRelabelAction("rename"), std::nullopt);
 }
@@ -247,6 +263,20 @@ TEST(Relabel, YamlErrorsSayFileLineColumnAndWhy) {
                       "  target_label: x\n")
                 .substr(0, 60),
             "config.yaml:2:3: metric_relabel_configs[0]: error parsing re");
+  EXPECT_EQ(YamlError("metric_relabel_configs:\n"
+                      "- {source_labels: a, target_label: b}\n"),
+            "config.yaml:2:19: metric_relabel_configs[0].source_labels: expected a list of label "
+            "names, got \"a\"");
+  // Nulls read as Prometheus reads them: separator ~ is "" (not the default), so labeldrop
+  // refuses it; source_labels ~ is not set, replacement ~ is "".
+  EXPECT_EQ(YamlError("metric_relabel_configs:\n"
+                      "- {action: labeldrop, regex: x, source_labels: ~, separator: ~}\n"),
+            "config.yaml:2:3: metric_relabel_configs[0]: labeldrop action requires only "
+            "'regex', and no other fields");
+  EXPECT_EQ(YamlError("metric_relabel_configs:\n"
+                      "- {action: labeldrop, regex: x, source_labels: ~}\n"
+                      "- {source_labels: [~, a], target_label: b, replacement: ~}\n"),
+            "accepted 2");
   EXPECT_EQ(YamlError("metric_relabel_configs:\n"
                       "- {action: drop, sources: [a]}\n"),
             "config.yaml:2:18: metric_relabel_configs[0].sources: unknown key (expected one "

@@ -120,15 +120,31 @@ TEST(ExpositionRelabel, QuantilesDroppedLeaveOneSeriesTheFirstLine) {
             "rpc_seconds{job=\"app\",pod=\"web-1\"} 0.01\n");
 }
 
-TEST(ExpositionRelabel, NoNameLeftFailsTheScrapeAnInvalidOneDropsTheLine) {
+TEST(ExpositionRelabel, NoNameOrAnInvalidNameLeftFailsTheScrape) {
+  // As Prometheus 2.42: errNameLabelMandatory, "invalid metric name or label names".
   EXPECT_EQ(Series("m 1\n", {Rule(RelabelAction::kLabelDrop, {}, "__name__")}),
             "parse: line 1: no __name__ left by metric_relabel_configs");
-  ParseStats stats;
-  EXPECT_EQ(
-      Series("m 1\nn 2\n",
-             {Rule(RelabelAction::kReplace, {"__name__"}, "m", "__name__", "not-a-name")}, &stats),
-      "n{job=\"app\",pod=\"web-1\"} 2\n");
-  EXPECT_EQ(stats.invalid, 1u);
+  EXPECT_EQ(Series("n 2\nm 1\n",
+                   {Rule(RelabelAction::kReplace, {"__name__"}, "m", "__name__", "not-a-name")}),
+            "parse: line 2: invalid metric name or label names after metric_relabel_configs");
+  EXPECT_EQ(Series("m{a1x=\"v\"} 1\n", {Rule(RelabelAction::kLabelMap, {}, "a(.*)", "", "$1")}),
+            "parse: line 1: invalid metric name or label names after metric_relabel_configs");
+}
+
+TEST(ExpositionRelabel, LimitsApplyToWhatTheRulesLeave) {
+  std::string many = "m{keep=\"1\"";
+  for (int i = 0; i < 70; ++i) many += ",x" + std::to_string(i) + "=\"v\"";
+  many += "} 1\n";
+  // 70 labels, 64 allowed: the rule drops them first, as in Prometheus.
+  EXPECT_EQ(Series(many, {Rule(RelabelAction::kLabelDrop, {}, "x.*")}),
+            "m{job=\"app\",keep=\"1\",pod=\"web-1\"} 1\n");
+  EXPECT_EQ(Series("m{v=\"" + std::string(5000, 'a') + "\"} 1\n",
+                   {Rule(RelabelAction::kLabelDrop, {}, "v")}),
+            "m{job=\"app\",pod=\"web-1\"} 1\n");
+  // And what they make is checked: a value over max_label_value_length (4096).
+  EXPECT_EQ(Series("m{v=\"" + std::string(3000, 'a') + "\"} 1\n",
+                   {Rule(RelabelAction::kReplace, {"v", "v"}, "(.*)", "w", "$1")}),
+            "label_length: line 1: label value longer than 4096");
 }
 
 TEST(ExpositionRelabel, LabelLimitCountsTheLabelsTheRulesLeave) {
