@@ -24,6 +24,7 @@
 #include "exporters/otlp/queue_metrics.h"
 #include "exporters/otlp/span_exporter.h"
 #include "exporters/otlp/span_senders.h"
+#include "exporters/remote_write/remote_writer.h"
 #include "lookout/metrics/metric_view.h"
 #include "lookout/metrics/self_metrics.h"
 
@@ -142,6 +143,24 @@ Agent::Agent(Config cfg)
   if (otlp.grpc_enabled) {
     otlp_grpc_server_ = std::make_unique<otlp::OtlpGrpcServer>(
         *ioc_, otlp, otlp_metrics_, trace_pipeline_, otlp_requests, registry_);
+  }
+
+  if (!cfg_.remote_write.endpoints.empty()) {
+    remote_write_metrics_ = std::make_unique<remote_write::RemoteWriteMetrics>(*registry_);
+    for (auto e : cfg_.remote_write.endpoints) {
+      e.user_agent = "lookout/" + std::string(b.version);
+      auto client = MakeCurlHttpClient(e.tls);
+      remote_writers_.push_back(std::make_unique<remote_write::RemoteWriter>(
+          std::move(e), cfg_.remote_write.interval, [this] { return exposer_->Gather(); },
+          std::move(client), *remote_write_metrics_,
+          [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+          }));
+    }
+    Log(LogLevel::kInfo, "remote write on",
+        {{"endpoints", std::to_string(remote_writers_.size())}});
   }
 
   exposer_->SetLandingPage({
@@ -267,6 +286,7 @@ void Agent::Start() {
   if (scraper_) scraper_->Start();
   if (slo_engine_) slo_engine_->Start();
   if (span_exporter_) span_exporter_->Start();
+  for (auto& w : remote_writers_) w->Start();
   for (int i = 0; i < cfg_.server.threads; ++i) {
     threads_.emplace_back([this] { ioc_->run(); });
   }
@@ -344,6 +364,7 @@ void Agent::Shutdown() {
   }
   // Receivers are closed: deliver what was acknowledged, within the traces' own deadline.
   if (span_exporter_) span_exporter_->Stop(cfg_.traces.shutdown_timeout);
+  for (auto& w : remote_writers_) w->Stop(cfg_.server.shutdown_timeout);
   if (slo_engine_) slo_engine_->Stop();
   if (scraper_) scraper_->Stop();
   if (pod_index_) pod_index_->Stop();

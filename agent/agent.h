@@ -41,6 +41,10 @@ class OtlpHttpReceiver;
 class OtlpGrpcServer;
 class SpanExporter;
 }  // namespace otlp
+namespace remote_write {
+class RemoteWriter;
+struct RemoteWriteMetrics;
+}  // namespace remote_write
 namespace trace {
 class TracePipeline;
 class SpanMetrics;
@@ -101,6 +105,8 @@ class Agent {
   std::shared_ptr<MetricViewSource> view_source_;
   std::shared_ptr<slo::SloEngine> slo_engine_;  // null when slo.enabled is false
   std::unique_ptr<Exposer> exposer_;            // the endpoints of cfg_.server.listen_address
+  std::unique_ptr<remote_write::RemoteWriteMetrics> remote_write_metrics_;
+  std::vector<std::unique_ptr<remote_write::RemoteWriter>> remote_writers_;  // one per endpoint
   std::vector<std::thread> threads_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stop_requested_{false};

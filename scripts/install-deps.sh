@@ -9,7 +9,7 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libyaml-cpp-dev zlib1g-dev libcurl4-openssl-dev openssl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libre2-dev
-  prometheus-cpp-dev libsimdjson-dev libfmt-dev libdeflate-dev libssl-dev
+  prometheus-cpp-dev libsimdjson-dev libfmt-dev libdeflate-dev libssl-dev libsnappy-dev
 )
 TEST_PACKAGES=(
   # tests, fuzzers (clang's libFuzzer) and benchmarks; clang-format and clang-tidy for ctest

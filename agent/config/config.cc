@@ -32,6 +32,7 @@ void ForEachSection(Fn&& fn) {
   fn(Section<OtlpOptions>{"otlp", OtlpOptionTable, &Config::otlp});
   fn(Section<SloOptions>{"slo", SloOptionTable, &Config::slo});
   fn(Section<TracesOptions>{"traces", TracesOptionTable, &Config::traces});
+  fn(Section<RemoteWriteOptions>{"remote_write", RemoteWriteOptionTable, &Config::remote_write});
 }
 
 void Apply(const std::string& yaml_text, const std::string& source_name, Config& cfg) {

@@ -21,6 +21,7 @@
 #include "agent/server/server_options.h"
 #include "agent/slo/slo_options.h"
 #include "agent/trace/traces_options.h"
+#include "exporters/remote_write/remote_write_options.h"
 
 namespace lookout {
 
@@ -34,6 +35,7 @@ struct Config {
   OtlpOptions otlp;
   SloOptions slo;
   TracesOptions traces;
+  RemoteWriteOptions remote_write;
   std::string source_name;  // file the config came from ("<embedded default>")
 };
 

@@ -104,6 +104,8 @@ void Exposer::SetLandingPage(const std::vector<std::pair<std::string, std::strin
 }
 
 void Exposer::Start() { server_->Start(); }
+
+std::vector<MetricFamily> Exposer::Gather() const { return all_->Gather(); }
 void Exposer::Stop() { server_->Stop(); }
 unsigned short Exposer::port() const { return server_->port(); }
 size_t Exposer::open_connections() const { return server_->open_connections(); }

@@ -14,12 +14,11 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Harness, fail, free_port, http_get, parse_text, prom_query, wait_for  # noqa: E402
+from harness import (Harness, fail, http_get, parse_text, prom_query, serve_body,  # noqa: E402
+                     wait_for)
 
 BODY = """# HELP http_requests_total Requests.
 # TYPE http_requests_total counter
@@ -121,19 +120,6 @@ SYNTHETIC = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
              "scrape_samples_post_metric_relabeling", "scrape_series_added"}
 
 
-class App(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):
-        body = BODY.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 def key(name, labels):
     return (name, frozenset(labels.items()))
 
@@ -197,9 +183,7 @@ def main():
     lookout = sys.argv[1]
     with Harness() as h:
         config_errors(h, lookout)
-        app_port = free_port()
-        server = ThreadingHTTPServer(("127.0.0.1", app_port), App)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server, app_port = serve_body(BODY)
         target = f"127.0.0.1:{app_port}"
 
         jobs = []

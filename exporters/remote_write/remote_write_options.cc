@@ -1,0 +1,114 @@
+#include "exporters/remote_write/remote_write_options.h"
+
+#include <algorithm>
+#include <string>
+
+namespace lookout {
+namespace {
+
+using remote_write::EndpointOptions;
+
+// One `remote_write` entry, strictly, with Prometheus's field names.
+EndpointOptions ReadEndpoint(const YAML::Node& n, const std::string& key, const std::string& file) {
+  YamlMapReader r(n, key, file);
+  if (!n.IsMap()) r.Fail(n, key, "a remote_write endpoint (a mapping with url)");
+  EndpointOptions e;
+  r.Str("url", &e.url);
+  if (!(e.url.starts_with("http://") || e.url.starts_with("https://")) || e.url.size() < 10) {
+    r.Fail(r.Get("url"), r.Key("url"), "an http:// or https:// URL");
+  }
+  r.Str("name", &e.name);
+  r.Dur("remote_timeout", &e.remote_timeout, Duration(100), Duration(600'000));
+  r.StrMap("headers", &e.headers);
+  r.Str("bearer_token_file", &e.bearer_token_file);
+  if (YAML::Node b = r.Get("basic_auth"); b.IsDefined() && !b.IsNull()) {
+    YamlMapReader br(b, r.Key("basic_auth"), file);
+    br.Str("username", &e.basic_auth_username);
+    br.Str("password_file", &e.basic_auth_password_file);
+    br.Done();
+    if (e.basic_auth_username.empty()) {
+      br.Fail(br.Get("username"), br.Key("username"), "a user name");
+    }
+    if (!e.bearer_token_file.empty()) {
+      r.Fail(b, r.Key("basic_auth"), "basic_auth or bearer_token_file, not both");
+    }
+  }
+  if (YAML::Node t = r.Get("tls_config"); t.IsDefined() && !t.IsNull()) {
+    YamlMapReader tr(t, r.Key("tls_config"), file);
+    tr.Str("ca_file", &e.tls.ca_file);
+    tr.Str("cert_file", &e.tls.cert_file);
+    tr.Str("key_file", &e.tls.key_file);
+    tr.Bool("insecure_skip_verify", &e.tls.insecure_skip_verify);
+    tr.Done();
+  }
+  std::vector<std::pair<std::string, std::string>> external;
+  r.StrMap("external_labels", &external);
+  for (const auto& [k, v] : external) {
+    if (!IsValidLabelName(k)) {
+      r.Fail(r.Get("external_labels"), r.Key("external_labels"), "valid label names");
+    }
+    e.external_labels.push_back(Label{k, v});
+  }
+  std::sort(e.external_labels.begin(), e.external_labels.end(),
+            [](const Label& a, const Label& b) { return a.name < b.name; });
+  r.RelabelConfigs("write_relabel_configs", &e.write_relabel_configs);
+  r.Bool("send_exemplars", &e.send_exemplars);
+  if (YAML::Node m = r.Get("metadata_config"); m.IsDefined() && !m.IsNull()) {
+    YamlMapReader mr(m, r.Key("metadata_config"), file);
+    mr.Bool("send", &e.send_metadata);
+    mr.Done();
+  }
+  if (YAML::Node q = r.Get("queue_config"); q.IsDefined() && !q.IsNull()) {
+    YamlMapReader qr(q, r.Key("queue_config"), file);
+    qr.Int("capacity", &e.capacity, 1, int64_t{1} << 32);
+    qr.Int("max_samples_per_send", &e.max_samples_per_send, 1, 1 << 20);
+    qr.Dur("min_backoff", &e.min_backoff, Duration(1), Duration(3'600'000));
+    qr.Dur("max_backoff", &e.max_backoff, Duration(1), Duration(3'600'000));
+    // Read for compatibility with a Prometheus config; one sender sends (no shards yet) and a
+    // collection is sent as soon as it is made, so these change nothing.
+    int shards = 0;
+    Duration deadline{};
+    qr.Int("max_shards", &shards, 1, 1 << 16);
+    qr.Int("min_shards", &shards, 1, 1 << 16);
+    qr.Dur("batch_send_deadline", &deadline, Duration(1), Duration(3'600'000));
+    qr.Done();
+    if (e.min_backoff > e.max_backoff) {
+      qr.Fail(qr.Get("min_backoff"), qr.Key("min_backoff"), "at most max_backoff");
+    }
+  }
+  r.Done();
+  return e;
+}
+
+}  // namespace
+
+const OptionTable<RemoteWriteOptions>& RemoteWriteOptionTable() {
+  using O = RemoteWriteOptions;
+  static const OptionTable<O> kTable{{
+      option::Dur<O>("interval", &O::interval, Duration(1000), Duration(3'600'000), "30s",
+                     "how often what `/metrics` serves is collected and queued for every "
+                     "endpoint, stamped with the collection time (a scraped sample keeps its own)"),
+      option::Custom<O>(
+          "endpoints", "[]", "list of endpoints",
+          "Prometheus's `remote_write` entries: `url`, `name`, `remote_timeout`, `headers`, "
+          "`bearer_token_file` (read again when it changes), `basic_auth` (`username`, "
+          "`password_file`), `tls_config` (`ca_file`, `cert_file`, `key_file`, "
+          "`insecure_skip_verify`), `external_labels`, `write_relabel_configs`, "
+          "`send_exemplars`, `metadata_config.send`, `queue_config` (`capacity`, "
+          "`max_samples_per_send`, `min_backoff`, `max_backoff`; `max_shards`, `min_shards`, "
+          "`batch_send_deadline` read but unused); see \"Remote write\"",
+          [](YamlMapReader& r, std::string_view k, O& o) {
+            YAML::Node n = r.Get(k);
+            if (!n.IsDefined() || n.IsNull()) return;
+            if (!n.IsSequence()) r.Fail(n, r.Key(k), "a list of remote_write endpoints");
+            o.endpoints.clear();
+            for (size_t i = 0; i < n.size(); ++i) {
+              o.endpoints.push_back(
+                  ReadEndpoint(n[i], r.Key(k) + "[" + std::to_string(i) + "]", r.file()));
+            }
+          }),
+  }};
+  return kTable;
+}
+
+}  // namespace lookout

@@ -1,0 +1,45 @@
+#pragma once
+// Prometheus remote write 1.0 bodies (https://prometheus.io/docs/specs/remote_write_spec/):
+// the metrics model's families as the series Prometheus would store from lookout's text
+// exposition, and those series as a snappy-compressed protobuf WriteRequest.
+//
+// Pure functions; thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lookout/metrics/metric.h"
+
+namespace lookout::remote_write {
+
+// One series and its sample. `labels` are sorted by name, unique, `__name__` included, no empty
+// value (what the specification requires of a sender).
+struct WriteSeries {
+  Labels labels;
+  double value = 0;
+  int64_t timestamp_ms = 0;
+  std::optional<Exemplar> exemplar;
+};
+
+// The series of `f`, named as the text exposition writes its lines (a counter keeps its
+// `_total`; a histogram's `_bucket` with `le` as written, `_sum`, `_count`; a summary's
+// quantiles, `_sum`, `_count`), appended to `out`. A sample's own timestamp is kept; the others
+// get `now_ms`. Exemplars ride on the series the OpenMetrics exposition puts them on (a
+// counter's, a bucket's).
+void AppendSeries(const MetricFamily& f, int64_t now_ms, std::vector<WriteSeries>& out);
+
+// A WriteRequest with `series` (and one MetricMetadata per family in `metadata`, when not null),
+// serialized and compressed with snappy's block format. `send_exemplars` false leaves them out.
+std::string EncodeWriteRequest(const std::vector<WriteSeries>& series, size_t begin, size_t end,
+                               const std::vector<MetricFamily>* metadata, bool send_exemplars);
+
+// The body decoded back (tests): nullopt when it is no snappy block or no WriteRequest.
+struct DecodedWriteRequest {
+  std::vector<WriteSeries> series;
+  std::vector<MetricFamily> metadata;  // name, help, type, unit; no samples
+};
+std::optional<DecodedWriteRequest> DecodeWriteRequest(const std::string& body);
+
+}  // namespace lookout::remote_write

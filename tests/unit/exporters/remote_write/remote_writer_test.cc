@@ -1,0 +1,214 @@
+#include "exporters/remote_write/remote_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <mutex>
+
+#include "agent/collectors/app/exposition_parser.h"
+#include "exporters/remote_write/write_request.h"
+
+namespace lookout::remote_write {
+namespace {
+
+std::vector<MetricFamily> Parse(std::string_view body) {
+  auto r = app::ParseExposition(body, app::ExpositionFormat::kOpenMetrics, {});
+  EXPECT_TRUE(r.ok()) << r.error().detail;
+  return r.ok() ? std::move(r).value() : std::vector<MetricFamily>{};
+}
+
+std::string Show(const WriteSeries& w) {
+  std::string out;
+  for (const auto& l : w.labels) out += (out.empty() ? "" : ",") + l.name + "=" + l.value;
+  return out + " " + std::to_string(w.value) + " @" + std::to_string(w.timestamp_ms);
+}
+
+const char* const kBody =
+    "# TYPE req counter\n"
+    "req_total{code=\"200\"} 7 # {trace_id=\"ab\"} 1 1700000000.5\n"
+    "# TYPE lat histogram\n"
+    "lat_bucket{le=\"0.1\"} 1\nlat_bucket{le=\"+Inf\"} 3\nlat_sum 0.5\nlat_count 3\n"
+    "# TYPE rpc summary\nrpc{quantile=\"0.5\"} 0.2\nrpc_sum 1\nrpc_count 4\n"
+    "# TYPE up gauge\nup 1 1690000000.25\n"
+    "# EOF\n";
+
+TEST(WriteRequest, SeriesAreTheTextExpositionsLines) {
+  std::vector<WriteSeries> out;
+  for (const auto& f : Parse(kBody)) AppendSeries(f, 1700000001000, out);
+  std::vector<std::string> got;
+  got.reserve(out.size());
+  for (const auto& w : out) got.push_back(Show(w));
+  EXPECT_EQ(
+      got,
+      (std::vector<std::string>{
+          "__name__=req_total,code=200 7.000000 @1700000001000",
+          "__name__=lat_bucket,le=0.1 1.000000 @1700000001000",
+          "__name__=lat_bucket,le=+Inf 3.000000 @1700000001000",
+          "__name__=lat_sum 0.500000 @1700000001000", "__name__=lat_count 3.000000 @1700000001000",
+          "__name__=rpc,quantile=0.5 0.200000 @1700000001000",
+          "__name__=rpc_sum 1.000000 @1700000001000", "__name__=rpc_count 4.000000 @1700000001000",
+          "__name__=up 1.000000 @1690000000250",  // its own timestamp kept
+      }));
+  ASSERT_TRUE(out[0].exemplar);
+  EXPECT_EQ(out[0].exemplar->labels[0].value, "ab");
+}
+
+TEST(WriteRequest, EncodedBodyDecodesToTheSameSeriesAndMetadata) {
+  const auto families = Parse(kBody);
+  std::vector<WriteSeries> series;
+  for (const auto& f : families) AppendSeries(f, 1700000001000, series);
+  const std::string body = EncodeWriteRequest(series, 1, series.size(), &families, true);
+  auto decoded = DecodeWriteRequest(body);
+  ASSERT_TRUE(decoded);
+  ASSERT_EQ(decoded->series.size(), series.size() - 1);
+  for (size_t i = 0; i < decoded->series.size(); ++i) {
+    EXPECT_EQ(Show(decoded->series[i]), Show(series[i + 1]));
+  }
+  ASSERT_EQ(decoded->metadata.size(), families.size());
+  EXPECT_EQ(decoded->metadata[1].name, "lat");
+  EXPECT_EQ(decoded->metadata[1].type, MetricType::kHistogram);
+  // Exemplars go only when asked for, with their own time.
+  const std::string with = EncodeWriteRequest(series, 0, 1, nullptr, true);
+  const std::string without = EncodeWriteRequest(series, 0, 1, nullptr, false);
+  ASSERT_TRUE(DecodeWriteRequest(with)->series[0].exemplar);
+  EXPECT_EQ(*DecodeWriteRequest(with)->series[0].exemplar->timestamp, 1700000000.5);
+  EXPECT_FALSE(DecodeWriteRequest(without)->series[0].exemplar);
+  EXPECT_FALSE(DecodeWriteRequest("not snappy"));
+}
+
+// Answers with the statuses queued (then 204), keeping every request.
+class ScriptedClient : public HttpClient {
+ public:
+  explicit ScriptedClient(std::deque<long> statuses) : statuses_(std::move(statuses)) {}
+  Result<HttpClientResponse> Do(const HttpClientRequest& r) noexcept override {
+    std::lock_guard lock(mu_);
+    requests_.push_back(r);
+    HttpClientResponse resp;
+    resp.status = 204;
+    if (!statuses_.empty()) {
+      resp.status = statuses_.front();
+      statuses_.pop_front();
+    }
+    if (resp.status == 0) return MakeError("connect", "refused");
+    return resp;
+  }
+  std::vector<HttpClientRequest> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<long> statuses_;
+  std::vector<HttpClientRequest> requests_;
+};
+
+struct Fixture {
+  explicit Fixture(std::deque<long> statuses, EndpointOptions o = {}) {
+    auto c = std::make_unique<ScriptedClient>(std::move(statuses));
+    client = c.get();
+    if (o.url.empty()) o.url = "http://receiver:9090/api/v1/write";
+    o.min_backoff = std::chrono::milliseconds(1);
+    o.max_backoff = std::chrono::milliseconds(2);
+    writer = std::make_unique<RemoteWriter>(
+        std::move(o), std::chrono::seconds(60), [this] { return Parse(body); }, std::move(c),
+        metrics, [] { return int64_t{1700000001000}; });
+  }
+  std::string body = kBody;
+  SelfMetrics registry;
+  RemoteWriteMetrics metrics{registry};
+  ScriptedClient* client = nullptr;
+  std::unique_ptr<RemoteWriter> writer;
+  double Counter(const std::string& name, const std::string& reason = "") {
+    std::vector<MetricFamily> fs;
+    registry.Collect(fs);
+    for (const auto& f : fs) {
+      if (f.name != name) continue;
+      for (const auto& s : f.samples) {
+        bool ok = reason.empty();
+        for (const auto& l : s.labels) ok = ok || (l.name == "reason" && l.value == reason);
+        if (ok) return s.value;
+      }
+    }
+    return -1;
+  }
+};
+
+TEST(RemoteWriter, SendsWithTheSpecsHeadersAndRetries5xx429AndConnectionErrors) {
+  Fixture f({503, 429, 0});
+  f.writer->CollectOnce();
+  EXPECT_EQ(f.writer->pending(), 9u);
+  EXPECT_TRUE(f.writer->SendOnce());
+  EXPECT_EQ(f.writer->pending(), 0u);
+  const auto reqs = f.client->requests();
+  ASSERT_EQ(reqs.size(), 4u);                                  // three failures, then 204
+  for (const auto& r : reqs) EXPECT_EQ(r.body, reqs[0].body);  // the same batch each time
+  std::map<std::string, std::string> h(reqs[0].headers.begin(), reqs[0].headers.end());
+  EXPECT_EQ(h["Content-Encoding"], "snappy");
+  EXPECT_EQ(h["Content-Type"], "application/x-protobuf");
+  EXPECT_EQ(h["X-Prometheus-Remote-Write-Version"], "0.1.0");
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_total"), 9);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_retried_total"), 27);
+  EXPECT_EQ(f.Counter("lookout_remote_write_highest_sent_timestamp_seconds"), 1700000001);
+}
+
+TEST(RemoteWriter, A4xxDropsTheBatchAndCountsIt) {
+  EndpointOptions o;
+  o.max_samples_per_send = 5;
+  Fixture f({400}, o);
+  f.writer->CollectOnce();
+  EXPECT_TRUE(f.writer->SendOnce());  // 400: the first five dropped, not retried
+  EXPECT_TRUE(f.writer->SendOnce());  // the other four delivered
+  EXPECT_EQ(f.client->requests().size(), 2u);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "http_400"), 5);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_failed_total"), 5);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_total"), 4);
+}
+
+TEST(RemoteWriter, ExternalLabelsThenWriteRelabelingThenCapacity) {
+  EndpointOptions o;
+  o.external_labels = {{"cluster", "eu-1"}, {"code", "ignored"}};  // code: the series' own wins
+  RelabelConfig drop;
+  drop.action = RelabelAction::kDrop;
+  drop.source_labels = {"__name__"};
+  drop.regex = "lat_.*|rpc.*";
+  o.write_relabel_configs = *Relabeler::Make({drop});
+  o.capacity = 3;
+  Fixture f({}, o);
+  f.writer->CollectOnce();  // req_total and up kept
+  EXPECT_EQ(f.writer->pending(), 2u);
+  f.writer->CollectOnce();  // 4: the oldest dropped
+  EXPECT_EQ(f.writer->pending(), 3u);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "queue_full"), 1);
+  EXPECT_TRUE(f.writer->SendOnce());
+  auto d = DecodeWriteRequest(f.client->requests().at(0).body);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->series.size(), 3u);
+  EXPECT_EQ(Show(d->series[0]), "__name__=up,cluster=eu-1,code=ignored 1.000000 @1690000000250");
+  EXPECT_EQ(Show(d->series[1]), "__name__=req_total,cluster=eu-1,code=200 7.000000 @1700000001000");
+}
+
+TEST(RemoteWriter, BasicAuthAndHeaders) {
+  EndpointOptions o;
+  o.basic_auth_username = "user";
+  o.headers = {{"X-Scope-OrgID", "tenant-1"}};
+  Fixture f({}, o);
+  f.writer->CollectOnce();
+  EXPECT_TRUE(f.writer->SendOnce());
+  const auto r = f.client->requests().at(0);
+  std::map<std::string, std::string> h(r.headers.begin(), r.headers.end());
+  EXPECT_EQ(h["Authorization"], "Basic dXNlcjo=");  // base64("user:")
+  EXPECT_EQ(h["X-Scope-OrgID"], "tenant-1");
+}
+
+TEST(RemoteWriter, StopDropsWhatCouldNotBeSentAndCountsIt) {
+  Fixture f({503, 503, 503, 503, 503, 503, 503, 503});
+  f.writer->CollectOnce();
+  f.writer->Stop(std::chrono::milliseconds(0));
+  EXPECT_EQ(f.writer->pending(), 0u);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "shutdown"), 9);
+}
+
+}  // namespace
+}  // namespace lookout::remote_write
