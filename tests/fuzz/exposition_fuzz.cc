@@ -1,13 +1,13 @@
 // Fuzzes the Prometheus text / OpenMetrics parser that reads scraped application bodies. The
 // first byte picks the format (bit 0) and whether metric_relabel_configs run (bit 1: a rule of
-// every action over whatever labels the body brings). Beyond "never crash": whatever parses must survive the round trip
-// through our own encoders (the agent re-exposes it), so the re-encoded text parses again.
+// every action over whatever labels the body brings). Beyond "never crash": whatever parses must
+// survive the round trip through our own encoders (the agent re-exposes it), so the re-encoded text
+// parses again.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-
 #include <utility>
 #include <vector>
 
