@@ -1,7 +1,11 @@
 #include "exporters/remote_write/remote_write_options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <string>
+#include <string_view>
 
 namespace lookout {
 namespace {
@@ -14,21 +18,37 @@ EndpointOptions ReadEndpoint(const YAML::Node& n, const std::string& key, const 
   if (!n.IsMap()) r.Fail(n, key, "a remote_write endpoint (a mapping with url)");
   EndpointOptions e;
   r.Str("url", &e.url);
-  if (!(e.url.starts_with("http://") || e.url.starts_with("https://")) || e.url.size() < 10) {
-    r.Fail(r.Get("url"), r.Key("url"), "an http:// or https:// URL");
+  const size_t host = e.url.find("://") + 3;
+  if (!(e.url.starts_with("http://") || e.url.starts_with("https://")) || host >= e.url.size() ||
+      e.url[host] == '/' || e.url.find_first_of(" \t\r\n") != std::string::npos) {
+    r.Fail(r.Get("url"), r.Key("url"), "an http:// or https:// URL with a host");
   }
   r.Str("name", &e.name);
   r.Dur("remote_timeout", &e.remote_timeout, Duration(100), Duration(600'000));
   r.StrMap("headers", &e.headers);
+  // The headers the protocol and authentication own (Prometheus refuses them too).
+  for (const auto& [k, v] : e.headers) {
+    std::string lower = k;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* reserved :
+         {"authorization", "host", "content-encoding", "content-length", "content-type",
+          "user-agent", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+          "www-authenticate", "accept-encoding", "x-prometheus-remote-write-version"}) {
+      if (lower == reserved) {
+        r.Fail(r.Get("headers"), r.Key("headers"),
+               "headers other than " + k +
+                   " (set by lookout, or by basic_auth / "
+                   "bearer_token_file)");
+      }
+    }
+  }
   r.Str("bearer_token_file", &e.bearer_token_file);
   if (YAML::Node b = r.Get("basic_auth"); b.IsDefined() && !b.IsNull()) {
     YamlMapReader br(b, r.Key("basic_auth"), file);
     br.Str("username", &e.basic_auth_username);
     br.Str("password_file", &e.basic_auth_password_file);
     br.Done();
-    if (e.basic_auth_username.empty()) {
-      br.Fail(br.Get("username"), br.Key("username"), "a user name");
-    }
+    if (e.basic_auth_username.empty()) br.Fail(b, br.Key("username"), "a user name");
     if (!e.bearer_token_file.empty()) {
       r.Fail(b, r.Key("basic_auth"), "basic_auth or bearer_token_file, not both");
     }
@@ -40,12 +60,23 @@ EndpointOptions ReadEndpoint(const YAML::Node& n, const std::string& key, const 
     tr.Str("key_file", &e.tls.key_file);
     tr.Bool("insecure_skip_verify", &e.tls.insecure_skip_verify);
     tr.Done();
+    // As Prometheus does at load: a file that is not there fails now, not every send.
+    const std::pair<const char*, const std::string*> files[] = {{"ca_file", &e.tls.ca_file},
+                                                                {"cert_file", &e.tls.cert_file},
+                                                                {"key_file", &e.tls.key_file}};
+    for (const auto& [k, path] : files) {
+      if (!path->empty() && access(path->c_str(), R_OK) != 0) {
+        tr.Fail(tr.Get(k), tr.Key(k), "a readable file");
+      }
+    }
   }
   std::vector<std::pair<std::string, std::string>> external;
   r.StrMap("external_labels", &external);
   for (const auto& [k, v] : external) {
-    if (!IsValidLabelName(k)) {
-      r.Fail(r.Get("external_labels"), r.Key("external_labels"), "valid label names");
+    if (!IsValidLabelName(k) || v.empty()) {
+      // The specification forbids empty label values; a reserved or invalid name is no label.
+      r.Fail(r.Get("external_labels"), r.Key("external_labels") + "." + k,
+             "a valid label name with a non-empty value");
     }
     e.external_labels.push_back(Label{k, v});
   }
@@ -105,6 +136,16 @@ const OptionTable<RemoteWriteOptions>& RemoteWriteOptionTable() {
             for (size_t i = 0; i < n.size(); ++i) {
               o.endpoints.push_back(
                   ReadEndpoint(n[i], r.Key(k) + "[" + std::to_string(i) + "]", r.file()));
+              // Two entries with one url and name would share their self-metrics' series
+              // (Prometheus refuses duplicate remote_write entries too).
+              for (size_t j = 0; j < i; ++j) {
+                if (o.endpoints[j].url == o.endpoints[i].url &&
+                    o.endpoints[j].name == o.endpoints[i].name) {
+                  r.Fail(n[i], r.Key(k) + "[" + std::to_string(i) + "]",
+                         "an endpoint other than [" + std::to_string(j) +
+                             "] (same url and name): give one a `name`");
+                }
+              }
             }
           }),
   }};

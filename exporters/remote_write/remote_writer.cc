@@ -179,7 +179,15 @@ void RemoteWriter::CollectOnce() {
   if (queue_.size() > o_.capacity) {
     const size_t over = queue_.size() - o_.capacity;
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(over));
-    dropped_.WithLabels({name_, o_.url, "queue_full"}).Increment(static_cast<double>(over));
+    // Samples of the batch in flight are the sender's to count (sent, or dropped by status).
+    const uint64_t end = front_seq_ + over;
+    const uint64_t in_flight =
+        std::clamp(in_flight_end_, front_seq_, end) - std::clamp(in_flight_begin_, front_seq_, end);
+    front_seq_ = end;
+    if (over > in_flight) {
+      dropped_.WithLabels({name_, o_.url, "queue_full"})
+          .Increment(static_cast<double>(over - in_flight));
+    }
   }
   if (metadata) metadata_ = std::move(metadata);
   pending_gauge_.Set(static_cast<double>(queue_.size()));
@@ -208,7 +216,9 @@ std::vector<std::pair<std::string, std::string>> RemoteWriter::Headers() {
       {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
   if (!o_.bearer_token_file.empty()) {
     struct stat st {};
-    if (stat(o_.bearer_token_file.c_str(), &st) == 0) {
+    if (stat(o_.bearer_token_file.c_str(), &st) != 0) {
+      Warn("bearer_token_file unreadable, sending the token last read", o_.bearer_token_file);
+    } else {
       const auto mtime = std::chrono::system_clock::time_point(
           std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec));
       if (mtime != token_mtime_ || token_.empty()) {
@@ -236,28 +246,40 @@ void RemoteWriter::Warn(std::string_view msg, const std::string& error) {
 bool RemoteWriter::Sleep(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   const auto until = std::chrono::steady_clock::now() + d;
-  cv_.wait_until(lock, until,
-                 [&] { return stopping_ && std::chrono::steady_clock::now() >= deadline_; });
-  return !(stopping_ && std::chrono::steady_clock::now() >= deadline_);
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    if (stopping_ && now >= deadline_) return false;
+    if (now >= until) return true;
+    // Stop() wakes the wait; from then on it also ends at the deadline, not at `until` (a
+    // Retry-After of minutes must not hold a SIGTERM).
+    cv_.wait_until(lock, stopping_ ? std::min(until, deadline_) : until);
+  }
 }
 
 bool RemoteWriter::SendOnce() {
   std::vector<WriteSeries> batch;
   std::shared_ptr<const std::vector<MetricFamily>> metadata;
+  uint64_t batch_end = 0;
   {
     std::lock_guard lock(mu_);
     const size_t n = std::min(queue_.size(), o_.max_samples_per_send);
     batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     metadata = metadata_;
+    in_flight_begin_ = front_seq_;
+    in_flight_end_ = batch_end = front_seq_ + n;
   }
   if (batch.empty()) return true;
   const std::string body =
       EncodeWriteRequest(batch, 0, batch.size(), metadata.get(), o_.send_exemplars);
-  auto forget = [&](size_t n) {
+  auto forget = [&] {
     std::lock_guard lock(mu_);
-    // CollectOnce may have dropped the oldest meanwhile: forget at most what is still there.
-    const size_t k = std::min(n, queue_.size());
+    // CollectOnce may have dropped some of the batch meanwhile (queue_full): forget only what is
+    // still queued of it, by number, never a newer sample.
+    const uint64_t left = batch_end > front_seq_ ? batch_end - front_seq_ : 0;
+    const auto k = static_cast<size_t>(std::min<uint64_t>(left, queue_.size()));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(k));
+    front_seq_ += k;
+    in_flight_begin_ = in_flight_end_ = 0;
     if (metadata_ == metadata) metadata_.reset();
     pending_gauge_.Set(static_cast<double>(queue_.size()));
   };
@@ -269,6 +291,15 @@ bool RemoteWriter::SendOnce() {
     req.headers = Headers();
     req.body = body;
     req.timeout = o_.remote_timeout;
+    {
+      // Stopping: a request started now may take only what is left of the deadline.
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline_ - std::chrono::steady_clock::now());
+        req.timeout = std::clamp(left, std::chrono::milliseconds(100), o_.remote_timeout);
+      }
+    }
     req.max_response_bytes = 1 << 20;  // an error text at most; more is the receiver's fault
     auto resp = client_->Do(req);
     std::optional<std::chrono::milliseconds> wait;
@@ -283,7 +314,7 @@ bool RemoteWriter::SendOnce() {
       }
       exemplars_.Increment(static_cast<double>(exemplars));
       highest_.Set(std::max(highest_.Value(), static_cast<double>(newest) / 1000));
-      forget(batch.size());
+      forget();
       return true;
     }
     const bool retryable = !resp.ok() || resp->status == 429 || resp->status / 100 == 5;
@@ -292,7 +323,7 @@ bool RemoteWriter::SendOnce() {
       failed_.Increment(static_cast<double>(batch.size()));
       dropped_.WithLabels({name_, o_.url, reason}).Increment(static_cast<double>(batch.size()));
       Warn("remote write refused, batch dropped", reason + " " + resp->body.substr(0, 256));
-      forget(batch.size());
+      forget();
       return true;
     }
     retried_.Increment(static_cast<double>(batch.size()));

@@ -114,7 +114,14 @@ class RemoteWriter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<WriteSeries> queue_;                              // guarded by mu_
+  std::deque<WriteSeries> queue_;  // guarded by mu_
+  // Samples are numbered as they are queued: queue_.front() is front_seq_. The sender's batch in
+  // flight is [in_flight_begin_, in_flight_end_) (empty when none), so a collection dropping the
+  // oldest meanwhile does not make the sender forget newer samples, and nothing is counted
+  // both dropped and sent. All guarded by mu_.
+  uint64_t front_seq_ = 0;
+  uint64_t in_flight_begin_ = 0;
+  uint64_t in_flight_end_ = 0;
   std::shared_ptr<const std::vector<MetricFamily>> metadata_;  // guarded by mu_: not sent yet
   bool stopping_ = false;                                      // guarded by mu_
   std::chrono::steady_clock::time_point deadline_;             // guarded by mu_

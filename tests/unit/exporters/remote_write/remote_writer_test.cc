@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include "agent/collectors/app/exposition_parser.h"
 #include "exporters/remote_write/write_request.h"
@@ -76,7 +79,9 @@ TEST(WriteRequest, EncodedBodyDecodesToTheSameSeriesAndMetadata) {
   EXPECT_FALSE(DecodeWriteRequest("not snappy"));
 }
 
-// Answers with the statuses queued (then 204), keeping every request.
+constexpr long kSlowDown = 4290;  // ScriptedClient: a 429 with Retry-After: 120
+
+// Answers with the statuses queued (then 204; 0 = connection refused), keeping every request.
 class ScriptedClient : public HttpClient {
  public:
   explicit ScriptedClient(std::deque<long> statuses) : statuses_(std::move(statuses)) {}
@@ -90,6 +95,10 @@ class ScriptedClient : public HttpClient {
       statuses_.pop_front();
     }
     if (resp.status == 0) return MakeError("connect", "refused");
+    if (resp.status == kSlowDown) {  // 429 with Retry-After: 120
+      resp.status = 429;
+      resp.retry_after = std::chrono::seconds(120);
+    }
     return resp;
   }
   std::vector<HttpClientRequest> requests() {
@@ -187,6 +196,97 @@ TEST(RemoteWriter, ExternalLabelsThenWriteRelabelingThenCapacity) {
   ASSERT_EQ(d->series.size(), 3u);
   EXPECT_EQ(Show(d->series[0]), "__name__=up,cluster=eu-1,code=ignored 1.000000 @1690000000250");
   EXPECT_EQ(Show(d->series[1]), "__name__=req_total,cluster=eu-1,code=200 7.000000 @1700000001000");
+}
+
+// The first request waits until released, then answers 204 like the rest.
+class GatedClient : public HttpClient {
+ public:
+  Result<HttpClientResponse> Do(const HttpClientRequest& r) noexcept override {
+    std::unique_lock lock(mu_);
+    ++calls_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    sent_.push_back(r.body);
+    HttpClientResponse resp;
+    resp.status = 204;
+    return resp;
+  }
+  void WaitForCall() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return calls_ > 0; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  std::vector<std::string> sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0;
+  bool open_ = false;
+  std::vector<std::string> sent_;
+};
+
+TEST(RemoteWriter, AQueueOverflowingWhileABatchIsInFlightLosesNothingUncounted) {
+  // A reviewer found the sender forgetting `batch size` samples from the front after a long
+  // outage, when the collector had already dropped that batch: newer samples went unsent and
+  // uncounted, the stale batch counted both dropped and sent.
+  SelfMetrics registry;
+  RemoteWriteMetrics metrics(registry);
+  auto c = std::make_unique<GatedClient>();
+  GatedClient* client = c.get();
+  EndpointOptions o;
+  o.url = "http://receiver:9090/api/v1/write";
+  o.capacity = 10;
+  o.max_samples_per_send = 5;
+  RemoteWriter w(
+      o, std::chrono::seconds(60), [] { return Parse(kBody); }, std::move(c), metrics,
+      [] { return int64_t{1700000001000}; });
+  w.CollectOnce();                                         // samples 0-8
+  std::thread sender([&] { EXPECT_TRUE(w.SendOnce()); });  // [0, 5) in flight
+  client->WaitForCall();
+  w.CollectOnce();  // 18 queued: the oldest 8 dropped, 5 of them in flight
+  w.CollectOnce();  // 27: 17 dropped in all
+  EXPECT_EQ(w.pending(), 10u);
+  client->Open();
+  sender.join();
+  EXPECT_EQ(w.pending(), 10u);  // the in-flight batch had left the queue: nothing newer forgotten
+  auto value = [&](const std::string& name, const std::string& reason = "") {
+    std::vector<MetricFamily> fs;
+    registry.Collect(fs);
+    for (const auto& f : fs) {
+      for (const auto& s : f.samples) {
+        bool ok = f.name == name && reason.empty();
+        for (const auto& l : s.labels) ok = ok || (f.name == name && l.value == reason);
+        if (ok) return s.value;
+      }
+    }
+    return -1.0;
+  };
+  EXPECT_EQ(value("lookout_remote_write_samples_total"), 5);
+  EXPECT_EQ(value("lookout_remote_write_samples_dropped_total", "queue_full"), 12);
+  // Every sample accounted for once: 5 sent + 12 dropped + 10 queued = 27 collected.
+  while (w.pending() > 0) ASSERT_TRUE(w.SendOnce());
+  EXPECT_EQ(value("lookout_remote_write_samples_total"), 15);
+  EXPECT_EQ(client->sent().size(), 3u);
+}
+
+TEST(RemoteWriter, StopEndsARetryAfterWaitAtTheDeadline) {
+  // A 429 with Retry-After: 120 held a SIGTERM for 117 s.
+  Fixture f({kSlowDown});
+  f.writer->CollectOnce();
+  std::thread sender([&] { f.writer->SendOnce(); });
+  while (f.client->requests().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  f.writer->Stop(std::chrono::milliseconds(50));
+  sender.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(RemoteWriter, BasicAuthAndHeaders) {
