@@ -150,9 +150,19 @@ Agent::Agent(Config cfg)
     for (auto e : cfg_.remote_write.endpoints) {
       e.user_agent = "lookout/" + std::string(b.version);
       auto client = MakeCurlHttpClient(e.tls);
+      std::unique_ptr<remote_write::SampleQueue> queue;
+      if (cfg_.remote_write.wal.enabled) {
+        RemoteWriteOptions::Wal wal = cfg_.remote_write.wal;
+        wal.directory = ExpandEnv(wal.directory);
+        auto q = remote_write::OpenWalSampleQueue(EndpointWal(wal, e));
+        if (!q.ok()) throw std::runtime_error("remote write WAL: " + q.error().detail);
+        queue = std::move(q).value();
+      } else {
+        queue = remote_write::MakeMemorySampleQueue(e.capacity);
+      }
       remote_writers_.push_back(std::make_unique<remote_write::RemoteWriter>(
           std::move(e), cfg_.remote_write.interval, [this] { return exposer_->Gather(); },
-          std::move(client), *remote_write_metrics_,
+          std::move(client), std::move(queue), *remote_write_metrics_,
           [] {
             return std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())

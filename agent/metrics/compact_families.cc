@@ -57,9 +57,11 @@ void AssignLabels(std::string_view encoded, const std::vector<std::string>& name
 }  // namespace
 
 std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFamily>& families,
-                                                     Labels target_labels) {
+                                                     Labels target_labels,
+                                                     std::optional<int64_t> scrape_time_ms) {
   CompactFamilies c;
   c.target_labels_ = std::move(target_labels);
+  c.scrape_time_ms_ = scrape_time_ms;
   // Sized first, so every vector holds exactly what it needs (no growth slack to pay for).
   size_t samples = 0, parts = 0, buckets = 0, quantiles = 0, extras = 0, exemplars = 0;
   size_t text = 0;

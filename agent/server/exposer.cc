@@ -105,7 +105,7 @@ void Exposer::SetLandingPage(const std::vector<std::pair<std::string, std::strin
 
 void Exposer::Start() { server_->Start(); }
 
-std::vector<MetricFamily> Exposer::Gather() const { return all_->Gather(); }
+std::vector<MetricFamily> Exposer::Gather() const { return all_->Gather(true); }
 void Exposer::Stop() { server_->Stop(); }
 unsigned short Exposer::port() const { return server_->port(); }
 size_t Exposer::open_connections() const { return server_->open_connections(); }

@@ -55,7 +55,8 @@ class Exposer {
   // and lets requests in flight finish.
   void Start();
   void Stop();
-  // What /metrics serves, merged and sorted (MetricsRenderer::Gather): remote write's input.
+  // What /metrics serves, merged and sorted (MetricsRenderer::Gather), scraped samples stamped
+  // with their scrape's time: remote write's input.
   std::vector<MetricFamily> Gather() const;
   unsigned short port() const;
   size_t open_connections() const;

@@ -161,12 +161,15 @@ Status DiskSpanQueue::Recover() {
     const auto size = static_cast<uint64_t>(st.st_size);
     uint64_t off = id == cursor_seg ? std::min(cursor_off, size) : 0;
     const uint64_t start = off;
+    Segment seg{id, 0};
     Header h{};
     while (off < size && ReadRecord(fd, off, size, h, nullptr)) {
       off += kHeader + h.len;
-      ++recovery_.records;
-      recovery_.spans += h.spans;
+      ++seg.records;
+      seg.spans += h.spans;
     }
+    recovery_.records += seg.records;
+    recovery_.spans += seg.spans;
     if (off < size) {  // a torn tail (crash mid-write) or corruption: cut it
       recovery_.corrupt_bytes += size - off;
       Log(LogLevel::kWarn, "span queue: cut a torn or corrupt segment tail",
@@ -180,11 +183,10 @@ Status DiskSpanQueue::Recover() {
     }
     ::close(fd);
     if (segments_.empty()) head_offset_ = start;
-    segments_.push_back({id, off});
-    live_bytes_ += off - start;
+    seg.size = off;
+    segments_.push_back(seg);
   }
-  records_ = recovery_.records;
-  spans_ = recovery_.spans;
+  RecountLocked();
   // Always write into a fresh segment: nothing is appended after a cut tail.
   if (!OpenWriteSegmentLocked(next_id)) return MakeError("io", Errno("create segment"));
   return Ok{};
@@ -242,6 +244,8 @@ SpanQueue::PushResult DiskSpanQueue::Push(std::string_view record, uint64_t span
       return PushResult::kError;
     }
     segments_.back().size += need;
+    segments_.back().records += 1;
+    segments_.back().spans += spans;
     live_bytes_ += need;
     ++records_;
     spans_ += spans;
@@ -254,18 +258,38 @@ SpanQueue::PushResult DiskSpanQueue::Push(std::string_view record, uint64_t span
 
 bool DiskSpanQueue::Peek(uint64_t max_spans, size_t max_bytes, std::chrono::milliseconds wait,
                          SpanBatch& out) noexcept {
+  peeked_ = false;
+  {
+    std::unique_lock lock(mu_);
+    taken_.clear();
+    cv_.wait_for(lock, wait, [&] { return closed_ || spans_ >= max_spans; });
+  }
+  // A DropOldest between reading the records and handing them out would count them both
+  // dropped and delivered: read again from the new head (once per drop at most).
+  while (true) {
+    std::vector<Taken> taken;
+    if (!PeekOnce(max_spans, max_bytes, out, taken)) return false;
+    std::lock_guard lock(mu_);
+    if (segments_.front().id != peek_front_) continue;
+    taken_ = std::move(taken);
+    peeked_ = true;
+    return out.records > 0 || peek_bytes_ > 0;
+  }
+}
+
+bool DiskSpanQueue::PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& out,
+                             std::vector<Taken>& taken) noexcept {
   out.payload.clear();
   out.spans = out.records = 0;
-  peeked_ = false;
   std::deque<Segment> segs;
   uint64_t off;
   {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, wait, [&] { return closed_ || spans_ >= max_spans; });
+    std::lock_guard lock(mu_);
     SyncLocked(false);
     if (records_ == 0) return false;
     segs = segments_;
     off = head_offset_;
+    peek_front_ = segs.front().id;
   }
   peek_bytes_ = 0;
   size_t si = 0;
@@ -310,31 +334,77 @@ bool DiskSpanQueue::Peek(uint64_t max_spans, size_t max_bytes, std::chrono::mill
     out.payload.append(payload);
     out.spans += h.spans;
     ++out.records;
+    if (taken.empty() || taken.back().segment != segs[si].id) taken.push_back({segs[si].id, 0, 0});
+    taken.back().records += 1;
+    taken.back().spans += h.spans;
     off += kHeader + h.len;
     peek_bytes_ += kHeader + h.len;
   }
   if (fd >= 0) ::close(fd);
   peek_segment_ = segs[si < segs.size() ? si : segs.size() - 1].id;
   peek_offset_ = off;
-  peek_records_ = out.records;
-  peek_spans_ = out.spans;
-  peeked_ = true;
-  return out.records > 0 || peek_bytes_ > 0;
+  return true;
 }
 
 void DiskSpanQueue::Ack() noexcept {
   if (!peeked_) return;
   peeked_ = false;
   std::lock_guard lock(mu_);
-  while (segments_.size() > 1 && segments_.front().id < peek_segment_) {
-    ::unlink(SegmentPath(segments_.front().id).c_str());
-    segments_.pop_front();
+  // A DropOldest since the Peek may have deleted segments the batch came from; what is left of
+  // the batch is removed from the segments still here.
+  for (const Taken& t : taken_) {
+    for (Segment& s : segments_) {
+      if (s.id != t.segment) continue;
+      s.records -= std::min(s.records, t.records);
+      s.spans -= std::min(s.spans, t.spans);
+    }
   }
-  head_offset_ = peek_offset_;
-  live_bytes_ -= std::min(live_bytes_, peek_bytes_);
-  records_ -= std::min(records_, peek_records_);
-  spans_ -= std::min(spans_, peek_spans_);
-  SaveCursorLocked(peek_segment_, peek_offset_);
+  taken_.clear();
+  if (segments_.front().id <= peek_segment_) {
+    // Segments before the one the batch ended in were read to their end (records cut as corrupt
+    // included): deleted.
+    while (segments_.size() > 1 && segments_.front().id < peek_segment_) {
+      ::unlink(SegmentPath(segments_.front().id).c_str());
+      segments_.pop_front();
+    }
+    head_offset_ = peek_offset_;
+    if (head_offset_ >= segments_.front().size) {  // read to its end: nothing left in it
+      segments_.front().records = segments_.front().spans = 0;
+    }
+    SaveCursorLocked(peek_segment_, peek_offset_);
+  }
+  RecountLocked();
+}
+
+DiskSpanQueue::Dropped DiskSpanQueue::DropOldest() noexcept {
+  std::lock_guard lock(mu_);
+  if (records_ == 0) return {};
+  // The segment being written is closed first when it is the only one.
+  if (segments_.size() == 1 && !OpenWriteSegmentLocked(segments_.back().id + 1)) return {};
+  const Segment s = segments_.front();
+  segments_.pop_front();
+  ::unlink(SegmentPath(s.id).c_str());
+  Dropped d{s.size - std::min(s.size, head_offset_), s.records, s.spans};
+  head_offset_ = 0;
+  for (const Taken& t : taken_) {
+    if (t.segment != s.id) continue;
+    d.records -= std::min(d.records, t.records);
+    d.spans -= std::min(d.spans, t.spans);
+  }
+  RecountLocked();
+  Log(LogLevel::kWarn, "disk queue full: dropped its oldest segment",
+      {{"segment", SegmentPath(s.id)}, {"records", std::to_string(d.records)}});
+  return d;
+}
+
+void DiskSpanQueue::RecountLocked() {
+  live_bytes_ = records_ = spans_ = 0;
+  for (const Segment& s : segments_) {
+    live_bytes_ += s.size;
+    records_ += s.records;
+    spans_ += s.spans;
+  }
+  if (!segments_.empty()) live_bytes_ -= std::min(live_bytes_, head_offset_);
 }
 
 void DiskSpanQueue::SaveCursorLocked(uint64_t segment, uint64_t offset) {

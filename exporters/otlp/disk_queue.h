@@ -20,12 +20,17 @@
 // Recovery (constructor): every record after the cursor is checked; the log is cut at the first
 // torn or corrupt record (the tail a crash can leave), and what was cut is counted.
 //
+// Drop-oldest (DropOldest): a user that prefers losing its oldest data to refusing new data
+// (remote write, as Prometheus's WAL truncation does) deletes whole segments from the front.
+// What the last Peek handed out is the consumer's: it is not counted as dropped.
+//
 // Thread-safety: see SpanQueue.
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "lookout/result.h"
 #include "lookout/trace/span_queue.h"
@@ -66,10 +71,28 @@ class DiskSpanQueue final : public SpanQueue {
   // Records found corrupt while reading (after recovery) and skipped, since the start.
   uint64_t corrupt_records() const noexcept;
 
+  // Deletes the oldest segment (closing the one being written first when it is the only one).
+  // Returns the bytes freed and the records and spans deleted, less what the last Peek handed
+  // out (the consumer counts those); all 0 when the queue is empty. Thread-safety: as Push.
+  struct Dropped {
+    uint64_t bytes = 0;
+    uint64_t records = 0;
+    uint64_t spans = 0;
+  };
+  Dropped DropOldest() noexcept;
+
  private:
   struct Segment {
     uint64_t id;
     uint64_t size;
+    uint64_t records = 0;  // not yet delivered (in the front segment: after head_offset_)
+    uint64_t spans = 0;
+  };
+  // What the last Peek took from one segment.
+  struct Taken {
+    uint64_t segment;
+    uint64_t records;
+    uint64_t spans;
   };
   explicit DiskSpanQueue(DiskQueueOptions options);
   Status Recover();
@@ -77,6 +100,11 @@ class DiskSpanQueue final : public SpanQueue {
   bool OpenWriteSegmentLocked(uint64_t id);
   void SaveCursorLocked(uint64_t segment, uint64_t offset);
   void SyncLocked(bool force);
+  void RecountLocked();  // live_bytes_, records_, spans_ from segments_
+  // One read of the oldest records into `out` (what each segment gave in `taken`); false when
+  // the queue is empty. Consumer thread only.
+  bool PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& out,
+                std::vector<Taken>& taken) noexcept;
 
   const DiskQueueOptions options_;
   int lock_fd_ = -1;
@@ -89,8 +117,10 @@ class DiskSpanQueue final : public SpanQueue {
   std::chrono::steady_clock::time_point last_sync_;
   bool dirty_ = false, closed_ = false;
   // Consumer side (Peek/Ack thread only).
-  uint64_t peek_segment_ = 0, peek_offset_ = 0, peek_records_ = 0, peek_spans_ = 0, peek_bytes_ = 0;
+  uint64_t peek_segment_ = 0, peek_offset_ = 0, peek_bytes_ = 0;
+  uint64_t peek_front_ = 0;  // the head segment PeekOnce started from
   bool peeked_ = false;
+  std::vector<Taken> taken_;      // guarded by mu_: what the last Peek handed out, until Ack
   uint64_t corrupt_records_ = 0;  // guarded by mu_
   Recovery recovery_;
 };

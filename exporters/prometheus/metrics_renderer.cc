@@ -115,7 +115,7 @@ std::vector<std::shared_ptr<Collectable>> MetricsRenderer::Live() const {
   return live;
 }
 
-std::vector<MetricFamily> MetricsRenderer::Gather() const {
+std::vector<MetricFamily> MetricsRenderer::Gather(bool with_scrape_times) const {
   Gathered g = GatherAll(Live());
   std::vector<MetricFamily> out;
   out.reserve(g.merged.size());
@@ -129,6 +129,11 @@ std::vector<MetricFamily> MetricsRenderer::Gather() const {
                          std::make_move_iterator(p.owned->samples.end()));
       } else {
         p.compact->Expand(p.index, 0, p.compact->sample_count(p.index), chunk);
+        if (const auto t = p.compact->scrape_time_ms(); with_scrape_times && t) {
+          for (Sample& s : chunk) {
+            if (!s.timestamp_ms) s.timestamp_ms = t;
+          }
+        }
         f.samples.insert(f.samples.end(), std::make_move_iterator(chunk.begin()),
                          std::make_move_iterator(chunk.end()));
       }

@@ -32,7 +32,9 @@ class MetricsRenderer {
   RenderedMetrics Render(std::string_view accept, std::string_view accept_encoding) const;
   // The merged, sorted families (also used by tests and by the golden output). Compact sources'
   // families are expanded here; Render() reads them a chunk at a time instead.
-  std::vector<MetricFamily> Gather() const;
+  // `with_scrape_times`: a scraped sample without its own timestamp gets its scrape's time
+  // (CompactFamilies::scrape_time_ms): remote write's input, where samples keep it.
+  std::vector<MetricFamily> Gather(bool with_scrape_times = false) const;
 
  private:
   std::vector<std::shared_ptr<Collectable>> Live() const;  // drops expired collectables

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -111,44 +112,106 @@ EndpointOptions ReadEndpoint(const YAML::Node& n, const std::string& key, const 
   return e;
 }
 
+OptionTable<RemoteWriteOptions::Wal> WalTable() {
+  using W = RemoteWriteOptions::Wal;
+  return OptionTable<W>{{
+      option::Bool<W>("enabled", &W::enabled, "false",
+                      "the write-ahead log: queued samples survive receiver outages and "
+                      "agent restarts, `kill -9` included; off = the memory queue "
+                      "(`queue_config.capacity`)"),
+      option::Str<W>("directory", &W::directory, "",
+                     "its directory (required when enabled), one subdirectory per "
+                     "endpoint, e.g. `/var/lib/lookout/remote-write`"),
+      option::Int<W>("max_bytes", &W::max_bytes, 1 << 20, int64_t{1} << 44, "268435456",
+                     "undelivered bytes per endpoint; beyond it the oldest segment is "
+                     "dropped (counted, reason `queue_full`)"),
+      option::Int<W>("segment_bytes", &W::segment_bytes, 4096, int64_t{1} << 30, "8388608",
+                     "segment file size: what one drop removes; delivered segments are "
+                     "deleted"),
+      option::Enum<W>("fsync", &W::fsync,
+                      {{"never", otlp::DiskQueueOptions::Fsync::kNever},
+                       {"interval", otlp::DiskQueueOptions::Fsync::kInterval},
+                       {"always", otlp::DiskQueueOptions::Fsync::kAlways}},
+                      "interval",
+                      "as `traces.queue.disk.fsync`: `never` survives `kill -9`, "
+                      "`interval` also a power loss up to `fsync_interval` ago, `always` "
+                      "`fdatasync`s each collection"),
+      option::Dur<W>("fsync_interval", &W::fsync_interval, Duration(1), Duration(3'600'000), "1s",
+                     "see `fsync`"),
+  }};
+}
+
 }  // namespace
+
+otlp::DiskQueueOptions EndpointWal(const RemoteWriteOptions::Wal& wal,
+                                   const remote_write::EndpointOptions& e) {
+  // FNV-1a of url and name: stable across restarts and config reorderings.
+  uint64_t h = 14695981039346656037ull;
+  for (const char c : e.url + "\n" + e.name) {
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  std::string label = e.name.empty() ? "endpoint" : e.name;
+  for (char& c : label) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(h));
+  otlp::DiskQueueOptions o;
+  o.directory = wal.directory + "/" + label.substr(0, 64) + "-" + hash;
+  o.max_bytes = wal.max_bytes;
+  o.segment_bytes = wal.segment_bytes;
+  o.fsync = wal.fsync;
+  o.fsync_interval = wal.fsync_interval;
+  return o;
+}
 
 const OptionTable<RemoteWriteOptions>& RemoteWriteOptionTable() {
   using O = RemoteWriteOptions;
-  static const OptionTable<O> kTable{{
-      option::Dur<O>("interval", &O::interval, Duration(1000), Duration(3'600'000), "30s",
-                     "how often what `/metrics` serves is collected and queued for every "
-                     "endpoint, stamped with the collection time (a scraped sample keeps its own)"),
-      option::Custom<O>(
-          "endpoints", "[]", "list of endpoints",
-          "Prometheus's `remote_write` entries: `url`, `name`, `remote_timeout`, `headers`, "
-          "`bearer_token_file` (read again when it changes), `basic_auth` (`username`, "
-          "`password_file`), `tls_config` (`ca_file`, `cert_file`, `key_file`, "
-          "`insecure_skip_verify`), `external_labels`, `write_relabel_configs`, "
-          "`send_exemplars`, `metadata_config.send`, `queue_config` (`capacity`, "
-          "`max_samples_per_send`, `min_backoff`, `max_backoff`; `max_shards`, `min_shards`, "
-          "`batch_send_deadline` read but unused); see \"Remote write\"",
-          [](YamlMapReader& r, std::string_view k, O& o) {
-            YAML::Node n = r.Get(k);
-            if (!n.IsDefined() || n.IsNull()) return;
-            if (!n.IsSequence()) r.Fail(n, r.Key(k), "a list of remote_write endpoints");
-            o.endpoints.clear();
-            for (size_t i = 0; i < n.size(); ++i) {
-              o.endpoints.push_back(
-                  ReadEndpoint(n[i], r.Key(k) + "[" + std::to_string(i) + "]", r.file()));
-              // Two entries with one url and name would share their self-metrics' series
-              // (Prometheus refuses duplicate remote_write entries too).
-              for (size_t j = 0; j < i; ++j) {
-                if (o.endpoints[j].url == o.endpoints[i].url &&
-                    o.endpoints[j].name == o.endpoints[i].name) {
-                  r.Fail(n[i], r.Key(k) + "[" + std::to_string(i) + "]",
-                         "an endpoint other than [" + std::to_string(j) +
-                             "] (same url and name): give one a `name`");
+  static const OptionTable<O> kTable = [] {
+    OptionTable<O> t{{
+        option::Dur<O>(
+            "interval", &O::interval, Duration(1000), Duration(3'600'000), "30s",
+            "how often what `/metrics` serves is collected and queued for every "
+            "endpoint, stamped with the collection time (a scraped sample keeps its own)"),
+        option::Custom<O>(
+            "endpoints", "[]", "list of endpoints",
+            "Prometheus's `remote_write` entries: `url`, `name`, `remote_timeout`, `headers`, "
+            "`bearer_token_file` (read again when it changes), `basic_auth` (`username`, "
+            "`password_file`), `tls_config` (`ca_file`, `cert_file`, `key_file`, "
+            "`insecure_skip_verify`), `external_labels`, `write_relabel_configs`, "
+            "`send_exemplars`, `metadata_config.send`, `queue_config` (`capacity`, "
+            "`max_samples_per_send`, `min_backoff`, `max_backoff`; `max_shards`, `min_shards`, "
+            "`batch_send_deadline` read but unused); see \"Remote write\"",
+            [](YamlMapReader& r, std::string_view k, O& o) {
+              YAML::Node n = r.Get(k);
+              if (!n.IsDefined() || n.IsNull()) return;
+              if (!n.IsSequence()) r.Fail(n, r.Key(k), "a list of remote_write endpoints");
+              o.endpoints.clear();
+              for (size_t i = 0; i < n.size(); ++i) {
+                o.endpoints.push_back(
+                    ReadEndpoint(n[i], r.Key(k) + "[" + std::to_string(i) + "]", r.file()));
+                // Two entries with one url and name would share their self-metrics' series
+                // (Prometheus refuses duplicate remote_write entries too).
+                for (size_t j = 0; j < i; ++j) {
+                  if (o.endpoints[j].url == o.endpoints[i].url &&
+                      o.endpoints[j].name == o.endpoints[i].name) {
+                    r.Fail(n[i], r.Key(k) + "[" + std::to_string(i) + "]",
+                           "an endpoint other than [" + std::to_string(j) +
+                               "] (same url and name): give one a `name`");
+                  }
                 }
               }
-            }
-          }),
-  }};
+            }),
+    }};
+    AppendOptions(t, option::Nest<O>("wal", &O::wal, WalTable()));
+    t.check = [](YamlMapReader& r, O& o) {
+      if (o.wal.enabled && o.wal.directory.empty()) {
+        YamlMapReader w(r.Get("wal"), r.Key("wal"), r.file());
+        w.Fail(w.Get("directory"), w.Key("directory"), "a directory when the WAL is on");
+      }
+    };
+    return t;
+  }();
   return kTable;
 }
 

@@ -71,7 +71,8 @@ RemoteWriteMetrics::RemoteWriteMetrics(SelfMetrics& r)
           ::prometheus::BuildCounter()
               .Name("lookout_remote_write_samples_dropped_total")
               .Help("Samples that will never be sent, by reason: queue_full (the oldest, past "
-                    "queue_config.capacity), http_<status> (refused for good), shutdown."),
+                    "queue_config.capacity or wal.max_bytes), http_<status> (refused for good), "
+                    "shutdown (a memory queue on SIGTERM), wal_error (the WAL could not write)."),
           {"remote_name", "url", "reason"})),
       exemplars_total(r.AddCounter(::prometheus::BuildCounter()
                                        .Name("lookout_remote_write_exemplars_total")
@@ -86,6 +87,12 @@ RemoteWriteMetrics::RemoteWriteMetrics(SelfMetrics& r)
                                      .Name("lookout_remote_write_samples_pending")
                                      .Help("Samples queued, waiting to be sent."),
                                  {"remote_name", "url"})),
+      queue_bytes(
+          r.AddGauge(::prometheus::BuildGauge()
+                         .Name("lookout_remote_write_queue_bytes")
+                         .Help("Bytes the queue holds: serialized requests in memory, or the WAL's "
+                               "undelivered records on disk."),
+                     {"remote_name", "url"}, "bytes")),
       highest_sent_timestamp_seconds(
           r.AddGauge(::prometheus::BuildGauge()
                          .Name("lookout_remote_write_highest_sent_timestamp_seconds")
@@ -97,28 +104,30 @@ RemoteWriteMetrics::RemoteWriteMetrics(SelfMetrics& r)
                         {"remote_name", "url"})) {}
 
 RemoteWriter::RemoteWriter(EndpointOptions options, std::chrono::milliseconds interval,
-                           Gather gather, std::unique_ptr<HttpClient> client, RemoteWriteMetrics& m,
+                           Gather gather, std::unique_ptr<HttpClient> client,
+                           std::unique_ptr<SampleQueue> queue, RemoteWriteMetrics& m,
                            std::function<int64_t()> clock_ms)
     : o_(std::move(options)),
       interval_(interval),
       gather_(std::move(gather)),
       client_(std::move(client)),
+      queue_(std::move(queue)),
       clock_ms_(std::move(clock_ms)),
-      sent_(m.samples_total.WithLabels({o_.name.empty() ? HostPort(o_.url) : o_.name, o_.url})),
-      failed_(m.samples_failed_total.WithLabels(
-          {o_.name.empty() ? HostPort(o_.url) : o_.name, o_.url})),
-      retried_(m.samples_retried_total.WithLabels(
-          {o_.name.empty() ? HostPort(o_.url) : o_.name, o_.url})),
-      dropped_(m.samples_dropped_total),
       name_(o_.name.empty() ? HostPort(o_.url) : o_.name),
+      sent_(m.samples_total.WithLabels({name_, o_.url})),
+      failed_(m.samples_failed_total.WithLabels({name_, o_.url})),
+      retried_(m.samples_retried_total.WithLabels({name_, o_.url})),
+      dropped_(m.samples_dropped_total),
       exemplars_(m.exemplars_total.WithLabels({name_, o_.url})),
       bytes_(m.bytes_total.WithLabels({name_, o_.url})),
       pending_gauge_(m.samples_pending.WithLabels({name_, o_.url})),
+      queue_bytes_(m.queue_bytes.WithLabels({name_, o_.url})),
       highest_(m.highest_sent_timestamp_seconds.WithLabels({name_, o_.url})),
       shards_(m.shards.WithLabels({name_, o_.url})) {
-  for (const char* reason : {"queue_full", "shutdown"}) {
+  for (const char* reason : {"queue_full", "shutdown", "wal_error"}) {
     dropped_.WithLabels({name_, o_.url, reason});
   }
+  UpdateQueueGauges();
 }
 
 RemoteWriter::~RemoteWriter() { Stop(std::chrono::milliseconds(0)); }
@@ -139,18 +148,24 @@ void RemoteWriter::Stop(std::chrono::milliseconds deadline) {
   cv_.notify_all();
   if (collector_.joinable()) collector_.join();
   if (sender_.joinable()) sender_.join();
-  std::lock_guard lock(mu_);
-  if (!queue_.empty()) {
-    dropped_.WithLabels({name_, o_.url, "shutdown"}).Increment(static_cast<double>(queue_.size()));
-    queue_.clear();
+  const uint64_t left = queue_->samples();
+  if (left > 0 && queue_->persistent()) {
+    Log(LogLevel::kInfo, "remote write: samples kept in the WAL for the next start",
+        {{"url", o_.url}, {"samples", std::to_string(left)}});
+  } else if (left > 0) {
+    dropped_.WithLabels({name_, o_.url, "shutdown"}).Increment(static_cast<double>(left));
+    QueuedRequest r;
+    while (queue_->Front(r)) queue_->Pop();
   }
-  pending_gauge_.Set(0);
+  UpdateQueueGauges();
   shards_.Set(0);
 }
 
-size_t RemoteWriter::pending() const {
-  std::lock_guard lock(mu_);
-  return queue_.size();
+size_t RemoteWriter::pending() const { return queue_->samples(); }
+
+void RemoteWriter::UpdateQueueGauges() {
+  pending_gauge_.Set(static_cast<double>(queue_->samples()));
+  queue_bytes_.Set(static_cast<double>(queue_->bytes()));
 }
 
 void RemoteWriter::CollectOnce() {
@@ -165,32 +180,42 @@ void RemoteWriter::CollectOnce() {
     if (!o_.write_relabel_configs.empty() && !o_.write_relabel_configs.Apply(w.labels)) continue;
     kept.push_back(std::move(w));
   }
-  std::shared_ptr<const std::vector<MetricFamily>> metadata;
+  std::vector<MetricFamily> metadata;
   if (o_.send_metadata) {
-    auto headers = std::make_shared<std::vector<MetricFamily>>();
-    headers->reserve(families.size());
-    for (const auto& f : families) {
-      headers->push_back(MetricFamily{f.name, f.help, f.type, f.unit, {}});
-    }
-    metadata = std::move(headers);
+    metadata.reserve(families.size());
+    for (const auto& f : families)
+      metadata.push_back(MetricFamily{f.name, f.help, f.type, f.unit, {}});
   }
-  std::lock_guard lock(mu_);
-  for (auto& w : kept) queue_.push_back(std::move(w));
-  if (queue_.size() > o_.capacity) {
-    const size_t over = queue_.size() - o_.capacity;
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(over));
-    // Samples of the batch in flight are the sender's to count (sent, or dropped by status).
-    const uint64_t end = front_seq_ + over;
-    const uint64_t in_flight =
-        std::clamp(in_flight_end_, front_seq_, end) - std::clamp(in_flight_begin_, front_seq_, end);
-    front_seq_ = end;
-    if (over > in_flight) {
-      dropped_.WithLabels({name_, o_.url, "queue_full"})
-          .Increment(static_cast<double>(over - in_flight));
+  uint64_t dropped = 0, lost = 0;
+  for (size_t begin = 0; begin < kept.size(); begin += o_.max_samples_per_send) {
+    const size_t end = std::min(kept.size(), begin + o_.max_samples_per_send);
+    QueuedRequest r;
+    // The collection's metadata rides on its first request.
+    r.request = SerializeWriteRequest(
+        kept, begin, end, begin == 0 && o_.send_metadata ? &metadata : nullptr, o_.send_exemplars);
+    r.samples = end - begin;
+    for (size_t i = begin; i < end; ++i) {
+      r.newest_ms = std::max(r.newest_ms, kept[i].timestamp_ms);
+      r.exemplars += (o_.send_exemplars && kept[i].exemplar) ? 1 : 0;
     }
+    const SampleQueue::PushResult pushed = queue_->Push(r);
+    dropped += pushed.dropped;
+    if (!pushed.stored) lost += r.samples;
   }
-  if (metadata) metadata_ = std::move(metadata);
-  pending_gauge_.Set(static_cast<double>(queue_.size()));
+  if (dropped > 0) {
+    dropped_.WithLabels({name_, o_.url, "queue_full"}).Increment(static_cast<double>(dropped));
+  }
+  if (lost > 0) {
+    // A memory queue refuses an entry only when it alone is over capacity; a WAL when the disk
+    // fails (logged by the WAL) or one request is bigger than the whole WAL.
+    dropped_.WithLabels({name_, o_.url, queue_->persistent() ? "wal_error" : "queue_full"})
+        .Increment(static_cast<double>(lost));
+  }
+  UpdateQueueGauges();
+  {
+    std::lock_guard lock(mu_);
+    has_work_ = true;
+  }
   cv_.notify_all();
 }
 
@@ -256,33 +281,12 @@ bool RemoteWriter::Sleep(std::chrono::milliseconds d) {
   }
 }
 
-bool RemoteWriter::SendOnce() {
-  std::vector<WriteSeries> batch;
-  std::shared_ptr<const std::vector<MetricFamily>> metadata;
-  uint64_t batch_end = 0;
-  {
-    std::lock_guard lock(mu_);
-    const size_t n = std::min(queue_.size(), o_.max_samples_per_send);
-    batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
-    metadata = metadata_;
-    in_flight_begin_ = front_seq_;
-    in_flight_end_ = batch_end = front_seq_ + n;
-  }
-  if (batch.empty()) return true;
-  const std::string body =
-      EncodeWriteRequest(batch, 0, batch.size(), metadata.get(), o_.send_exemplars);
-  auto forget = [&] {
-    std::lock_guard lock(mu_);
-    // CollectOnce may have dropped some of the batch meanwhile (queue_full): forget only what is
-    // still queued of it, by number, never a newer sample.
-    const uint64_t left = batch_end > front_seq_ ? batch_end - front_seq_ : 0;
-    const auto k = static_cast<size_t>(std::min<uint64_t>(left, queue_.size()));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(k));
-    front_seq_ += k;
-    in_flight_begin_ = in_flight_end_ = 0;
-    if (metadata_ == metadata) metadata_.reset();
-    pending_gauge_.Set(static_cast<double>(queue_.size()));
-  };
+bool RemoteWriter::SendOnce() { return SendOne() != Sent::kStopped; }
+
+RemoteWriter::Sent RemoteWriter::SendOne() {
+  QueuedRequest r;
+  if (!queue_->Front(r)) return Sent::kEmpty;
+  const std::string body = CompressBody(r.request);
   double backoff = static_cast<double>(o_.min_backoff.count());
   while (true) {
     HttpClientRequest req;
@@ -304,29 +308,25 @@ bool RemoteWriter::SendOnce() {
     auto resp = client_->Do(req);
     std::optional<std::chrono::milliseconds> wait;
     if (resp.ok() && resp->status / 100 == 2) {
-      sent_.Increment(static_cast<double>(batch.size()));
+      sent_.Increment(static_cast<double>(r.samples));
       bytes_.Increment(static_cast<double>(body.size()));
-      int64_t newest = 0;
-      size_t exemplars = 0;
-      for (const auto& w : batch) {
-        newest = std::max(newest, w.timestamp_ms);
-        exemplars += (o_.send_exemplars && w.exemplar) ? 1 : 0;
-      }
-      exemplars_.Increment(static_cast<double>(exemplars));
-      highest_.Set(std::max(highest_.Value(), static_cast<double>(newest) / 1000));
-      forget();
-      return true;
+      exemplars_.Increment(static_cast<double>(r.exemplars));
+      highest_.Set(std::max(highest_.Value(), static_cast<double>(r.newest_ms) / 1000));
+      queue_->Pop();
+      UpdateQueueGauges();
+      return Sent::kDone;
     }
     const bool retryable = !resp.ok() || resp->status == 429 || resp->status / 100 == 5;
     if (!retryable) {
       const std::string reason = "http_" + std::to_string(resp->status);
-      failed_.Increment(static_cast<double>(batch.size()));
-      dropped_.WithLabels({name_, o_.url, reason}).Increment(static_cast<double>(batch.size()));
+      failed_.Increment(static_cast<double>(r.samples));
+      dropped_.WithLabels({name_, o_.url, reason}).Increment(static_cast<double>(r.samples));
       Warn("remote write refused, batch dropped", reason + " " + resp->body.substr(0, 256));
-      forget();
-      return true;
+      queue_->Pop();
+      UpdateQueueGauges();
+      return Sent::kDone;
     }
-    retried_.Increment(static_cast<double>(batch.size()));
+    retried_.Increment(static_cast<double>(r.samples));
     if (resp.ok() && resp->retry_after) {
       wait = std::min<std::chrono::milliseconds>(*resp->retry_after, std::chrono::minutes(5));
     }
@@ -334,7 +334,7 @@ bool RemoteWriter::SendOnce() {
                                               ? "http_" + std::to_string(resp->status)
                                               : resp.error().reason + ": " + resp.error().detail);
     if (!Sleep(wait.value_or(std::chrono::milliseconds(static_cast<int64_t>(backoff))))) {
-      return false;
+      return Sent::kStopped;
     }
     backoff = std::min(backoff * 2, static_cast<double>(o_.max_backoff.count()));
   }
@@ -344,10 +344,20 @@ void RemoteWriter::SendLoop() {
   while (true) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_ && (queue_.empty() || std::chrono::steady_clock::now() >= deadline_)) return;
+      // Woken by each collection; the timeout covers a WAL that held requests at start.
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || has_work_; });
+      has_work_ = false;
+      if (stopping_ && (queue_->samples() == 0 || std::chrono::steady_clock::now() >= deadline_)) {
+        return;
+      }
     }
-    if (!SendOnce()) return;
+    while (true) {
+      const Sent sent = SendOne();
+      if (sent == Sent::kStopped) return;
+      if (sent == Sent::kEmpty) break;
+      std::lock_guard lock(mu_);
+      if (stopping_ && std::chrono::steady_clock::now() >= deadline_) return;
+    }
   }
 }
 

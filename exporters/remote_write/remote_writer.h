@@ -3,21 +3,21 @@
 // endpoint (remote write 1.0: snappy-compressed protobuf WriteRequest, its required headers).
 //
 // Every `interval` a collector thread gathers the families, turns them into series stamped with
-// the collection time (a scraped sample's own timestamp kept), adds the endpoint's
+// the collection time (a scraped sample keeps its scrape time), adds the endpoint's
 // external_labels (where a series does not have the label), applies write_relabel_configs and
-// queues the samples. A sender thread sends them in order, max_samples_per_send at a time:
-// 2xx delivers; 5xx, 429 and transport errors are retried with exponential backoff from
-// min_backoff to max_backoff, honouring Retry-After; any other status drops the batch (counted
-// by reason). A queue over `capacity` samples drops its oldest (counted, reason queue_full).
+// queues them as requests of at most max_samples_per_send samples (the collection's metadata
+// rides on its first). A sender thread sends the requests in order, one at a time: 2xx
+// delivers; 5xx, 429 and transport errors are retried with exponential backoff from
+// min_backoff to max_backoff, honouring Retry-After; any other status drops the request
+// (counted by reason). The queue (sample_queue.h: memory, or the WAL on disk) drops its oldest
+// requests when full (counted, reason queue_full).
 //
-// Not yet (issue 19): the queue is in memory only (a restart loses what it holds), and one
-// sender sends (no shards).
+// One sender per endpoint (no shards): see README "Remote write" for why.
 //
 // Thread-safety: Start/Stop from one thread.
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "agent/common/log.h"
+#include "exporters/remote_write/sample_queue.h"
 #include "exporters/remote_write/write_request.h"
 #include "lookout/http_client.h"
 #include "lookout/metrics/relabel.h"
@@ -49,7 +50,7 @@ struct EndpointOptions {
   bool send_metadata = true;
   std::chrono::milliseconds remote_timeout{30000};
   // queue_config
-  size_t capacity = 100000;  // samples waiting to be sent, at most
+  size_t capacity = 100000;  // samples waiting to be sent, at most (memory queue)
   size_t max_samples_per_send = 500;
   std::chrono::milliseconds min_backoff{30};
   std::chrono::milliseconds max_backoff{5000};
@@ -66,6 +67,7 @@ struct RemoteWriteMetrics {
   Family<::prometheus::Counter>& exemplars_total;
   Family<::prometheus::Counter>& bytes_total;
   Family<::prometheus::Gauge>& samples_pending;
+  Family<::prometheus::Gauge>& queue_bytes;
   Family<::prometheus::Gauge>& highest_sent_timestamp_seconds;
   Family<::prometheus::Gauge>& shards;
 };
@@ -73,21 +75,22 @@ struct RemoteWriteMetrics {
 class RemoteWriter {
  public:
   using Gather = std::function<std::vector<MetricFamily>()>;
-  // `clock_ms`: unix milliseconds now (injected for tests).
+  // `queue`: MakeMemorySampleQueue(options.capacity) or a WAL; `clock_ms`: unix milliseconds
+  // now (injected for tests).
   RemoteWriter(EndpointOptions options, std::chrono::milliseconds interval, Gather gather,
-               std::unique_ptr<HttpClient> client, RemoteWriteMetrics& metrics,
-               std::function<int64_t()> clock_ms);
+               std::unique_ptr<HttpClient> client, std::unique_ptr<SampleQueue> queue,
+               RemoteWriteMetrics& metrics, std::function<int64_t()> clock_ms);
   ~RemoteWriter();
   void Start();
-  // Sends what is queued until `deadline` passes, then stops; the rest is dropped (counted,
-  // reason shutdown).
+  // Sends what is queued until `deadline` passes, then stops. A memory queue's rest is dropped
+  // (counted, reason shutdown); a WAL keeps it for the next start.
   void Stop(std::chrono::milliseconds deadline);
 
   // One collection into the queue (the collector thread's step; tests call it directly).
   void CollectOnce();
-  // Sends the queue's first batch, with retries; false when stopping cut it short.
+  // Sends the queue's oldest request, with retries; false when stopping cut it short.
   bool SendOnce();
-  size_t pending() const;
+  size_t pending() const;  // samples queued
 
  private:
   void CollectLoop();
@@ -95,36 +98,33 @@ class RemoteWriter {
   std::vector<std::pair<std::string, std::string>> Headers();
   bool Sleep(std::chrono::milliseconds d);
   void Warn(std::string_view msg, const std::string& error);  // rate-limited
+  void UpdateQueueGauges();
+  enum class Sent { kDone, kEmpty, kStopped };  // delivered or dropped; nothing queued; stopping
+  Sent SendOne();
 
   const EndpointOptions o_;
   const std::chrono::milliseconds interval_;
   const Gather gather_;
   const std::unique_ptr<HttpClient> client_;
+  const std::unique_ptr<SampleQueue> queue_;
   const std::function<int64_t()> clock_ms_;
+  const std::string name_;
   ::prometheus::Counter& sent_;
   ::prometheus::Counter& failed_;
   ::prometheus::Counter& retried_;
   Family<::prometheus::Counter>& dropped_;
-  const std::string name_;
   ::prometheus::Counter& exemplars_;
   ::prometheus::Counter& bytes_;
   ::prometheus::Gauge& pending_gauge_;
+  ::prometheus::Gauge& queue_bytes_;
   ::prometheus::Gauge& highest_;
   ::prometheus::Gauge& shards_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<WriteSeries> queue_;  // guarded by mu_
-  // Samples are numbered as they are queued: queue_.front() is front_seq_. The sender's batch in
-  // flight is [in_flight_begin_, in_flight_end_) (empty when none), so a collection dropping the
-  // oldest meanwhile does not make the sender forget newer samples, and nothing is counted
-  // both dropped and sent. All guarded by mu_.
-  uint64_t front_seq_ = 0;
-  uint64_t in_flight_begin_ = 0;
-  uint64_t in_flight_end_ = 0;
-  std::shared_ptr<const std::vector<MetricFamily>> metadata_;  // guarded by mu_: not sent yet
-  bool stopping_ = false;                                      // guarded by mu_
-  std::chrono::steady_clock::time_point deadline_;             // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
+  bool has_work_ = false;                           // guarded by mu_: a collection queued since
+  std::chrono::steady_clock::time_point deadline_;  // guarded by mu_
   std::string token_;  // bearer token as last read (sender thread only)
   std::chrono::system_clock::time_point token_mtime_{};
   LogRateLimiter log_limit_{std::chrono::seconds(10)};

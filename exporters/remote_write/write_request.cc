@@ -86,8 +86,8 @@ void AppendSeries(const MetricFamily& f, int64_t now_ms, std::vector<WriteSeries
   }
 }
 
-std::string EncodeWriteRequest(const std::vector<WriteSeries>& series, size_t begin, size_t end,
-                               const std::vector<MetricFamily>* metadata, bool send_exemplars) {
+std::string SerializeWriteRequest(const std::vector<WriteSeries>& series, size_t begin, size_t end,
+                                  const std::vector<MetricFamily>* metadata, bool send_exemplars) {
   ::prometheus::WriteRequest req;
   req.mutable_timeseries()->Reserve(static_cast<int>(end - begin));
   for (size_t i = begin; i < end; ++i) {
@@ -122,10 +122,18 @@ std::string EncodeWriteRequest(const std::vector<WriteSeries>& series, size_t be
       m->set_unit(f.unit);
     }
   }
-  const std::string raw = req.SerializeAsString();
+  return req.SerializeAsString();
+}
+
+std::string CompressBody(std::string_view serialized) {
   std::string out;
-  snappy::Compress(raw.data(), raw.size(), &out);
+  snappy::Compress(serialized.data(), serialized.size(), &out);
   return out;
+}
+
+std::string EncodeWriteRequest(const std::vector<WriteSeries>& series, size_t begin, size_t end,
+                               const std::vector<MetricFamily>* metadata, bool send_exemplars) {
+  return CompressBody(SerializeWriteRequest(series, begin, end, metadata, send_exemplars));
 }
 
 std::optional<DecodedWriteRequest> DecodeWriteRequest(const std::string& body) {

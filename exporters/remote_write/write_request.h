@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lookout/metrics/metric.h"
@@ -30,8 +31,14 @@ struct WriteSeries {
 // counter's, a bucket's).
 void AppendSeries(const MetricFamily& f, int64_t now_ms, std::vector<WriteSeries>& out);
 
-// A WriteRequest with `series` (and one MetricMetadata per family in `metadata`, when not null),
-// serialized and compressed with snappy's block format. `send_exemplars` false leaves them out.
+// A WriteRequest with series[begin, end) (and one MetricMetadata per family in `metadata`, when
+// not null), serialized, not compressed: two such requests concatenated are one valid request
+// holding both. `send_exemplars` false leaves exemplars out.
+std::string SerializeWriteRequest(const std::vector<WriteSeries>& series, size_t begin, size_t end,
+                                  const std::vector<MetricFamily>* metadata, bool send_exemplars);
+// A serialized request compressed with snappy's block format: the body the spec sends.
+std::string CompressBody(std::string_view serialized);
+// Both: the body for series[begin, end).
 std::string EncodeWriteRequest(const std::vector<WriteSeries>& series, size_t begin, size_t end,
                                const std::vector<MetricFamily>* metadata, bool send_exemplars);
 

@@ -220,6 +220,10 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
                                              size_t expected_samples) {
   Outcome o;
   const auto start = Steady::now();
+  // The samples' time, as Prometheus stamps a scrape: when it started.
+  const int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   HttpClientRequest req;
   req.url = t.url;
   req.timeout = t.timeout;
@@ -262,7 +266,7 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
     return finish();
   }
   if (relabel) opt.target_labels.clear();  // in every series already
-  auto compact = CompactFamilies::Make(*parsed, opt.target_labels);
+  auto compact = CompactFamilies::Make(*parsed, opt.target_labels, start_ms);
   if (!compact) {
     // Not given back to the pool: a parse this large is not worth keeping.
     o.reason = "too_large";

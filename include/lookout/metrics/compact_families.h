@@ -32,8 +32,13 @@ class CompactFamilies {
   // nullopt when the families' text or rows are over 4 Gi (offsets are 32-bit): only a body
   // near apps.limits.max_body_bytes's maximum (16 GiB) gets there; the scrape manager then
   // reports the target down with reason too_large.
+  // `scrape_time_ms`: when the families were scraped (unix ms), if they were: the time of the
+  // samples without their own timestamp. Expand leaves it out (/metrics serves such samples
+  // without a timestamp, as Prometheus exposes them); remote write stamps them with it.
   static std::optional<CompactFamilies> Make(const std::vector<MetricFamily>& families,
-                                             Labels target_labels);
+                                             Labels target_labels,
+                                             std::optional<int64_t> scrape_time_ms = std::nullopt);
+  std::optional<int64_t> scrape_time_ms() const { return scrape_time_ms_; }
 
   size_t family_count() const { return families_.size(); }
   // Family i without its samples: name, help, type, unit.
@@ -103,6 +108,7 @@ class CompactFamilies {
   std::vector<ExtrasRow> extras_;
   std::vector<Exemplar> exemplars_;
   Labels target_labels_;
+  std::optional<int64_t> scrape_time_ms_;
 };
 
 }  // namespace lookout

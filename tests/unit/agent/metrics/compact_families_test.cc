@@ -201,8 +201,10 @@ class OwnedSource final : public Collectable {
 
 class CompactSource final : public Collectable {
  public:
-  explicit CompactSource(const std::vector<MetricFamily>& f, const Labels& target)
-      : compact_(std::make_shared<const CompactFamilies>(*CompactFamilies::Make(f, target))) {}
+  explicit CompactSource(const std::vector<MetricFamily>& f, const Labels& target,
+                         std::optional<int64_t> scrape_time_ms = std::nullopt)
+      : compact_(std::make_shared<const CompactFamilies>(
+            *CompactFamilies::Make(f, target, scrape_time_ms))) {}
   void Collect(std::vector<MetricFamily>& /*out*/) override {}
   void CollectCompact(std::vector<std::shared_ptr<const CompactFamilies>>& out) override {
     out.push_back(compact_);
@@ -268,6 +270,30 @@ TEST(CompactFamilies, RenderedExactlyAsTheSameFamiliesHandedOverWhole) {
 
 // The SLO engine's reads see a compact source's series, with its target labels, whether they
 // read everything or only the families they name (the default ShareSome over CollectSome).
+// Remote write's Gather stamps scraped samples with their scrape's time; /metrics and the
+// plain Gather leave them as scraped (a sample's own timestamp always wins).
+TEST(CompactFamilies, GatherWithScrapeTimesStampsSamplesWithoutTheirOwn) {
+  MetricFamily f{"jobs_total", "", MetricType::kCounter, "", {}};
+  Sample plain;
+  plain.labels = {{"queue", "a"}};
+  plain.value = 3;
+  Sample stamped = plain;
+  stamped.labels = {{"queue", "b"}};
+  stamped.timestamp_ms = 1600000000000;
+  f.samples = {plain, stamped};
+  auto source = std::make_shared<CompactSource>(std::vector<MetricFamily>{f},
+                                                Labels{{"job", "app"}}, 1700000000123);
+  prometheus::MetricsRenderer r;
+  r.Add(source);
+  const auto as_scraped = r.Gather();
+  ASSERT_EQ(as_scraped.at(0).samples.size(), 2u);
+  EXPECT_FALSE(as_scraped[0].samples[0].timestamp_ms);
+  const auto stamped_now = r.Gather(true);
+  EXPECT_EQ(stamped_now.at(0).samples.at(0).timestamp_ms, 1700000000123);
+  EXPECT_EQ(stamped_now[0].samples.at(1).timestamp_ms, 1600000000000);
+  EXPECT_EQ(r.Render("text/plain", "").body.find("1700000000"), std::string::npos);
+}
+
 TEST(CompactFamilies, QueryViewsSelectACompactSourcesSeries) {
   auto app = std::make_shared<CompactSource>(EveryField(), kTarget);
   MetricViewSource store;

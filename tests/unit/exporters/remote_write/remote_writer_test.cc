@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -113,21 +114,37 @@ class ScriptedClient : public HttpClient {
 };
 
 struct Fixture {
-  explicit Fixture(std::deque<long> statuses, EndpointOptions o = {}) {
-    auto c = std::make_unique<ScriptedClient>(std::move(statuses));
-    client = c.get();
+  explicit Fixture(std::deque<long> statuses, EndpointOptions o = {},
+                   std::unique_ptr<SampleQueue> queue = nullptr)
+      : Fixture(std::make_unique<ScriptedClient>(std::move(statuses)), std::move(o),
+                std::move(queue)) {}
+  Fixture(std::unique_ptr<HttpClient> c, EndpointOptions o, std::unique_ptr<SampleQueue> queue) {
+    http = c.get();
+    client = dynamic_cast<ScriptedClient*>(http);
     if (o.url.empty()) o.url = "http://receiver:9090/api/v1/write";
     o.min_backoff = std::chrono::milliseconds(1);
     o.max_backoff = std::chrono::milliseconds(2);
+    if (!queue) queue = MakeMemorySampleQueue(o.capacity);
     writer = std::make_unique<RemoteWriter>(
         std::move(o), std::chrono::seconds(60), [this] { return Parse(body); }, std::move(c),
-        metrics, [] { return int64_t{1700000001000}; });
+        std::move(queue), metrics, [] { return int64_t{1700000001000}; });
   }
   std::string body = kBody;
   SelfMetrics registry;
   RemoteWriteMetrics metrics{registry};
-  ScriptedClient* client = nullptr;
+  HttpClient* http = nullptr;
+  ScriptedClient* client = nullptr;  // when it is one
   std::unique_ptr<RemoteWriter> writer;
+  // Every series of `name` added up.
+  double Sum(const std::string& name) {
+    std::vector<MetricFamily> fs;
+    registry.Collect(fs);
+    double sum = 0;
+    for (const auto& f : fs) {
+      for (const auto& s : f.samples) sum += f.name == name ? s.value : 0;
+    }
+    return sum;
+  }
   double Counter(const std::string& name, const std::string& reason = "") {
     std::vector<MetricFamily> fs;
     registry.Collect(fs);
@@ -185,17 +202,17 @@ TEST(RemoteWriter, ExternalLabelsThenWriteRelabelingThenCapacity) {
   o.write_relabel_configs = *Relabeler::Make({drop});
   o.capacity = 3;
   Fixture f({}, o);
-  f.writer->CollectOnce();  // req_total and up kept
+  f.writer->CollectOnce();  // req_total and up kept: one request of 2
   EXPECT_EQ(f.writer->pending(), 2u);
-  f.writer->CollectOnce();  // 4: the oldest dropped
-  EXPECT_EQ(f.writer->pending(), 3u);
-  EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "queue_full"), 1);
+  f.writer->CollectOnce();  // 4 > 3: the oldest request dropped
+  EXPECT_EQ(f.writer->pending(), 2u);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "queue_full"), 2);
   EXPECT_TRUE(f.writer->SendOnce());
   auto d = DecodeWriteRequest(f.client->requests().at(0).body);
   ASSERT_TRUE(d);
-  ASSERT_EQ(d->series.size(), 3u);
-  EXPECT_EQ(Show(d->series[0]), "__name__=up,cluster=eu-1,code=ignored 1.000000 @1690000000250");
-  EXPECT_EQ(Show(d->series[1]), "__name__=req_total,cluster=eu-1,code=200 7.000000 @1700000001000");
+  ASSERT_EQ(d->series.size(), 2u);
+  EXPECT_EQ(Show(d->series[0]), "__name__=req_total,cluster=eu-1,code=200 7.000000 @1700000001000");
+  EXPECT_EQ(Show(d->series[1]), "__name__=up,cluster=eu-1,code=ignored 1.000000 @1690000000250");
 }
 
 // The first request waits until released, then answers 204 like the rest.
@@ -237,44 +254,27 @@ TEST(RemoteWriter, AQueueOverflowingWhileABatchIsInFlightLosesNothingUncounted) 
   // A reviewer found the sender forgetting `batch size` samples from the front after a long
   // outage, when the collector had already dropped that batch: newer samples went unsent and
   // uncounted, the stale batch counted both dropped and sent.
-  SelfMetrics registry;
-  RemoteWriteMetrics metrics(registry);
-  auto c = std::make_unique<GatedClient>();
-  GatedClient* client = c.get();
   EndpointOptions o;
-  o.url = "http://receiver:9090/api/v1/write";
   o.capacity = 10;
   o.max_samples_per_send = 5;
-  RemoteWriter w(
-      o, std::chrono::seconds(60), [] { return Parse(kBody); }, std::move(c), metrics,
-      [] { return int64_t{1700000001000}; });
-  w.CollectOnce();                                         // samples 0-8
-  std::thread sender([&] { EXPECT_TRUE(w.SendOnce()); });  // [0, 5) in flight
+  Fixture f(std::make_unique<GatedClient>(), o, nullptr);
+  auto* client = static_cast<GatedClient*>(f.http);
+  RemoteWriter& w = *f.writer;
+  w.CollectOnce();                                         // requests A (5) and B (4)
+  std::thread sender([&] { EXPECT_TRUE(w.SendOnce()); });  // A in flight
   client->WaitForCall();
-  w.CollectOnce();  // 18 queued: the oldest 8 dropped, 5 of them in flight
-  w.CollectOnce();  // 27: 17 dropped in all
-  EXPECT_EQ(w.pending(), 10u);
+  w.CollectOnce();  // C (5), D (4): B and C dropped to stay within 10, A kept (in flight)
+  w.CollectOnce();  // E (5), F (4): D and E dropped
+  EXPECT_EQ(w.pending(), 9u);  // A and F
   client->Open();
   sender.join();
-  EXPECT_EQ(w.pending(), 10u);  // the in-flight batch had left the queue: nothing newer forgotten
-  auto value = [&](const std::string& name, const std::string& reason = "") {
-    std::vector<MetricFamily> fs;
-    registry.Collect(fs);
-    for (const auto& f : fs) {
-      for (const auto& s : f.samples) {
-        bool ok = f.name == name && reason.empty();
-        for (const auto& l : s.labels) ok = ok || (f.name == name && l.value == reason);
-        if (ok) return s.value;
-      }
-    }
-    return -1.0;
-  };
-  EXPECT_EQ(value("lookout_remote_write_samples_total"), 5);
-  EXPECT_EQ(value("lookout_remote_write_samples_dropped_total", "queue_full"), 12);
-  // Every sample accounted for once: 5 sent + 12 dropped + 10 queued = 27 collected.
+  EXPECT_EQ(w.pending(), 4u);  // A delivered and removed: F, newer, not forgotten
+  EXPECT_EQ(f.Sum("lookout_remote_write_samples_total"), 5);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "queue_full"), 18);
+  // Every sample accounted for once: 5 sent + 18 dropped + 4 queued = 27 collected.
   while (w.pending() > 0) ASSERT_TRUE(w.SendOnce());
-  EXPECT_EQ(value("lookout_remote_write_samples_total"), 15);
-  EXPECT_EQ(client->sent().size(), 3u);
+  EXPECT_EQ(f.Sum("lookout_remote_write_samples_total"), 9);
+  EXPECT_EQ(client->sent().size(), 2u);
 }
 
 TEST(RemoteWriter, StopEndsARetryAfterWaitAtTheDeadline) {
@@ -308,6 +308,129 @@ TEST(RemoteWriter, StopDropsWhatCouldNotBeSentAndCountsIt) {
   f.writer->Stop(std::chrono::milliseconds(0));
   EXPECT_EQ(f.writer->pending(), 0u);
   EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "shutdown"), 9);
+}
+
+class WalDir {
+ public:
+  WalDir() {
+    char tmpl[] = "/tmp/lookout-rw-wal-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~WalDir() { std::filesystem::remove_all(path_); }
+  otlp::DiskQueueOptions Options(size_t max_bytes = 1 << 20, size_t segment_bytes = 1 << 16) {
+    otlp::DiskQueueOptions o;
+    o.directory = path_;
+    o.max_bytes = max_bytes;
+    o.segment_bytes = segment_bytes;
+    o.fsync = otlp::DiskQueueOptions::Fsync::kNever;
+    return o;
+  }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<SampleQueue> Wal(const otlp::DiskQueueOptions& o) {
+  auto q = OpenWalSampleQueue(o);
+  EXPECT_TRUE(q.ok()) << q.error().detail;
+  return q.ok() ? std::move(q).value() : nullptr;
+}
+
+TEST(RemoteWriter, TheWalKeepsWhatAnEndpointDidNotTakeAcrossARestart) {
+  WalDir dir;
+  EndpointOptions o;
+  o.max_samples_per_send = 5;
+  {
+    Fixture f({503, 503, 503, 503}, o, Wal(dir.Options()));
+    f.writer->CollectOnce();
+    f.writer->CollectOnce();
+    f.writer->Stop(std::chrono::milliseconds(0));  // kept, not dropped
+    EXPECT_EQ(f.writer->pending(), 18u);
+    EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "shutdown"), 0);
+  }
+  Fixture f(std::deque<long>{}, o, Wal(dir.Options()));  // the next start
+  EXPECT_EQ(f.writer->pending(), 18u);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_pending"), 18);
+  while (f.writer->pending() > 0) ASSERT_TRUE(f.writer->SendOnce());
+  const auto reqs = f.client->requests();
+  ASSERT_EQ(reqs.size(), 4u);  // 5 + 4, twice, in the order collected
+  std::vector<size_t> sizes;
+  for (const auto& r : reqs) {
+    auto d = DecodeWriteRequest(r.body);
+    ASSERT_TRUE(d);
+    sizes.push_back(d->series.size());
+    // The first request of a collection carries its metadata.
+    EXPECT_EQ(d->metadata.empty(), d->series.size() != 5u);
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{5, 4, 5, 4}));
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_total"), 18);
+  EXPECT_EQ(f.Counter("lookout_remote_write_exemplars_total"), 0);  // send_exemplars off
+}
+
+TEST(RemoteWriter, AFullWalDropsItsOldestSegmentsNeverTheRequestInFlight) {
+  WalDir dir;
+  EndpointOptions o;
+  o.max_samples_per_send = 9;  // one request per collection, about 400 bytes
+  // Room for about 10 requests; a segment holds 2.
+  Fixture f(std::make_unique<GatedClient>(), o, Wal(dir.Options(4096, 800)));
+  auto* client = static_cast<GatedClient*>(f.http);
+  RemoteWriter& w = *f.writer;
+  w.CollectOnce();
+  std::thread sender([&] { EXPECT_TRUE(w.SendOnce()); });  // the first request in flight
+  client->WaitForCall();
+  for (int i = 0; i < 30; ++i) w.CollectOnce();  // 31 collected: most of them dropped
+  client->Open();
+  sender.join();
+  while (w.pending() > 0) ASSERT_TRUE(w.SendOnce());
+  const double sent = f.Sum("lookout_remote_write_samples_total");
+  const double dropped = f.Sum("lookout_remote_write_samples_dropped_total");
+  EXPECT_GT(dropped, 0);
+  EXPECT_GT(sent, 9);                 // the request in flight and the newest ones
+  EXPECT_EQ(sent + dropped, 31 * 9);  // every sample counted once
+  EXPECT_EQ(client->sent().size() * 9, static_cast<size_t>(sent));
+}
+
+TEST(SampleQueue, AWalDropsWholeOldSegmentsAndCountsTheirSamples) {
+  WalDir dir;
+  auto q = Wal(dir.Options(2048, 600));
+  QueuedRequest r;
+  r.request.assign(200, 'x');
+  r.samples = 10;
+  uint64_t dropped = 0;
+  for (int i = 0; i < 20; ++i) {
+    r.newest_ms = i;
+    const auto p = q->Push(r);
+    ASSERT_TRUE(p.stored);
+    dropped += p.dropped;
+  }
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(dropped % 10, 0u);
+  EXPECT_EQ(q->samples() + dropped, 200u);
+  EXPECT_LE(q->bytes(), 2048u);
+  const uint64_t left = q->samples();
+  q.reset();
+  q = Wal(dir.Options(2048, 600));  // a restart finds exactly what was left
+  EXPECT_EQ(q->samples(), left);
+  QueuedRequest out;
+  int64_t last = -1;
+  while (q->Front(out)) {  // what is left is the newest, in order
+    EXPECT_GT(out.newest_ms, last);
+    last = out.newest_ms;
+    EXPECT_EQ(out.request, r.request);
+    q->Pop();
+  }
+  EXPECT_EQ(last, 19);
+  EXPECT_EQ(q->samples(), 0u);
+}
+
+TEST(SampleQueue, AMemoryQueueRefusesARequestBiggerThanItsCapacity) {
+  auto q = MakeMemorySampleQueue(5);
+  QueuedRequest r;
+  r.samples = 6;
+  const auto p = q->Push(r);
+  EXPECT_FALSE(p.stored);
+  EXPECT_EQ(p.dropped, 0u);
+  EXPECT_EQ(q->samples(), 0u);
 }
 
 }  // namespace
