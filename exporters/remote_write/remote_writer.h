@@ -5,7 +5,9 @@
 // Every `interval` a collector thread gathers the families, turns them into series stamped with
 // the collection time (a scraped sample keeps its scrape time), adds the endpoint's
 // external_labels (where a series does not have the label), applies write_relabel_configs and
-// queues them as requests of at most max_samples_per_send samples (the collection's metadata
+// adds a stale marker for each series the previous collection sent and this one has not
+// (staleness.h), and queues them as requests of at most max_samples_per_send samples (the
+// collection's metadata
 // rides on its first). A sender thread sends the requests in order, one at a time: 2xx
 // delivers; 5xx, 429 and transport errors are retried with exponential backoff from
 // min_backoff to max_backoff, honouring Retry-After; any other status drops the request
@@ -28,6 +30,7 @@
 
 #include "agent/common/log.h"
 #include "exporters/remote_write/sample_queue.h"
+#include "exporters/remote_write/staleness.h"
 #include "exporters/remote_write/write_request.h"
 #include "lookout/http_client.h"
 #include "lookout/metrics/relabel.h"
@@ -120,6 +123,7 @@ class RemoteWriter {
   ::prometheus::Gauge& highest_;
   ::prometheus::Gauge& shards_;
 
+  StalenessTracker staleness_;  // collector thread only
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;                           // guarded by mu_

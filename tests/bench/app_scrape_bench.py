@@ -84,6 +84,20 @@ class Target(BaseHTTPRequestHandler):
         self.wfile.write(BODY)
 
 
+def lookout_config(h, name, interval, target_url=None, job="app", extra=""):
+    """A lookout config file in the harness's directory: no Kubernetes, no OTLP, apps scraped
+    every `interval` s (`target_url` as `job`, if given), then `extra` YAML; returns its path."""
+    path = h.path(name + ".yaml")
+    with open(path, "w") as f:
+        f.write("kubernetes: {mode: off}\notlp: {http: {enabled: false}, "
+                "grpc: {enabled: false}}\napps:\n"
+                f"  scrape_interval: {interval}s\n  scrape_timeout: {interval}s\n")
+        if target_url:
+            f.write(f"  static_targets:\n  - {{url: \"{target_url}\", job: {job}}}\n")
+        f.write(extra)
+    return path
+
+
 def status_mib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -120,14 +134,7 @@ def main():
         url = f"http://127.0.0.1:{tport}/metrics"
 
         def agent_config(name, with_target):
-            path = h.path(name + ".yaml")
-            with open(path, "w") as f:
-                f.write("kubernetes: {mode: off}\notlp: {http: {enabled: false}, "
-                        "grpc: {enabled: false}}\napps:\n"
-                        f"  scrape_interval: {interval}s\n  scrape_timeout: {interval}s\n")
-                if with_target:
-                    f.write(f"  static_targets:\n  - {{url: \"{url}\", job: bench}}\n")
-            return path
+            return lookout_config(h, name, interval, url if with_target else None, "bench")
 
         lk, lk_port = h.start_lookout(args.lookout, ["--config", agent_config("with", True),
                                                       "--log.level=debug"], name="lookout")

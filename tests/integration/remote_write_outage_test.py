@@ -10,7 +10,9 @@ Then the receiver must hold every sample: lookout_build_info (stamped with each 
 time) with no gap longer than an interval except across the restart, and there no longer than
 the downtime plus an interval; and the application's counter, which counts lookout's scrapes,
 rising by exactly 1 from one stored sample to the next (every scrape arrived) except at most one
-scrape lost to the SIGKILL (scraped after the last collection, never queued).
+scrape lost to the SIGKILL (scraped after the last collection, never queued). Last, the
+application stops: the stale marker lookout sends must end its series at the receiver within
+seconds (without it the receiver would show the last value for 5 minutes).
 
 Usage: remote_write_outage_test.py /path/to/lookout
 """
@@ -164,7 +166,16 @@ def main():
                  f"{killed:.1f}")
         print(f"app_scrapes_total: {len(app_samples)} scrapes stored in a row; {lost:g} lost, "
               "scraped between the last collection and the SIGKILL")
+
+        # 4. The application goes away: its series leave /metrics, and the stale marker lookout
+        # sends ends them at the receiver at once, not after Prometheus's 5 m lookback.
         app.shutdown()
+        app.server_close()
+        gone = time.time()
+        wait_for("the receiver to end the application's series (a stale marker)", lambda: not
+                 prom_query(recv_port, 'app_scrapes_total{job="ticker"}'), timeout=60)
+        print(f"application stopped: its series ended at the receiver {time.time() - gone:.1f} s "
+              "later (stale marker)")
     print("1 passed, 0 failed")
 
 

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -308,6 +309,58 @@ TEST(RemoteWriter, StopDropsWhatCouldNotBeSentAndCountsIt) {
   f.writer->Stop(std::chrono::milliseconds(0));
   EXPECT_EQ(f.writer->pending(), 0u);
   EXPECT_EQ(f.Counter("lookout_remote_write_samples_dropped_total", "shutdown"), 9);
+}
+
+TEST(Staleness, ASeriesThatLeavesGetsOneStaleMarkerAtTheNextCollection) {
+  auto series = [](std::vector<std::string> names) {
+    std::vector<WriteSeries> out;
+    for (const auto& n : names) {
+      WriteSeries& w = out.emplace_back();
+      w.labels = {{"__name__", n}, {"job", "app"}};
+      w.value = 1;
+    }
+    return out;
+  };
+  StalenessTracker t;
+  WriteSeries scratch;
+  auto track = [&](std::vector<WriteSeries>& in, int64_t now) {
+    t.Begin();
+    for (const auto& w : in) t.See(w.labels);
+    t.Finish(now, scratch, [&](const WriteSeries& w) { in.push_back(w); });
+  };
+  auto first = series({"a", "b", "c"});
+  track(first, 1000);
+  EXPECT_EQ(first.size(), 3u);  // nothing before: no marker
+  auto second = series({"a", "c"});
+  track(second, 2000);
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(Show(second[2]).substr(0, 21), "__name__=b,job=app na");
+  EXPECT_TRUE(IsStaleMarker(second[2].value));
+  EXPECT_EQ(second[2].timestamp_ms, 2000);
+  auto third = series({"a", "c"});
+  track(third, 3000);
+  EXPECT_EQ(third.size(), 2u);  // one marker only
+  auto back = series({"a", "b", "c"});
+  track(back, 4000);
+  EXPECT_EQ(back.size(), 3u);  // b is back: nothing stale
+  EXPECT_FALSE(IsStaleMarker(std::numeric_limits<double>::quiet_NaN()));
+}
+
+TEST(RemoteWriter, ASeriesGoneFromMetricsIsSentAStaleMarkerWithItsBitPattern) {
+  Fixture f({});
+  f.writer->CollectOnce();
+  f.body = "# TYPE up gauge\nup 1\n# EOF\n";  // every other family gone
+  f.writer->CollectOnce();
+  while (f.writer->pending() > 0) ASSERT_TRUE(f.writer->SendOnce());
+  auto d = DecodeWriteRequest(f.client->requests().at(1).body);
+  ASSERT_TRUE(d);
+  size_t stale = 0;
+  for (const auto& w : d->series) {
+    if (!IsStaleMarker(w.value)) continue;
+    ++stale;
+    EXPECT_EQ(w.timestamp_ms, 1700000001000);
+  }
+  EXPECT_EQ(stale, 8u);  // the 9 series but up
 }
 
 class WalDir {
