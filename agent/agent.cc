@@ -2,6 +2,8 @@
 
 #include <boost/asio.hpp>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "agent/build_info.h"
 #include "agent/collectors/app/scrape_manager.h"
@@ -372,9 +374,15 @@ void Agent::Shutdown() {
     Log(LogLevel::kWarn, "shutdown deadline reached with connections open",
         {{"open", std::to_string(open())}});
   }
-  // Receivers are closed: deliver what was acknowledged, within the traces' own deadline.
+  // Receivers are closed: deliver what was acknowledged, within the traces' own deadline, while
+  // every remote writer sends what it holds within server.shutdown_timeout, all at once.
+  std::vector<std::thread> drains;
+  drains.reserve(remote_writers_.size());
+  for (auto& w : remote_writers_) {
+    drains.emplace_back([&w, this] { w->Stop(cfg_.server.shutdown_timeout); });
+  }
   if (span_exporter_) span_exporter_->Stop(cfg_.traces.shutdown_timeout);
-  for (auto& w : remote_writers_) w->Stop(cfg_.server.shutdown_timeout);
+  for (auto& t : drains) t.join();
   if (slo_engine_) slo_engine_->Stop();
   if (scraper_) scraper_->Stop();
   if (pod_index_) pod_index_->Stop();

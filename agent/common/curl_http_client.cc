@@ -120,7 +120,13 @@ class CurlHttpClient final : public HttpClient {
 
     const CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);
-    if (rc != CURLE_OK) {
+    long status = 0;
+    if (rc != CURLE_OK && req.status_suffices &&
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status > 0 &&
+        (sink.too_large || rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR ||
+         rc == CURLE_OPERATION_TIMEDOUT)) {
+      resp.body_complete = false;  // the status arrived; what follows it did not, or not all
+    } else if (rc != CURLE_OK) {
       const std::string detail =
           req.url + ": " + (errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc));
       if (sink.too_large) {

@@ -311,7 +311,10 @@ RemoteWriter::Sent RemoteWriter::SendOne() {
         req.timeout = std::clamp(left, std::chrono::milliseconds(100), o_.remote_timeout);
       }
     }
-    req.max_response_bytes = 1 << 20;  // an error text at most; more is the receiver's fault
+    // An error text at most: the status decides, so a 2xx with a huge or cut body delivered
+    // (as Prometheus, which discards a success's body), and only 1 MiB of any body is kept.
+    req.max_response_bytes = 1 << 20;
+    req.status_suffices = true;
     auto resp = client_->Do(req);
     std::optional<std::chrono::milliseconds> wait;
     if (resp.ok() && resp->status / 100 == 2) {

@@ -26,6 +26,10 @@ struct HttpClientRequest {
   // A larger body, counted after gzip/deflate decoding, fails with reason "too_large".
   size_t max_response_bytes = 64 << 20;
   int max_redirects = 0;  // > 0: follow up to this many (more fail with reason "redirect")
+  // For a sender that needs only the status (remote write): once the status line arrived, a
+  // body over max_response_bytes or cut short gives the response anyway (the body as far as
+  // kept, body_complete false) instead of an error.
+  bool status_suffices = false;
 };
 
 struct HttpClientResponse {
@@ -34,6 +38,7 @@ struct HttpClientResponse {
   std::string body;
   // Retry-After (sent as seconds or as an HTTP date), when the server sent one later than now.
   std::optional<std::chrono::seconds> retry_after;
+  bool body_complete = true;  // false: see HttpClientRequest::status_suffices
 };
 
 struct TlsClientOptions {

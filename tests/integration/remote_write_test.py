@@ -3,7 +3,8 @@
 exemplar storage). The receiver must hold the application's series with the values lookout
 serves, the endpoint's external_labels added, the series write_relabel_configs drops absent,
 and the application's exemplar. A second endpoint answering 400 gets its batches dropped and
-counted, never retried forever.
+counted, never retried forever; endpoints answering 200 with a 2 MiB body or a body cut short
+deliver (the status decides), without retries.
 
 Usage: remote_write_test.py /path/to/lookout
 """
@@ -48,6 +49,26 @@ class Refuser(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class OddSuccess(BaseHTTPRequestHandler):
+    """Answers 200 with a 2 MiB body (path /big) or with a body cut short (/cut): the status
+    decides, as in Prometheus, so both deliver."""
+    requests = {"/big": 0, "/cut": 0}
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        OddSuccess.requests[self.path] += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"x" * (2 << 20) if self.path == "/big" else b"accepted"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) if self.path == "/big" else 1000))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+
 def serve(handler):
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -60,6 +81,7 @@ def main():
     with Harness() as h:
         app, app_port = serve_body(BODY, "application/openmetrics-text; version=1.0.0")
         refuser, refuser_port = serve(Refuser)
+        odd, odd_port = serve(OddSuccess)
         prom, prom_port = h.start_prometheus(
             "global: {scrape_interval: 15s}\n",
             flags=["--web.enable-remote-write-receiver", "--enable-feature=exemplar-storage"])
@@ -74,6 +96,10 @@ def main():
                  "write_relabel_configs": [
                      {"source_labels": ["__name__"], "regex": "node_cpu_.*", "action": "drop"}]},
                 {"url": f"http://127.0.0.1:{refuser_port}/write", "name": "refuser",
+                 "queue_config": {"max_samples_per_send": 100000}},
+                {"url": f"http://127.0.0.1:{odd_port}/big", "name": "big",
+                 "queue_config": {"max_samples_per_send": 100000}},
+                {"url": f"http://127.0.0.1:{odd_port}/cut", "name": "cut",
                  "queue_config": {"max_samples_per_send": 100000}},
             ]},
         }
@@ -136,6 +162,23 @@ def main():
         if not sent or float(sent[0].split()[-1]) <= 0:
             fail(f"nothing counted as sent: {sent}")
         print(f"refusing endpoint: {dropped[0]}; {Refuser.requests - pushes} requests in 3 s")
+
+        # A 200 with a 2 MiB body, or with a body cut short, delivers: not retried, not dropped.
+        for name in ("big", "cut"):
+            def value(family):
+                for l in text.splitlines():
+                    if l.startswith(family + "{") and f'remote_name="{name}"' in l:
+                        return float(l.split()[-1])
+                return None
+            sent_odd, retried = (value("lookout_remote_write_samples_total"),
+                                 value("lookout_remote_write_samples_retried_total"))
+            requests = OddSuccess.requests["/" + name]
+            if not sent_odd or retried != 0 or requests > Refuser.requests + 2:
+                fail(f"a 200 with an odd body ({name}): sent {sent_odd}, retried {retried}, "
+                     f"{requests} requests")
+            print(f"200 with a {'2 MiB' if name == 'big' else 'cut-short'} body: {sent_odd:g} "
+                  f"samples counted sent, none retried, {requests} requests")
+        odd.shutdown()
         app.shutdown()
         refuser.shutdown()
     print("1 passed, 0 failed")
