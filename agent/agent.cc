@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <unistd.h>
+
 #include <boost/asio.hpp>
 #include <chrono>
 #include <thread>
@@ -149,8 +151,18 @@ Agent::Agent(Config cfg)
 
   if (!cfg_.remote_write.endpoints.empty()) {
     remote_write_metrics_ = std::make_unique<remote_write::RemoteWriteMetrics>(*registry_);
+    std::string instance = ExpandEnv(cfg_.remote_write.instance);
+    if (instance.empty()) instance = k8s.node_name;
+    if (instance.empty()) {
+      char host[256] = {0};
+      if (gethostname(host, sizeof host - 1) == 0) instance = host;
+    }
+    Labels target;  // sorted by name
+    if (!instance.empty()) target.push_back(Label{"instance", instance});
+    if (!cfg_.remote_write.job.empty()) target.push_back(Label{"job", cfg_.remote_write.job});
     for (auto e : cfg_.remote_write.endpoints) {
       e.user_agent = "lookout/" + std::string(b.version);
+      e.target_labels = target;
       auto client = MakeCurlHttpClient(e.tls);
       std::unique_ptr<remote_write::SampleQueue> queue;
       if (cfg_.remote_write.wal.enabled) {

@@ -146,6 +146,14 @@ Status DiskSpanQueue::Recover() {
     }
     std::fclose(f);
   }
+  if (!ids.empty() && cursor_seg > ids.back()) {
+    // A cursor past every segment (a damaged or foreign file) would delete them all as
+    // delivered: distrust it and resend from the oldest (delivery is at least once anyway).
+    Log(LogLevel::kWarn, options_.log_name + ": cursor past the newest segment, ignored",
+        {{"cursor_segment", std::to_string(cursor_seg)},
+         {"newest_segment", std::to_string(ids.back())}});
+    cursor_seg = cursor_off = 0;
+  }
   uint64_t next_id = cursor_seg + 1;
   for (uint64_t id : ids) {
     next_id = std::max(next_id, id + 1);
@@ -172,7 +180,7 @@ Status DiskSpanQueue::Recover() {
     recovery_.spans += seg.spans;
     if (off < size) {  // a torn tail (crash mid-write) or corruption: cut it
       recovery_.corrupt_bytes += size - off;
-      Log(LogLevel::kWarn, "span queue: cut a torn or corrupt segment tail",
+      Log(LogLevel::kWarn, options_.log_name + ": cut a torn or corrupt segment tail",
           {{"segment", path},
            {"offset", std::to_string(off)},
            {"bytes", std::to_string(size - off)}});
@@ -230,13 +238,14 @@ SpanQueue::PushResult DiskSpanQueue::Push(std::string_view record, uint64_t span
     if (write_fd_ < 0) return PushResult::kError;
     if (segments_.back().size >= options_.segment_bytes &&
         !OpenWriteSegmentLocked(segments_.back().id + 1)) {
-      Log(LogLevel::kError, "span queue: cannot create a segment", {{"err", std::strerror(errno)}});
+      Log(LogLevel::kError, options_.log_name + ": cannot create a segment",
+          {{"err", std::strerror(errno)}});
       return PushResult::kError;
     }
     const iovec iov[2] = {{hb, kHeader}, {const_cast<char*>(record.data()), record.size()}};
     if (!WriteAll(write_fd_, iov, 2)) {
       // Cut what was partly written, so the segment stays a clean sequence of records.
-      Log(LogLevel::kError, "span queue: write failed", {{"err", std::strerror(errno)}});
+      Log(LogLevel::kError, options_.log_name + ": write failed", {{"err", std::strerror(errno)}});
       if (::ftruncate(write_fd_, static_cast<off_t>(segments_.back().size)) != 0) {
         ::close(write_fd_);
         write_fd_ = -1;  // unusable until restart; pushes fail (503) rather than corrupt
@@ -308,7 +317,7 @@ bool DiskSpanQueue::PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& ou
       fd = ::open(SegmentPath(segs[si].id).c_str(), O_RDONLY | O_CLOEXEC);
       fd_id = segs[si].id;
       if (fd < 0) {
-        Log(LogLevel::kError, "span queue: cannot open segment",
+        Log(LogLevel::kError, options_.log_name + ": cannot open segment",
             {{"segment", SegmentPath(segs[si].id)}, {"err", std::strerror(errno)}});
         break;
       }
@@ -317,7 +326,8 @@ bool DiskSpanQueue::PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& ou
     if (!ReadRecord(fd, off, segs[si].size, h, &payload)) {
       // Corrupt on disk after it was written (bit rot, someone else's write): skip the rest
       // of this segment; its spans are lost and counted.
-      Log(LogLevel::kError, "span queue: corrupt record, skipping the rest of the segment",
+      Log(LogLevel::kError,
+          options_.log_name + ": corrupt record, skipping the rest of the segment",
           {{"segment", SegmentPath(segs[si].id)}, {"offset", std::to_string(off)}});
       {
         std::lock_guard lock(mu_);
@@ -392,7 +402,7 @@ DiskSpanQueue::Dropped DiskSpanQueue::DropOldest() noexcept {
     d.spans -= std::min(d.spans, t.spans);
   }
   RecountLocked();
-  Log(LogLevel::kWarn, "disk queue full: dropped its oldest segment",
+  Log(LogLevel::kWarn, options_.log_name + ": full, dropped its oldest segment",
       {{"segment", SegmentPath(s.id)}, {"records", std::to_string(d.records)}});
   return d;
 }

@@ -44,6 +44,7 @@ struct DiskQueueOptions {
   enum class Fsync { kNever, kInterval, kAlways };
   Fsync fsync = Fsync::kInterval;
   std::chrono::milliseconds fsync_interval{1000};
+  std::string log_name = "span queue";  // what its log lines call it
 };
 
 class DiskSpanQueue final : public SpanQueue {

@@ -126,8 +126,8 @@ OptionTable<RemoteWriteOptions::Wal> WalTable() {
                      "undelivered bytes per endpoint; beyond it the oldest segment is "
                      "dropped (counted, reason `queue_full`)"),
       option::Int<W>("segment_bytes", &W::segment_bytes, 4096, int64_t{1} << 30, "8388608",
-                     "segment file size: what one drop removes; delivered segments are "
-                     "deleted"),
+                     "segment file size: what one drop removes (at most `max_bytes` / 8: "
+                     "larger is cut to that); delivered segments are deleted"),
       option::Enum<W>("fsync", &W::fsync,
                       {{"never", otlp::DiskQueueOptions::Fsync::kNever},
                        {"interval", otlp::DiskQueueOptions::Fsync::kInterval},
@@ -159,7 +159,9 @@ otlp::DiskQueueOptions EndpointWal(const RemoteWriteOptions::Wal& wal,
   otlp::DiskQueueOptions o;
   o.directory = wal.directory + "/" + label.substr(0, 64) + "-" + hash;
   o.max_bytes = wal.max_bytes;
-  o.segment_bytes = wal.segment_bytes;
+  // A drop removes a whole segment: at most an eighth of the WAL, whatever segment_bytes says.
+  o.segment_bytes = std::max<size_t>(4096, std::min(wal.segment_bytes, wal.max_bytes / 8));
+  o.log_name = "remote write WAL";
   o.fsync = wal.fsync;
   o.fsync_interval = wal.fsync_interval;
   return o;
@@ -173,6 +175,14 @@ const OptionTable<RemoteWriteOptions>& RemoteWriteOptionTable() {
             "interval", &O::interval, Duration(1000), Duration(3'600'000), "30s",
             "how often what `/metrics` serves is collected and queued for every "
             "endpoint, stamped with the collection time (a scraped sample keeps its own)"),
+        option::Str<O>("job", &O::job, "lookout",
+                       "`job` label added to every series that has none, as a Prometheus "
+                       "scraping the agent adds its job's (the series' own win, as with "
+                       "honor_labels): without it every node would send the same series"),
+        option::Str<O>("instance", &O::instance, "",
+                       "`instance` label added likewise; `\"\"` = the node's name "
+                       "(`kubernetes.node_name`), else the host name: what kube-prometheus's "
+                       "node-exporter and lookout ServiceMonitors set; `${VAR}` expanded"),
         option::Custom<O>(
             "endpoints", "[]", "list of endpoints",
             "Prometheus's `remote_write` entries: `url`, `name`, `remote_timeout`, `headers`, "
@@ -206,8 +216,8 @@ const OptionTable<RemoteWriteOptions>& RemoteWriteOptionTable() {
     AppendOptions(t, option::Nest<O>("wal", &O::wal, WalTable()));
     t.check = [](YamlMapReader& r, O& o) {
       if (o.wal.enabled && o.wal.directory.empty()) {
-        YamlMapReader w(r.Get("wal"), r.Key("wal"), r.file());
-        w.Fail(w.Get("directory"), w.Key("directory"), "a directory when the WAL is on");
+        // At the `wal` mapping: `directory` is what is missing.
+        r.Fail(r.Get("wal"), r.Key("wal") + ".directory", "a directory when the WAL is on");
       }
     };
     return t;

@@ -14,6 +14,9 @@ namespace lookout {
 
 struct RemoteWriteOptions {
   Duration interval{};
+  // The target labels a Prometheus scraping the agent would add, on series without them.
+  std::string job;
+  std::string instance;  // "" = the node's name (kubernetes.node_name), else the host name
   std::vector<remote_write::EndpointOptions> endpoints;
   // The write-ahead log: one subdirectory per endpoint under `directory`.
   struct Wal {

@@ -201,13 +201,14 @@ void RemoteWriter::CollectOnce() {
   staleness_.Begin();
   for (const auto& f : families) {
     ForEachSeries(f, now, scratch, [&](WriteSeries& w) {
+      AddExternalLabels(w.labels, o_.target_labels);
       AddExternalLabels(w.labels, o_.external_labels);
       if (!o_.write_relabel_configs.empty() && !o_.write_relabel_configs.Apply(w.labels)) return;
-      staleness_.See(w.labels);
+      staleness_.See(w);
       add(w);
     });
   }
-  staleness_.Finish(now, scratch, add);
+  staleness_.Finish(scratch, add);
   flush();
   if (dropped > 0) {
     dropped_.WithLabels({name_, o_.url, "queue_full"}).Increment(static_cast<double>(dropped));

@@ -3,16 +3,15 @@
 // endpoint (remote write 1.0: snappy-compressed protobuf WriteRequest, its required headers).
 //
 // Every `interval` a collector thread gathers the families, turns them into series stamped with
-// the collection time (a scraped sample keeps its scrape time), adds the endpoint's
-// external_labels (where a series does not have the label), applies write_relabel_configs and
-// adds a stale marker for each series the previous collection sent and this one has not
-// (staleness.h), and queues them as requests of at most max_samples_per_send samples (the
-// collection's metadata
-// rides on its first). A sender thread sends the requests in order, one at a time: 2xx
-// delivers; 5xx, 429 and transport errors are retried with exponential backoff from
-// min_backoff to max_backoff, honouring Retry-After; any other status drops the request
-// (counted by reason). The queue (sample_queue.h: memory, or the WAL on disk) drops its oldest
-// requests when full (counted, reason queue_full).
+// the collection time (a scraped sample keeps its scrape time), adds target_labels
+// (job, instance), then the endpoint's external_labels (each where a series has none), applies
+// write_relabel_configs and adds a stale marker for each series the previous collection sent and
+// this one has not (staleness.h), and queues them as requests of at most max_samples_per_send
+// samples (the collection's metadata rides on its first). A sender thread sends the requests in
+// order, one at a time: 2xx delivers; 5xx, 429 and transport errors are retried with exponential
+// backoff from min_backoff to max_backoff, honouring Retry-After; any other status drops the
+// request (counted by reason). The queue (sample_queue.h: memory, or the WAL on disk) drops its
+// oldest requests when full (counted, reason queue_full).
 //
 // One sender per endpoint (no shards): see README "Remote write" for why.
 //
@@ -47,6 +46,7 @@ struct EndpointOptions {
   std::string basic_auth_username;
   std::string basic_auth_password_file;
   TlsClientOptions tls;
+  Labels target_labels;  // job, instance: added first, where a series has none
   Labels external_labels;
   Relabeler write_relabel_configs;
   bool send_exemplars = false;

@@ -28,9 +28,9 @@ void StalenessTracker::Begin() {
   overflow_ = false;
 }
 
-void StalenessTracker::See(const Labels& labels) {
+void StalenessTracker::See(const WriteSeries& w) {
   const size_t start = next_arena_.size();
-  for (const Label& l : labels) {
+  for (const Label& l : w.labels) {
     next_arena_.append(l.name).push_back('\0');
     next_arena_.append(l.value).push_back('\0');
   }
@@ -38,12 +38,11 @@ void StalenessTracker::See(const Labels& labels) {
   if (next_arena_.size() > UINT32_MAX) overflow_ = true;
   if (overflow_) return;
   const std::string_view text(next_arena_.data() + start, next_arena_.size() - start);
-  next_index_.push_back(
-      {Hash(text), static_cast<uint32_t>(start), static_cast<uint32_t>(text.size())});
+  next_index_.push_back({Hash(text), w.timestamp_ms, static_cast<uint32_t>(start),
+                         static_cast<uint32_t>(text.size())});
 }
 
-void StalenessTracker::Finish(int64_t now_ms, WriteSeries& w,
-                              const std::function<void(const WriteSeries&)>& fn) {
+void StalenessTracker::Finish(WriteSeries& w, const std::function<void(const WriteSeries&)>& fn) {
   if (overflow_) Begin();  // forget both: no markers rather than wrong ones
   std::sort(next_index_.begin(), next_index_.end(),
             [](const Row& a, const Row& b) { return a.hash < b.hash; });
@@ -61,7 +60,7 @@ void StalenessTracker::Finish(int64_t now_ms, WriteSeries& w,
       text.remove_prefix(b + 1);
     }
     w.value = std::bit_cast<double>(kStaleNaNBits);
-    w.timestamp_ms = now_ms;
+    w.timestamp_ms = old.timestamp_ms + 1;
     w.exemplar.reset();
     fn(w);
   }

@@ -6,10 +6,18 @@
 // there instead of showing its last value for the 5 m lookback; remote write carries the marker
 // like any sample. lookout does the same per endpoint, on the series it sends (after
 // write_relabel_configs): a series the previous collection sent and this one has not gets a
-// marker stamped with this collection's time. A restart forgets the previous collection, as
-// Prometheus's does.
+// marker 1 ms after the last sample it was sent with. Not at this collection's time, as a
+// first guess would have it: a scraped sample keeps its scrape's start, so a scrape that began
+// before this collection and ended after it would bring the series back with an older
+// timestamp than the marker, and the receiver would refuse that request as out of order. The
+// series' next sample comes from a later scrape or collection, so it is always newer than the
+// marker. A restart forgets the previous collection, as Prometheus's does.
 //
-// Memory: each series' labels once, as text in an arena, and a 16-byte index row, for this
+// Not as Prometheus: a series with the application's own timestamp is marked too (Prometheus
+// leaves those alone); one that leaves and comes back with a timestamp at or before its last
+// one is then refused by the receiver.
+//
+// Memory: each series' labels once, as text in an arena, and a 24-byte index row, for this
 // collection and the previous one: about twice the label text.
 //
 // Thread-safety: one thread (the writer's collector).
@@ -30,12 +38,11 @@ bool IsStaleMarker(double v);
 class StalenessTracker {
  public:
   // One collection: Begin, See each series sent, Finish. Finish sets `scratch` to each series the
-  // previous collection saw and this one has not, with a stale marker at `now_ms`, and hands it
-  // to `fn`.
+  // previous collection saw and this one has not, with a stale marker 1 ms after its last
+  // timestamp, and hands it to `fn`.
   void Begin();
-  void See(const Labels& labels);
-  void Finish(int64_t now_ms, WriteSeries& scratch,
-              const std::function<void(const WriteSeries&)>& fn);
+  void See(const WriteSeries& w);
+  void Finish(WriteSeries& scratch, const std::function<void(const WriteSeries&)>& fn);
   size_t bytes() const {
     return arena_.capacity() + next_arena_.capacity() +
            (index_.capacity() + next_index_.capacity()) * sizeof(Row);
@@ -44,7 +51,8 @@ class StalenessTracker {
  private:
   struct Row {
     uint64_t hash;
-    uint32_t offset;  // in the arena: name \0 value \0 ... per label
+    int64_t timestamp_ms;  // the sample it was last sent with
+    uint32_t offset;       // in the arena: name \0 value \0 ... per label
     uint32_t size;
   };
   // The previous collection's series (index sorted by hash), and this one's being seen; swapped

@@ -10,6 +10,7 @@ Usage: remote_write_test.py /path/to/lookout
 """
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -133,6 +134,13 @@ def main():
             fail("lookout_build_info did not reach the receiver")
         if not prom_query(prom_port, 'node_load1{cluster="it"}'):
             fail("node_load1 did not reach the receiver")
+        # The target labels a scrape would add: job, and instance = the node (here the host).
+        host = socket.gethostname()
+        if not prom_query(prom_port, f'node_load1{{job="lookout",instance="{host}"}}'):
+            fail(f"node_load1 lacks job=lookout / instance={host}: "
+                 f"{prom_query(prom_port, 'node_load1')}")
+        if prom_query(prom_port, 'app_inflight{job="lookout"}'):
+            fail("an application series lost its own job to remote_write.job")
         if prom_query(prom_port, 'count({__name__=~"node_cpu_.*"})'):
             fail("write_relabel_configs did not drop node_cpu_*")
         print("receiver: lookout_build_info and node_load1 arrived; node_cpu_* dropped by "

@@ -193,8 +193,9 @@ TEST(RemoteWriter, A4xxDropsTheBatchAndCountsIt) {
   EXPECT_EQ(f.Counter("lookout_remote_write_samples_total"), 4);
 }
 
-TEST(RemoteWriter, ExternalLabelsThenWriteRelabelingThenCapacity) {
+TEST(RemoteWriter, TargetAndExternalLabelsThenWriteRelabelingThenCapacity) {
   EndpointOptions o;
+  o.target_labels = {{"instance", "node-1"}, {"job", "lookout"}};
   o.external_labels = {{"cluster", "eu-1"}, {"code", "ignored"}};  // code: the series' own wins
   RelabelConfig drop;
   drop.action = RelabelAction::kDrop;
@@ -212,8 +213,12 @@ TEST(RemoteWriter, ExternalLabelsThenWriteRelabelingThenCapacity) {
   auto d = DecodeWriteRequest(f.client->requests().at(0).body);
   ASSERT_TRUE(d);
   ASSERT_EQ(d->series.size(), 2u);
-  EXPECT_EQ(Show(d->series[0]), "__name__=req_total,cluster=eu-1,code=200 7.000000 @1700000001000");
-  EXPECT_EQ(Show(d->series[1]), "__name__=up,cluster=eu-1,code=ignored 1.000000 @1690000000250");
+  EXPECT_EQ(Show(d->series[0]),
+            "__name__=req_total,cluster=eu-1,code=200,instance=node-1,job=lookout 7.000000 "
+            "@1700000001000");
+  EXPECT_EQ(Show(d->series[1]),
+            "__name__=up,cluster=eu-1,code=ignored,instance=node-1,job=lookout 1.000000 "
+            "@1690000000250");
 }
 
 // The first request waits until released, then answers 204 like the rest.
@@ -325,8 +330,11 @@ TEST(Staleness, ASeriesThatLeavesGetsOneStaleMarkerAtTheNextCollection) {
   WriteSeries scratch;
   auto track = [&](std::vector<WriteSeries>& in, int64_t now) {
     t.Begin();
-    for (const auto& w : in) t.See(w.labels);
-    t.Finish(now, scratch, [&](const WriteSeries& w) { in.push_back(w); });
+    for (auto& w : in) {
+      w.timestamp_ms = now;
+      t.See(w);
+    }
+    t.Finish(scratch, [&](const WriteSeries& w) { in.push_back(w); });
   };
   auto first = series({"a", "b", "c"});
   track(first, 1000);
@@ -336,7 +344,7 @@ TEST(Staleness, ASeriesThatLeavesGetsOneStaleMarkerAtTheNextCollection) {
   ASSERT_EQ(second.size(), 3u);
   EXPECT_EQ(Show(second[2]).substr(0, 21), "__name__=b,job=app na");
   EXPECT_TRUE(IsStaleMarker(second[2].value));
-  EXPECT_EQ(second[2].timestamp_ms, 2000);
+  EXPECT_EQ(second[2].timestamp_ms, 1001);  // 1 ms after its last sample, not at 2000
   auto third = series({"a", "c"});
   track(third, 3000);
   EXPECT_EQ(third.size(), 2u);  // one marker only
@@ -358,7 +366,7 @@ TEST(RemoteWriter, ASeriesGoneFromMetricsIsSentAStaleMarkerWithItsBitPattern) {
   for (const auto& w : d->series) {
     if (!IsStaleMarker(w.value)) continue;
     ++stale;
-    EXPECT_EQ(w.timestamp_ms, 1700000001000);
+    EXPECT_EQ(w.timestamp_ms, 1700000001001);  // after the last sample, at the collection's
   }
   EXPECT_EQ(stale, 8u);  // the 9 series but up
 }
