@@ -317,7 +317,7 @@ TEST(RemoteWriter, StopDropsWhatCouldNotBeSentAndCountsIt) {
 }
 
 TEST(Staleness, ASeriesThatLeavesGetsOneStaleMarkerAtTheNextCollection) {
-  auto series = [](std::vector<std::string> names) {
+  auto series = [](const std::vector<std::string>& names) {
     std::vector<WriteSeries> out;
     for (const auto& n : names) {
       WriteSeries& w = out.emplace_back();
