@@ -163,7 +163,9 @@ Agent::Agent(Config cfg)
     for (auto e : cfg_.remote_write.endpoints) {
       e.user_agent = "lookout/" + std::string(b.version);
       e.target_labels = target;
-      auto client = MakeCurlHttpClient(e.tls);
+      remote_write::RemoteWriter::ClientFactory make_client = [tls = e.tls] {
+        return MakeCurlHttpClient(tls);
+      };
       std::unique_ptr<remote_write::SampleQueue> queue;
       if (cfg_.remote_write.wal.enabled) {
         RemoteWriteOptions::Wal wal = cfg_.remote_write.wal;
@@ -176,7 +178,7 @@ Agent::Agent(Config cfg)
       }
       remote_writers_.push_back(std::make_unique<remote_write::RemoteWriter>(
           std::move(e), cfg_.remote_write.interval, [this] { return exposer_->Gather(); },
-          std::move(client), std::move(queue), *remote_write_metrics_,
+          std::move(make_client), std::move(queue), *remote_write_metrics_,
           [] {
             return std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())

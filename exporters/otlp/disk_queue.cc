@@ -289,6 +289,7 @@ bool DiskSpanQueue::Peek(uint64_t max_spans, size_t max_bytes, std::chrono::mill
 bool DiskSpanQueue::PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& out,
                              std::vector<Taken>& taken) noexcept {
   out.payload.clear();
+  out.index.clear();
   out.spans = out.records = 0;
   std::deque<Segment> segs;
   uint64_t off;
@@ -342,6 +343,7 @@ bool DiskSpanQueue::PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& ou
       break;
     }
     out.payload.append(payload);
+    out.index.push_back({out.payload.size(), h.spans});
     out.spans += h.spans;
     ++out.records;
     if (taken.empty() || taken.back().segment != segs[si].id) taken.push_back({segs[si].id, 0, 0});

@@ -96,16 +96,15 @@ EndpointOptions ReadEndpoint(const YAML::Node& n, const std::string& key, const 
     qr.Int("max_samples_per_send", &e.max_samples_per_send, 1, 1 << 20);
     qr.Dur("min_backoff", &e.min_backoff, Duration(1), Duration(3'600'000));
     qr.Dur("max_backoff", &e.max_backoff, Duration(1), Duration(3'600'000));
-    // Read for compatibility with a Prometheus config; one sender sends (no shards yet) and a
-    // collection is sent as soon as it is made, so these change nothing.
-    int shards = 0;
-    Duration deadline{};
-    qr.Int("max_shards", &shards, 1, 1 << 16);
-    qr.Int("min_shards", &shards, 1, 1 << 16);
-    qr.Dur("batch_send_deadline", &deadline, Duration(1), Duration(3'600'000));
+    qr.Int("min_shards", &e.min_shards, 1, 1 << 12);
+    qr.Int("max_shards", &e.max_shards, 1, 1 << 12);
+    qr.Dur("batch_send_deadline", &e.batch_send_deadline, Duration(1), Duration(3'600'000));
     qr.Done();
     if (e.min_backoff > e.max_backoff) {
       qr.Fail(qr.Get("min_backoff"), qr.Key("min_backoff"), "at most max_backoff");
+    }
+    if (e.min_shards > e.max_shards) {
+      qr.Fail(qr.Get("min_shards"), qr.Key("min_shards"), "at most max_shards");
     }
   }
   r.Done();
@@ -190,8 +189,8 @@ const OptionTable<RemoteWriteOptions>& RemoteWriteOptionTable() {
             "`password_file`), `tls_config` (`ca_file`, `cert_file`, `key_file`, "
             "`insecure_skip_verify`), `external_labels`, `write_relabel_configs`, "
             "`send_exemplars`, `metadata_config.send`, `queue_config` (`capacity`, "
-            "`max_samples_per_send`, `min_backoff`, `max_backoff`; `max_shards`, `min_shards`, "
-            "`batch_send_deadline` read but unused); see \"Remote write\"",
+            "`max_samples_per_send`, `min_backoff`, `max_backoff`, `min_shards`, `max_shards`, "
+            "`batch_send_deadline`); see \"Remote write\"",
             [](YamlMapReader& r, std::string_view k, O& o) {
               YAML::Node n = r.Get(k);
               if (!n.IsDefined() || n.IsNull()) return;

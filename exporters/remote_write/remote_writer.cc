@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "agent/common/log.h"
@@ -36,6 +38,17 @@ std::string ReadSecret(const std::string& path) {
   std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
+}
+
+// A series' lane: the standard library's hash of its label names and values. Stable within a
+// process, which is all lanes need (MayOverlapLocked compares lanes within a run only).
+uint64_t LabelsHash(const Labels& labels) {
+  uint64_t h = 0;
+  for (const Label& l : labels) {
+    h = (h * 0x9E3779B97F4A7C15ull) ^ std::hash<std::string_view>{}(l.name);
+    h = (h * 0x9E3779B97F4A7C15ull) ^ std::hash<std::string_view>{}(l.value);
+  }
+  return h;
 }
 
 // external_labels go on series that do not have the label (Prometheus's
@@ -100,17 +113,30 @@ RemoteWriteMetrics::RemoteWriteMetrics(SelfMetrics& r)
                      {"remote_name", "url"}, "seconds")),
       shards(r.AddGauge(::prometheus::BuildGauge()
                             .Name("lookout_remote_write_shards")
-                            .Help("Senders running for the endpoint (one: no sharding yet)."),
-                        {"remote_name", "url"})) {}
+                            .Help("Requests the endpoint may have in flight at once (shards)."),
+                        {"remote_name", "url"})),
+      shards_desired(
+          r.AddGauge(::prometheus::BuildGauge()
+                         .Name("lookout_remote_write_shards_desired")
+                         .Help("Shards the throughput calls for, unrounded, as last computed."),
+                     {"remote_name", "url"})),
+      shards_min(r.AddGauge(::prometheus::BuildGauge()
+                                .Name("lookout_remote_write_shards_min")
+                                .Help("queue_config.min_shards."),
+                            {"remote_name", "url"})),
+      shards_max(r.AddGauge(::prometheus::BuildGauge()
+                                .Name("lookout_remote_write_shards_max")
+                                .Help("queue_config.max_shards."),
+                            {"remote_name", "url"})) {}
 
 RemoteWriter::RemoteWriter(EndpointOptions options, std::chrono::milliseconds interval,
-                           Gather gather, std::unique_ptr<HttpClient> client,
+                           Gather gather, ClientFactory make_client,
                            std::unique_ptr<SampleQueue> queue, RemoteWriteMetrics& m,
                            std::function<int64_t()> clock_ms)
     : o_(std::move(options)),
       interval_(interval),
       gather_(std::move(gather)),
-      client_(std::move(client)),
+      make_client_(std::move(make_client)),
       queue_(std::move(queue)),
       clock_ms_(std::move(clock_ms)),
       name_(o_.name.empty() ? HostPort(o_.url) : o_.name),
@@ -123,17 +149,23 @@ RemoteWriter::RemoteWriter(EndpointOptions options, std::chrono::milliseconds in
       pending_gauge_(m.samples_pending.WithLabels({name_, o_.url})),
       queue_bytes_(m.queue_bytes.WithLabels({name_, o_.url})),
       highest_(m.highest_sent_timestamp_seconds.WithLabels({name_, o_.url})),
-      shards_(m.shards.WithLabels({name_, o_.url})) {
+      shards_gauge_(m.shards.WithLabels({name_, o_.url})),
+      shards_desired_(m.shards_desired.WithLabels({name_, o_.url})),
+      sizer_(o_.min_shards, o_.max_shards),
+      client_(make_client_()),
+      shards_(o_.min_shards) {
   for (const char* reason : {"queue_full", "shutdown", "wal_error"}) {
     dropped_.WithLabels({name_, o_.url, reason});
   }
+  m.shards_min.WithLabels({name_, o_.url}).Set(o_.min_shards);
+  m.shards_max.WithLabels({name_, o_.url}).Set(o_.max_shards);
   UpdateQueueGauges();
 }
 
 RemoteWriter::~RemoteWriter() { Stop(std::chrono::milliseconds(0)); }
 
 void RemoteWriter::Start() {
-  shards_.Set(1);
+  shards_gauge_.Set(shards());
   collector_ = std::thread([this] { CollectLoop(); });
   sender_ = std::thread([this] { SendLoop(); });
 }
@@ -148,35 +180,86 @@ void RemoteWriter::Stop(std::chrono::milliseconds deadline) {
   cv_.notify_all();
   if (collector_.joinable()) collector_.join();
   if (sender_.joinable()) sender_.join();
+  {
+    std::lock_guard lock(mu_);
+    helpers_exit_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& h : helpers_) h.join();
+  helpers_.clear();
   const uint64_t left = queue_->samples();
   if (left > 0 && queue_->persistent()) {
     Log(LogLevel::kInfo, "remote write: samples kept in the WAL for the next start",
         {{"url", o_.url}, {"samples", std::to_string(left)}});
   } else if (left > 0) {
     dropped_.WithLabels({name_, o_.url, "shutdown"}).Increment(static_cast<double>(left));
-    QueuedRequest r;
-    while (queue_->Front(r)) queue_->Pop();
+    std::vector<QueuedRequest> rest;
+    while (true) {
+      queue_->Take(~size_t{0}, ~uint64_t{0}, rest);
+      if (rest.empty()) break;
+      queue_->Done(std::vector<bool>(rest.size(), true));
+    }
   }
   UpdateQueueGauges();
-  shards_.Set(0);
+  shards_gauge_.Set(0);
 }
 
 size_t RemoteWriter::pending() const { return queue_->samples(); }
+
+int RemoteWriter::shards() const {
+  std::lock_guard lock(mu_);
+  return shards_;
+}
 
 void RemoteWriter::UpdateQueueGauges() {
   pending_gauge_.Set(static_cast<double>(queue_->samples()));
   queue_bytes_.Set(static_cast<double>(queue_->bytes()));
 }
 
+uint32_t RemoteWriter::NextLanes(uint64_t samples) {
+  // About 85% of max_samples_per_send per lane, so that most lanes' shares (hash partitions
+  // vary by a few percent) fit one request, and the rare one over it adds a small second
+  // request. Kept while the average stays between 45% and 95%, because a changed count orders a
+  // collection after everything earlier (no pipelining across it).
+  const double per = static_cast<double>(std::max<size_t>(o_.max_samples_per_send, 1));
+  const double avg = static_cast<double>(samples) / std::max<uint32_t>(lanes_, 1);
+  if (lanes_ == 0 || avg > 0.95 * per || (avg < 0.45 * per && lanes_ > 1)) {
+    lanes_ = static_cast<uint32_t>(
+        std::clamp(std::ceil(static_cast<double>(samples) / (0.85 * per)), 1.0, 65536.0));
+  }
+  return lanes_;
+}
+
 void RemoteWriter::CollectOnce() {
   const std::vector<MetricFamily> families = gather_();
   const int64_t now = clock_ms_();
-  // Series go straight from the families into requests of max_samples_per_send, through one
-  // reused WriteSeries: no per-series copies (the collection's CPU is mostly this loop).
-  QueuedRequest r;
+  // Unique and increasing across restarts (a WAL may hold the previous run's collections).
+  last_collection_ =
+      std::max(last_collection_ + 1, static_cast<uint64_t>(std::max<int64_t>(now, 0)));
+  // The series are hash-partitioned into lanes, sized from the previous collection: a lane's
+  // series are the same from one collection to the next, so the sender may send a collection's
+  // lane while other lanes of the previous one are still in flight (Prometheus's shards).
+  // One shard sends one request at a time: one lane then, with no buffer per lane to fill and
+  // no hashing (a node's volume rarely needs more; the first collection after a reshard up is
+  // then ordered after everything earlier, once).
+  int shards;
+  {
+    std::lock_guard lock(mu_);
+    run_first_collection_ = std::min(run_first_collection_, last_collection_);
+    shards = shards_;
+  }
+  const uint32_t lanes = shards > 1 ? NextLanes(last_samples_) : 1;
+  std::vector<QueuedRequest> open(lanes);  // each lane's request being filled
+  for (uint32_t l = 0; l < lanes; ++l) {
+    open[l].collection = last_collection_;
+    open[l].lanes = lanes;
+    open[l].lane = l;
+  }
+  uint64_t queued = 0, collected = 0;
+  int64_t newest = 0;
   bool first = true;
   uint64_t dropped = 0, lost = 0;
-  auto flush = [&] {
+  auto flush = [&](QueuedRequest& r) {
     if (r.samples == 0) return;
     if (first && o_.send_metadata) {
       // The collection's metadata rides on its first request.
@@ -186,16 +269,22 @@ void RemoteWriter::CollectOnce() {
     const SampleQueue::PushResult pushed = queue_->Push(r);
     dropped += pushed.dropped;
     if (!pushed.stored) lost += r.samples;
+    queued += pushed.stored ? r.samples : 0;
+    newest = std::max(newest, r.newest_ms);
     r.request.clear();
     r.samples = r.exemplars = 0;
     r.newest_ms = 0;
   };
+  // Series go straight from the families into the requests' encoding, through one reused
+  // WriteSeries: no per-series copies (the collection's CPU is mostly this loop).
   auto add = [&](const WriteSeries& w) {
+    QueuedRequest& r = open[lanes == 1 ? 0 : LabelsHash(w.labels) % lanes];
     AppendTimeSeries(w, o_.send_exemplars, r.request);
     ++r.samples;
+    ++collected;
     r.newest_ms = std::max(r.newest_ms, w.timestamp_ms);
     r.exemplars += (o_.send_exemplars && w.exemplar) ? 1 : 0;
-    if (r.samples >= o_.max_samples_per_send) flush();
+    if (r.samples >= o_.max_samples_per_send) flush(r);
   };
   WriteSeries scratch;
   staleness_.Begin();
@@ -209,7 +298,8 @@ void RemoteWriter::CollectOnce() {
     });
   }
   staleness_.Finish(scratch, add);
-  flush();
+  for (QueuedRequest& r : open) flush(r);
+  last_samples_ = collected;
   if (dropped > 0) {
     dropped_.WithLabels({name_, o_.url, "queue_full"}).Increment(static_cast<double>(dropped));
   }
@@ -219,10 +309,12 @@ void RemoteWriter::CollectOnce() {
     dropped_.WithLabels({name_, o_.url, queue_->persistent() ? "wal_error" : "queue_full"})
         .Increment(static_cast<double>(lost));
   }
+  sizer_.SamplesIn(queued);
   UpdateQueueGauges();
   {
     std::lock_guard lock(mu_);
     has_work_ = true;
+    newest_queued_ms_ = std::max(newest_queued_ms_, newest);
   }
   cv_.notify_all();
 }
@@ -248,6 +340,7 @@ std::vector<std::pair<std::string, std::string>> RemoteWriter::Headers() {
       {"User-Agent", o_.user_agent},
       {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
   if (!o_.bearer_token_file.empty()) {
+    std::lock_guard lock(token_mu_);
     struct stat st {};
     if (stat(o_.bearer_token_file.c_str(), &st) != 0) {
       Warn("bearer_token_file unreadable, sending the token last read", o_.bearer_token_file);
@@ -276,6 +369,10 @@ void RemoteWriter::Warn(std::string_view msg, const std::string& error) {
   Log(LogLevel::kWarn, msg, {{"url", o_.url}, {"error", error}, {"suppressed", n}});
 }
 
+bool RemoteWriter::PastDeadlineLocked() const {
+  return stopping_ && std::chrono::steady_clock::now() >= deadline_;
+}
+
 bool RemoteWriter::Sleep(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   const auto until = std::chrono::steady_clock::now() + d;
@@ -289,11 +386,119 @@ bool RemoteWriter::Sleep(std::chrono::milliseconds d) {
   }
 }
 
-bool RemoteWriter::SendOnce() { return SendOne() != Sent::kStopped; }
+bool RemoteWriter::SendOnce() { return SendBatch() != Sent::kStopped; }
 
-RemoteWriter::Sent RemoteWriter::SendOne() {
-  QueuedRequest r;
-  if (!queue_->Front(r)) return Sent::kEmpty;
+RemoteWriter::Sent RemoteWriter::SendBatch() {
+  int shards;
+  {
+    std::lock_guard lock(mu_);
+    shards = shards_;
+  }
+  // A window of several requests per shard: the next Take waits for all of this one (a WAL
+  // acknowledges a Take whole), so a wide one keeps the shards busy across collections.
+  const size_t window = std::clamp<size_t>(8 * static_cast<size_t>(shards), 1, 1024);
+  std::vector<QueuedRequest> batch;
+  queue_->Take(window, window * std::max<uint64_t>(o_.max_samples_per_send, 1), batch);
+  if (batch.empty()) return Sent::kEmpty;
+  // Helpers are started as the shard count first needs them, each with its own connection.
+  while (static_cast<int>(helpers_.size()) < shards - 1) {
+    const int id = static_cast<int>(helpers_.size()) + 1;
+    helpers_.emplace_back([this, id] { HelperLoop(id); });
+  }
+  {
+    std::lock_guard lock(mu_);
+    batch_ = &batch;
+    outcomes_.assign(batch.size(), Outcome::kPending);
+    started_.assign(batch.size(), false);
+    first_unstarted_ = first_unfinished_ = running_ = 0;
+    stop_starting_ = false;
+  }
+  cv_.notify_all();
+  Work(0, *client_);
+  std::vector<bool> done(batch.size());
+  bool stopped = false;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return running_ == 0; });
+    batch_ = nullptr;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      done[i] = outcomes_[i] == Outcome::kDelivered || outcomes_[i] == Outcome::kDropped;
+      stopped = stopped || !done[i];
+    }
+  }
+  queue_->Done(done);
+  UpdateQueueGauges();
+  return stopped ? Sent::kStopped : Sent::kDone;
+}
+
+bool RemoteWriter::MayOverlapLocked(const QueuedRequest& earlier,
+                                    const QueuedRequest& later) const {
+  if (earlier.collection == later.collection) return true;  // a collection's series are distinct
+  // One lane count in this run: the same hash partitions, so other lanes hold other series.
+  return earlier.collection >= run_first_collection_ && later.lanes > 1 &&
+         earlier.lanes == later.lanes && earlier.lane != later.lane;
+}
+
+std::optional<size_t> RemoteWriter::PickLocked() {
+  const std::vector<QueuedRequest>& b = *batch_;
+  while (first_unfinished_ < b.size() && outcomes_[first_unfinished_] != Outcome::kPending) {
+    ++first_unfinished_;
+  }
+  while (first_unstarted_ < b.size() && started_[first_unstarted_]) ++first_unstarted_;
+  // The oldest request not started that no unfinished earlier one holds back.
+  for (size_t i = first_unstarted_; i < b.size(); ++i) {
+    if (started_[i]) continue;
+    bool free = true;
+    for (size_t j = first_unfinished_; j < i && free; ++j) {
+      free = outcomes_[j] != Outcome::kPending || MayOverlapLocked(b[j], b[i]);
+    }
+    if (free) return i;
+  }
+  return std::nullopt;
+}
+
+void RemoteWriter::Work(int id, HttpClient& client) {
+  std::unique_lock lock(mu_);
+  while (true) {
+    std::optional<size_t> pick;
+    while (true) {
+      if (PastDeadlineLocked()) stop_starting_ = true;  // the rest stays queued
+      if (batch_ == nullptr || stop_starting_ || id >= shards_) return;
+      pick = PickLocked();
+      if (pick) break;
+      if (first_unstarted_ >= batch_->size()) return;  // all started
+      cv_.wait(lock);  // held back by a request in flight: its end may free one
+    }
+    const size_t i = *pick;
+    started_[i] = true;
+    ++running_;
+    const QueuedRequest& r = (*batch_)[i];
+    lock.unlock();
+    const Outcome outcome = SendRequest(client, r);
+    lock.lock();
+    outcomes_[i] = outcome;
+    --running_;
+    cv_.notify_all();
+  }
+}
+
+void RemoteWriter::HelperLoop(int id) {
+  std::unique_ptr<HttpClient> client = make_client_();
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] {
+        return helpers_exit_ || (id < shards_ && batch_ != nullptr && !stop_starting_ &&
+                                 first_unstarted_ < batch_->size());
+      });
+      if (helpers_exit_) return;
+    }
+    Work(id, *client);
+  }
+}
+
+RemoteWriter::Outcome RemoteWriter::SendRequest(HttpClient& client, const QueuedRequest& r) {
+  const auto started = std::chrono::steady_clock::now();
   const std::string body = CompressBody(r.request);
   double backoff = static_cast<double>(o_.min_backoff.count());
   while (true) {
@@ -316,26 +521,27 @@ RemoteWriter::Sent RemoteWriter::SendOne() {
     // (as Prometheus, which discards a success's body), and only 1 MiB of any body is kept.
     req.max_response_bytes = 1 << 20;
     req.status_suffices = true;
-    auto resp = client_->Do(req);
+    auto resp = client.Do(req);
     std::optional<std::chrono::milliseconds> wait;
     if (resp.ok() && resp->status / 100 == 2) {
       sent_.Increment(static_cast<double>(r.samples));
       bytes_.Increment(static_cast<double>(body.size()));
       exemplars_.Increment(static_cast<double>(r.exemplars));
-      highest_.Set(std::max(highest_.Value(), static_cast<double>(r.newest_ms) / 1000));
-      queue_->Pop();
-      UpdateQueueGauges();
-      return Sent::kDone;
+      sizer_.SamplesOut(r.samples, std::chrono::steady_clock::now() - started);
+      std::lock_guard lock(mu_);
+      newest_sent_ms_ = std::max(newest_sent_ms_, r.newest_ms);
+      highest_.Set(static_cast<double>(newest_sent_ms_) / 1000);
+      last_delivery_ = std::chrono::steady_clock::now();
+      return Outcome::kDelivered;
     }
     const bool retryable = !resp.ok() || resp->status == 429 || resp->status / 100 == 5;
     if (!retryable) {
       const std::string reason = "http_" + std::to_string(resp->status);
       failed_.Increment(static_cast<double>(r.samples));
       dropped_.WithLabels({name_, o_.url, reason}).Increment(static_cast<double>(r.samples));
+      sizer_.SamplesDropped(r.samples);
       Warn("remote write refused, batch dropped", reason + " " + resp->body.substr(0, 256));
-      queue_->Pop();
-      UpdateQueueGauges();
-      return Sent::kDone;
+      return Outcome::kDropped;
     }
     retried_.Increment(static_cast<double>(r.samples));
     if (resp.ok() && resp->retry_after) {
@@ -345,29 +551,64 @@ RemoteWriter::Sent RemoteWriter::SendOne() {
                                               ? "http_" + std::to_string(resp->status)
                                               : resp.error().reason + ": " + resp.error().detail);
     if (!Sleep(wait.value_or(std::chrono::milliseconds(static_cast<int64_t>(backoff))))) {
-      return Sent::kStopped;
+      return Outcome::kStopped;
     }
     backoff = std::min(backoff * 2, static_cast<double>(o_.max_backoff.count()));
   }
 }
 
+int RemoteWriter::UpdateShards() {
+  double behind_s;
+  std::chrono::nanoseconds age;
+  int current;
+  {
+    std::lock_guard lock(mu_);
+    behind_s = static_cast<double>(newest_queued_ms_ - newest_sent_ms_) / 1000;
+    age = last_delivery_ == std::chrono::steady_clock::time_point{}
+              ? std::chrono::nanoseconds::max()
+              : std::chrono::steady_clock::now() - last_delivery_;
+    current = shards_;
+  }
+  const std::chrono::nanoseconds stale_after = 2 * std::max(o_.batch_send_deadline, interval_);
+  const int next = sizer_.Update(current, behind_s, age, stale_after);
+  shards_desired_.Set(sizer_.desired());
+  if (next != current) {
+    Log(LogLevel::kInfo, "remote write resharding",
+        {{"url", o_.url},
+         {"from", std::to_string(current)},
+         {"to", std::to_string(next)},
+         {"desired", std::to_string(sizer_.desired())}});
+    std::lock_guard lock(mu_);
+    shards_ = next;
+  }
+  shards_gauge_.Set(next);
+  return next;
+}
+
 void RemoteWriter::SendLoop() {
+  auto next_update = std::chrono::steady_clock::now() + ShardSizer::kUpdateInterval;
+  auto maybe_reshard = [&] {
+    // Between requests: nothing is in flight, so a new count starts on a clean slate.
+    if (std::chrono::steady_clock::now() < next_update) return;
+    next_update += ShardSizer::kUpdateInterval;
+    UpdateShards();
+  };
   while (true) {
     {
       std::unique_lock lock(mu_);
       // Woken by each collection; the timeout covers a WAL that held requests at start.
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || has_work_; });
       has_work_ = false;
-      if (stopping_ && (queue_->samples() == 0 || std::chrono::steady_clock::now() >= deadline_)) {
-        return;
-      }
+      if (stopping_ && (queue_->samples() == 0 || PastDeadlineLocked())) return;
     }
+    maybe_reshard();
     while (true) {
-      const Sent sent = SendOne();
+      const Sent sent = SendBatch();
       if (sent == Sent::kStopped) return;
       if (sent == Sent::kEmpty) break;
+      maybe_reshard();
       std::lock_guard lock(mu_);
-      if (stopping_ && std::chrono::steady_clock::now() >= deadline_) return;
+      if (PastDeadlineLocked()) return;
     }
   }
 }

@@ -1,10 +1,10 @@
 #include "exporters/remote_write/sample_queue.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
-#include <optional>
 
 #include "agent/common/log.h"
 
@@ -17,17 +17,18 @@ class MemorySampleQueue final : public SampleQueue {
 
   PushResult Push(const QueuedRequest& r) noexcept override {
     std::lock_guard lock(mu_);
-    entries_.push_back({next_seq_++, r});
+    entries_.push_back({r, false});
     samples_ += r.samples;
     bytes_ += r.request.size();
     PushResult out{true, 0};
-    // The oldest go first; the entry the sender holds stays (its samples are the sender's to
-    // count, sent or refused).
+    // The oldest go first; the entries the sender holds stay (their samples are the sender's
+    // to count, sent or refused). They are the front ones.
+    size_t i = 0;
     while (samples_ > capacity_) {
-      size_t i = in_flight_ && entries_.front().seq == *in_flight_ ? 1 : 0;
+      while (i < entries_.size() && entries_[i].taken) ++i;
       if (i >= entries_.size()) break;
       const Entry& e = entries_[i];
-      if (e.seq == entries_.back().seq) out.stored = false;
+      if (i + 1 == entries_.size()) out.stored = false;
       out.dropped += e.r.samples;
       samples_ -= e.r.samples;
       bytes_ -= e.r.request.size();
@@ -37,22 +38,35 @@ class MemorySampleQueue final : public SampleQueue {
     return out;
   }
 
-  bool Front(QueuedRequest& out) noexcept override {
+  void Take(size_t max_requests, uint64_t max_samples,
+            std::vector<QueuedRequest>& out) noexcept override {
     std::lock_guard lock(mu_);
-    if (entries_.empty()) return false;
-    out = entries_.front().r;
-    in_flight_ = entries_.front().seq;
-    return true;
+    out.clear();
+    uint64_t samples = 0;
+    for (Entry& e : entries_) {
+      if (!out.empty() && (out.size() >= max_requests || samples + e.r.samples > max_samples)) {
+        break;
+      }
+      e.taken = true;
+      samples += e.r.samples;
+      out.push_back(e.r);
+    }
   }
 
-  void Pop() noexcept override {
+  void Done(const std::vector<bool>& done) noexcept override {
     std::lock_guard lock(mu_);
-    if (in_flight_ && !entries_.empty() && entries_.front().seq == *in_flight_) {
-      samples_ -= entries_.front().r.samples;
-      bytes_ -= entries_.front().r.request.size();
-      entries_.pop_front();
+    // The taken entries are the front ones, in Take's order.
+    size_t kept = 0;
+    for (size_t i = 0; i < done.size() && kept < entries_.size() && entries_[kept].taken; ++i) {
+      if (!done[i]) {
+        entries_[kept++].taken = false;
+        continue;
+      }
+      samples_ -= entries_[kept].r.samples;
+      bytes_ -= entries_[kept].r.request.size();
+      entries_.erase(entries_.begin() + static_cast<ptrdiff_t>(kept));
     }
-    in_flight_.reset();
+    for (Entry& e : entries_) e.taken = false;
   }
 
   uint64_t samples() const noexcept override {
@@ -67,20 +81,22 @@ class MemorySampleQueue final : public SampleQueue {
 
  private:
   struct Entry {
-    uint64_t seq;
     QueuedRequest r;
+    bool taken;  // handed out by the last Take
   };
   const uint64_t capacity_;
   mutable std::mutex mu_;
-  std::deque<Entry> entries_;          // guarded by mu_
-  uint64_t next_seq_ = 0;              // guarded by mu_
-  std::optional<uint64_t> in_flight_;  // guarded by mu_: the entry Front handed out
-  uint64_t samples_ = 0, bytes_ = 0;   // guarded by mu_
+  std::deque<Entry> entries_;         // guarded by mu_
+  uint64_t samples_ = 0, bytes_ = 0;  // guarded by mu_
 };
 
-// A WAL record: newest_ms (i64) | exemplars (u64), little-endian, then the serialized request.
-// The record's span count is its sample count.
-constexpr size_t kWalHeader = 16;
+// A WAL record: a header, then the serialized request. The header (little-endian):
+//   "LKRW0002" | newest_ms (i64) | exemplars (u64) | collection (u64) | lanes (u32) | lane (u32)
+// The record's span count is its sample count. Records written before collections were kept
+// (no magic: newest_ms | exemplars) are read as one collection each, so sent one at a time.
+constexpr char kWalMagic[8] = {'L', 'K', 'R', 'W', '0', '0', '0', '2'};
+constexpr size_t kWalHeader = 40;
+constexpr size_t kLegacyWalHeader = 16;
 
 class WalSampleQueue final : public SampleQueue {
  public:
@@ -88,8 +104,12 @@ class WalSampleQueue final : public SampleQueue {
 
   PushResult Push(const QueuedRequest& r) noexcept override {
     std::string record(kWalHeader, '\0');
-    std::memcpy(record.data(), &r.newest_ms, 8);
-    std::memcpy(record.data() + 8, &r.exemplars, 8);
+    std::memcpy(record.data(), kWalMagic, 8);
+    std::memcpy(record.data() + 8, &r.newest_ms, 8);
+    std::memcpy(record.data() + 16, &r.exemplars, 8);
+    std::memcpy(record.data() + 24, &r.collection, 8);
+    std::memcpy(record.data() + 32, &r.lanes, 4);
+    std::memcpy(record.data() + 36, &r.lane, 4);
     record += r.request;
     PushResult out;
     while (true) {
@@ -110,29 +130,60 @@ class WalSampleQueue final : public SampleQueue {
     }
   }
 
-  bool Front(QueuedRequest& out) noexcept override {
+  void Take(size_t /*max_requests*/, uint64_t max_samples,
+            std::vector<QueuedRequest>& out) noexcept override {
+    out.clear();
     SpanBatch batch;
-    // One record at a time (max_spans 1): each is one request, its header first.
-    while (wal_->Peek(1, std::numeric_limits<size_t>::max(), std::chrono::milliseconds(0), batch)) {
-      if (batch.records == 1 && batch.payload.size() >= kWalHeader) {
-        std::memcpy(&out.newest_ms, batch.payload.data(), 8);
-        std::memcpy(&out.exemplars, batch.payload.data() + 8, 8);
-        out.request.assign(batch.payload, kWalHeader);
-        out.samples = batch.spans;
-        return true;
+    // The WAL counts samples (its records' span counts), not records.
+    while (wal_->Peek(std::max<uint64_t>(max_samples, 1), std::numeric_limits<size_t>::max(),
+                      std::chrono::milliseconds(0), batch)) {
+      size_t start = 0;
+      for (const SpanBatch::Record& rec : batch.index) {
+        const std::string_view payload =
+            std::string_view(batch.payload).substr(start, rec.end - start);
+        start = rec.end;
+        QueuedRequest q;
+        if (!Parse(payload, q)) continue;  // too short to be one: skipped
+        q.samples = rec.spans;
+        out.push_back(std::move(q));
       }
-      wal_->Ack();  // only bytes cut as corrupt (counted by the WAL), or a record too short
+      if (!out.empty()) return;
+      wal_->Ack();  // only bytes cut as corrupt (counted by the WAL), or records too short
     }
-    return false;
   }
 
-  void Pop() noexcept override { wal_->Ack(); }
+  void Done(const std::vector<bool>& done) noexcept override {
+    for (const bool d : done) {
+      if (!d) return;  // kept whole: the WAL acknowledges a Take at once or not at all
+    }
+    wal_->Ack();
+  }
+
   uint64_t samples() const noexcept override { return wal_->Stats().spans; }
   uint64_t bytes() const noexcept override { return wal_->Stats().bytes; }
   bool persistent() const noexcept override { return true; }
 
  private:
+  bool Parse(std::string_view p, QueuedRequest& q) {
+    if (p.size() >= kWalHeader && std::memcmp(p.data(), kWalMagic, 8) == 0) {
+      std::memcpy(&q.newest_ms, p.data() + 8, 8);
+      std::memcpy(&q.exemplars, p.data() + 16, 8);
+      std::memcpy(&q.collection, p.data() + 24, 8);
+      std::memcpy(&q.lanes, p.data() + 32, 4);
+      std::memcpy(&q.lane, p.data() + 36, 4);
+      q.request.assign(p.substr(kWalHeader));
+      return true;
+    }
+    if (p.size() < kLegacyWalHeader) return false;
+    std::memcpy(&q.newest_ms, p.data(), 8);
+    std::memcpy(&q.exemplars, p.data() + 8, 8);
+    q.collection = legacy_collection_--;  // lanes 0: sent after everything earlier
+    q.request.assign(p.substr(kLegacyWalHeader));
+    return true;
+  }
+
   const std::unique_ptr<otlp::DiskSpanQueue> wal_;
+  uint64_t legacy_collection_ = std::numeric_limits<uint64_t>::max();  // sender thread only
 };
 
 }  // namespace

@@ -12,12 +12,13 @@
 // block scraping on a slow receiver either), never the one the sender holds, and say how many
 // samples they dropped.
 //
-// Thread-safety: Push from one collector thread; Front/Pop from one sender thread; the
+// Thread-safety: Push from one collector thread; Take/Done from one sender thread; the
 // accessors from any thread.
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "exporters/otlp/disk_queue.h"
 #include "lookout/result.h"
@@ -29,6 +30,14 @@ struct QueuedRequest {
   uint64_t samples = 0;
   uint64_t exemplars = 0;
   int64_t newest_ms = 0;  // the newest sample timestamp in it
+  // Where its series come from, for the order they must reach the receiver in: the collection
+  // (unique, increasing) and the lane, one of `lanes` hash partitions of that collection's
+  // series (remote_writer.h). A request may be sent while an earlier one is in flight only when
+  // they share the collection, or share `lanes` and differ in `lane`: then no series is in
+  // both. lanes 0: one lane, and ordered after every earlier request.
+  uint64_t collection = 0;
+  uint32_t lanes = 0;
+  uint32_t lane = 0;
 };
 
 class SampleQueue {
@@ -40,10 +49,15 @@ class SampleQueue {
   };
   virtual ~SampleQueue() = default;
   virtual PushResult Push(const QueuedRequest& r) noexcept = 0;
-  // The oldest entry, left queued; false when the queue is empty.
-  virtual bool Front(QueuedRequest& out) noexcept = 0;
-  // Removes what the last Front returned (nothing when it is gone already).
-  virtual void Pop() noexcept = 0;
+  // The oldest entries, left queued until Done: up to `max_requests` entries of together at
+  // most `max_samples` samples (at least one entry). A WAL may hand out more entries when they
+  // are small (it counts samples, not entries). Empty when the queue is.
+  virtual void Take(size_t max_requests, uint64_t max_samples,
+                    std::vector<QueuedRequest>& out) noexcept = 0;
+  // Ends the last Take: `done[i]` says entry i was delivered or dropped for good. A memory
+  // queue removes those; a WAL acknowledges the whole Take when every entry is done and keeps
+  // it otherwise (sent again after a restart: delivery is at least once).
+  virtual void Done(const std::vector<bool>& done) noexcept = 0;
   virtual uint64_t samples() const noexcept = 0;
   virtual uint64_t bytes() const noexcept = 0;
   virtual bool persistent() const noexcept = 0;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lookout {
 
@@ -23,6 +24,14 @@ struct SpanBatch {
   bool gzip = false;    // payload is compressed already: sent as it is, Content-Encoding gzip
   uint64_t spans = 0;
   uint64_t records = 0;
+  // Where each record ends in `payload`, and its span count, in order: filled by DiskSpanQueue
+  // (a consumer whose records do not concatenate, remote write, splits them again); empty when
+  // `gzip` is set.
+  struct Record {
+    size_t end = 0;
+    uint64_t spans = 0;
+  };
+  std::vector<Record> index;
 };
 
 struct SpanQueueStats {

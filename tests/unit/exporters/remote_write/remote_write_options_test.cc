@@ -26,13 +26,18 @@ TEST(RemoteWriteOptions, ReadsPrometheusEntries) {
       "    headers: {X-Scope-OrgID: team-a}\n"
       "    external_labels: {cluster: eu-1}\n"
       "    write_relabel_configs: [{source_labels: [__name__], regex: go_.*, action: drop}]\n"
-      "    queue_config: {capacity: 5000, max_samples_per_send: 100, max_shards: 50}\n",
+      "    queue_config: {capacity: 5000, max_samples_per_send: 100, min_shards: 2, max_shards: "
+      "50,\n"
+      "                   batch_send_deadline: 10s}\n",
       "c.yaml");
   ASSERT_EQ(c.remote_write.endpoints.size(), 1u);
   const auto& e = c.remote_write.endpoints[0];
   EXPECT_EQ(c.remote_write.interval, std::chrono::seconds(15));
   EXPECT_EQ(e.capacity, 5000u);
   EXPECT_EQ(e.max_samples_per_send, 100u);
+  EXPECT_EQ(e.min_shards, 2);
+  EXPECT_EQ(e.max_shards, 50);
+  EXPECT_EQ(e.batch_send_deadline, std::chrono::seconds(10));
   EXPECT_EQ(e.external_labels, (Labels{{"cluster", "eu-1"}}));
   EXPECT_EQ(e.write_relabel_configs.size(), 1u);
 }
@@ -57,6 +62,13 @@ TEST(RemoteWriteOptions, RefusesWhatCouldOnlyFailAtRunTime) {
             std::string::npos);
   EXPECT_EQ(Error("  endpoints: [{url: \"http://h:1/w\"}, {url: \"http://h:1/w\", name: b}]\n"),
             "ok");
+  EXPECT_NE(Error("  endpoints: [{url: \"http://h:1/w\", queue_config: {min_shards: 9, "
+                  "max_shards: 4}}]\n")
+                .find("queue_config.min_shards: expected at most max_shards"),
+            std::string::npos);
+  EXPECT_NE(Error("  endpoints: [{url: \"http://h:1/w\", queue_config: {max_shards: 0}}]\n")
+                .find("queue_config.max_shards"),
+            std::string::npos);
   EXPECT_NE(Error("  endpoints: [{url: \"http://h:1/w\", basic_auth: {password_file: x}}]\n")
                 .find("c.yaml:2:49: remote_write.endpoints[0].basic_auth.username"),
             std::string::npos);
