@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "agent/common/base64.h"
 #include "agent/common/hex.h"
 #include "agent/common/json.h"
 #include "agent/common/number_format.h"
@@ -16,33 +17,6 @@ namespace pb = opentelemetry::proto::common::v1;
 void AppendJson(std::string& out, const pb::AnyValue& v);
 
 }  // namespace
-
-std::string Base64(std::string_view in) {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += kChars[(n >> 18) & 63];
-    out += kChars[(n >> 12) & 63];
-    out += kChars[(n >> 6) & 63];
-    out += kChars[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t n = uint8_t(in[i]) << 16;
-    out += kChars[(n >> 18) & 63];
-    out += kChars[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += kChars[(n >> 18) & 63];
-    out += kChars[(n >> 12) & 63];
-    out += kChars[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 namespace {
 

@@ -30,9 +30,6 @@ struct ResourceIdentity {
 };
 ResourceIdentity IdentifyResource(const opentelemetry::proto::resource::v1::Resource& r);
 
-// Standard base64 with padding (bytes attribute values; OTLP/JSON IDs for protobuf's parser).
-std::string Base64(std::string_view bytes);
-
 // Lower-case hex of an ID's bytes (hex.h), for the trace_id and span_id labels of exemplars.
 std::string HexId(const std::string& bytes);
 

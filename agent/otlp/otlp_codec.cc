@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "agent/common/base64.h"
 #include "agent/common/json.h"
 #include "agent/otlp/attributes.h"
 

@@ -1,6 +1,5 @@
 #include "exporters/remote_write/remote_writer.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <functional>
 #include <sstream>
 
+#include "agent/common/base64.h"
+#include "agent/common/hash.h"
 #include "agent/common/log.h"
 
 namespace lookout::remote_write {
@@ -19,15 +20,6 @@ std::string HostPort(const std::string& url) {
   if (start == std::string::npos) return url;
   const size_t end = url.find('/', start + 2);
   return url.substr(start + 2, end == std::string::npos ? std::string::npos : end - start - 2);
-}
-
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 // A secret file's content without its trailing newline, as Prometheus reads them.
@@ -48,7 +40,7 @@ uint64_t LabelsHash(const Labels& labels) {
     h = (h * 0x9E3779B97F4A7C15ull) ^ std::hash<std::string_view>{}(l.name);
     h = (h * 0x9E3779B97F4A7C15ull) ^ std::hash<std::string_view>{}(l.value);
   }
-  return h;
+  return MixBits(h);
 }
 
 // external_labels go on series that do not have the label (Prometheus's
