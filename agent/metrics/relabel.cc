@@ -20,18 +20,6 @@ constexpr std::array<const char*, 11> kActionNames = {
     "replace",  "keep",      "drop",      "keepequal", "dropequal", "hashmod",
     "labelmap", "labeldrop", "labelkeep", "lowercase", "uppercase"};
 
-// model.LabelName.IsValid: [a-zA-Z_][a-zA-Z0-9_]* (a leading "__" allowed, unlike the
-// exposition's own names: relabeling uses __tmp labels and __name__).
-bool IsRelabelLabelName(std::string_view n) {
-  if (n.empty()) return false;
-  for (size_t i = 0; i < n.size(); ++i) {
-    const char c = n[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
 // The C.UTF-8 locale, for wide-character case mapping and classes without touching the
 // process's locale.
 locale_t Utf8Locale() {
@@ -251,7 +239,7 @@ Result<Relabeler> Relabeler::Make(std::vector<RelabelConfig> configs) {
     using A = RelabelAction;
     for (const auto& s : c.source_labels) {
       // "" is what a null item reads as (Prometheus takes it too: it reads no label).
-      if (!s.empty() && !IsRelabelLabelName(s)) {
+      if (!s.empty() && !IsModelLabelName(s)) {
         return fail("\"" + s + "\" is not a valid label name");
       }
     }
@@ -283,7 +271,7 @@ Result<Relabeler> Relabeler::Make(std::vector<RelabelConfig> configs) {
         !template_ok) {
       return fail("\"" + c.target_label + "\" is invalid 'target_label' for " + act + " action");
     }
-    if (c.action == A::kHashMod && !IsRelabelLabelName(c.target_label)) {
+    if (c.action == A::kHashMod && !IsModelLabelName(c.target_label)) {
       return fail("\"" + c.target_label + "\" is invalid 'target_label' for " + act + " action");
     }
     if ((c.action == A::kLowercase || c.action == A::kUppercase) &&
@@ -338,7 +326,7 @@ bool Relabeler::Apply(Labels& labels) const {
       case RelabelAction::kReplace: {
         if (!rule.Submatch(val, m)) break;  // no match, no replacement
         const std::string target = rule.Expand(c.target_label, m);
-        if (!IsRelabelLabelName(target)) break;
+        if (!IsModelLabelName(target)) break;
         const std::string res = rule.Expand(c.replacement, m);
         if (res.empty()) {
           // Prometheus 2.42 deletes target_label as written, not as expanded: with a template

@@ -56,11 +56,6 @@ bool IsNameStart(char c) {
 }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 
-// model.LabelName.IsValid: [a-zA-Z_][a-zA-Z0-9_]* (a leading "__" allowed).
-bool IsRelabeledLabelName(std::string_view n) {
-  if (n.empty() || !(IsNameStart(n[0]) && n[0] != ':')) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) { return IsNameChar(c) && c != ':'; });
-}
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
@@ -770,7 +765,7 @@ class Parser {
     // Prometheus fails the whole scrape on a name that is not valid (scrape.go: "invalid metric
     // name or label names"), whatever made it (labelmap, a rule's literal target_label).
     const bool bad_name = std::any_of(full.begin(), full.end(), [](const Label& l) {
-      return l.name != "__name__" && !IsRelabeledLabelName(l.name);
+      return l.name != "__name__" && !IsModelLabelName(l.name);
     });
     if (!IsValidMetricName(it->value) || bad_name) {
       return Fail("parse", "invalid metric name or label names after metric_relabel_configs");

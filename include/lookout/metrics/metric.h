@@ -80,15 +80,21 @@ inline bool IsValidMetricName(std::string_view n) {
   return true;
 }
 
-// [a-zA-Z_][a-zA-Z0-9_]*, and not reserved (`__` prefix).
-inline bool IsValidLabelName(std::string_view n) {
-  if (n.empty() || n.starts_with("__")) return false;
+// Prometheus's model.LabelName.IsValid: [a-zA-Z_][a-zA-Z0-9_]*, a leading "__" allowed (what
+// relabeling may write: __tmp labels, __name__).
+inline bool IsModelLabelName(std::string_view n) {
+  if (n.empty()) return false;
   for (size_t i = 0; i < n.size(); ++i) {
     const char c = n[i];
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
     if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
   }
   return true;
+}
+
+// A label name a user may set: IsModelLabelName, and not reserved (`__` prefix).
+inline bool IsValidLabelName(std::string_view n) {
+  return IsModelLabelName(n) && !n.starts_with("__");
 }
 
 }  // namespace lookout
