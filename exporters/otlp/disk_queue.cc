@@ -343,7 +343,7 @@ bool DiskSpanQueue::PeekOnce(uint64_t max_spans, size_t max_bytes, SpanBatch& ou
       break;
     }
     out.payload.append(payload);
-    out.index.push_back({out.payload.size(), h.spans});
+    out.index.push_back({out.payload.size(), h.spans, segs[si].id, off});
     out.spans += h.spans;
     ++out.records;
     if (taken.empty() || taken.back().segment != segs[si].id) taken.push_back({segs[si].id, 0, 0});

@@ -96,15 +96,18 @@ EndpointOptions ReadEndpoint(const YAML::Node& n, const std::string& key, const 
     qr.Int("max_samples_per_send", &e.max_samples_per_send, 1, 1 << 20);
     qr.Dur("min_backoff", &e.min_backoff, Duration(1), Duration(3'600'000));
     qr.Dur("max_backoff", &e.max_backoff, Duration(1), Duration(3'600'000));
-    qr.Int("min_shards", &e.min_shards, 1, 1 << 12);
-    qr.Int("max_shards", &e.max_shards, 1, 1 << 12);
+    // At most 1,024: the sender takes at most 1,024 requests at a time (and each shard is a
+    // thread with its own connection).
+    qr.Int("min_shards", &e.min_shards, 1, 1024);
+    qr.Int("max_shards", &e.max_shards, 1, 1024);
     qr.Dur("batch_send_deadline", &e.batch_send_deadline, Duration(1), Duration(3'600'000));
     qr.Done();
     if (e.min_backoff > e.max_backoff) {
       qr.Fail(qr.Get("min_backoff"), qr.Key("min_backoff"), "at most max_backoff");
     }
     if (e.min_shards > e.max_shards) {
-      qr.Fail(qr.Get("min_shards"), qr.Key("min_shards"), "at most max_shards");
+      qr.Fail(qr.Get("min_shards"), qr.Key("min_shards"),
+              "at most max_shards (" + std::to_string(e.max_shards) + ")");
     }
   }
   r.Done();

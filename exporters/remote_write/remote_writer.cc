@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <system_error>
 
 #include "agent/common/base64.h"
 #include "agent/common/hash.h"
@@ -231,16 +232,20 @@ void RemoteWriter::CollectOnce() {
   // The series are hash-partitioned into lanes, sized from the previous collection: a lane's
   // series are the same from one collection to the next, so the sender may send a collection's
   // lane while other lanes of the previous one are still in flight (Prometheus's shards).
-  // One shard sends one request at a time: one lane then, with no buffer per lane to fill and
-  // no hashing (a node's volume rarely needs more; the first collection after a reshard up is
-  // then ordered after everything earlier, once).
+  // At least one lane per shard, as Prometheus has one queue per shard: a lane's requests of
+  // several collections then merge into one request (PickLocked), so more shards carry more
+  // samples per round trip even when a collection is small. One shard sends one request at a
+  // time: one lane then, with no buffer per lane to fill and no hashing (a node's volume rarely
+  // needs more; the first collection after a reshard is then ordered after everything earlier,
+  // once).
   int shards;
   {
     std::lock_guard lock(mu_);
     run_first_collection_ = std::min(run_first_collection_, last_collection_);
     shards = shards_;
   }
-  const uint32_t lanes = shards > 1 ? NextLanes(last_samples_) : 1;
+  const uint32_t lanes =
+      shards > 1 ? std::max(NextLanes(last_samples_), static_cast<uint32_t>(shards)) : 1;
   std::vector<QueuedRequest> open(lanes);  // each lane's request being filled
   for (uint32_t l = 0; l < lanes; ++l) {
     open[l].collection = last_collection_;
@@ -395,11 +400,24 @@ RemoteWriter::Sent RemoteWriter::SendBatch() {
   // Helpers are started as the shard count first needs them, each with its own connection.
   while (static_cast<int>(helpers_.size()) < shards - 1) {
     const int id = static_cast<int>(helpers_.size()) + 1;
-    helpers_.emplace_back([this, id] { HelperLoop(id); });
+    try {
+      helpers_.emplace_back([this, id] { HelperLoop(id); });
+    } catch (const std::system_error& e) {
+      // Out of threads (a pod's pid limit): run with what there is rather than abort.
+      Warn("remote write: cannot start another shard, keeping " +
+               std::to_string(helpers_.size() + 1),
+           e.what());
+      std::lock_guard lock(mu_);
+      shards_ = static_cast<int>(helpers_.size()) + 1;
+      shards_gauge_.Set(shards_);
+      break;
+    }
   }
+  const auto began = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     batch_ = &batch;
+    worked_.assign(static_cast<size_t>(shards_), false);
     outcomes_.assign(batch.size(), Outcome::kPending);
     started_.assign(batch.size(), false);
     first_unstarted_ = first_unfinished_ = running_ = 0;
@@ -413,6 +431,8 @@ RemoteWriter::Sent RemoteWriter::SendBatch() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return running_ == 0; });
     batch_ = nullptr;
+    const auto took = std::chrono::steady_clock::now() - began;
+    sizer_.ShardTime(took * std::count(worked_.begin(), worked_.end(), true));
     for (size_t i = 0; i < batch.size(); ++i) {
       done[i] = outcomes_[i] == Outcome::kDelivered || outcomes_[i] == Outcome::kDropped;
       stopped = stopped || !done[i];
@@ -431,44 +451,77 @@ bool RemoteWriter::MayOverlapLocked(const QueuedRequest& earlier,
          earlier.lanes == later.lanes && earlier.lane != later.lane;
 }
 
-std::optional<size_t> RemoteWriter::PickLocked() {
+std::vector<size_t> RemoteWriter::PickLocked() {
   const std::vector<QueuedRequest>& b = *batch_;
   while (first_unfinished_ < b.size() && outcomes_[first_unfinished_] != Outcome::kPending) {
     ++first_unfinished_;
   }
   while (first_unstarted_ < b.size() && started_[first_unstarted_]) ++first_unstarted_;
-  // The oldest request not started that no unfinished earlier one holds back.
-  for (size_t i = first_unstarted_; i < b.size(); ++i) {
-    if (started_[i]) continue;
-    bool free = true;
-    for (size_t j = first_unfinished_; j < i && free; ++j) {
-      free = outcomes_[j] != Outcome::kPending || MayOverlapLocked(b[j], b[i]);
+  // Whether no unfinished request before `i` but those in `group` holds it back.
+  auto free = [&](size_t i, const std::vector<size_t>& group) {
+    for (size_t j = first_unfinished_; j < i; ++j) {
+      if (outcomes_[j] != Outcome::kPending || MayOverlapLocked(b[j], b[i])) continue;
+      if (std::find(group.begin(), group.end(), j) == group.end()) return false;
     }
-    if (free) return i;
+    return true;
+  };
+  // The oldest request not started that nothing holds back...
+  std::vector<size_t> group;
+  size_t first = b.size();
+  for (size_t i = first_unstarted_; i < b.size() && first == b.size(); ++i) {
+    if (!started_[i] && free(i, group)) first = i;
   }
-  return std::nullopt;
+  if (first == b.size()) return group;
+  group.push_back(first);
+  // ...with the later requests of its lane that only it holds back, up to max_samples_per_send:
+  // one request carries a lane's samples of several collections, each series in order (as a
+  // Prometheus shard's batch gathers several scrapes). A receiver slower than the collection
+  // interval is then still caught up with, by more samples per request.
+  uint64_t samples = b[first].samples;
+  for (size_t i = first + 1; i < b.size() && i < first + 256; ++i) {
+    if (started_[i] || b[i].lanes != b[first].lanes || b[i].lane != b[first].lane) continue;
+    if (samples + b[i].samples > o_.max_samples_per_send || !free(i, group)) break;
+    samples += b[i].samples;
+    group.push_back(i);
+  }
+  return group;
 }
 
 void RemoteWriter::Work(int id, HttpClient& client) {
   std::unique_lock lock(mu_);
   while (true) {
-    std::optional<size_t> pick;
+    std::vector<size_t> group;
     while (true) {
       if (PastDeadlineLocked()) stop_starting_ = true;  // the rest stays queued
       if (batch_ == nullptr || stop_starting_ || id >= shards_) return;
-      pick = PickLocked();
-      if (pick) break;
+      group = PickLocked();
+      if (!group.empty()) break;
       if (first_unstarted_ >= batch_->size()) return;  // all started
       cv_.wait(lock);  // held back by a request in flight: its end may free one
     }
-    const size_t i = *pick;
-    started_[i] = true;
+    for (const size_t i : group) started_[i] = true;
+    if (static_cast<size_t>(id) < worked_.size()) worked_[id] = true;
     ++running_;
-    const QueuedRequest& r = (*batch_)[i];
+    const std::vector<QueuedRequest>& b = *batch_;
     lock.unlock();
-    const Outcome outcome = SendRequest(client, r);
+    Outcome outcome;
+    if (group.size() == 1) {
+      outcome = SendRequest(client, b[group[0]]);
+    } else {
+      QueuedRequest merged;  // WriteRequests concatenate into one
+      for (const size_t i : group) {
+        merged.request += b[i].request;
+        merged.samples += b[i].samples;
+        merged.exemplars += b[i].exemplars;
+        merged.newest_ms = std::max(merged.newest_ms, b[i].newest_ms);
+      }
+      outcome = SendRequest(client, merged);
+    }
+    if (outcome == Outcome::kDelivered || outcome == Outcome::kDropped) {
+      for (const size_t i : group) queue_->Finished(i);
+    }
     lock.lock();
-    outcomes_[i] = outcome;
+    for (const size_t i : group) outcomes_[i] = outcome;
     --running_;
     cv_.notify_all();
   }
@@ -490,7 +543,6 @@ void RemoteWriter::HelperLoop(int id) {
 }
 
 RemoteWriter::Outcome RemoteWriter::SendRequest(HttpClient& client, const QueuedRequest& r) {
-  const auto started = std::chrono::steady_clock::now();
   const std::string body = CompressBody(r.request);
   double backoff = static_cast<double>(o_.min_backoff.count());
   while (true) {
@@ -519,7 +571,7 @@ RemoteWriter::Outcome RemoteWriter::SendRequest(HttpClient& client, const Queued
       sent_.Increment(static_cast<double>(r.samples));
       bytes_.Increment(static_cast<double>(body.size()));
       exemplars_.Increment(static_cast<double>(r.exemplars));
-      sizer_.SamplesOut(r.samples, std::chrono::steady_clock::now() - started);
+      sizer_.SamplesOut(r.samples);
       std::lock_guard lock(mu_);
       newest_sent_ms_ = std::max(newest_sent_ms_, r.newest_ms);
       highest_.Set(static_cast<double>(newest_sent_ms_) / 1000);
@@ -549,7 +601,7 @@ RemoteWriter::Outcome RemoteWriter::SendRequest(HttpClient& client, const Queued
   }
 }
 
-int RemoteWriter::UpdateShards() {
+int RemoteWriter::UpdateShards(std::chrono::nanoseconds elapsed) {
   double behind_s;
   std::chrono::nanoseconds age;
   int current;
@@ -562,7 +614,7 @@ int RemoteWriter::UpdateShards() {
     current = shards_;
   }
   const std::chrono::nanoseconds stale_after = 2 * std::max(o_.batch_send_deadline, interval_);
-  const int next = sizer_.Update(current, behind_s, age, stale_after);
+  const int next = sizer_.Update(current, behind_s, age, stale_after, elapsed);
   shards_desired_.Set(sizer_.desired());
   if (next != current) {
     Log(LogLevel::kInfo, "remote write resharding",
@@ -578,12 +630,14 @@ int RemoteWriter::UpdateShards() {
 }
 
 void RemoteWriter::SendLoop() {
-  auto next_update = std::chrono::steady_clock::now() + ShardSizer::kUpdateInterval;
+  auto last_update = std::chrono::steady_clock::now();
   auto maybe_reshard = [&] {
-    // Between requests: nothing is in flight, so a new count starts on a clean slate.
-    if (std::chrono::steady_clock::now() < next_update) return;
-    next_update += ShardSizer::kUpdateInterval;
-    UpdateShards();
+    // Between Takes: nothing is in flight, so a new count starts on a clean slate. Late after a
+    // long Take: one update over the time that passed, not one per missed interval.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_update < ShardSizer::kUpdateInterval) return;
+    UpdateShards(now - last_update);
+    last_update = now;
   };
   while (true) {
     {

@@ -30,7 +30,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -113,9 +112,10 @@ class RemoteWriter {
   // Sends the oldest requests (up to `shards` at once), with retries; false when stopping cut
   // it short. The sender thread's step; tests call it directly.
   bool SendOnce();
-  // The resharding step (every ShardSizer::kUpdateInterval on the sender thread; tests call it
-  // directly): returns the shard count from now on.
-  int UpdateShards();
+  // The resharding step (every ShardSizer::kUpdateInterval on the sender thread, between
+  // Takes; tests call it directly), `elapsed` since the previous one: returns the shard count
+  // from now on.
+  int UpdateShards(std::chrono::nanoseconds elapsed = ShardSizer::kUpdateInterval);
   size_t pending() const;  // samples queued
   int shards() const;
 
@@ -129,7 +129,8 @@ class RemoteWriter {
   // Starts requests of the current Take until none is left to start (the sender, id 0, and
   // each helper while id < shards).
   void Work(int id, HttpClient& client);
-  std::optional<size_t> PickLocked();  // the next request that may start now (mu_ held)
+  // The next requests that may start now, as one (mu_ held): empty when none may.
+  std::vector<size_t> PickLocked();
   // Whether `later` may be in flight with `earlier` unfinished: no series in both (mu_ held).
   bool MayOverlapLocked(const QueuedRequest& earlier, const QueuedRequest& later) const;
   Outcome SendRequest(HttpClient& client, const QueuedRequest& r);
@@ -174,6 +175,7 @@ class RemoteWriter {
   std::vector<Outcome> outcomes_;
   std::vector<bool> started_;
   size_t first_unstarted_ = 0, first_unfinished_ = 0, running_ = 0;
+  std::vector<bool> worked_;    // the shards that sent a request of this Take
   bool stop_starting_ = false;  // stopping: the rest stays queued
   // This run's first collection (guarded by mu_): lanes are comparable only within a run (a
   // WAL's older requests are each ordered after everything before them).

@@ -1,10 +1,17 @@
 #include "exporters/remote_write/sample_queue.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <set>
+#include <utility>
 
 #include "agent/common/log.h"
 
@@ -98,9 +105,36 @@ constexpr char kWalMagic[8] = {'L', 'K', 'R', 'W', '0', '0', '0', '2'};
 constexpr size_t kWalHeader = 40;
 constexpr size_t kLegacyWalHeader = 16;
 
+// The WAL's entries finished (delivered or dropped) since its cursor last moved: one line
+// "<segment> <offset>" per record, appended as each finishes, emptied when the cursor moves past
+// them. A Take goes out several requests at once and is acknowledged whole, so without it a
+// restart would send requests the receiver already has, older than ones it took after them.
+constexpr const char* kFinishedFile = "/finished";
+constexpr size_t kMaxFinished = 1 << 16;
+
 class WalSampleQueue final : public SampleQueue {
  public:
-  explicit WalSampleQueue(std::unique_ptr<otlp::DiskSpanQueue> wal) : wal_(std::move(wal)) {}
+  WalSampleQueue(std::unique_ptr<otlp::DiskSpanQueue> wal, std::string directory)
+      : wal_(std::move(wal)), finished_path_(std::move(directory) + kFinishedFile) {
+    if (FILE* f = std::fopen(finished_path_.c_str(), "r")) {
+      unsigned long long seg = 0, off = 0;
+      // Our own file; a torn last line (a crash mid-append) reads as nothing, and reading stops
+      // at the first line that is not two numbers or past a Take's worth many times over.
+      while (finished_.size() < kMaxFinished &&
+             std::fscanf(f, "%llu %llu", &seg, &off) == 2) {  // NOLINT(cert-err34-c)
+        finished_.insert({seg, off});
+      }
+      std::fclose(f);
+    }
+    finished_fd_ = ::open(finished_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (finished_fd_ < 0) {
+      Log(LogLevel::kWarn, "remote write WAL: cannot write the finished-requests file",
+          {{"path", finished_path_}, {"err", std::strerror(errno)}});
+    }
+  }
+  ~WalSampleQueue() override {
+    if (finished_fd_ >= 0) ::close(finished_fd_);
+  }
 
   PushResult Push(const QueuedRequest& r) noexcept override {
     std::string record(kWalHeader, '\0');
@@ -133,30 +167,48 @@ class WalSampleQueue final : public SampleQueue {
   void Take(size_t /*max_requests*/, uint64_t max_samples,
             std::vector<QueuedRequest>& out) noexcept override {
     out.clear();
+    places_.clear();
     SpanBatch batch;
+    std::unique_lock lock(mu_);  // uncontended: the shards are idle between Takes
     // The WAL counts samples (its records' span counts), not records.
     while (wal_->Peek(std::max<uint64_t>(max_samples, 1), std::numeric_limits<size_t>::max(),
                       std::chrono::milliseconds(0), batch)) {
       size_t start = 0;
+      if (!batch.index.empty())
+        last_place_ = {batch.index.back().segment, batch.index.back().offset};
       for (const SpanBatch::Record& rec : batch.index) {
         const std::string_view payload =
             std::string_view(batch.payload).substr(start, rec.end - start);
         start = rec.end;
         QueuedRequest q;
-        if (!Parse(payload, q)) continue;  // too short to be one: skipped
+        // Finished before a restart, or too short to be a request: skipped.
+        if (finished_.count({rec.segment, rec.offset}) > 0 || !Parse(payload, q)) continue;
         q.samples = rec.spans;
         out.push_back(std::move(q));
+        places_.emplace_back(rec.segment, rec.offset);
       }
       if (!out.empty()) return;
-      wal_->Ack();  // only bytes cut as corrupt (counted by the WAL), or records too short
+      AcknowledgeLocked();  // all skipped
     }
+  }
+
+  void Finished(size_t i) noexcept override {
+    std::lock_guard lock(mu_);
+    if (i >= places_.size()) return;
+    finished_.insert(places_[i]);  // a Take after a partial one skips it too
+    if (finished_fd_ < 0) return;
+    const std::string line =
+        std::to_string(places_[i].first) + " " + std::to_string(places_[i].second) + "\n";
+    // One append per line (O_APPEND): survives kill -9; a torn line is ignored at start.
+    if (::write(finished_fd_, line.data(), line.size()) < 0) return;
   }
 
   void Done(const std::vector<bool>& done) noexcept override {
     for (const bool d : done) {
-      if (!d) return;  // kept whole: the WAL acknowledges a Take at once or not at all
+      if (!d) return;  // kept: the WAL acknowledges a Take at once or not at all
     }
-    wal_->Ack();
+    std::lock_guard lock(mu_);
+    AcknowledgeLocked();
   }
 
   uint64_t samples() const noexcept override { return wal_->Stats().spans; }
@@ -164,6 +216,23 @@ class WalSampleQueue final : public SampleQueue {
   bool persistent() const noexcept override { return true; }
 
  private:
+  // The cursor moves past the last Peek: what the file says about it is no longer needed; what
+  // it says about later records (finished before a restart, not yet taken again) is kept.
+  void AcknowledgeLocked() {
+    wal_->Ack();
+    finished_.erase(finished_.begin(), finished_.upper_bound(last_place_));
+    std::string rest;
+    for (const auto& [seg, off] : finished_) {
+      rest += std::to_string(seg) + " " + std::to_string(off) + "\n";
+    }
+    if (finished_fd_ < 0) return;
+    if (::ftruncate(finished_fd_, 0) != 0 ||
+        (!rest.empty() && ::write(finished_fd_, rest.data(), rest.size()) < 0)) {
+      Log(LogLevel::kWarn, "remote write WAL: cannot rewrite the finished-requests file",
+          {{"path", finished_path_}, {"err", std::strerror(errno)}});
+    }
+  }
+
   bool Parse(std::string_view p, QueuedRequest& q) {
     if (p.size() >= kWalHeader && std::memcmp(p.data(), kWalMagic, 8) == 0) {
       std::memcpy(&q.newest_ms, p.data() + 8, 8);
@@ -183,7 +252,14 @@ class WalSampleQueue final : public SampleQueue {
   }
 
   const std::unique_ptr<otlp::DiskSpanQueue> wal_;
+  const std::string finished_path_;
   uint64_t legacy_collection_ = std::numeric_limits<uint64_t>::max();  // sender thread only
+  std::mutex mu_;  // Finished comes from the shards' threads
+  // Records finished and not yet acknowledged (some before this start), as (segment, offset).
+  std::set<std::pair<uint64_t, uint64_t>> finished_;
+  std::vector<std::pair<uint64_t, uint64_t>> places_;  // the last Take's entries
+  std::pair<uint64_t, uint64_t> last_place_{};         // the last Peek's last record
+  int finished_fd_ = -1;                               // the file, appended to
 };
 
 }  // namespace
@@ -201,7 +277,8 @@ Result<std::unique_ptr<SampleQueue>> OpenWalSampleQueue(const otlp::DiskQueueOpt
        {"recovered_samples", std::to_string(rec.spans)},
        {"recovered_requests", std::to_string(rec.records)},
        {"cut_bytes", std::to_string(rec.corrupt_bytes)}});
-  return std::unique_ptr<SampleQueue>(std::make_unique<WalSampleQueue>(std::move(wal).value()));
+  return std::unique_ptr<SampleQueue>(
+      std::make_unique<WalSampleQueue>(std::move(wal).value(), options.directory));
 }
 
 }  // namespace lookout::remote_write

@@ -54,9 +54,14 @@ class SampleQueue {
   // are small (it counts samples, not entries). Empty when the queue is.
   virtual void Take(size_t max_requests, uint64_t max_samples,
                     std::vector<QueuedRequest>& out) noexcept = 0;
+  // Entry i of the last Take was delivered or dropped for good (any thread, as it happens): a
+  // WAL writes it down, so a restart before the Take is acknowledged does not send it again
+  // (a receiver would refuse it as out of order once a later request of its series arrived).
+  virtual void Finished(size_t /*i*/) noexcept {}
   // Ends the last Take: `done[i]` says entry i was delivered or dropped for good. A memory
   // queue removes those; a WAL acknowledges the whole Take when every entry is done and keeps
-  // it otherwise (sent again after a restart: delivery is at least once).
+  // the rest otherwise (sent after a restart; delivery is at least once: a crash between a
+  // delivery and its Finished sends that entry again).
   virtual void Done(const std::vector<bool>& done) noexcept = 0;
   virtual uint64_t samples() const noexcept = 0;
   virtual uint64_t bytes() const noexcept = 0;

@@ -25,8 +25,8 @@ void ShardSizer::Rate::Tick(double interval_s) {
 }
 
 int ShardSizer::Update(int current, double behind_s, std::chrono::nanoseconds last_delivery_age,
-                       std::chrono::nanoseconds stale_after) {
-  const double interval_s = std::chrono::duration<double>(kUpdateInterval).count();
+                       std::chrono::nanoseconds stale_after, std::chrono::nanoseconds elapsed) {
+  const double interval_s = std::max(std::chrono::duration<double>(elapsed).count(), 1e-3);
   in_.Tick(interval_s);
   out_.Tick(interval_s);
   dropped_.Tick(interval_s);

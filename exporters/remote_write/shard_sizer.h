@@ -3,10 +3,10 @@
 // remote write sizes its shards (storage/remote/queue_manager.go, calculateDesiredShards and
 // shouldReshard, 2.42).
 //
-// Every shard_update_interval (10 s, Prometheus's shardUpdateDuration) the rates of samples in
-// (queued by collections), out (delivered), dropped (refused for good) and of the time spent
-// sending are folded into exponentially weighted moving averages (weight 0.2, Prometheus's
-// ewmaWeight), then
+// Every 10 s (Prometheus's shardUpdateDuration) the rates of samples in
+// (queued by collections), out (delivered), dropped (refused for good) and of the shard time spent
+// sending (ShardTime) are folded into exponentially weighted moving averages (weight 0.2,
+// Prometheus's ewmaWeight), then
 //   time_per_sample = send_seconds_rate / out_rate
 //   pending         = (newest collected - newest delivered timestamp, in seconds)
 //                     * in_rate * kept_ratio,           kept_ratio = out / (out + dropped)
@@ -15,7 +15,7 @@
 // more than 10 s behind, never while sends fail (no delivery within the last `stale_after`),
 // and stays within [min_shards, max_shards].
 //
-// Thread-safety: the Samples*/Sent calls from any thread; Update from one thread.
+// Thread-safety: Samples* and ShardTime from any thread; Update from one thread.
 
 #include <atomic>
 #include <chrono>
@@ -30,19 +30,22 @@ class ShardSizer {
   ShardSizer(int min_shards, int max_shards);
 
   void SamplesIn(uint64_t n) { in_.Add(n); }
-  // A request delivered: its samples and how long its sending took, retries included.
-  void SamplesOut(uint64_t n, std::chrono::nanoseconds took) {
-    out_.Add(n);
-    out_ns_.Add(static_cast<uint64_t>(took.count()));
-  }
+  void SamplesOut(uint64_t n) { out_.Add(n); }  // a request delivered
+  // Shard time spent sending (Prometheus's dataOutDuration, retries included). The sender
+  // adds one batch's wall time times the shards that took part: a shard done early waits for
+  // the batch's end before it takes more, and that wait costs throughput as sending does.
+  void ShardTime(std::chrono::nanoseconds t) { out_ns_.Add(static_cast<uint64_t>(t.count())); }
   void SamplesDropped(uint64_t n) { dropped_.Add(n); }
 
   // One update, every kUpdateInterval: the shard count to run from now on. `behind_s`: newest
   // collected minus newest delivered sample timestamp, in seconds; `last_delivery_age`: time
   // since the last delivered request; `stale_after`: older than that, sends are failing and the
   // count is kept.
+  // `elapsed`: since the previous update (kUpdateInterval when on time; a sender busy with one
+  // long batch updates late, and the rates are over the time that really passed).
   int Update(int current, double behind_s, std::chrono::nanoseconds last_delivery_age,
-             std::chrono::nanoseconds stale_after);
+             std::chrono::nanoseconds stale_after,
+             std::chrono::nanoseconds elapsed = kUpdateInterval);
   double desired() const { return desired_; }  // the last unrounded estimate (a gauge)
 
  private:

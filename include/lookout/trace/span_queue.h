@@ -24,12 +24,13 @@ struct SpanBatch {
   bool gzip = false;    // payload is compressed already: sent as it is, Content-Encoding gzip
   uint64_t spans = 0;
   uint64_t records = 0;
-  // Where each record ends in `payload`, and its span count, in order: filled by DiskSpanQueue
-  // (a consumer whose records do not concatenate, remote write, splits them again); empty when
-  // `gzip` is set.
+  // Where each record ends in `payload`, its span count and place, in order: filled by
+  // DiskSpanQueue (a consumer whose records do not concatenate, remote write, splits them again);
+  // empty when `gzip` is set.
   struct Record {
     size_t end = 0;
     uint64_t spans = 0;
+    uint64_t segment = 0, offset = 0;  // where it is on disk: its identity across restarts
   };
   std::vector<Record> index;
 };

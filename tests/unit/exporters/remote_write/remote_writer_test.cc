@@ -377,12 +377,16 @@ TEST(RemoteWriter, ASeriesGoneFromMetricsIsSentAStaleMarkerWithItsBitPattern) {
   f.body = "# TYPE up gauge\nup 1\n# EOF\n";  // every other family gone
   f.writer->CollectOnce();
   while (f.writer->pending() > 0) ASSERT_TRUE(f.writer->SendOnce());
-  auto d = DecodeWriteRequest(f.client->requests().at(1).body);
+  // Both collections went as one request (one lane's waiting requests merge).
+  ASSERT_EQ(f.client->requests().size(), 1u);
+  auto d = DecodeWriteRequest(f.client->requests().at(0).body);
   ASSERT_TRUE(d);
   size_t stale = 0;
-  for (const auto& w : d->series) {
+  for (size_t i = 0; i < d->series.size(); ++i) {
+    const WriteSeries& w = d->series[i];
     if (!IsStaleMarker(w.value)) continue;
     ++stale;
+    EXPECT_GE(i, 9u);                          // after the first collection's 9 samples
     EXPECT_EQ(w.timestamp_ms, 1700000001001);  // after the last sample, at the collection's
   }
   EXPECT_EQ(stale, 8u);  // the 9 series but up
@@ -395,6 +399,7 @@ class WalDir {
     path_ = mkdtemp(tmpl);
   }
   ~WalDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
   otlp::DiskQueueOptions Options(size_t max_bytes = 1 << 20, size_t segment_bytes = 1 << 16) {
     otlp::DiskQueueOptions o;
     o.directory = path_;
@@ -544,6 +549,7 @@ class SlowClient : public HttpClient {
         for (const auto& w : d->series) {
           for (const auto& l : w.labels) names += l.name + "=" + l.value + ",";
           names += ";";
+          if (w.labels.size() == 1 && w.labels[0].value == "up") ups_.push_back(w.value);
         }
       }
       calls_.push_back({names, ++events_, 0});
@@ -565,11 +571,16 @@ class SlowClient : public HttpClient {
     std::lock_guard lock(mu_);
     return max_in_flight_;
   }
+  std::vector<double> ups() {  // the values of series `up`, in the order sent
+    std::lock_guard lock(mu_);
+    return ups_;
+  }
 
  private:
   const std::chrono::milliseconds latency_;
   std::mutex mu_;
   std::vector<Call> calls_;
+  std::vector<double> ups_;
   uint64_t events_ = 0;
   int in_flight_ = 0, max_in_flight_ = 0;
 };
@@ -637,6 +648,85 @@ TEST(RemoteWriter, ShardsFollowThroughputWithinMinAndMax) {
     EXPECT_LE(desired, 2);
     EXPECT_EQ(f.Counter("lookout_remote_write_shards"), std::min(2, max_shards));
   }
+}
+
+// A receiver slower than the collection interval: each shard's lane carries the samples of
+// several collections in one request, so a few shards keep up, every series still in order.
+TEST(RemoteWriter, ALaneMergesCollectionsIntoOneRequestWhenTheReceiverLagsBehind) {
+  EndpointOptions o;
+  o.max_samples_per_send = 100;
+  o.min_shards = o.max_shards = 4;
+  Fixture f(std::make_unique<SlowClient>(std::chrono::milliseconds(20)), o, nullptr);
+  auto* client = static_cast<SlowClient*>(f.http);
+  const std::string base = f.body.substr(0, f.body.find("# TYPE up gauge"));
+  constexpr int kCollections = 10;
+  for (int i = 0; i < kCollections; ++i) {
+    f.body = base + "# TYPE up gauge\nup " + std::to_string(i) + "\n# EOF\n";
+    f.writer->CollectOnce();
+  }
+  while (f.writer->pending() > 0) ASSERT_TRUE(f.writer->SendOnce());
+  const auto calls = client->calls();
+  // 10 collections of 9 series in 4 lanes (up to 40 requests) went out as at most 4 per Take.
+  EXPECT_LE(calls.size(), 8u);
+  EXPECT_EQ(f.Counter("lookout_remote_write_samples_total"), 9 * kCollections);
+  size_t merged = 0;
+  for (const auto& c : calls) {
+    std::map<std::string, int> count;
+    size_t at = 0, next;
+    while ((next = c.series.find(';', at)) != std::string::npos) {
+      ++count[c.series.substr(at, next - at)];
+      at = next + 1;
+    }
+    for (const auto& [series, n] : count) merged += n > 1 ? 1 : 0;
+  }
+  EXPECT_GT(merged, 0u);
+  // `up` (one lane) in collection order: within a request and across requests.
+  std::vector<double> expected(kCollections);
+  std::iota(expected.begin(), expected.end(), 0.0);
+  EXPECT_EQ(client->ups(), expected);
+}
+
+TEST(SampleQueue, AWalDoesNotSendAgainWhatFinishedBeforeARestart) {
+  WalDir dir;
+  auto push = [](SampleQueue& q, uint64_t c) {
+    QueuedRequest r;
+    r.request = "request-" + std::to_string(c);
+    r.samples = 1;
+    r.collection = c;
+    ASSERT_TRUE(q.Push(r).stored);
+  };
+  std::vector<QueuedRequest> out;
+  {
+    auto q = Wal(dir.Options());
+    for (uint64_t c = 1; c <= 4; ++c) push(*q, c);
+    q->Take(8, 100, out);
+    ASSERT_EQ(out.size(), 4u);
+    q->Finished(0);  // delivered
+    q->Finished(2);  // dropped for good
+    // killed before the Take ended: nothing acknowledged
+  }
+  {
+    auto q = Wal(dir.Options());
+    EXPECT_EQ(q->samples(), 4u);  // the WAL still holds them...
+    q->Take(8, 100, out);
+    ASSERT_EQ(out.size(), 2u);  // ...but only the unfinished go out again
+    EXPECT_EQ(out[0].request, "request-2");
+    EXPECT_EQ(out[1].request, "request-4");
+    q->Finished(1);
+    q->Done({false, true});  // not all done: kept, finished ones remembered
+    push(*q, 5);
+  }
+  {
+    auto q = Wal(dir.Options());
+    q->Take(8, 100, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].request, "request-2");
+    EXPECT_EQ(out[1].request, "request-5");
+    q->Done({true, true});
+    EXPECT_EQ(q->samples(), 0u);
+  }
+  // Acknowledged: the list of finished requests is empty again.
+  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/finished"), 0u);
 }
 
 TEST(SampleQueue, AWalTakeSplitsItsRecordsAndReadsTheEarlierFormat) {

@@ -13,7 +13,8 @@ constexpr auto kStaleAfter = seconds(60);
 // One update interval's traffic: `in` samples queued, `out` delivered taking `send` in all.
 void Traffic(ShardSizer& s, uint64_t in, uint64_t out, milliseconds send, uint64_t dropped = 0) {
   s.SamplesIn(in);
-  s.SamplesOut(out, send);
+  s.SamplesOut(out);
+  s.ShardTime(send);
   s.SamplesDropped(dropped);
 }
 
