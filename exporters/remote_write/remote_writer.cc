@@ -614,7 +614,7 @@ int RemoteWriter::UpdateShards(std::chrono::nanoseconds elapsed) {
     current = shards_;
   }
   const std::chrono::nanoseconds stale_after = 2 * std::max(o_.batch_send_deadline, interval_);
-  const int next = sizer_.Update(current, behind_s, age, stale_after, elapsed);
+  const int next = sizer_.Update(current, behind_s, queue_->samples(), age, stale_after, elapsed);
   shards_desired_.Set(sizer_.desired());
   if (next != current) {
     Log(LogLevel::kInfo, "remote write resharding",

@@ -24,7 +24,8 @@ void ShardSizer::Rate::Tick(double interval_s) {
   }
 }
 
-int ShardSizer::Update(int current, double behind_s, std::chrono::nanoseconds last_delivery_age,
+int ShardSizer::Update(int current, double behind_s, uint64_t pending_samples,
+                       std::chrono::nanoseconds last_delivery_age,
                        std::chrono::nanoseconds stale_after, std::chrono::nanoseconds elapsed) {
   const double interval_s = std::max(std::chrono::duration<double>(elapsed).count(), 1e-3);
   in_.Tick(interval_s);
@@ -36,7 +37,7 @@ int ShardSizer::Update(int current, double behind_s, std::chrono::nanoseconds la
   const double in_rate = in_.rate();
   const double kept_ratio = out_rate / (dropped_.rate() + out_rate);
   const double send_s_rate = out_ns_.rate() / 1e9;
-  const double pending = std::max(0.0, behind_s) * in_rate * kept_ratio;
+  const double pending = static_cast<double>(pending_samples) * kept_ratio;
   const double time_per_sample = send_s_rate / out_rate;
   desired_ = time_per_sample * (in_rate * kept_ratio + kBacklogCatchup * pending);
 

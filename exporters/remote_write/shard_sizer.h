@@ -8,12 +8,15 @@
 // sending (ShardTime) are folded into exponentially weighted moving averages (weight 0.2,
 // Prometheus's ewmaWeight), then
 //   time_per_sample = send_seconds_rate / out_rate
-//   pending         = (newest collected - newest delivered timestamp, in seconds)
-//                     * in_rate * kept_ratio,           kept_ratio = out / (out + dropped)
+//   pending         = samples queued * kept_ratio,     kept_ratio = out / (out + dropped)
 //   desired         = time_per_sample * (in_rate * kept_ratio + 0.05 * pending)
-// rounded up. The shard count changes only when `desired` leaves +-30% of it, never down while
-// more than 10 s behind, never while sends fail (no delivery within the last `stale_after`),
-// and stays within [min_shards, max_shards].
+// rounded up. Prometheus estimates `pending` as (newest collected - newest sent timestamp, in
+// seconds) * in_rate * kept_ratio, not knowing its queues' length; the queue here counts its
+// samples exactly, and the estimate falls short once lanes are sent in parallel (the newest
+// sent sample is of the lane that went last, not of the one furthest behind). The shard count
+// changes only when `desired` leaves +-30% of it, never down while more than 10 s behind, never
+// while sends fail (no delivery within the last `stale_after`), and stays within [min_shards,
+// max_shards].
 //
 // Thread-safety: Samples* and ShardTime from any thread; Update from one thread.
 
@@ -38,13 +41,14 @@ class ShardSizer {
   void SamplesDropped(uint64_t n) { dropped_.Add(n); }
 
   // One update, every kUpdateInterval: the shard count to run from now on. `behind_s`: newest
-  // collected minus newest delivered sample timestamp, in seconds; `last_delivery_age`: time
+  // collected minus newest delivered sample timestamp, in seconds (no downshard past 10 s);
+  // `pending_samples`: the samples queued, those being sent included; `last_delivery_age`: time
   // since the last delivered request; `stale_after`: older than that, sends are failing and the
   // count is kept.
   // `elapsed`: since the previous update (kUpdateInterval when on time; a sender busy with one
   // long batch updates late, and the rates are over the time that really passed).
-  int Update(int current, double behind_s, std::chrono::nanoseconds last_delivery_age,
-             std::chrono::nanoseconds stale_after,
+  int Update(int current, double behind_s, uint64_t pending_samples,
+             std::chrono::nanoseconds last_delivery_age, std::chrono::nanoseconds stale_after,
              std::chrono::nanoseconds elapsed = kUpdateInterval);
   double desired() const { return desired_; }  // the last unrounded estimate (a gauge)
 
