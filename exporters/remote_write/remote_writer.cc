@@ -408,7 +408,8 @@ RemoteWriter::Sent RemoteWriter::SendBatch() {
                std::to_string(helpers_.size() + 1),
            e.what());
       std::lock_guard lock(mu_);
-      shards_ = static_cast<int>(helpers_.size()) + 1;
+      thread_cap_ = static_cast<int>(helpers_.size()) + 1;  // resharding stays below it
+      shards_ = thread_cap_;
       shards_gauge_.Set(shards_);
       break;
     }
@@ -478,7 +479,7 @@ std::vector<size_t> RemoteWriter::PickLocked() {
   // Prometheus shard's batch gathers several scrapes). A receiver slower than the collection
   // interval is then still caught up with, by more samples per request.
   uint64_t samples = b[first].samples;
-  for (size_t i = first + 1; i < b.size() && i < first + 256; ++i) {
+  for (size_t i = first + 1; i < b.size(); ++i) {  // a Take holds at most 1,024
     if (started_[i] || b[i].lanes != b[first].lanes || b[i].lane != b[first].lane) continue;
     if (samples + b[i].samples > o_.max_samples_per_send || !free(i, group)) break;
     samples += b[i].samples;
@@ -504,6 +505,7 @@ void RemoteWriter::Work(int id, HttpClient& client) {
     ++running_;
     const std::vector<QueuedRequest>& b = *batch_;
     lock.unlock();
+    queue_->Sending(group);
     Outcome outcome;
     if (group.size() == 1) {
       outcome = SendRequest(client, b[group[0]]);
@@ -518,7 +520,7 @@ void RemoteWriter::Work(int id, HttpClient& client) {
       outcome = SendRequest(client, merged);
     }
     if (outcome == Outcome::kDelivered || outcome == Outcome::kDropped) {
-      for (const size_t i : group) queue_->Finished(i);
+      queue_->Finished(group);
     }
     lock.lock();
     for (const size_t i : group) outcomes_[i] = outcome;
@@ -614,7 +616,11 @@ int RemoteWriter::UpdateShards(std::chrono::nanoseconds elapsed) {
     current = shards_;
   }
   const std::chrono::nanoseconds stale_after = 2 * std::max(o_.batch_send_deadline, interval_);
-  const int next = sizer_.Update(current, behind_s, queue_->samples(), age, stale_after, elapsed);
+  int next = sizer_.Update(current, behind_s, queue_->samples(), age, stale_after, elapsed);
+  {
+    std::lock_guard lock(mu_);
+    next = std::min(next, thread_cap_);
+  }
   shards_desired_.Set(sizer_.desired());
   if (next != current) {
     Log(LogLevel::kInfo, "remote write resharding",

@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -170,6 +171,8 @@ class RemoteWriter {
   bool has_work_ = false;                           // guarded by mu_: a collection queued since
   std::chrono::steady_clock::time_point deadline_;  // guarded by mu_
   int shards_;                                      // guarded by mu_
+  // Guarded by mu_: the shards that could start, once the system refused a thread.
+  int thread_cap_ = std::numeric_limits<int>::max();
   // The Take being sent, guarded by mu_: each request's outcome and whether it started.
   const std::vector<QueuedRequest>* batch_ = nullptr;
   std::vector<Outcome> outcomes_;

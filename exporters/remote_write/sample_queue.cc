@@ -1,19 +1,15 @@
 #include "exporters/remote_write/sample_queue.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <map>
 #include <mutex>
-#include <set>
 #include <utility>
 
 #include "agent/common/log.h"
+#include "exporters/remote_write/send_log.h"
 
 namespace lookout::remote_write {
 namespace {
@@ -105,36 +101,14 @@ constexpr char kWalMagic[8] = {'L', 'K', 'R', 'W', '0', '0', '0', '2'};
 constexpr size_t kWalHeader = 40;
 constexpr size_t kLegacyWalHeader = 16;
 
-// The WAL's entries finished (delivered or dropped) since its cursor last moved: one line
-// "<segment> <offset>" per record, appended as each finishes, emptied when the cursor moves past
-// them. A Take goes out several requests at once and is acknowledged whole, so without it a
-// restart would send requests the receiver already has, older than ones it took after them.
-constexpr const char* kFinishedFile = "/finished";
-constexpr size_t kMaxFinished = 1 << 16;
+// What the sender did with an unacknowledged Take's records (send_log.h): <endpoint>/sends.
+constexpr const char* kSendLogFile = "/sends";
+constexpr size_t kMaxLoggedPlaces = 1 << 16;
 
 class WalSampleQueue final : public SampleQueue {
  public:
-  WalSampleQueue(std::unique_ptr<otlp::DiskSpanQueue> wal, std::string directory)
-      : wal_(std::move(wal)), finished_path_(std::move(directory) + kFinishedFile) {
-    if (FILE* f = std::fopen(finished_path_.c_str(), "r")) {
-      unsigned long long seg = 0, off = 0;
-      // Our own file; a torn last line (a crash mid-append) reads as nothing, and reading stops
-      // at the first line that is not two numbers or past a Take's worth many times over.
-      while (finished_.size() < kMaxFinished &&
-             std::fscanf(f, "%llu %llu", &seg, &off) == 2) {  // NOLINT(cert-err34-c)
-        finished_.insert({seg, off});
-      }
-      std::fclose(f);
-    }
-    finished_fd_ = ::open(finished_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (finished_fd_ < 0) {
-      Log(LogLevel::kWarn, "remote write WAL: cannot write the finished-requests file",
-          {{"path", finished_path_}, {"err", std::strerror(errno)}});
-    }
-  }
-  ~WalSampleQueue() override {
-    if (finished_fd_ >= 0) ::close(finished_fd_);
-  }
+  WalSampleQueue(std::unique_ptr<otlp::DiskSpanQueue> wal, const std::string& directory)
+      : wal_(std::move(wal)), log_(directory + kSendLogFile, kMaxLoggedPlaces) {}
 
   PushResult Push(const QueuedRequest& r) noexcept override {
     std::string record(kWalHeader, '\0');
@@ -169,38 +143,37 @@ class WalSampleQueue final : public SampleQueue {
     out.clear();
     places_.clear();
     SpanBatch batch;
-    std::unique_lock lock(mu_);  // uncontended: the shards are idle between Takes
-    // The WAL counts samples (its records' span counts), not records.
-    while (wal_->Peek(std::max<uint64_t>(max_samples, 1), std::numeric_limits<size_t>::max(),
-                      std::chrono::milliseconds(0), batch)) {
-      size_t start = 0;
-      if (!batch.index.empty())
-        last_place_ = {batch.index.back().segment, batch.index.back().offset};
-      for (const SpanBatch::Record& rec : batch.index) {
-        const std::string_view payload =
-            std::string_view(batch.payload).substr(start, rec.end - start);
-        start = rec.end;
-        QueuedRequest q;
-        // Finished before a restart, or too short to be a request: skipped.
-        if (finished_.count({rec.segment, rec.offset}) > 0 || !Parse(payload, q)) continue;
-        q.samples = rec.spans;
-        out.push_back(std::move(q));
-        places_.emplace_back(rec.segment, rec.offset);
+    std::lock_guard lock(mu_);  // uncontended: the shards are idle between Takes
+    // The WAL counts samples (its records' span counts), not records. A group a previous run
+    // sent as one request goes out whole again: the Take reaches its last record.
+    const WalPlace reach = log_.furthest_grouped();
+    uint64_t want = std::max<uint64_t>(max_samples, 1);
+    WalPlace reached{0, 0};
+    while (
+        wal_->Peek(want, std::numeric_limits<size_t>::max(), std::chrono::milliseconds(0), batch)) {
+      if (!batch.index.empty()) {
+        const WalPlace last{batch.index.back().segment, batch.index.back().offset};
+        if (last < reach && last != reached && want < (uint64_t{1} << 40)) {
+          reached = last;
+          want *= 2;
+          continue;
+        }
+        last_place_ = last;
       }
+      Split(batch, out);
       if (!out.empty()) return;
       AcknowledgeLocked();  // all skipped
     }
   }
 
-  void Finished(size_t i) noexcept override {
+  void Sending(const std::vector<size_t>& entries) noexcept override {
     std::lock_guard lock(mu_);
-    if (i >= places_.size()) return;
-    finished_.insert(places_[i]);  // a Take after a partial one skips it too
-    if (finished_fd_ < 0) return;
-    const std::string line =
-        std::to_string(places_[i].first) + " " + std::to_string(places_[i].second) + "\n";
-    // One append per line (O_APPEND): survives kill -9; a torn line is ignored at start.
-    if (::write(finished_fd_, line.data(), line.size()) < 0) return;
+    log_.Sending(PlacesLocked(entries));
+  }
+
+  void Finished(const std::vector<size_t>& entries) noexcept override {
+    std::lock_guard lock(mu_);
+    log_.Finished(PlacesLocked(entries));
   }
 
   void Done(const std::vector<bool>& done) noexcept override {
@@ -216,21 +189,52 @@ class WalSampleQueue final : public SampleQueue {
   bool persistent() const noexcept override { return true; }
 
  private:
-  // The cursor moves past the last Peek: what the file says about it is no longer needed; what
-  // it says about later records (finished before a restart, not yet taken again) is kept.
+  // The batch's records as entries, in order: those finished before a restart (or too short
+  // to be a request) left out, a group sent as one request before a restart joined again at its
+  // first record (one request, as the receiver may have stored it).
+  void Split(const SpanBatch& batch, std::vector<QueuedRequest>& out) {
+    std::map<const std::vector<WalPlace>*, size_t> joined;  // group -> its entry
+    size_t start = 0;
+    for (const SpanBatch::Record& rec : batch.index) {
+      const std::string_view payload =
+          std::string_view(batch.payload).substr(start, rec.end - start);
+      start = rec.end;
+      const WalPlace place{rec.segment, rec.offset};
+      QueuedRequest q;
+      if (log_.finished(place) || !Parse(payload, q)) continue;
+      q.samples = rec.spans;
+      const std::vector<WalPlace>* group = log_.group_of(place);
+      if (group != nullptr) {
+        const auto it = joined.find(group);
+        if (it != joined.end()) {  // WriteRequests concatenate into one
+          QueuedRequest& first = out[it->second];
+          first.request += q.request;
+          first.samples += q.samples;
+          first.exemplars += q.exemplars;
+          first.newest_ms = std::max(first.newest_ms, q.newest_ms);
+          places_[it->second].push_back(place);
+          continue;
+        }
+        joined[group] = out.size();
+      }
+      out.push_back(std::move(q));
+      places_.push_back({place});
+    }
+  }
+
+  std::vector<WalPlace> PlacesLocked(const std::vector<size_t>& entries) const {
+    std::vector<WalPlace> places;
+    for (const size_t i : entries) {
+      if (i < places_.size()) places.insert(places.end(), places_[i].begin(), places_[i].end());
+    }
+    return places;
+  }
+
+  // The cursor moves past the last Peek: the log forgets those records (all of it when the WAL
+  // is empty, so lines naming records that never were do not stay).
   void AcknowledgeLocked() {
     wal_->Ack();
-    finished_.erase(finished_.begin(), finished_.upper_bound(last_place_));
-    std::string rest;
-    for (const auto& [seg, off] : finished_) {
-      rest += std::to_string(seg) + " " + std::to_string(off) + "\n";
-    }
-    if (finished_fd_ < 0) return;
-    if (::ftruncate(finished_fd_, 0) != 0 ||
-        (!rest.empty() && ::write(finished_fd_, rest.data(), rest.size()) < 0)) {
-      Log(LogLevel::kWarn, "remote write WAL: cannot rewrite the finished-requests file",
-          {{"path", finished_path_}, {"err", std::strerror(errno)}});
-    }
+    log_.Forget(last_place_, wal_->Stats().spans == 0);
   }
 
   bool Parse(std::string_view p, QueuedRequest& q) {
@@ -252,14 +256,11 @@ class WalSampleQueue final : public SampleQueue {
   }
 
   const std::unique_ptr<otlp::DiskSpanQueue> wal_;
-  const std::string finished_path_;
   uint64_t legacy_collection_ = std::numeric_limits<uint64_t>::max();  // sender thread only
-  std::mutex mu_;  // Finished comes from the shards' threads
-  // Records finished and not yet acknowledged (some before this start), as (segment, offset).
-  std::set<std::pair<uint64_t, uint64_t>> finished_;
-  std::vector<std::pair<uint64_t, uint64_t>> places_;  // the last Take's entries
-  std::pair<uint64_t, uint64_t> last_place_{};         // the last Peek's last record
-  int finished_fd_ = -1;                               // the file, appended to
+  std::mutex mu_;                              // Sending and Finished come from the shards' threads
+  SendLog log_;                                // guarded by mu_
+  std::vector<std::vector<WalPlace>> places_;  // guarded by mu_: the last Take's entries' records
+  WalPlace last_place_{};                      // guarded by mu_: the last Peek's last record
 };
 
 }  // namespace

@@ -12,8 +12,8 @@
 // block scraping on a slow receiver either), never the one the sender holds, and say how many
 // samples they dropped.
 //
-// Thread-safety: Push from one collector thread; Take/Done from one sender thread; the
-// accessors from any thread.
+// Thread-safety: Push from one collector thread; Take/Done from one sender thread; Sending and
+// Finished from the shards' threads between a Take and its Done; the accessors from any thread.
 
 #include <cstdint>
 #include <memory>
@@ -54,10 +54,14 @@ class SampleQueue {
   // are small (it counts samples, not entries). Empty when the queue is.
   virtual void Take(size_t max_requests, uint64_t max_samples,
                     std::vector<QueuedRequest>& out) noexcept = 0;
-  // Entry i of the last Take was delivered or dropped for good (any thread, as it happens): a
-  // WAL writes it down, so a restart before the Take is acknowledged does not send it again
-  // (a receiver would refuse it as out of order once a later request of its series arrived).
-  virtual void Finished(size_t /*i*/) noexcept {}
+  // Entries of the last Take are about to go out as one request (any thread): a WAL writes it
+  // down first, so a restart sends them again as that one request, never split (a receiver
+  // that stored it would refuse the first part as older than the rest).
+  virtual void Sending(const std::vector<size_t>& /*entries*/) noexcept {}
+  // Entries of the last Take were delivered or dropped for good (any thread, as it happens): a
+  // WAL writes it down, so a restart before the Take is acknowledged does not send them again
+  // (a receiver would refuse them as out of order once a later request of their series arrived).
+  virtual void Finished(const std::vector<size_t>& /*entries*/) noexcept {}
   // Ends the last Take: `done[i]` says entry i was delivered or dropped for good. A memory
   // queue removes those; a WAL acknowledges the whole Take when every entry is done and keeps
   // the rest otherwise (sent after a restart; delivery is at least once: a crash between a

@@ -11,9 +11,11 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <set>
 #include <thread>
 
 #include "agent/collectors/app/exposition_parser.h"
+#include "exporters/remote_write/send_log.h"
 #include "exporters/remote_write/write_request.h"
 
 namespace lookout::remote_write {
@@ -704,8 +706,8 @@ TEST(SampleQueue, AWalDoesNotSendAgainWhatFinishedBeforeARestart) {
     for (uint64_t c = 1; c <= 4; ++c) push(*q, c);
     q->Take(8, 100, out);
     ASSERT_EQ(out.size(), 4u);
-    q->Finished(0);  // delivered
-    q->Finished(2);  // dropped for good
+    q->Finished({0});  // delivered
+    q->Finished({2});  // dropped for good
     // killed before the Take ended: nothing acknowledged
   }
   {
@@ -715,7 +717,7 @@ TEST(SampleQueue, AWalDoesNotSendAgainWhatFinishedBeforeARestart) {
     ASSERT_EQ(out.size(), 2u);  // ...but only the unfinished go out again
     EXPECT_EQ(out[0].request, "request-2");
     EXPECT_EQ(out[1].request, "request-4");
-    q->Finished(1);
+    q->Finished({1});
     q->Done({false, true});  // not all done: kept, finished ones remembered
     push(*q, 5);
   }
@@ -728,8 +730,77 @@ TEST(SampleQueue, AWalDoesNotSendAgainWhatFinishedBeforeARestart) {
     q->Done({true, true});
     EXPECT_EQ(q->samples(), 0u);
   }
-  // Acknowledged: the list of finished requests is empty again.
-  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/finished"), 0u);
+  // Acknowledged: the send log is empty again.
+  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/sends"), 0u);
+}
+
+// A request of several records cut short by a restart goes out again as that one request,
+// even when the next Take is smaller than the group's span.
+TEST(SampleQueue, AWalSendsAGroupCutShortByARestartAgainWhole) {
+  WalDir dir;
+  auto push = [](SampleQueue& q, uint64_t c, uint32_t lane) {
+    QueuedRequest r;
+    r.request = "c" + std::to_string(c) + "l" + std::to_string(lane) + ";";
+    r.samples = 10;
+    r.collection = c;
+    r.lanes = 2;
+    r.lane = lane;
+    ASSERT_TRUE(q.Push(r).stored);
+  };
+  std::vector<QueuedRequest> out;
+  {
+    auto q = Wal(dir.Options());
+    for (uint64_t c = 1; c <= 3; ++c) {
+      push(*q, c, 0);
+      push(*q, c, 1);
+    }
+    q->Take(8, 1000, out);
+    ASSERT_EQ(out.size(), 6u);
+    q->Sending({0, 2, 4});  // lane 0 of the three collections as one request...
+    q->Sending({1});        // (one record: nothing to remember)
+    q->Finished({1});
+    // ...killed while it was in flight
+  }
+  auto q = Wal(dir.Options());
+  q->Take(1, 10, out);  // a Take of one record's worth reaches the group's end
+  std::vector<std::string> requests(out.size());
+  for (size_t i = 0; i < out.size(); ++i) requests[i] = out[i].request;
+  EXPECT_EQ(requests, (std::vector<std::string>{"c1l0;c2l0;c3l0;", "c2l1;", "c3l1;"}));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].samples, 30u);
+  EXPECT_EQ(out[0].collection, 1u);  // ordered where its first record was
+  q->Sending({0, 1});                // sent again inside a bigger one: one group from then on
+  q->Finished({0, 1});
+  q->Finished({2});
+  q->Done({true, true, true});
+  EXPECT_EQ(q->samples(), 0u);
+  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/sends"), 0u);
+}
+
+TEST(SendLog, ReadsWhatItWroteAndSkipsCutOrForeignLines) {
+  using P = WalPlace;
+  const SendLogState s = ParseSendLog(
+      "f 1 10 1 20\n"
+      "g 1 30 1 40\n"
+      "g 1 40 2 0\n"  // shares 1:40 with the previous group: joined
+      "g 3 0 3 5\n"
+      "f 3 5\n"  // a member finished: the whole group is
+      "g 4 0\n"  // one record is no group
+      "x 9 9\n"
+      "f 1 x\n"
+      "f 1\n"
+      "f 18446744073709551616 0\n"  // past uint64
+      "\n"
+      "f 5 5",  // cut short by a crash
+      100);
+  EXPECT_EQ(s.finished, (std::set<P>{{1, 10}, {1, 20}, {3, 0}, {3, 5}}));
+  ASSERT_EQ(s.groups.size(), 1u);
+  EXPECT_EQ(s.groups[0], (std::vector<P>{{1, 30}, {1, 40}, {2, 0}}));
+  EXPECT_TRUE(ParseSendLog(std::string(1 << 16, '\xff'), 100).finished.empty());
+  // At most max_places are read.
+  std::string many;
+  for (int i = 0; i < 1000; ++i) many += "f 1 " + std::to_string(i) + "\n";
+  EXPECT_EQ(ParseSendLog(many, 100).finished.size(), 100u);
 }
 
 TEST(SampleQueue, AWalTakeSplitsItsRecordsAndReadsTheEarlierFormat) {
