@@ -14,4 +14,6 @@ void TuneAllocator() {
   mallopt(M_ARENA_MAX, 1);
 }
 
+void ReleaseFreeMemory() { malloc_trim(0); }
+
 }  // namespace lookout

@@ -6,4 +6,8 @@
 // Keeping freed memory in the heap up to these bounds trades a stable, bounded RSS for that.
 namespace lookout {
 void TuneAllocator();
+// Gives free heap memory back to the system (malloc_trim): for a large buffer dropped for good,
+// e.g. an application target's parse buffer once its body's shape holds (scrape_manager.cc),
+// which the trim threshold above would otherwise keep in RSS. Costs a walk of the heap.
+void ReleaseFreeMemory();
 }  // namespace lookout

@@ -60,33 +60,36 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
                                                      Labels target_labels,
                                                      std::optional<int64_t> scrape_time_ms) {
   CompactFamilies c;
+  // Built here, then shared by every refill of this snapshot (Refill): they never change.
+  std::string text;
+  std::vector<std::string> names;
   c.target_labels_ = std::move(target_labels);
   c.scrape_time_ms_ = scrape_time_ms;
   // Sized first, so every vector holds exactly what it needs (no growth slack to pay for).
   size_t samples = 0, parts = 0, buckets = 0, quantiles = 0, extras = 0, exemplars = 0;
-  size_t text = 0;
+  size_t text_size = 0;
   for (const auto& f : families) {
     samples += f.samples.size();
     for (const auto& s : f.samples) {
-      // A label name is an index into names_ (one byte while there are fewer than 128).
-      for (const auto& l : s.labels) text += 1 + SizeOfSize(l.value.size()) + l.value.size();
+      // A label name is an index into names (one byte while there are fewer than 128).
+      for (const auto& l : s.labels) text_size += 1 + SizeOfSize(l.value.size()) + l.value.size();
       if (f.type == MetricType::kHistogram || f.type == MetricType::kSummary) ++parts;
       buckets += s.buckets.size();
       quantiles += s.quantiles.size();
       for (const auto& b : s.buckets) {
-        text += b.le.size();
+        text_size += b.le.size();
         exemplars += b.exemplar ? 1 : 0;
       }
-      for (const auto& q : s.quantiles) text += q.text.size();
+      for (const auto& q : s.quantiles) text_size += q.text.size();
       if (s.created || s.timestamp_ms || s.exemplar) ++extras;
       exemplars += s.exemplar ? 1 : 0;
     }
   }
-  if (text >= std::numeric_limits<uint32_t>::max() ||
+  if (text_size >= std::numeric_limits<uint32_t>::max() ||
       samples + buckets + quantiles >= std::numeric_limits<uint32_t>::max()) {
     return std::nullopt;
   }
-  c.text_.reserve(text);
+  text.reserve(text_size);
   c.families_.reserve(families.size());
   c.samples_.reserve(samples);
   c.parts_.reserve(parts);
@@ -95,9 +98,9 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
   c.extras_.reserve(extras);
   c.exemplars_.reserve(exemplars);
 
-  auto put = [&c](std::string_view s) {
-    const Ref r{static_cast<uint32_t>(c.text_.size()), static_cast<uint32_t>(s.size())};
-    c.text_.append(s);
+  auto put = [&text](std::string_view s) {
+    const Ref r{static_cast<uint32_t>(text.size()), static_cast<uint32_t>(s.size())};
+    text.append(s);
     return r;
   };
   auto put_exemplar = [&c](const std::optional<Exemplar>& e) {
@@ -113,8 +116,8 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
     if (position < last_at.size() && last_at[position].first == name) {
       return last_at[position].second;
     }
-    auto [it, inserted] = name_index.try_emplace(name, static_cast<uint32_t>(c.names_.size()));
-    if (inserted) c.names_.push_back(name);
+    auto [it, inserted] = name_index.try_emplace(name, static_cast<uint32_t>(names.size()));
+    if (inserted) names.push_back(name);
     if (position >= last_at.size()) last_at.resize(position + 1);
     last_at[position] = {name, it->second};
     return it->second;
@@ -130,14 +133,14 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
     c.families_.push_back(std::move(fr));
     for (const auto& s : f.samples) {
       SampleRow row;
-      const size_t start = c.text_.size();
+      const size_t start = text.size();
       for (size_t k = 0; k < s.labels.size(); ++k) {
         const Label& l = s.labels[k];
-        AppendSize(c.text_, index_of(k, l.name));
-        AppendSize(c.text_, l.value.size());
-        c.text_ += l.value;
+        AppendSize(text, index_of(k, l.name));
+        AppendSize(text, l.value.size());
+        text += l.value;
       }
-      row.labels = {static_cast<uint32_t>(start), static_cast<uint32_t>(c.text_.size() - start)};
+      row.labels = {static_cast<uint32_t>(start), static_cast<uint32_t>(text.size() - start)};
       row.value = s.value;
       if (f.type == MetricType::kHistogram || f.type == MetricType::kSummary) {
         PartsRow p;
@@ -166,16 +169,18 @@ std::optional<CompactFamilies> CompactFamilies::Make(const std::vector<MetricFam
       c.samples_.push_back(row);
     }
   }
-  if (c.text_.size() >= std::numeric_limits<uint32_t>::max()) return std::nullopt;
+  if (text.size() >= std::numeric_limits<uint32_t>::max()) return std::nullopt;
   // Over 127 label names took more index bytes than reserved: give back what the string's
   // growth left unused.
-  if (c.text_.capacity() > c.text_.size() + c.text_.size() / 8) c.text_.shrink_to_fit();
+  if (text.capacity() > text.size() + text.size() / 8) text.shrink_to_fit();
+  c.text_ = std::make_shared<const std::string>(std::move(text));
+  c.names_ = std::make_shared<const std::vector<std::string>>(std::move(names));
   return c;
 }
 
 void CompactFamilies::ExpandSample(MetricType type, const SampleRow& row, const Labels& tail,
                                    Sample& s) const {
-  AssignLabels(View(row.labels), names_, tail, s.labels);
+  AssignLabels(View(row.labels), *names_, tail, s.labels);
   s.value = row.value;
   s.sum = 0;
   s.count = 0;
@@ -237,6 +242,84 @@ MetricFamily CompactFamilies::ExpandFamily(size_t i, bool with_target_labels) co
   MetricFamily f = families_[i].header;
   Expand(i, 0, families_[i].sample_count, f.samples, with_target_labels);
   return f;
+}
+
+}  // namespace lookout
+
+namespace lookout {
+
+std::optional<CompactFamilies::ValueRef> CompactFamilies::Locate(size_t i, size_t j, Part part,
+                                                                 size_t index) const {
+  if (i >= families_.size() || j >= families_[i].sample_count) return std::nullopt;
+  const uint32_t r = families_[i].first_sample + static_cast<uint32_t>(j);
+  const SampleRow& row = samples_[r];
+  switch (part) {
+    case Part::kValue:
+      return ValueRef{part, r};
+    case Part::kCreated:
+      if (row.extras == kNone || !extras_[row.extras].created) return std::nullopt;
+      return ValueRef{part, row.extras};
+    case Part::kSum:
+    case Part::kCount:
+      if (row.parts == kNone) return std::nullopt;
+      return ValueRef{part, row.parts};
+    case Part::kBucket:
+    case Part::kQuantile: {
+      const bool hist = families_[i].header.type == MetricType::kHistogram;
+      if (row.parts == kNone || hist != (part == Part::kBucket)) return std::nullopt;
+      const PartsRow& p = parts_[row.parts];
+      if (index >= p.size) return std::nullopt;
+      return ValueRef{part, p.first + static_cast<uint32_t>(index)};
+    }
+  }
+  return std::nullopt;
+}
+
+CompactFamilies::Refilling CompactFamilies::Refill(std::optional<int64_t> scrape_time_ms) const {
+  CompactFamilies c = *this;  // the text and names by pointer, the rows by value
+  c.scrape_time_ms_ = scrape_time_ms;
+  return Refilling(std::move(c));
+}
+
+void CompactFamilies::Refilling::Set(ValueRef ref, double value) {
+  switch (ref.part) {
+    case Part::kValue:
+      c_.samples_[ref.row].value = value;
+      break;
+    case Part::kCreated:
+      c_.extras_[ref.row].created = value;
+      break;
+    case Part::kSum:
+      c_.parts_[ref.row].sum = value;
+      break;
+    case Part::kCount:
+      c_.parts_[ref.row].count = static_cast<uint64_t>(value);
+      break;
+    case Part::kBucket:
+      c_.buckets_[ref.row].cumulative_count = static_cast<uint64_t>(value);
+      break;
+    case Part::kQuantile:
+      c_.quantiles_[ref.row].value = value;
+      break;
+  }
+}
+
+bool CompactFamilies::Refilling::HistogramsConsistent() const {
+  for (const FamilyRow& f : c_.families_) {
+    if (f.header.type != MetricType::kHistogram) continue;
+    for (uint32_t j = 0; j < f.sample_count; ++j) {
+      const SampleRow& row = c_.samples_[f.first_sample + j];
+      if (row.parts == kNone) continue;
+      const PartsRow& p = c_.parts_[row.parts];
+      if (p.size == 0) continue;
+      const BucketRow* b = &c_.buckets_[p.first];
+      for (uint32_t k = 1; k < p.size; ++k) {
+        if (b[k].cumulative_count < b[k - 1].cumulative_count) return false;
+      }
+      if (b[p.size - 1].cumulative_count != p.count) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace lookout

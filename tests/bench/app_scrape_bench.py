@@ -12,6 +12,10 @@ asks), so app scrapes land while /metrics is being served.
 --body counters: one counter family, 4 labels (what exposition_parser_bench.cc parses).
 --body mixed: counters, gauges and histograms (8 buckets), 4 labels; --series counts every
   sample line, as Prometheus counts series.
+Every request gets the next of three bodies whose values differ, as an application's do.
+--churn: the three bodies also differ in one series (a label value of the last series), so no
+  scrape has the last one's series: lookout reads each body through the last one's shape up to
+  its end, then parses it whole (its worst case).
 
 Usage: app_scrape_bench.py /path/to/lookout [--series N] [--seconds S] [--body counters|mixed]
        [--serve-every S]
@@ -30,43 +34,49 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Harness, free_port, http_get, wait_http  # noqa: E402
 
-BODY = b""
+BODIES = []
+REQUESTS = [0]
+REQUESTS_LOCK = threading.Lock()
 
 
-def make_mixed_body(n):
+def make_mixed_body(n, v=0, churn=False):
     """Counters (40% of the lines), gauges (20%) and histograms (40%: 8 buckets, sum and count
-    per series), 4 labels each."""
+    per series), 4 labels each; values shifted by v; with churn, the last histogram's shard
+    label depends on v."""
     out = []
     counters, gauges = n * 2 // 5, n // 5
     histograms = (n - counters - gauges) // 10
     methods = (b"GET", b"POST", b"PUT")
 
-    def labels(i):
+    def labels(i, last=False):
         return (b'method="%s",route="/api/v1/items/%d",code="%s",shard="%d"'
-                % (methods[i % 3], i % 500, b"500" if i % 10 == 0 else b"200", i))
+                % (methods[i % 3], i % 500, b"500" if i % 10 == 0 else b"200",
+                   -1 - v if churn and last else i))
     out += [b"# HELP app_requests_total Requests handled.", b"# TYPE app_requests_total counter"]
-    out += [b"app_requests_total{%s} %d" % (labels(i), i * 7) for i in range(counters)]
+    out += [b"app_requests_total{%s} %d" % (labels(i), i * 7 + v) for i in range(counters)]
     out += [b"# HELP app_inflight Requests in flight.", b"# TYPE app_inflight gauge"]
-    out += [b"app_inflight{%s} %d.5" % (labels(i), i % 17) for i in range(gauges)]
+    out += [b"app_inflight{%s} %d.5" % (labels(i), i % 17 + v) for i in range(gauges)]
     out += [b"# HELP app_latency_seconds Latency.", b"# TYPE app_latency_seconds histogram"]
     bounds = (b"0.005", b"0.01", b"0.05", b"0.1", b"0.5", b"1", b"5", b"+Inf")
     for i in range(histograms):
-        lab = labels(i)
+        lab = labels(i, i == histograms - 1)
         for k, le in enumerate(bounds):
-            out.append(b'app_latency_seconds_bucket{%s,le="%s"} %d' % (lab, le, i + k * 3))
-        out.append(b"app_latency_seconds_sum{%s} %d.25" % (lab, i))
-        out.append(b"app_latency_seconds_count{%s} %d" % (lab, i + 21))
+            out.append(b'app_latency_seconds_bucket{%s,le="%s"} %d' % (lab, le, i + k * 3 + v))
+        out.append(b"app_latency_seconds_sum{%s} %d.25" % (lab, i + v))
+        out.append(b"app_latency_seconds_count{%s} %d" % (lab, i + 21 + v))
     return b"\n".join(out) + b"\n"
 
 
-def make_body(n):
-    """The same body exposition_parser_bench.cc parses: one counter family, 4 labels."""
+def make_body(n, v=0, churn=False):
+    """The same body exposition_parser_bench.cc parses (v = 0): one counter family, 4 labels;
+    values shifted by v; with churn, the last series' shard label depends on v."""
     lines = [b"# HELP app_requests_total Requests handled.", b"# TYPE app_requests_total counter"]
     methods = (b"GET", b"POST", b"PUT")
     for i in range(n):
         lines.append(b'app_requests_total{method="%s",route="/api/v1/items/%d",code="%s",'
                      b'shard="%d"} %d' % (methods[i % 3], i % 500,
-                                          b"500" if i % 10 == 0 else b"200", i, i * 7))
+                                          b"500" if i % 10 == 0 else b"200",
+                                          -1 - v if churn and i == n - 1 else i, i * 7 + v))
     return b"\n".join(lines) + b"\n"
 
 
@@ -77,11 +87,14 @@ class Target(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        with REQUESTS_LOCK:
+            body = BODIES[REQUESTS[0] % len(BODIES)]
+            REQUESTS[0] += 1
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(BODY)
+        self.wfile.write(body)
 
 
 def lookout_config(h, name, interval, target_url=None, job="app", extra=""):
@@ -115,7 +128,6 @@ def peak_mib(pid):
 
 
 def main():
-    global BODY
     ap = argparse.ArgumentParser()
     ap.add_argument("lookout")
     ap.add_argument("--series", type=int, default=100000)
@@ -123,8 +135,11 @@ def main():
     ap.add_argument("--body", choices=("counters", "mixed"), default="counters")
     ap.add_argument("--serve-every", type=float, default=1.0,
                     help="fetch lookout's /metrics this often (0: never)")
+    ap.add_argument("--churn", action="store_true",
+                    help="every body has a series the one before did not")
     args = ap.parse_args()
-    BODY = make_body(args.series) if args.body == "counters" else make_mixed_body(args.series)
+    make = make_body if args.body == "counters" else make_mixed_body
+    BODIES.extend(make(args.series, v, args.churn) for v in range(3))
     interval = 5
     with Harness() as h:
         tport = free_port()
@@ -184,6 +199,9 @@ def main():
         # The agent's /metrics re-exposes the series: check they are all there once.
         _, _, exposed = http_get(f"http://127.0.0.1:{lk_port}/metrics")
         exposed_n = exposed.count(b'\napp_requests_total{')
+        m = re.search(rb'\nlookout_scrape_shape_reused_total\{[^}]*job="bench"[^}]*\} ([0-9.e+]+)',
+                      exposed)
+        reused = int(float(m.group(1))) if m else 0
     if not durations or not prom_durations:
         print(f"no data: lookout {len(durations)} scrapes, prometheus {len(prom_durations)}")
         sys.exit(1)
@@ -192,8 +210,10 @@ def main():
     p = statistics.median(prom_durations[1:] or prom_durations)
     per_series = (lk_rss - idle_rss) * 2**20 / args.series
     peak_per_series = (lk_peak - idle_peak) * 2**20 / args.series
-    print(f"target: {args.series} series ({args.body}), {len(BODY) / 1e6:.1f} MB text, scraped "
-          f"every {interval}s for {args.seconds}s; lookout {len(durations)} scrapes "
+    print(f"target: {args.series} series ({args.body}{', churn' if args.churn else ''}), "
+          f"{len(BODIES[0]) / 1e6:.1f} MB text, scraped "
+          f"every {interval}s for {args.seconds}s; lookout {len(durations)} scrapes, {reused} "
+          f"of them read through the last body's shape "
           f"({samples[-1]} samples, {exposed_n} counter series re-exposed), Prometheus "
           f"{len(prom_durations)} scrapes ({prom_samples} samples); lookout's /metrics served "
           f"{len([n for n in served if n > 0])} times ({served.count(-1)} failed)\n")

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "agent/collectors/app/exposition_values.h"
 #include "agent/collectors/app/label_lexer.h"
 #include "agent/collectors/app/series_index.h"
 #include "agent/common/hash.h"
@@ -20,13 +21,19 @@
 namespace lookout::app {
 namespace {
 
-// What a sample line's name means for the family it belongs to.
-enum class Role : uint8_t { kValue, kCreated, kBucket, kSum, kCount, kQuantile };
+// What a sample line's name means for the family it belongs to: which value of a sample it
+// holds, in the compact result's terms (LineTrace reports it as such).
+using Role = CompactFamilies::Part;
 
 // Its parts with a file of their own: the series index, the label-set lexers.
 using detail::FindRepeats;
+using detail::IsCount;
+using detail::IsDigit;
+using detail::IsNameChar;
+using detail::IsNameStart;
 using detail::LabelLexer;
 using detail::OpenMetricsLabelLexer;
+using detail::ParseGoFloat;
 using detail::SeriesIndex;
 using detail::TextLabelLexer;
 using detail::UnescapeLabelValue;
@@ -51,71 +58,6 @@ struct FamilyState {
   std::vector<uint64_t> series_keys;
 };
 
-bool IsNameStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
-}
-bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((s[i] | 0x20) != lower[i]) return false;
-  }
-  return true;
-}
-
-// Prometheus's parseFloat (model/textparse): Go's strconv.ParseFloat(s, 64) with 'p', 'P' and
-// '_' refused. So: [+-]decimal with an optional exponent; [+-]inf / infinity and nan in any
-// case (no sign on nan); out of range (1e400) is an error, underflow (1e-400) is 0; no hex, no
-// nan(...).
-bool ParseGoFloat(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  bool neg = false;
-  size_t i = 0;
-  if (s[0] == '+' || s[0] == '-') {
-    neg = s[0] == '-';
-    i = 1;
-  }
-  const std::string_view r = s.substr(i);
-  if (r.empty()) return false;
-  if ((r[0] | 0x20) == 'i') {
-    if (!EqualsIgnoreCase(r, "inf") && !EqualsIgnoreCase(r, "infinity")) return false;
-    out = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if ((r[0] | 0x20) == 'n') {
-    if (i != 0 || !EqualsIgnoreCase(r, "nan")) return false;
-    out = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  // from_chars also reads "inf", "nan(x)" and a sign we have already taken: only decimal
-  // characters go to it.
-  for (char c : r) {
-    if (!IsDigit(c) && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-') return false;
-  }
-  if (r[0] == '+' || r[0] == '-') return false;
-  const auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), out);
-  if (p != r.data() + r.size()) return false;
-  if (ec == std::errc::result_out_of_range) {
-    // Overflow is an error in Go; underflow gives 0 or a subnormal, as strtod does.
-    const std::string copy(r);
-    const double v = std::strtod(copy.c_str(), nullptr);
-    if (std::isinf(v)) return false;
-    out = v;
-  } else if (ec != std::errc()) {
-    return false;
-  }
-  if (neg) out = -out;
-  return true;
-}
-
-// A value that a histogram's cumulative count (uint64) holds and renders back unchanged.
-bool IsCount(double v) {
-  return v >= 0 && v <= 9007199254740992.0 && v == std::trunc(v) && !std::signbit(v);
-}
-
 // The identity of a series' le or quantile label, combined by xor so a series' key does not
 // depend on which of the two is mixed in first.
 uint64_t SpecialKey(std::string_view name, std::string_view value) {
@@ -125,14 +67,22 @@ uint64_t SpecialKey(std::string_view name, std::string_view value) {
 class Parser {
  public:
   Parser(std::string_view body, ExpositionFormat format, const ParseOptions& options,
-         std::vector<MetricFamily> recycled)
+         std::vector<MetricFamily> recycled, LineTrace* trace)
       : body_(body),
         om_(format == ExpositionFormat::kOpenMetrics),
         opt_(options),
-        recycled_(std::move(recycled)) {}
+        recycled_(std::move(recycled)),
+        trace_(trace) {
+    if (trace_ != nullptr) {
+      trace_->lines.clear();
+      trace_->complete = false;
+      traceable_ = body_.size() < UINT32_MAX;
+    }
+  }
 
   Result<std::vector<MetricFamily>> Run(ParseStats* stats) {
     total_lines_ = static_cast<size_t>(std::count(body_.begin(), body_.end(), '\n'));
+    if (traceable_) trace_->lines.reserve(total_lines_ + 1);
     size_t pos = 0;
     bool eof_seen = false;
     while (pos < body_.size()) {
@@ -147,7 +97,12 @@ class Parser {
         // spaces only (openmetricslex.l has no whitespace rule).
         if (eof_seen) return Fail("parse", "content after # EOF");
         if (line.empty()) return Fail("parse", "empty line");
-        st = line[0] == '#' ? OmComment(line, eof_seen) : OmSample(line);
+        if (line[0] == '#') {
+          TraceComment(line);
+          st = OmComment(line, eof_seen);
+        } else {
+          st = OmSample(line);
+        }
       } else {
         // Text (promlex.l): blank and whitespace-only lines are skipped, whitespace may come
         // before a comment but not before a sample (Prometheus then reads it as part of the
@@ -155,8 +110,12 @@ class Parser {
         size_t i = 0;
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
         if (i == line.size()) continue;
-        if (line[i] == '\0') break;
+        if (line[i] == '\0') {
+          traceable_ = false;
+          break;
+        }
         if (line[i] == '#') {
+          TraceComment(line);
           st = TextComment(line.substr(i + 1));
         } else if (i > 0) {
           return Fail("parse", "whitespace before a metric name");
@@ -170,6 +129,7 @@ class Parser {
     }
     if (om_ && !eof_seen) return MakeError("truncated", "OpenMetrics body without # EOF");
     Finish();
+    FinishTrace();
     if (stats != nullptr) *stats = stats_;
     return std::move(families_);
   }
@@ -440,12 +400,17 @@ class Parser {
     nlabels_ = 0;
     has_le_ = has_quantile_ = false;
     emptied_.clear();
+    size_t key_end = i;
     SkipBlanks(line, i);
     if (i < line.size() && line[i] == '{') {
       ++i;
+      const size_t physical = line.size();
       if (Status st = TextLabels(line, i); !st.ok()) return st;
+      if (line.size() != physical) traceable_ = false;  // a label value over several lines
+      key_end = i;
       SkipBlanks(line, i);
     }
+    TraceSample(line, key_end);
     const size_t vstart = i;
     while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '{') ++i;
     double value = 0;
@@ -465,6 +430,7 @@ class Parser {
       SkipBlanks(line, i);
       if (i < line.size()) return Fail("parse", "unexpected text after the timestamp");
     }
+    if (ts_ms) traceable_ = false;
     return Store(name, value, ts_ms, std::nullopt);
   }
 
@@ -510,6 +476,7 @@ class Parser {
       ++i;
       if (Status st = OmLabels(line, i, nullptr); !st.ok()) return st;
     }
+    TraceSample(line, i);
     if (i >= line.size() || line[i] != ' ') return Fail("parse", "expected a value");
     ++i;
     const std::string_view value_text = Token(line, i);
@@ -531,6 +498,7 @@ class Parser {
       ts_ms = static_cast<int64_t>(ts * 1000.0);
     }
     if (i < line.size()) {
+      traceable_ = false;  // an exemplar, even one too long to keep
       if (!line.substr(i).starts_with(" # {")) return Fail("parse", "unexpected text");
       // Prometheus 2.42 takes exemplars only on _total and _bucket samples.
       if (!name.ends_with("_total") && !name.ends_with("_bucket")) {
@@ -539,6 +507,7 @@ class Parser {
       i += 4;
       if (Status st = OmExemplar(line, i, exemplar); !st.ok()) return st;
     }
+    if (ts_ms || exemplar) traceable_ = false;
     return Store(name, value, ts_ms, std::move(exemplar));
   }
 
@@ -715,7 +684,10 @@ class Parser {
     if (relabel_) {
       bool keep = true;
       if (Status st = Relabel(name, keep); !st.ok()) return st;
-      if (!keep) return Ok{};
+      if (!keep) {
+        if (traceable_) trace_->lines.back().kind = LineTrace::Kind::kDropped;
+        return Ok{};
+      }
     }
     uint64_t key = 0x84222325cbf29ce4ULL;
     for (size_t k = 0; k < nlabels_; ++k) {
@@ -731,7 +703,10 @@ class Parser {
       const bool summ = type == MetricType::kSummary;
       const uint64_t series_key = key ^ (hist ? 0 : le_key) ^ (summ ? 0 : q_key);
       const Fit fit = StoreGrouped(idx, role, series_key, value, ts_ms, exemplar);
-      if (fit == Fit::kStored) return Ok{};
+      if (fit == Fit::kStored) {
+        TraceStored(idx, role);
+        return Ok{};
+      }
       // The line does not fit the family: it and its series so far become untyped families.
       ConvertToRaw(idx);
       std::tie(idx, role) = Resolve(name);
@@ -865,6 +840,7 @@ class Parser {
     if (f.type == MetricType::kInfo && value != 1) {
       // The encoders write an info sample as 1: one that is not stays a plain series.
       f.type = MetricType::kUntyped;
+      traceable_ = false;  // the type depends on a value
     }
     // Every line is kept with its series' key; repeated series go at the end, all at once
     // (RemoveRepeats: no hash lookup per line). Except a repeat of the family's line before:
@@ -884,6 +860,8 @@ class Parser {
     s.timestamp_ms = ts_ms;
     if (exemplar) s.exemplar = std::move(exemplar);
     st.series_keys.push_back(key);
+    stored_sample_ = f.samples.size() - 1;
+    TraceStored(idx, Role::kValue);
     return Ok{};
   }
 
@@ -953,6 +931,8 @@ class Parser {
     FamilyState& st = states_[idx];
     const auto [si, inserted] =
         st.series.FindOrInsert(series_key, static_cast<uint32_t>(f.samples.size()));
+    stored_sample_ = si;
+    stored_bound_ = bound;
     if (inserted) {
       AppendSpecial(!hist, !summ);
       Sample& s = AppendSample(idx);
@@ -1014,6 +994,7 @@ class Parser {
           }
         }
         s.quantiles.push_back(Quantile{bound, value, quantile_});
+        stored_k_ = s.quantiles.size() - 1;
         return Fit::kStored;
       }
     }
@@ -1026,6 +1007,7 @@ class Parser {
   // line of that name gets.
   void ConvertToRaw(size_t idx) {
     last_name_ = {};
+    traceable_ = false;  // lines already traced moved
     if (!states_[idx].grouped) {
       // One sample name, one value per series: only the type goes.
       families_[idx].type = MetricType::kUntyped;
@@ -1228,12 +1210,81 @@ class Parser {
       }
     }
     for (size_t fi = 0; fi < families_.size(); ++fi) RemoveRepeats(fi);
+    if (traceable_) {
+      // Where each family goes once the empty ones are gone.
+      kept_index_.resize(families_.size());
+      uint32_t next = 0;
+      for (size_t fi = 0; fi < families_.size(); ++fi) {
+        kept_index_[fi] = next;
+        if (!families_[fi].samples.empty()) ++next;
+      }
+    }
     std::erase_if(families_, [](const MetricFamily& f) { return f.samples.empty(); });
     for (auto& f : families_) {
       if (f.samples.capacity() > f.samples.size() + f.samples.size() / 2 + 1024) {
         f.samples.shrink_to_fit();
       }
     }
+  }
+
+  // LineTrace: a comment line, whole.
+  void TraceComment(std::string_view line) {
+    if (!traceable_) return;
+    LineTrace::Line& l = trace_->lines.emplace_back();
+    l.start = static_cast<uint32_t>(line.data() - body_.data());
+    l.key_size = static_cast<uint32_t>(line.size());
+  }
+
+  // A sample line whose name and labels end at `key_end`; where it went is set when stored.
+  void TraceSample(std::string_view line, size_t key_end) {
+    if (!traceable_) return;
+    LineTrace::Line& l = trace_->lines.emplace_back();
+    l.start = static_cast<uint32_t>(line.data() - body_.data());
+    l.key_size = static_cast<uint32_t>(key_end);
+    l.kind = LineTrace::Kind::kSample;
+  }
+
+  // The line just traced was stored in family `idx`, sample stored_sample_, as `role`.
+  void TraceStored(size_t idx, Role role) {
+    if (!traceable_) return;
+    LineTrace::Line& l = trace_->lines.back();
+    l.family = static_cast<uint32_t>(idx);
+    l.sample = static_cast<uint32_t>(stored_sample_);
+    l.part = role;
+    if (role == Role::kBucket) {
+      // Its place among the buckets is known once Finish has sorted them: the bound for now.
+      if (trace_bounds_.size() < trace_->lines.size()) {
+        trace_bounds_.resize(std::max(trace_->lines.size(), trace_bounds_.size() * 2));
+      }
+      trace_bounds_[trace_->lines.size() - 1] = stored_bound_;
+    } else if (role == Role::kQuantile) {
+      l.index_in_sample = static_cast<uint32_t>(stored_k_);
+    }
+  }
+
+  // After Finish: families renumbered without the empty ones, buckets placed by their bound.
+  void FinishTrace() {
+    if (trace_ == nullptr) return;
+    if (!traceable_ || stats_.duplicates != 0) {
+      trace_->lines.clear();
+      return;
+    }
+    for (size_t n = 0; n < trace_->lines.size(); ++n) {
+      LineTrace::Line& l = trace_->lines[n];
+      if (l.kind != LineTrace::Kind::kSample) continue;
+      l.family = kept_index_[l.family];
+      if (l.part != CompactFamilies::Part::kBucket) continue;
+      const auto& buckets = families_[l.family].samples[l.sample].buckets;
+      const auto it = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& b) {
+        return b.upper_bound == trace_bounds_[n];
+      });
+      if (it == buckets.end()) {  // cannot happen: a bound is stored once per series
+        trace_->lines.clear();
+        return;
+      }
+      l.index_in_sample = static_cast<uint32_t>(it - buckets.begin());
+    }
+    trace_->complete = true;
   }
 
   std::string_view body_;
@@ -1272,6 +1323,14 @@ class Parser {
   std::string quantile_;
   bool has_le_ = false;
   bool has_quantile_ = false;
+  // LineTrace, when asked: whether the lines so far can be traced, and the last line's place.
+  LineTrace* trace_ = nullptr;
+  bool traceable_ = false;
+  size_t stored_sample_ = 0;
+  double stored_bound_ = 0;
+  size_t stored_k_ = 0;
+  std::vector<double> trace_bounds_;  // per traced line: a bucket's bound
+  std::vector<uint32_t> kept_index_;  // per family before Finish: its index after
 };
 
 }  // namespace
@@ -1287,8 +1346,9 @@ ExpositionFormat FormatFromContentType(std::string_view content_type) {
 
 Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
                                                   const ParseOptions& options, ParseStats* stats,
-                                                  std::vector<MetricFamily> recycle) {
-  Parser p(body, format, options, std::move(recycle));
+                                                  std::vector<MetricFamily> recycle,
+                                                  LineTrace* trace) {
+  Parser p(body, format, options, std::move(recycle), trace);
   return p.Run(stats);
 }
 

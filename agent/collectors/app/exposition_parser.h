@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lookout/metrics/compact_families.h"
 #include "lookout/metrics/metric.h"
 #include "lookout/metrics/relabel.h"
 #include "lookout/result.h"
@@ -56,6 +57,28 @@ struct ParseStats {
   size_t relabel_dropped = 0;  // sample lines dropped by metric_relabel_configs
 };
 
+// What each line of a body became, for SteadyShape (steady_shape.h): filled by ParseExposition
+// when asked. `complete` is true only when every line's fate is plain: the body parsed, no
+// family turned untyped, no series repeated or left out for missing parts, no timestamps, no
+// exemplars (OpenMetrics: nothing after the value), no label value over several lines, and a
+// body under 4 GiB. Only then do the lines say where each value of the result is. (The value's
+// place is said in the compact result's terms, CompactFamilies::Part, as that is where
+// SteadyShape reads and writes.)
+struct LineTrace {
+  enum class Kind : uint8_t { kComment, kSample, kDropped };  // kDropped: by relabeling
+  struct Line {
+    uint32_t start = 0;     // offset in the body
+    uint32_t key_size = 0;  // comment: the whole line; sample: its name and labels as written
+    Kind kind = Kind::kComment;
+    CompactFamilies::Part part = CompactFamilies::Part::kValue;
+    uint32_t family = 0;           // sample: index in the result
+    uint32_t sample = 0;           // sample: index in that family's samples
+    uint32_t index_in_sample = 0;  // bucket or quantile: which of the sample's
+  };
+  std::vector<Line> lines;
+  bool complete = false;
+};
+
 // Errors (reason): "parse" (with the line number in detail), "sample_limit", "label_limit",
 // "label_length", "truncated" (OpenMetrics without "# EOF").
 //
@@ -67,6 +90,7 @@ struct ParseStats {
 Result<std::vector<MetricFamily>> ParseExposition(std::string_view body, ExpositionFormat format,
                                                   const ParseOptions& options,
                                                   ParseStats* stats = nullptr,
-                                                  std::vector<MetricFamily> recycle = {});
+                                                  std::vector<MetricFamily> recycle = {},
+                                                  LineTrace* trace = nullptr);
 
 }  // namespace lookout::app

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "agent/common/log.h"
+#include "agent/common/malloc_tuning.h"
 #include "lookout/metrics/family_builder.h"
 
 namespace lookout::app {
@@ -20,6 +21,9 @@ struct ScrapeManager::Outcome {
   std::shared_ptr<const CompactFamilies> families;
   // The same target labels, for readers of expanded families (ShareSome).
   std::shared_ptr<const Labels> target_labels;
+  // The body's shape, for the next scrape (null: it could not be learned).
+  std::shared_ptr<const SteadyShape> shape;
+  bool reused_shape = false;  // read through the last scrape's shape, not parsed whole
 };
 
 struct ScrapeManager::TargetState {
@@ -29,6 +33,8 @@ struct ScrapeManager::TargetState {
   bool scraped = false;  // at least one scrape finished
   Outcome last;
   std::map<std::string, uint64_t> failures;  // by reason
+  uint64_t shape_reused = 0;                 // scrapes read through the last one's shape
+  uint32_t whole_parses = 0;                 // scrapes in a row parsed whole (none since)
   // ShareSome's expansion of `last`: the families `wanted` accepted (`expanded_of` says which),
   // without the target labels, made when a reader first asks after a scrape and dropped by the
   // next scrape. Only what the SLO engine reads is expanded.
@@ -178,9 +184,9 @@ void ScrapeManager::Worker() {
     }
     pick->in_flight = true;
     const ScrapeTarget target = pick->target;
-    const size_t expected = pick->last.samples;
+    Last last = TakeLast(*pick);
     lock.unlock();
-    Outcome o = Scrape(target, *client, expected);
+    Outcome o = Scrape(target, *client, std::move(last));
     lock.lock();
     pick->in_flight = false;
     if (pick->target.key.empty()) {
@@ -202,22 +208,28 @@ void ScrapeManager::Worker() {
 }
 
 void ScrapeManager::ScrapeAllOnce(HttpClient& client) {
-  std::vector<TargetState*> all;
+  std::vector<std::pair<TargetState*, Last>> all;
   {
     std::lock_guard lock(mu_);
     static_loaded_ = false;  // force a refresh
     RefreshTargetsLocked(Steady::now());
-    for (auto& [k, st] : targets_) all.push_back(st.get());
+    for (auto& [k, st] : targets_) all.emplace_back(st.get(), TakeLast(*st));
   }
-  for (TargetState* st : all) {
-    Outcome o = Scrape(st->target, client, st->last.samples);
+  for (auto& [st, last] : all) {
+    Outcome o = Scrape(st->target, client, std::move(last));
     std::lock_guard lock(mu_);
     Record(*st, std::move(o));
   }
 }
 
-ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client,
-                                             size_t expected_samples) {
+ScrapeManager::Last ScrapeManager::TakeLast(TargetState& st) {
+  // The shape moves to the scrape (nothing else reads it), so that a scrape it does not fit can
+  // free it before learning the next one.
+  return {st.last.samples, st.last.families, std::move(st.last.shape), st.last.reused_shape,
+          st.whole_parses};
+}
+
+ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& client, Last last) {
   Outcome o;
   const auto start = Steady::now();
   // The samples' time, as Prometheus stamps a scrape: when it started.
@@ -257,9 +269,33 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   const bool relabel = !t.metric_relabel.empty();
   opt.attach_target_labels = relabel;
   opt.relabel = relabel ? &t.metric_relabel : nullptr;
+  const ExpositionFormat format = FormatFromContentType(resp->content_type);
+  if (last.shape && last.families) {
+    // The same series as last time: only the values are read (steady_shape.h).
+    auto refilled =
+        last.shape->Apply(resp->body, format, opt.target_labels, *last.families, start_ms);
+    if (refilled) {
+      o.up = true;
+      o.samples = last.shape->sample_lines();
+      o.families = std::make_shared<const CompactFamilies>(std::move(*refilled));
+      o.target_labels = relabel ? std::make_shared<const Labels>()
+                                : std::make_shared<const Labels>(std::move(opt.target_labels));
+      o.shape = std::move(last.shape);
+      o.reused_shape = true;
+      // The parse buffer this target's last whole parse gave back is not needed while its
+      // shape holds: it goes, back to the system, and a full parse builds a new one.
+      if (!last.reused_shape) DropScratchOf(t.key);
+      return finish();
+    }
+    last.shape.reset();  // freed before the next one is learned
+  }
   ParseStats stats;
-  auto parsed = ParseExposition(resp->body, FormatFromContentType(resp->content_type), opt, &stats,
-                                TakeScratch(expected_samples));
+  LineTrace trace;
+  // A target parsed whole again and again (its series change every scrape) stops paying for
+  // learning a shape: after 3 whole parses in a row, it learns one every 16th scrape.
+  const bool learn = last.whole_parses < 3 || last.whole_parses % 16 == 0;
+  auto parsed = ParseExposition(resp->body, format, opt, &stats, TakeScratch(last.samples),
+                                learn ? &trace : nullptr);
   if (!parsed.ok()) {
     o.reason = parsed.error().reason;
     o.detail = t.url + ": " + parsed.error().detail;
@@ -276,8 +312,11 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
   o.up = true;
   o.samples = stats.samples;
   o.families = std::make_shared<const CompactFamilies>(std::move(*compact));
+  // Learned with the labels the parse was given (with relabeling: before they were cleared).
+  auto shape = SteadyShape::Learn(resp->body, format, ExposedTargetLabels(t), trace, *o.families);
+  if (shape) o.shape = std::make_shared<const SteadyShape>(std::move(*shape));
   o.target_labels = std::make_shared<const Labels>(std::move(opt.target_labels));
-  GiveScratch(std::move(parsed).value());
+  GiveScratch(std::move(parsed).value(), t.key);
   return finish();
 }
 
@@ -288,27 +327,51 @@ std::vector<MetricFamily> ScrapeManager::TakeScratch(size_t expected_samples) {
   const size_t limit = expected_samples * 2 + 1024;
   auto best = scratch_.end();
   for (auto it = scratch_.begin(); it != scratch_.end(); ++it) {
-    if (it->first <= limit && (best == scratch_.end() || it->first > best->first)) best = it;
+    if (it->samples <= limit && (best == scratch_.end() || it->samples > best->samples)) {
+      best = it;
+    }
   }
   if (best == scratch_.end()) return {};
-  std::vector<MetricFamily> out = std::move(best->second);
+  std::vector<MetricFamily> out = std::move(best->buffer);
   scratch_.erase(best);
   return out;
 }
 
-void ScrapeManager::GiveScratch(std::vector<MetricFamily> buffer) {
+void ScrapeManager::GiveScratch(std::vector<MetricFamily> buffer, const std::string& owner) {
   size_t samples = 0;
   for (const auto& f : buffer) samples += f.samples.size();
   std::vector<MetricFamily> dropped;  // freed outside the lock
   std::lock_guard lock(scratch_mu_);
-  scratch_.emplace_back(samples, std::move(buffer));
+  scratch_.push_back({samples, owner, std::move(buffer)});
   if (scratch_.size() > static_cast<size_t>(cfg_.max_concurrent_scrapes)) {
     auto smallest =
         std::min_element(scratch_.begin(), scratch_.end(),
-                         [](const auto& a, const auto& b) { return a.first < b.first; });
-    dropped = std::move(smallest->second);
+                         [](const auto& a, const auto& b) { return a.samples < b.samples; });
+    dropped = std::move(smallest->buffer);
     scratch_.erase(smallest);
   }
+}
+
+void ScrapeManager::DropScratchOf(const std::string& owner) {
+  std::vector<MetricFamily> dropped;
+  bool trim = false;
+  {
+    std::lock_guard lock(scratch_mu_);
+    auto it = std::find_if(scratch_.begin(), scratch_.end(),
+                           [&](const Scratch& s) { return s.owner == owner; });
+    if (it == scratch_.end()) return;
+    dropped = std::move(it->buffer);
+    scratch_.erase(it);
+    // malloc_trim walks the heap under the allocator's one arena lock (every thread waits):
+    // at most every 30 s.
+    const auto now = Steady::now();
+    if (now - last_trim_ >= std::chrono::seconds(30)) {
+      last_trim_ = now;
+      trim = true;
+    }
+  }
+  dropped = {};
+  if (trim) ReleaseFreeMemory();
 }
 
 void ScrapeManager::Record(TargetState& st, Outcome o) {
@@ -333,6 +396,12 @@ void ScrapeManager::Record(TargetState& st, Outcome o) {
     }
   }
   st.scraped = true;
+  if (o.reused_shape) {
+    ++st.shape_reused;
+    st.whole_parses = 0;
+  } else if (o.up) {
+    ++st.whole_parses;
+  }
   st.last = std::move(o);  // readers still holding the replaced result keep it alive
   st.expanded.reset();
   st.expanded_from.reset();
@@ -416,6 +485,7 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
     bool scraped;
     Outcome last;
     std::map<std::string, uint64_t> failures;
+    uint64_t shape_reused;
   };
   std::vector<Row> rows;
   std::map<std::string, uint64_t> skips;
@@ -423,8 +493,8 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
     std::lock_guard lock(mu_);
     for (const auto& [k, st] : targets_) {
       if (st->target.key.empty()) continue;
-      rows.push_back(
-          {SelfLabels(st->target), st->target.source, st->scraped, st->last, st->failures});
+      rows.push_back({SelfLabels(st->target), st->target.source, st->scraped, st->last,
+                      st->failures, st->shape_reused});
     }
     skips = discovery_skips_;
   }
@@ -443,6 +513,13 @@ void ScrapeManager::Collect(std::vector<MetricFamily>& out) {
                 "Samples the application target served in its last scrape.", MetricType::kGauge);
   for (const auto& r : rows)
     if (r.scraped) AddSample(samples, static_cast<double>(r.last.samples), r.labels);
+  auto& reused = AddFamily(
+      out, "lookout_scrape_shape_reused_total",
+      "Scrapes of the application target whose body had the last body's series, in order, so "
+      "only the values were read (the rest are parsed whole).",
+      MetricType::kCounter);
+  for (const auto& r : rows)
+    if (r.scraped) AddSample(reused, static_cast<double>(r.shape_reused), r.labels);
   auto& fails =
       AddFamily(out, "lookout_scrape_target_failures_total",
                 "Failed scrapes of the application target, by reason.", MetricType::kCounter);

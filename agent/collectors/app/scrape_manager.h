@@ -9,24 +9,29 @@
 // target's series, as Prometheus marks them stale, and reports up 0 with a reason.
 //
 // Memory: each target holds its last result compact (CompactFamilies), plus the expansion of
-// the families the SLO engine reads (ShareSome); the parse buffers are shared by all targets,
-// at most max_concurrent_scrapes of them.
+// the families the SLO engine reads (ShareSome), plus its body's shape (SteadyShape: about
+// the body's size less its values; two while a scrape learns the next one); the parse buffers
+// are shared by all targets, at most max_concurrent_scrapes of them, and a target read
+// through its shape gives back the one it last used.
 //
 // Thread-safety: Collect(), CollectCompact(), CollectSome() and ShareSome() may be called from
 // any thread, concurrently with the workers. Start()/Stop() from one thread.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/collectors/app/apps_options.h"
 #include "agent/collectors/app/exposition_parser.h"
 #include "agent/collectors/app/scrape_target.h"
+#include "agent/collectors/app/steady_shape.h"
 #include "agent/common/log.h"
 #include "lookout/http_client.h"
 #include "lookout/k8s/pod_index.h"
@@ -69,12 +74,25 @@ class ScrapeManager final : public Collectable {
  private:
   struct TargetState;
   struct Outcome;
+  // What a scrape needs of the target's last one: its sample count (to pick a parse buffer of
+  // about its size), its result and its body's shape (steady_shape.h).
+  struct Last {
+    size_t samples = 0;
+    std::shared_ptr<const CompactFamilies> families;
+    std::shared_ptr<const SteadyShape> shape;
+    bool reused_shape = false;  // read through its shape (not parsed whole)
+    uint32_t whole_parses = 0;  // scrapes in a row parsed whole before it
+  };
+  static Last TakeLast(TargetState& st);  // under mu_; moves the shape out
   void RefreshTargetsLocked(std::chrono::steady_clock::time_point now);
   void Worker();
-  // `expected_samples`: the target's last count, to pick a parse buffer of about its size.
-  Outcome Scrape(const ScrapeTarget& t, HttpClient& client, size_t expected_samples);
+  Outcome Scrape(const ScrapeTarget& t, HttpClient& client, Last last);
   std::vector<MetricFamily> TakeScratch(size_t expected_samples);
-  void GiveScratch(std::vector<MetricFamily> buffer);
+  // `owner`: the target (key) whose parse used it last.
+  void GiveScratch(std::vector<MetricFamily> buffer, const std::string& owner);
+  // Drops the buffer `owner` gave back, if it is still in the pool, and gives free memory back
+  // to the system (at most every 30 s).
+  void DropScratchOf(const std::string& owner);
   void Record(TargetState& st, Outcome o);
 
   const AppsOptions cfg_;
@@ -93,8 +111,14 @@ class ScrapeManager final : public Collectable {
   // Parse buffers between scrapes (ParseExposition's `recycle`), with their sample counts: at
   // most max_concurrent_scrapes, the smallest dropped first. Each is as large as the last body
   // parsed with it; a scrape takes the largest not much larger than its target's last body.
+  struct Scratch {
+    size_t samples = 0;
+    std::string owner;
+    std::vector<MetricFamily> buffer;
+  };
   std::mutex scratch_mu_;
-  std::vector<std::pair<size_t, std::vector<MetricFamily>>> scratch_;  // guarded by scratch_mu_
+  std::vector<Scratch> scratch_;                     // guarded by scratch_mu_
+  std::chrono::steady_clock::time_point last_trim_;  // guarded by scratch_mu_
   std::vector<std::thread> workers_;
 };
 

@@ -54,6 +54,28 @@ class CompactFamilies {
   // Family i with all its samples.
   MetricFamily ExpandFamily(size_t i, bool with_target_labels = true) const;
 
+  // Refilling: a later scrape of a body with the same series (app::SteadyShape) gives a copy
+  // of this snapshot that shares its label text and names (nothing of them is copied) and
+  // takes the new body's values. The copy is filled through a Refilling, which only Done()
+  // turns into a CompactFamilies: as immutable as any other.
+  //
+  // Which value of a sample a body's line holds: its value (a counter, gauge, untyped or info
+  // line, an OpenMetrics _total), its _created, a histogram's or summary's _sum or _count, the
+  // k-th bucket of a histogram (in upper-bound order) or the k-th quantile of a summary (in
+  // the order the body gave them).
+  enum class Part : uint8_t { kValue, kCreated, kSum, kCount, kBucket, kQuantile };
+  struct ValueRef {
+    Part part = Part::kValue;
+    uint32_t row = 0;  // in the table that holds the part
+  };
+  // Where family i's sample j keeps `part` (index: which bucket or quantile); nullopt if the
+  // snapshot has no such value (e.g. _created of a sample without one).
+  std::optional<ValueRef> Locate(size_t i, size_t j, Part part, size_t index = 0) const;
+
+  class Refilling;  // a copy being filled (below)
+  // A copy with every value as in this one, stamped `scrape_time_ms`.
+  Refilling Refill(std::optional<int64_t> scrape_time_ms) const;
+
  private:
   struct Ref {  // a string in text_
     uint32_t offset = 0;
@@ -95,11 +117,12 @@ class CompactFamilies {
   };
 
   CompactFamilies() = default;
-  std::string_view View(Ref r) const { return std::string_view(text_).substr(r.offset, r.size); }
+  std::string_view View(Ref r) const { return std::string_view(*text_).substr(r.offset, r.size); }
   void ExpandSample(MetricType type, const SampleRow& row, const Labels& tail, Sample& s) const;
 
-  std::string text_;
-  std::vector<std::string> names_;  // label names, each once
+  // Shared by the copies Refill makes; never changed once made.
+  std::shared_ptr<const std::string> text_;
+  std::shared_ptr<const std::vector<std::string>> names_;  // label names, each once
   std::vector<FamilyRow> families_;
   std::vector<SampleRow> samples_;
   std::vector<PartsRow> parts_;
@@ -109,6 +132,22 @@ class CompactFamilies {
   std::vector<Exemplar> exemplars_;
   Labels target_labels_;
   std::optional<int64_t> scrape_time_ms_;
+};
+
+// A copy of a CompactFamilies being filled (one thread), from Refill.
+class CompactFamilies::Refilling {
+ public:
+  // kCount and kBucket take a count (app::detail::IsCount), which the caller checks.
+  void Set(ValueRef ref, double value);
+  // Whether every histogram's buckets never decrease and its last one (+Inf) equals its
+  // count: what the parser requires of a histogram series (else it is not written as one).
+  bool HistogramsConsistent() const;
+  CompactFamilies Done() && { return std::move(c_); }
+
+ private:
+  friend class CompactFamilies;
+  explicit Refilling(CompactFamilies c) : c_(std::move(c)) {}
+  CompactFamilies c_;
 };
 
 }  // namespace lookout

@@ -314,6 +314,64 @@ TEST(ScrapeManager, ReusedParseBuffersExposeOnlyTheLatestBodies) {
   }
 }
 
+// A body with the last body's series gets only its values read (steady_shape.h), and a result
+// a reader holds keeps its values; any other body is parsed whole and its shape learned again.
+TEST(ScrapeManager, ABodyWithTheSameSeriesIsReadThroughItsShape) {
+  AppsOptions c = Apps();
+  c.static_targets.push_back({"http://v:1/m", "v", {}, {}, {}, {}});
+  UrlHttpClient http;
+  ScrapeManager m(c, nullptr, nullptr);
+  auto body = [](int n, const char* extra = "") {
+    return "# TYPE req_total counter\nreq_total{code=\"200\"} " + std::to_string(n) +
+           "\n# TYPE h histogram\nh_bucket{le=\"1\"} " + std::to_string(n) +
+           "\nh_bucket{le=\"+Inf\"} " + std::to_string(n + 1) + "\nh_sum 2.5\nh_count " +
+           std::to_string(n + 1) + "\n" + extra;
+  };
+  auto value_of = [&](std::string_view name) {
+    const auto out = Exposed(m);
+    const MetricFamily* f = Find(out, name);
+    return f == nullptr || f->samples.empty() ? -1.0 : f->samples[0].value;
+  };
+  auto reused = [&] {
+    const auto out = Exposed(m);
+    const MetricFamily* f = Find(out, "lookout_scrape_shape_reused_total");
+    return f == nullptr || f->samples.empty() ? -1.0 : f->samples[0].value;
+  };
+  http.Answer("http://v:1/m", body(1));
+  m.ScrapeAllOnce(http);
+  EXPECT_EQ(reused(), 0);
+  std::vector<std::shared_ptr<const CompactFamilies>> first;
+  m.CollectCompact(first);
+  ASSERT_EQ(first.size(), 1u);
+  http.Answer("http://v:1/m", body(5));
+  m.ScrapeAllOnce(http);
+  EXPECT_EQ(reused(), 1);
+  EXPECT_EQ(value_of("req_total"), 5);
+  const auto out = Exposed(m);
+  ASSERT_NE(Find(out, "h"), nullptr);
+  EXPECT_EQ(Find(out, "h")->samples[0].count, 6u);
+  EXPECT_EQ(Find(out, "h")->samples[0].buckets[0].cumulative_count, 5u);
+  EXPECT_EQ(first[0]->ExpandFamily(0).samples[0].value, 1);  // the held result is unchanged
+  // A series more: parsed whole, then the new shape is used.
+  http.Answer("http://v:1/m", body(6, "new_gauge 3\n"));
+  m.ScrapeAllOnce(http);
+  EXPECT_EQ(reused(), 1);
+  EXPECT_EQ(value_of("new_gauge"), 3);
+  http.Answer("http://v:1/m", body(7, "new_gauge 4\n"));
+  m.ScrapeAllOnce(http);
+  EXPECT_EQ(reused(), 2);
+  EXPECT_EQ(value_of("new_gauge"), 4);
+  EXPECT_EQ(value_of("req_total"), 7);
+  // A failed scrape drops the series and the shape; the next one parses whole.
+  http.Answer("http://v:1/m", "", "text/plain", 500);
+  m.ScrapeAllOnce(http);
+  EXPECT_EQ(value_of("req_total"), -1);
+  http.Answer("http://v:1/m", body(8, "new_gauge 4\n"));
+  m.ScrapeAllOnce(http);
+  EXPECT_EQ(reused(), 2);
+  EXPECT_EQ(value_of("req_total"), 8);
+}
+
 // The SLO engine's read follows each scrape and each set of names asked for: the expansion it
 // keeps per target is of the latest result and of the names wanted now.
 TEST(ScrapeManager, SharedReadFollowsRescrapesAndTheNamesAskedFor) {
