@@ -12,7 +12,8 @@ asks), so app scrapes land while /metrics is being served.
 --body counters: one counter family, 4 labels (what exposition_parser_bench.cc parses).
 --body mixed: counters, gauges and histograms (8 buckets), 4 labels; --series counts every
   sample line, as Prometheus counts series.
-Every request gets the next of three bodies whose values differ, as an application's do.
+Each client (by User-Agent) gets the next of three bodies whose values differ, as an
+application's do.
 --churn: the three bodies also differ in one series (a label value of the last series), so no
   scrape has the last one's series: lookout reads each body through the last one's shape up to
   its end, then parses it whole (its worst case).
@@ -35,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import Harness, free_port, http_get, wait_http  # noqa: E402
 
 BODIES = []
-REQUESTS = [0]
+REQUESTS = {}  # per client (User-Agent): each gets the bodies in turn, whatever the other asks
 REQUESTS_LOCK = threading.Lock()
 
 
@@ -87,9 +88,11 @@ class Target(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        client = self.headers.get("User-Agent", "")
         with REQUESTS_LOCK:
-            body = BODIES[REQUESTS[0] % len(BODIES)]
-            REQUESTS[0] += 1
+            n = REQUESTS.get(client, 0)
+            REQUESTS[client] = n + 1
+        body = BODIES[n % len(BODIES)]
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))

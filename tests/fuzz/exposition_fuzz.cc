@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,8 +85,8 @@ void CheckSteadyShape(std::string_view in, lookout::app::ExpositionFormat format
   for (char& ch : digits) {
     if (ch >= '0' && ch <= '9') ch = static_cast<char>('0' + (ch - '0' + 7) % 10);
   }
-  static const char* const kValues[] = {"NaN", "+Inf", "-0", "1.5",    "9007199254740994",
-                                        "3",   "-Inf", "0",  "1e-400", "7"};
+  static const char* const kValues[] = {"NaN", "+Inf", "-0",     "1.5", "9007199254740994",
+                                        "3",   "-Inf", "1e-400", "7",   "1"};
   std::string values;
   size_t n = 0;
   for (size_t pos = 0; pos <= in.size();) {
@@ -95,7 +96,7 @@ void CheckSteadyShape(std::string_view in, lookout::app::ExpositionFormat format
     const size_t blank = line.find_last_of(" \t");
     if (!line.empty() && line[0] != '#' && blank != std::string_view::npos) {
       values.append(line.substr(0, blank + 1));
-      values.append(kValues[n++ % 10]);
+      values.append(kValues[n++ % std::size(kValues)]);
     } else {
       values.append(line);
     }

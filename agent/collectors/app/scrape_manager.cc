@@ -284,7 +284,11 @@ ScrapeManager::Outcome ScrapeManager::Scrape(const ScrapeTarget& t, HttpClient& 
       o.reused_shape = true;
       // The parse buffer this target's last whole parse gave back is not needed while its
       // shape holds: it goes, back to the system, and a full parse builds a new one.
-      if (!last.reused_shape) DropScratchOf(t.key);
+      if (!last.reused_shape) {
+        DropScratchOf(t.key);
+      } else {
+        TrimIfDue();
+      }
       return finish();
     }
     last.shape.reset();  // freed before the next one is learned
@@ -353,25 +357,34 @@ void ScrapeManager::GiveScratch(std::vector<MetricFamily> buffer, const std::str
 }
 
 void ScrapeManager::DropScratchOf(const std::string& owner) {
-  std::vector<MetricFamily> dropped;
-  bool trim = false;
+  std::vector<Scratch> dropped;  // freed outside the lock
   {
     std::lock_guard lock(scratch_mu_);
-    auto it = std::find_if(scratch_.begin(), scratch_.end(),
-                           [&](const Scratch& s) { return s.owner == owner; });
-    if (it == scratch_.end()) return;
-    dropped = std::move(it->buffer);
-    scratch_.erase(it);
-    // malloc_trim walks the heap under the allocator's one arena lock (every thread waits):
-    // at most every 30 s.
-    const auto now = Steady::now();
-    if (now - last_trim_ >= std::chrono::seconds(30)) {
-      last_trim_ = now;
-      trim = true;
+    for (auto it = scratch_.begin(); it != scratch_.end();) {
+      if (it->owner == owner) {
+        dropped.push_back(std::move(*it));
+        it = scratch_.erase(it);
+      } else {
+        ++it;
+      }
     }
+    if (!dropped.empty()) trim_pending_ = true;
   }
-  dropped = {};
-  if (trim) ReleaseFreeMemory();
+  dropped.clear();
+  TrimIfDue();
+}
+
+void ScrapeManager::TrimIfDue() {
+  // malloc_trim walks the heap under the allocator's one arena lock (every thread waits): at
+  // most every 30 s. A trim put off is done by a later scrape read through its shape.
+  {
+    std::lock_guard lock(scratch_mu_);
+    const auto now = Steady::now();
+    if (!trim_pending_ || now - last_trim_ < std::chrono::seconds(30)) return;
+    trim_pending_ = false;
+    last_trim_ = now;
+  }
+  ReleaseFreeMemory();
 }
 
 void ScrapeManager::Record(TargetState& st, Outcome o) {

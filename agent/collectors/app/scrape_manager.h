@@ -10,7 +10,8 @@
 //
 // Memory: each target holds its last result compact (CompactFamilies), plus the expansion of
 // the families the SLO engine reads (ShareSome), plus its body's shape (SteadyShape: about
-// the body's size less its values; two while a scrape learns the next one); the parse buffers
+// the body's size less its values; a scrape frees it before learning the next one); the parse
+// buffers
 // are shared by all targets, at most max_concurrent_scrapes of them, and a target read
 // through its shape gives back the one it last used.
 //
@@ -90,9 +91,11 @@ class ScrapeManager final : public Collectable {
   std::vector<MetricFamily> TakeScratch(size_t expected_samples);
   // `owner`: the target (key) whose parse used it last.
   void GiveScratch(std::vector<MetricFamily> buffer, const std::string& owner);
-  // Drops the buffer `owner` gave back, if it is still in the pool, and gives free memory back
-  // to the system (at most every 30 s).
+  // Drops the buffers `owner` gave back that are still in the pool, and gives free memory back
+  // to the system (TrimIfDue).
   void DropScratchOf(const std::string& owner);
+  // malloc_trim when buffers were dropped since the last one, at most every 30 s.
+  void TrimIfDue();
   void Record(TargetState& st, Outcome o);
 
   const AppsOptions cfg_;
@@ -119,6 +122,7 @@ class ScrapeManager final : public Collectable {
   std::mutex scratch_mu_;
   std::vector<Scratch> scratch_;                     // guarded by scratch_mu_
   std::chrono::steady_clock::time_point last_trim_;  // guarded by scratch_mu_
+  bool trim_pending_ = false;                        // guarded by scratch_mu_
   std::vector<std::thread> workers_;
 };
 
