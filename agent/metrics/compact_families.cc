@@ -244,10 +244,6 @@ MetricFamily CompactFamilies::ExpandFamily(size_t i, bool with_target_labels) co
   return f;
 }
 
-}  // namespace lookout
-
-namespace lookout {
-
 std::optional<CompactFamilies::ValueRef> CompactFamilies::Locate(size_t i, size_t j, Part part,
                                                                  size_t index) const {
   if (i >= families_.size() || j >= families_[i].sample_count) return std::nullopt;

@@ -507,7 +507,7 @@ class Parser {
       i += 4;
       if (Status st = OmExemplar(line, i, exemplar); !st.ok()) return st;
     }
-    if (ts_ms || exemplar) traceable_ = false;
+    if (ts_ms) traceable_ = false;  // (an exemplar already ended the trace above)
     return Store(name, value, ts_ms, std::move(exemplar));
   }
 
@@ -1253,10 +1253,8 @@ class Parser {
     l.part = role;
     if (role == Role::kBucket) {
       // Its place among the buckets is known once Finish has sorted them: the bound for now.
-      if (trace_bounds_.size() < trace_->lines.size()) {
-        trace_bounds_.resize(std::max(trace_->lines.size(), trace_bounds_.size() * 2));
-      }
-      trace_bounds_[trace_->lines.size() - 1] = stored_bound_;
+      trace_bounds_.resize(trace_->lines.size());  // grows geometrically, as any vector
+      trace_bounds_.back() = stored_bound_;
     } else if (role == Role::kQuantile) {
       l.index_in_sample = static_cast<uint32_t>(stored_k_);
     }
