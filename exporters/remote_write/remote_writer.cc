@@ -394,6 +394,9 @@ RemoteWriter::Sent RemoteWriter::SendBatch() {
   // A window of several requests per shard: the next Take waits for all of this one (a WAL
   // acknowledges a Take whole), so a wide one keeps the shards busy across collections.
   const size_t window = std::clamp<size_t>(8 * static_cast<size_t>(shards), 1, 1024);
+  // Shard time runs from the Take to the Done: while the queue is read (a WAL reads its
+  // segments) and acknowledged (a WAL writes its cursor), no shard sends either.
+  const auto began = std::chrono::steady_clock::now();
   std::vector<QueuedRequest> batch;
   queue_->Take(window, window * std::max<uint64_t>(o_.max_samples_per_send, 1), batch);
   if (batch.empty()) return Sent::kEmpty;
@@ -414,7 +417,6 @@ RemoteWriter::Sent RemoteWriter::SendBatch() {
       break;
     }
   }
-  const auto began = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     batch_ = &batch;
@@ -428,18 +430,19 @@ RemoteWriter::Sent RemoteWriter::SendBatch() {
   Work(0, *client_);
   std::vector<bool> done(batch.size());
   bool stopped = false;
+  int64_t took_part;
   {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return running_ == 0; });
     batch_ = nullptr;
-    const auto took = std::chrono::steady_clock::now() - began;
-    sizer_.ShardTime(took * std::count(worked_.begin(), worked_.end(), true));
+    took_part = std::count(worked_.begin(), worked_.end(), true);
     for (size_t i = 0; i < batch.size(); ++i) {
       done[i] = outcomes_[i] == Outcome::kDelivered || outcomes_[i] == Outcome::kDropped;
       stopped = stopped || !done[i];
     }
   }
   queue_->Done(done);
+  sizer_.ShardTime((std::chrono::steady_clock::now() - began) * took_part);
   UpdateQueueGauges();
   return stopped ? Sent::kStopped : Sent::kDone;
 }

@@ -35,8 +35,9 @@ class ShardSizer {
   void SamplesIn(uint64_t n) { in_.Add(n); }
   void SamplesOut(uint64_t n) { out_.Add(n); }  // a request delivered
   // Shard time spent sending (Prometheus's dataOutDuration, retries included). The sender
-  // adds one batch's wall time times the shards that took part: a shard done early waits for
-  // the batch's end before it takes more, and that wait costs throughput as sending does.
+  // adds one batch's wall time, from taking it off the queue to acknowledging it, times the
+  // shards that took part: a shard done early waits for the batch's end before it takes more,
+  // and that wait costs throughput as sending does.
   void ShardTime(std::chrono::nanoseconds t) { out_ns_.Add(static_cast<uint64_t>(t.count())); }
   void SamplesDropped(uint64_t n) { dropped_.Add(n); }
 

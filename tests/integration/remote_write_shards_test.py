@@ -35,6 +35,8 @@ MAX_PER_SEND = 250
 DELAY = 0.3  # seconds each request is held
 RUN = 60     # seconds of load before the checks
 SCRAPE = 2   # the application's scrape interval: each scrape is collected at least once
+INTERVAL = 1  # remote_write.interval, seconds
+DRAIN = 40   # seconds over which the sharded endpoint's delivery rate is compared with the load
 
 
 class App(BaseHTTPRequestHandler):
@@ -137,7 +139,7 @@ def main():
             "apps": {"scrape_interval": f"{SCRAPE}s", "scrape_timeout": "1s",
                      "static_targets": [{"url": f"http://127.0.0.1:{app.server_port}/metrics",
                                          "job": "load"}]},
-            "remote_write": {"interval": "1s", "endpoints": endpoints},
+            "remote_write": {"interval": f"{INTERVAL}s", "endpoints": endpoints},
         }
         with open(cfg, "w") as f:
             for k, v in config.items():
@@ -146,17 +148,22 @@ def main():
         wait_for("the receiver to hold the application's counters", lambda: prom_query(
             recv_port, 'load_total{i="0",endpoint="sharded"}'), timeout=60)
         start = time.time()
-        taken0 = (metric(port, "lookout_remote_write_samples_total", remote_name="sharded") +
-                  metric(port, "lookout_remote_write_samples_pending", remote_name="sharded"))
         peak = 0.0
-        backlog = []  # (seconds into the run, the sharded endpoint's pending samples)
+        # (seconds into the run, the sharded endpoint's delivered samples, its pending samples,
+        # the control's delivered plus pending: all it was given)
+        trace = []
         while time.time() - start < RUN:
             time.sleep(1)
             peak = max(peak, metric(port, "lookout_remote_write_shards", remote_name="sharded")
                        or 0)
-            backlog.append((time.time() - start,
-                            metric(port, "lookout_remote_write_samples_pending",
-                                   remote_name="sharded") or 0))
+            trace.append((time.time() - start,
+                          metric(port, "lookout_remote_write_samples_total",
+                                 remote_name="sharded") or 0,
+                          metric(port, "lookout_remote_write_samples_pending",
+                                 remote_name="sharded") or 0,
+                          sum(metric(port, m, remote_name="single") or 0 for m in (
+                              "lookout_remote_write_samples_total",
+                              "lookout_remote_write_samples_pending"))))
         shards = metric(port, "lookout_remote_write_shards", remote_name="sharded")
         desired = metric(port, "lookout_remote_write_shards_desired", remote_name="sharded")
         sent = {n: metric(port, "lookout_remote_write_samples_total", remote_name=n)
@@ -165,11 +172,14 @@ def main():
                    for n in proxies}
         failed = {n: metric(port, "lookout_remote_write_samples_failed_total", remote_name=n)
                   for n in proxies}
-        # Samples a collection queues (the application's, the node's and lookout's own).
-        per_collection = (sent["sharded"] + pending["sharded"] - taken0) / RUN
+        # Samples a collection queues (the application's, the node's and lookout's own), from
+        # what the control was given over the run.
+        per_collection = ((trace[-1][3] - trace[0][3]) / (trace[-1][0] - trace[0][0]) *
+                          INTERVAL)
         print(f"{per_collection:.0f} samples per collection; after {RUN} s: sharded endpoint "
-              f"{shards:g} shards (peak {peak:g}, desired {desired:.2f}), {proxies['sharded'][1].max_in_flight} requests in flight at "
-              f"most, {sent['sharded']:g} sent, {pending['sharded']:g} pending; single endpoint "
+              f"{shards:g} shards (peak {peak:g}, desired {desired:.2f}), "
+              f"{proxies['sharded'][1].max_in_flight} requests in flight at most, "
+              f"{sent['sharded']:g} sent, {pending['sharded']:g} pending; single endpoint "
               f"{sent['single']:g} sent, {pending['single']:g} pending")
 
         # 1. Shards follow the load; the control cannot keep up.
@@ -178,18 +188,26 @@ def main():
                  f"{proxies['sharded'][1].max_in_flight} in flight\n" + h.log(agent)[-3000:])
         if proxies["single"][1].max_in_flight != 1:
             fail(f"max_shards 1 sent {proxies['single'][1].max_in_flight} requests at once")
-        # Caught up: at most 3 collections pending. On a machine slowed down (a sanitizer build
-        # beside other tests on 2 cores) the count may settle one shard short of that, inside
-        # Prometheus's +-30% band: then the backlog must at least have stopped growing over the
-        # last 20 s, and stay under 10 collections.
-        earlier = min(p for t, p in backlog if t >= RUN - 20)
-        steady = (pending["sharded"] <= 10 * per_collection and
-                  pending["sharded"] <= earlier + per_collection)
-        if pending["sharded"] > 3 * per_collection and not steady:
-            fail(f"the sharded endpoint fell behind: {pending['sharded']:g} samples pending "
-                 f"(lowest in the last 20 s: {earlier:g})")
-        print("sharded endpoint: " + ("caught up" if pending["sharded"] <= 3 * per_collection
-                                      else f"steady, {earlier:g} pending 20 s before"))
+        # Keeping up: over the last DRAIN seconds the endpoint delivered at least 90% of what
+        # came in (the control delivers about a quarter). The incoming rate is the control's:
+        # both endpoints are given the same collections, and its queue frees at most 8 requests
+        # at a time. Delivered samples count request by request, so that rate is smooth; the
+        # sharded endpoint's pending count is not: a memory queue frees a batch (up to 8
+        # requests per shard, about 2.7 collections here) only when all of it is done, so it
+        # swings by that much within seconds and a single reading of it proves nothing. Its mean
+        # over the last 20 s must stay under 10 collections: the batch in flight plus what
+        # arrives while it is sent, a few collections when the count fits.
+        t0, sent0, _, given0 = next(x for x in trace if x[0] >= RUN - DRAIN)
+        t1, sent1, _, given1 = trace[-1]
+        drained = (sent1 - sent0) / max(given1 - given0, 1)
+        recent = [x[2] for x in trace if x[0] >= RUN - 20]
+        mean_pending = sum(recent) / len(recent)
+        print(f"sharded endpoint: delivered {drained:.1%} of the incoming rate over the last "
+              f"{t1 - t0:.0f} s; {mean_pending:.0f} samples pending on average over the last "
+              f"20 s ({mean_pending / per_collection:.1f} collections)")
+        if drained < 0.9 or mean_pending > 10 * per_collection:
+            fail(f"the sharded endpoint fell behind: it delivered {drained:.1%} of the incoming "
+                 f"rate, {mean_pending:.0f} samples pending on average")
         if pending["single"] < 3 * pending["sharded"] + 5 * per_collection:
             fail(f"the control kept up ({pending['single']:g} pending): the load does not need "
                  "shards, so this test proves nothing")
