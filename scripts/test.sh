@@ -25,6 +25,7 @@ echo "== ASan+UBSan+libFuzzer build (clang)"
 # an existing build tree.
 CC=clang CXX=clang++ cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DLOOKOUT_SANITIZE=ON -DLOOKOUT_FUZZ=ON -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=OFF \
+  -DLOOKOUT_STATIC_GRPC=OFF \
   -DLOOKOUT_FUZZ_SECONDS="${LOOKOUT_FUZZ_SECONDS:-30}" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1"
 cmake --build build-sanitize -j "$jobs"
 (cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -32,6 +33,7 @@ cmake --build build-sanitize -j "$jobs"
 
 echo "== TSan build"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_TSAN=ON -DLOOKOUT_BUILD_TESTS=ON -DLOOKOUT_BUILD_BENCH=OFF \
+  -DLOOKOUT_STATIC_GRPC=OFF \
   "${line_tables[@]}"
 cmake --build build-tsan -j "$jobs" --target lookout_unit_tests
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
