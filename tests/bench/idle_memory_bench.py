@@ -6,9 +6,9 @@ Each round starts, side by side on this host:
   - lookout with its embedded default config (only the listen addresses moved to free ports;
     `kubernetes.mode: auto` is off outside a pod, as on a laptop);
   - prometheus-node-exporter with its defaults (every default collector);
-  - with --variant, lookout again with one YAML overlay (e.g. the gRPC listener off), to price a
-    feature's libraries; with --build, another lookout binary (e.g. an older build) with the
-    default config.
+  - with --variant, lookout again with a YAML map merged into its config (e.g. the gRPC listener
+    off), to price a feature's libraries; with --build, another lookout binary (e.g. an older
+    build) with the default config.
 The start order alternates between rounds. After --settle seconds and --scrapes scrapes of
 /metrics each (one per second, as a Prometheus would after a restart), it reads
 /proc/PID/smaps_rollup and /proc/PID/smaps of every process and prints:
@@ -28,6 +28,7 @@ import argparse
 import collections
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -36,6 +37,8 @@ import tempfile
 import time
 import urllib.request
 
+import yaml
+
 GROUPS = [  # (group, regex on the mapped file's base name), first match wins
     ("the process's own binary (lookout: its code and, statically linked, gRPC's, protobuf's, "
      "abseil's and RE2's)", r"^\[binary\]$"),
@@ -43,7 +46,8 @@ GROUPS = [  # (group, regex on the mapped file's base name), first match wins
      r"^lib(grpc|gpr|upb|cares|address_sorting)"),
     ("abseil", r"^libabsl_"),
     ("protobuf", r"^libprotobuf"),
-    ("TLS and its dependencies (OpenSSL, GnuTLS, nettle, gmp, p11-kit, Kerberos, LDAP, ...)",
+    ("TLS and what Debian's libcurl links (OpenSSL, GnuTLS, nettle, gmp, p11-kit, Kerberos, LDAP, "
+     "libssh2, nghttp2, compression libraries, ...)",
      r"^lib(crypto|ssl|gnutls|nettle|hogweed|gmp|p11-kit|tasn1|idn2|unistring|ffi|krb5|"
      r"k5crypto|krb5support|gssapi|com_err|keyutils|ldap|lber|sasl2|ssh2|brotli|nghttp2|rtmp|"
      r"psl|zstd|z\.|lzma|resolv)"),
@@ -53,7 +57,7 @@ GROUPS = [  # (group, regex on the mapped file's base name), first match wins
     ("RE2", r"^libre2"),
     ("yaml-cpp", r"^libyaml-cpp"),
     ("prometheus-cpp", r"^libprometheus-cpp"),
-    ("snappy, libdeflate, fmt", r"^lib(snappy|deflate|fmt)"),
+    ("snappy, libdeflate, fmt, simdjson", r"^lib(snappy|deflate|fmt|simdjson)"),
     ("heap (brk)", r"^\[heap\]$"),
     ("anonymous mappings (malloc arenas, thread stacks, ...)", r"^\[(anon|stack)"),
 ]
@@ -109,39 +113,98 @@ def scrape(port):
         return len(r.read())
 
 
+def merge(base, overlay):
+    """`overlay` applied on top of `base`, maps merged key by key (as lookout applies a user
+    file on top of its defaults)."""
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def start_lookout(binary, workdir, name, overlay):
     port = free_port()
+    config = {"server": {"listen_address": f"127.0.0.1:{port}"},
+              "otlp": {"http": {"listen_address": f"127.0.0.1:{free_port()}"},
+                       "grpc": {"listen_address": f"127.0.0.1:{free_port()}"}}}
+    merge(config, overlay)
     cfg = os.path.join(workdir, f"{name}.yaml")
     with open(cfg, "w") as f:
-        f.write(f'server: {{listen_address: "127.0.0.1:{port}"}}\n')
-        f.write(f'otlp: {{http: {{listen_address: "127.0.0.1:{free_port()}"}}, '
-                f'grpc: {{listen_address: "127.0.0.1:{free_port()}"}}}}\n')
-        if overlay:
-            f.write(overlay + "\n")
-    log = open(os.path.join(workdir, f"{name}.log"), "w")
-    proc = subprocess.Popen([binary, "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+        yaml.safe_dump(config, f)
+    with open(os.path.join(workdir, f"{name}.log"), "w") as log:
+        proc = subprocess.Popen([binary, "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
     return proc, port
 
 
 def start_node_exporter(binary, workdir):
     port = free_port()
-    log = open(os.path.join(workdir, "node_exporter.log"), "w")
-    proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log,
-                            stderr=subprocess.STDOUT)
+    with open(os.path.join(workdir, "node_exporter.log"), "w") as log:
+        proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log,
+                                stderr=subprocess.STDOUT)
     return proc, port
 
 
-def wait_up(port, proc, name):
+def log_tail(workdir, name):
+    try:
+        with open(os.path.join(workdir, f"{name}.log")) as f:
+            return "".join(f.readlines()[-10:])
+    except OSError:
+        return ""
+
+
+def wait_up(port, proc, name, workdir):
+    """Raises SystemExit (the caller's `finally` stops the others) with the process's log."""
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"{name} exited with {proc.returncode}")
+            sys.exit(f"{name} exited with {proc.returncode}:\n{log_tail(workdir, name)}")
         try:
             scrape(port)
             return
         except OSError:
             time.sleep(0.2)
-    sys.exit(f"{name} did not answer on :{port}")
+    sys.exit(f"{name} did not answer on :{port}:\n{log_tail(workdir, name)}")
+
+
+def stop(procs):
+    for proc, _ in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.time() + 30
+    for proc, _ in procs.values():
+        try:
+            proc.wait(timeout=max(deadline - time.time(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def parse_setups(ap, args):
+    """{name: (binary, overlay dict)}: the default lookout, then --variant and --build."""
+    setups = {"lookout": (args.lookout, {})}
+    for flag, items in (("--variant", args.variant), ("--build", args.build)):
+        for item in items:
+            name, sep, value = item.partition("=")
+            if not sep or not name or not value:
+                ap.error(f"{flag} {item!r}: expected NAME=" +
+                         ("YAML" if flag == "--variant" else "PATH"))
+            if name in setups or name == "node_exporter":
+                ap.error(f"{flag} {item!r}: the name {name!r} is taken")
+            if flag == "--build":
+                if not os.access(value, os.X_OK):
+                    ap.error(f"--build {item!r}: {value} is not an executable")
+                setups[name] = (value, {})
+                continue
+            try:
+                overlay = yaml.safe_load(value)
+            except yaml.YAMLError as e:
+                ap.error(f"--variant {item!r}: not YAML: {e}")
+            if not isinstance(overlay, dict):
+                ap.error(f"--variant {item!r}: expected a YAML map")
+            setups[name] = (args.lookout, overlay)
+    return setups
 
 
 def mib(kib):
@@ -157,16 +220,17 @@ def main():
     ap.add_argument("--settle", type=float, default=10)
     ap.add_argument("--scrapes", type=int, default=3)
     ap.add_argument("--variant", action="append", default=[],
-                    help="NAME=YAML: another lookout with this overlay, e.g. "
-                         "'no-grpc=otlp: {grpc: {enabled: false}}'")
+                    help="NAME=YAML: another lookout with this map merged into its config, "
+                         "e.g. 'no-grpc=otlp: {grpc: {enabled: false}}'")
     ap.add_argument("--build", action="append", default=[],
                     help="NAME=PATH: another lookout binary, default config")
     args = ap.parse_args()
-    # (name, binary, YAML overlay)
-    variants = ([("lookout", args.lookout, "")] +
-                [(v.split("=", 1)[0], args.lookout, v.split("=", 1)[1]) for v in args.variant] +
-                [(b.split("=", 1)[0], b.split("=", 1)[1], "") for b in args.build])
-    setups = {name: (binary, overlay) for name, binary, overlay in variants}
+    if args.rounds < 1 or args.scrapes < 0 or args.settle < 0:
+        ap.error("--rounds must be at least 1, --scrapes and --settle not negative")
+    for binary in (args.lookout, args.node_exporter):
+        if not (os.access(binary, os.X_OK) or shutil.which(binary)):
+            ap.error(f"{binary}: not an executable")
+    setups = parse_setups(ap, args)
 
     rows = collections.defaultdict(list)  # process -> [(rss, anon, file)]
     groups = collections.defaultdict(lambda: collections.defaultdict(list))  # process -> group
@@ -186,7 +250,7 @@ def main():
                     else:
                         procs[name] = start_lookout(setups[name][0], workdir, name,
                                                     setups[name][1])
-                    wait_up(procs[name][1], procs[name][0], name)
+                    wait_up(procs[name][1], procs[name][0], name, workdir)
                 for _ in range(args.scrapes):
                     for name in order:
                         scrape(procs[name][1])
@@ -210,10 +274,7 @@ def main():
                                 f"{ne / mine:.2f})")
                 print("; ".join(line))
             finally:
-                for proc, _ in procs.values():
-                    proc.terminate()
-                for proc, _ in procs.values():
-                    proc.wait(timeout=30)
+                stop(procs)
 
     def spread(values, fmt="{:.1f}"):
         return "–".join(fmt.format(v) for v in (min(values), max(values)))
