@@ -29,15 +29,16 @@ import collections
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import free_port, http_get, wait_http  # noqa: E402
 
 GROUPS = [  # (group, regex on the mapped file's base name), first match wins
     ("the process's own binary (lookout: its code and, statically linked, gRPC's, protobuf's, "
@@ -61,12 +62,6 @@ GROUPS = [  # (group, regex on the mapped file's base name), first match wins
     ("heap (brk)", r"^\[heap\]$"),
     ("anonymous mappings (malloc arenas, thread stacks, ...)", r"^\[(anon|stack)"),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rollup(pid):
@@ -109,8 +104,7 @@ def group_of(name):
 
 
 def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        return len(r.read())
+    return http_get(f"http://127.0.0.1:{port}/metrics")[2]
 
 
 def merge(base, overlay):
@@ -156,16 +150,10 @@ def log_tail(workdir, name):
 
 def wait_up(port, proc, name, workdir):
     """Raises SystemExit (the caller's `finally` stops the others) with the process's log."""
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{name} exited with {proc.returncode}:\n{log_tail(workdir, name)}")
-        try:
-            scrape(port)
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"{name} did not answer on :{port}:\n{log_tail(workdir, name)}")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/metrics", proc=proc)
+    except (RuntimeError, TimeoutError) as e:
+        sys.exit(f"{name}: {e}\n{log_tail(workdir, name)}")
 
 
 def stop(procs):
